@@ -1,0 +1,106 @@
+"""Analyse: a pure function from a `Run` to an `Analysis` of codes and numbers.
+
+No file access and no text for people here: the templates and catalogs give the words.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from datetime import datetime
+
+from reporter.analysis import metrics
+from reporter.analysis.advice import checklist, recommendations
+from reporter.analysis.dataset import profile
+from reporter.analysis.findings import Facts, findings
+from reporter.analysis.projection import default_targets, project, projection_limit
+from reporter.analysis.status import run_status
+from reporter.config import Thresholds
+from reporter.model import (Analysis, LossSummary, MetricSummary, Mode, Point, ReferenceRow, Run,
+                            frozen_mapping)
+
+
+def _keys(run: Run) -> list[str]:
+    return list(dict.fromkeys(run.history["key"]))
+
+
+def primary_metric_key(run: Run) -> str | None:
+    """The metric the report is about: run.toml / --metric, else the first evaluation metric with a direction."""
+    keys = _keys(run)
+    wanted = run.config.metric
+    if wanted is not None:
+        return wanted if wanted in keys else None
+    ranked = [k for k in keys if metrics.direction(k) is Mode.MAX]
+    ranked.sort(key=lambda k: (run.splits.get(k) not in ("val", "train+dev", "test"), keys.index(k)))
+    if ranked:
+        return ranked[0]
+    losses = [k for k in keys if metrics.is_loss(k)]
+    return next((k for k in losses if run.splits.get(k) == "val"), losses[0] if losses else None)
+
+
+def loss_key(run: Run, metric_key: str | None) -> str | None:
+    """The training loss to check for signal: 'loss' itself, else the first train loss."""
+    keys = [k for k in _keys(run) if metrics.is_loss(k) and k != metric_key and not k.startswith("pretrain")]
+    if "loss" in keys:
+        return "loss"
+    return next((k for k in keys if run.splits.get(k) in (None, "train")), keys[0] if keys else None)
+
+
+def summarize_metric(run: Run, key: str, limits: Thresholds) -> MetricSummary:
+    data = metrics.series(run.history, key)
+    mode = run.config.mode or metrics.direction(key) or Mode.MAX
+    clean = metrics.finite_part(data)
+    best = metrics.best_point(data, mode)
+    if key in run.best_so_far_keys and run.logged_stats and run.logged_stats[-1].best_epoch is not None and best:
+        best = Point(run.logged_stats[-1].best_epoch, best.value)
+    improved, degraded = metrics.improvements_and_degradations(data, mode, limits.min_delta)
+    current = Point(clean.x[-1], clean.values[-1]) if clean.x else None
+    best_so_far = key in run.best_so_far_keys
+    return MetricSummary(
+        name=key, mode=mode, scale=metrics.scale_of(key, data.values), split=run.config.split or run.splits.get(key),
+        best_so_far=best_so_far, n_points=len(clean), current=current, best=best, improvements=improved,
+        degradations=degraded,
+        epochs_since_best=(current.x - best.x) if current and best else None,
+        trend=metrics.trend(data, mode, limits),
+        stability=metrics.stability(data, limits.window) if not best_so_far else metrics.Stability(None, None, None),
+    )
+
+
+def summarize_loss(run: Run, key: str) -> LossSummary:
+    data = metrics.series(run.history, key)
+    clean = metrics.finite_part(data)
+    current = Point(data.x[-1], data.values[-1]) if data.x else None
+    return LossSummary(key=key, current=current, relative_change=metrics.relative_change(data), n_points=len(clean))
+
+
+def _latest_values(run: Run, exclude: set[str]) -> dict[str, float]:
+    latest = run.history.sort_values("x").groupby("key").tail(1)
+    return {str(k): float(v) for k, v in zip(latest["key"], latest["value"]) if k not in exclude and math.isfinite(v)}
+
+
+def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), limits: Thresholds = Thresholds(),
+            project_to: tuple[int, ...] = ()) -> Analysis:
+    """The whole analysis of one run; `now` is injected so reports are reproducible."""
+    key = primary_metric_key(run)
+    metric = summarize_metric(run, key, limits) if key else None
+    loss_name = loss_key(run, key)
+    loss = summarize_loss(run, loss_name) if loss_name else None
+    status = run_status(run, [loss_name] if loss_name else [], key, now, limits)
+    planned_last = run.plan.epochs - (1 - run.epoch_base) if run.plan else None
+    limit = projection_limit(status.status, status.last_epoch, planned_last)
+    data = metrics.series(run.history, key) if key else None
+    requested = tuple(float(t) for t in project_to) or default_targets(status.last_epoch or 0.0, limit)
+    projection = project(data, metric.scale, False, requested, limit, limits.interval, metric.best_so_far) \
+        if data is not None and metric is not None else project(metrics.Series("", (), ()), metrics.Scale.RAW, False,
+                                                                 requested, limit, limits.interval, False)
+    dataset = profile(run.labels) if run.labels is not None else None
+    refs = tuple(r for r in references if run.dataset and r.dataset.lower() == run.dataset.lower())
+    facts = Facts(run, status, metric, loss, projection, dataset, refs, limits)
+    found = findings(facts)
+    return Analysis(
+        run=run, status=status.status, last_epoch=status.last_epoch, metric=metric, loss=loss,
+        other_metrics=frozen_mapping(_latest_values(run, {key, loss_name})), projection=projection, dataset=dataset,
+        reference=refs, findings=found, checklist=checklist(run, metric, found),
+        recommendations=recommendations(run, metric, found), thresholds=frozen_mapping(asdict(limits)),
+        generated_at=now,
+    )

@@ -1,0 +1,78 @@
+"""The diagnostic checklist and the recommendations, derived from findings and the run's config.
+
+Recommendations name a concrete hyperparameter with its current and suggested value only when a
+finding supports the change; otherwise they ask for the evidence that is missing.
+"""
+
+from __future__ import annotations
+
+from reporter.ingest.umc import scalar
+from reporter.model import CheckItem, CheckStatus, Finding, MetricSummary, Recommendation, Run, frozen_mapping
+
+
+def _codes(findings: tuple[Finding, ...]) -> dict[str, Finding]:
+    return {f.code: f for f in findings}
+
+
+def _item(code: str, status: CheckStatus, **params: object) -> CheckItem:
+    return CheckItem(code, status, frozen_mapping(params))
+
+
+def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, ...]) -> tuple[CheckItem, ...]:
+    """Pass / fail / pending items; pending means the data cannot tell yet."""
+    found = _codes(findings)
+    P, F, W = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.PENDING
+    items = [
+        _item("check.no_crash", F if "run.crashed" in found else P),
+        _item("check.loss_finite", F if "metric.diverged" in found else P),
+        _item("check.loss_informative", F if {"loss.flat", "loss.near_ceiling"} & found.keys() else P),
+        _item("check.metric_logged_often", F if "metric.sparse" in found or "metric.insufficient_data" in found else P),
+        _item("check.metric_improving",
+              P if "metric.improving" in found else
+              F if {"metric.plateau", "metric.declining"} & found.keys() else W),
+        _item("check.reached_plan",
+              P if "run.finished" in found else F if {"run.stopped_early", "run.crashed", "run.stalled"} & found.keys()
+              else W),
+        _item("check.dataset_clean",
+              W if run.labels is None else F if {"dataset.header_as_class", "dataset.tiny_class"} & found.keys() else P),
+        _item("check.same_split_as_reference",
+              F if "reference.split_mismatch" in found else P if "reference.compare" in found else W),
+        _item("check.test_result", P if any(s == "test" for s in run.splits.values()) else W),
+    ]
+    return tuple(items)
+
+
+def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Finding, ...]) -> tuple[Recommendation, ...]:
+    """Concrete next steps, each tied to a finding and, where it applies, to a config value."""
+    found = _codes(findings)
+    recs: list[Recommendation] = []
+    if "umc.early_stop_rule" in found:
+        recs.append(Recommendation("rec.disable_fork_early_stop", frozen_mapping({
+            "key": "enable_early_stop", "current": run.hyperparameters.get("enable_early_stop"), "suggested": False,
+            "epoch": found["umc.early_stop_rule"].params["epoch"],
+            "planned_epochs": run.plan.epochs if run.plan else None})))
+    if "metric.sparse" in found or "metric.insufficient_data" in found:
+        recs.append(Recommendation("rec.log_metric_every_epoch", frozen_mapping({
+            "n_points": metric.n_points if metric else 0, "best_so_far": bool(metric and metric.best_so_far)})))
+    if "reference.split_mismatch" in found:
+        recs.append(Recommendation("rec.evaluate_on_test", frozen_mapping(dict(found["reference.split_mismatch"].params))))
+    if "loss.near_ceiling" in found or "loss.flat" in found:
+        params = found.get("loss.near_ceiling", found.get("loss.flat")).params
+        recs.append(Recommendation("rec.watch_metric_not_loss", frozen_mapping({
+            "key": "train_temperature_sup", "current": scalar(run.hyperparameters.get("train_temperature_sup")),
+            **{k: params.get(k) for k in ("ceiling", "value")}})))
+    if "metric.plateau" in found and (lr := scalar(run.hyperparameters.get("lr"))) is not None:
+        if isinstance(lr, (int, float)):
+            recs.append(Recommendation("rec.lower_lr", frozen_mapping({"key": "lr", "current": lr, "suggested": lr / 2})))
+    if "metric.declining" in found:
+        recs.append(Recommendation("rec.use_best_checkpoint", frozen_mapping({
+            "epoch": metric.best.x if metric and metric.best else None})))
+    if "dataset.header_as_class" in found:
+        recs.append(Recommendation("rec.fix_label_file", frozen_mapping(dict(found["dataset.header_as_class"].params))))
+    if "run.crashed" in found:
+        recs.append(Recommendation("rec.inspect_crash", frozen_mapping(dict(found["run.crashed"].params))))
+    if "run.stalled" in found:
+        recs.append(Recommendation("rec.check_stalled", frozen_mapping(dict(found["run.stalled"].params))))
+    if not recs:
+        recs.append(Recommendation("rec.keep_going", frozen_mapping({})))
+    return tuple(recs)

@@ -1,0 +1,260 @@
+"""Rules that turn computed numbers into findings: codes, severities and params, never sentences.
+
+Each rule is a small function returning zero or more findings; `findings` runs them in report order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from reporter.analysis.metrics import series, tokens
+from reporter.analysis.status import StatusResult
+from reporter.config import Thresholds
+from reporter.ingest.umc import scalar
+from reporter.model import (DatasetProfile, Finding, LossSummary, MetricSummary, Mode, Projection, ReferenceRow,
+                            Run, Scale, Severity, Status, Trend, frozen_mapping)
+
+CEILING_FAMILIES = ("umc", "umc-fork")
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the rules look at, computed once by analysis.analyse."""
+
+    run: Run
+    status: StatusResult
+    metric: MetricSummary | None
+    loss: LossSummary | None
+    projection: Projection
+    dataset: DatasetProfile | None
+    reference: tuple[ReferenceRow, ...]
+    limits: Thresholds
+
+
+def finding(code: str, severity: Severity, **params: object) -> Finding:
+    return Finding(code, severity, frozen_mapping(params))
+
+
+def _status(f: Facts) -> Iterator[Finding]:
+    planned = f.run.plan.epochs if f.run.plan else None
+    s = f.status
+    if s.status is Status.CRASHED:
+        yield finding("run.crashed", Severity.ERROR, epoch=s.crash_epoch, reason=s.reason)
+    elif s.status is Status.STOPPED_EARLY:
+        yield finding("run.stopped_early", Severity.WARN if planned else Severity.INFO, epoch=s.last_epoch,
+                      planned_epochs=planned)
+    elif s.status is Status.FINISHED:
+        yield finding("run.finished", Severity.OK, last_epoch=s.last_epoch, planned_epochs=planned)
+    elif s.status is Status.STALLED:
+        yield finding("run.stalled", Severity.ERROR, hours_since_last=s.hours_since_last,
+                      typical_hours=s.typical_epoch_hours)
+    elif s.status is Status.RUNNING:
+        yield finding("run.running", Severity.INFO, last_epoch=s.last_epoch, planned_epochs=planned)
+    if f.run.plan is not None and f.run.plan.basis == "umc_thres_delta":
+        configured = scalar(f.run.hyperparameters.get("num_train_epochs"))
+        yield finding("run.planned_from_thres_delta", Severity.INFO, planned_epochs=f.run.plan.epochs,
+                      thres=f.run.plan.params["thres"], delta=f.run.plan.params["delta"], configured=configured)
+    yield from _fork_early_stop(f)
+
+
+def _fork_early_stop(f: Facts) -> Iterator[Finding]:
+    """The UMC fork stops as soon as 10 evaluations exist: its 'all of the last 5 <= best' test always holds."""
+    stop = next((e for e in f.run.events if e.kind == "early_stop"), None)
+    if f.run.family == "umc-fork" and stop is not None and stop.x == 9:
+        yield finding("umc.early_stop_rule", Severity.WARN, epoch=stop.x)
+
+
+def _metric(f: Facts) -> Iterator[Finding]:
+    m = f.metric
+    if m is None:
+        yield finding("metric.missing", Severity.WARN)
+        return
+    last = f.status.last_epoch
+    if m.current is not None and last is not None and last - m.current.x >= 2:
+        yield finding("metric.sparse", Severity.WARN, n_points=m.n_points, last_metric_epoch=m.current.x,
+                      last_epoch=last, best_so_far=m.best_so_far)
+    t = m.trend
+    plateau = m.epochs_since_best is not None and t.kind is not Trend.INSUFFICIENT and \
+        _evaluations_since_best(f) >= f.limits.patience
+    if t.kind is Trend.INSUFFICIENT:
+        yield finding("metric.insufficient_data", Severity.WARN, n_points=m.n_points, needed=4)
+    elif plateau:
+        yield finding("metric.plateau", Severity.WARN, window=t.window, slope=t.slope,
+                      epochs_since_best=m.epochs_since_best)
+    elif t.kind is Trend.IMPROVING:
+        yield finding("metric.improving", Severity.OK, window=t.window, slope=t.slope,
+                      epochs_since_best=m.epochs_since_best)
+    elif t.kind is Trend.DECLINING:
+        yield finding("metric.declining", Severity.WARN, window=t.window, slope=t.slope,
+                      epochs_since_best=m.epochs_since_best)
+    elif t.kind is Trend.OSCILLATING:
+        yield finding("metric.oscillating", Severity.WARN, window=t.window, noise=m.stability.noise)
+    else:
+        yield finding("metric.stable", Severity.INFO, window=t.window, slope=t.slope)
+
+
+def _evaluations_since_best(f: Facts) -> int:
+    m = f.metric
+    assert m is not None and m.best is not None
+    data = series(f.run.history, m.name)
+    return sum(1 for x in data.x if x > m.best.x)
+
+
+def _diverged(f: Facts) -> Iterator[Finding]:
+    keys = [k for k in (f.metric.name if f.metric else None, f.loss.key if f.loss else None) if k]
+    for key in keys:
+        data = series(f.run.history, key)
+        values = np.asarray(data.values, dtype=float)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[int(np.argmax(bad))], cause="nan")
+            continue
+        jumps = np.abs(np.diff(values))
+        typical = float(np.median(jumps)) if len(jumps) >= 4 else None
+        if typical and typical > 0 and jumps.max() > 50 * typical and jumps.max() > abs(values).mean():
+            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[int(np.argmax(jumps)) + 1],
+                          cause="jump")
+
+
+def _logged_monitor(f: Facts) -> Iterator[Finding]:
+    """The source's own monitor (the UMC fork's dict): report its claims and whether they hold."""
+    if not f.run.logged_stats:
+        return
+    last = f.run.logged_stats[-1]
+    yield finding("monitor.logged", Severity.INFO, epoch=last.x, trend=last.trend, stability=last.stability,
+                  improvements=last.improvements, degradations=last.degradations, best_epoch=last.best_epoch)
+    evaluations = int(last.x) + 1
+    window = min(5, evaluations)
+    monotone = last.improvements is not None and last.degradations == 0 and last.improvements >= evaluations
+    if last.stability is not None and last.stability < 0.5 and monotone and window >= 2:
+        yield finding("stability.trend_driven", Severity.INFO, stability=last.stability, noise=None,
+                      window=window, basis="monotone")
+
+
+def _stability(f: Facts) -> Iterator[Finding]:
+    m = f.metric
+    if m is None or m.stability.raw_score is None or m.stability.score is None:
+        return
+    if m.stability.raw_score < 0.5 <= m.stability.score and m.trend.kind in (Trend.IMPROVING, Trend.DECLINING):
+        yield finding("stability.trend_driven", Severity.INFO, stability=m.stability.raw_score,
+                      noise=m.stability.noise, window=m.trend.window, basis="detrended")
+
+
+def _loss(f: Facts) -> Iterator[Finding]:
+    if f.loss is None or f.loss.relative_change is None:
+        return
+    metric_change = None
+    if f.metric is not None:
+        data = [v for v in series(f.run.history, f.metric.name).values if math.isfinite(v)]
+        if len(data) >= 2 and data[0] != 0:
+            metric_change = abs(data[-1] - data[0]) / abs(data[0])
+    if f.loss.relative_change < f.limits.flat_loss:
+        yield finding("loss.flat", Severity.WARN, key=f.loss.key, relative_change=f.loss.relative_change,
+                      metric_change=metric_change)
+    yield from _loss_ceiling(f)
+
+
+def _loss_ceiling(f: Facts) -> Iterator[Finding]:
+    """UMC's SupCon loss over 3 views of a batch of B is ln(3B - 1) when embeddings carry no signal."""
+    batch = scalar(f.run.hyperparameters.get("train_batch_size"))
+    if f.run.family not in CEILING_FAMILIES or not isinstance(batch, int) or batch < 2 or f.loss is None \
+            or f.loss.current is None:
+        return
+    ceiling = math.log(3 * batch - 1)
+    share = f.loss.current.value / ceiling
+    if 0.95 <= share <= 1.05:
+        temperature = scalar(f.run.hyperparameters.get("train_temperature_sup"))
+        yield finding("loss.near_ceiling", Severity.WARN, value=f.loss.current.value, ceiling=ceiling,
+                      batch=batch, share=share, temperature=temperature)
+
+
+def _constants(f: Facts) -> Iterator[Finding]:
+    skip = {f.metric.name if f.metric else None, f.loss.key if f.loss else None}
+    grouped = f.run.history[f.run.history["x_kind"] == "epoch"].groupby("key")["value"]
+    for key, values in grouped:
+        if key in skip or "loss" in tokens(str(key)) or len(values) < 3:
+            continue
+        if values.nunique(dropna=False) == 1 and math.isfinite(values.iloc[0]):
+            yield finding("fact.constant", Severity.INFO, key=key, value=float(values.iloc[0]), count=len(values),
+                          **_constant_origin(f, str(key)))
+
+
+def _constant_origin(f: Facts, key: str) -> dict[str, object]:
+    """Where a known constant comes from, e.g. the fork's max(5, int(N / K * 0.1))."""
+    n, k = f.run.hyperparameters.get("num_train_examples"), f.run.hyperparameters.get("num_labels")
+    if key == "min_samples_per_class" and isinstance(n, int) and isinstance(k, int) and k > 0:
+        return {"formula": "umc_min_samples", "n": n, "k": k, "expected": max(5, int(n / k * 0.1))}
+    return {"formula": None}
+
+
+def _dataset(f: Facts) -> Iterator[Finding]:
+    d = f.dataset
+    if d is None:
+        return
+    for c in d.classes:
+        if c.artefact:
+            yield finding("dataset.header_as_class", Severity.WARN, label=c.label, count=c.count + 1,
+                          naive_ratio=d.raw_imbalance_ratio)
+    for c in d.classes:
+        if not c.artefact and c.count < f.limits.tiny_class:
+            yield finding("dataset.tiny_class", Severity.WARN, label=c.label, count=c.count)
+    if d.imbalance_ratio is not None:
+        severity = Severity.WARN if d.imbalance_ratio >= f.limits.imbalance_warn else Severity.INFO
+        yield finding("dataset.imbalance", severity, ratio=d.imbalance_ratio, largest=d.largest,
+                      smallest=d.smallest, naive_ratio=d.raw_imbalance_ratio)
+
+
+def metric_as_percent(value: float, scale: Scale) -> float:
+    return value * 100 if scale is Scale.FRACTION else value
+
+
+def _reference(f: Facts) -> Iterator[Finding]:
+    m = f.metric
+    if m is None or m.best is None or not f.reference:
+        return
+    column = next((c for c in f.reference[0].metrics if c.lower() in tokens(m.name)), None)
+    if column is None or m.scale is Scale.RAW:
+        return
+    best_ref = max(f.reference, key=lambda r: r.metrics[column]) if m.mode is Mode.MAX else \
+        min(f.reference, key=lambda r: r.metrics[column])
+    value = metric_as_percent(m.best.value, m.scale)
+    reference = best_ref.metrics[column]
+    yield finding("reference.compare", Severity.INFO, reference=reference, method=best_ref.method, column=column,
+                  value=value, delta=value - reference, split=m.split, reference_split=best_ref.split)
+    if m.split is not None and m.split != best_ref.split:
+        yield finding("reference.split_mismatch", Severity.WARN, split=m.split, reference_split=best_ref.split)
+
+
+def _projection(f: Facts) -> Iterator[Finding]:
+    p = f.projection
+    if p.capped:
+        yield finding("projection.capped", Severity.INFO, requested=[float(x) for x in p.capped],
+                      planned_epochs=f.run.plan.epochs if f.run.plan else None, limit=p.limit,
+                      status=f.status.status.value)
+    m = f.metric
+    if m is None or m.best is None or not p.points or not f.reference:
+        return
+    ref = next((x for x in _reference(f) if x.code == "reference.compare"), None)
+    if ref is None:
+        return
+    last = p.points[-1]
+    target = ref.params["reference"] / 100 if m.scale is Scale.FRACTION else ref.params["reference"]
+    spread = max(last.high - last.median, 1e-12)
+    z = (target - last.median) / (spread / 1.2816)
+    probability = 0.5 * math.erfc(z / math.sqrt(2)) if m.mode is Mode.MAX else 0.5 * math.erfc(-z / math.sqrt(2))
+    if probability < 0.2:
+        yield finding("projection.unlikely_target", Severity.WARN, target=ref.params["reference"],
+                      probability=probability, epoch=last.epoch)
+
+
+RULES = (_status, _metric, _diverged, _logged_monitor, _stability, _loss, _constants, _dataset, _reference,
+         _projection)
+
+
+def findings(facts: Facts) -> tuple[Finding, ...]:
+    """All findings, in the order the report presents them."""
+    return tuple(item for rule in RULES for item in rule(facts))

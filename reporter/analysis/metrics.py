@@ -1,0 +1,146 @@
+"""Statistics of one metric series: direction, scale, best, counts, trend and stability.
+
+Definitions follow DESIGN.md and are repeated in the report's appendix: Keras-style absolute
+min_delta, a Theil-Sen slope with a Mann-Kendall test for the trend, and stability as the noise
+around that trend, so a steady rise is not mistaken for instability.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from reporter.config import Thresholds
+from reporter.model import Mode, Point, Scale, Series, Stability, Trend, TrendResult
+
+_MIN_TOKENS = {"loss", "error", "err", "perplexity", "ppl", "wer", "cer", "mae", "mse", "rmse", "nll"}
+_MAX_TOKENS = {"acc", "accuracy", "f1", "nmi", "ari", "ami", "fmi", "map", "map50", "auc", "dice", "iou", "miou",
+               "precision", "recall", "bleu", "rouge", "top1", "top5", "r2", "performance"}
+_RATIO_TOKENS = _MAX_TOKENS - {"bleu", "r2"}
+MIN_TREND_POINTS = 4
+
+
+def tokens(name: str) -> list[str]:
+    """Lower-case word tokens of a key: `val/acc_top1` -> ['val', 'acc', 'top1']."""
+    return [t for t in re.split(r"[^a-z0-9]+", name.lower()) if t]
+
+
+def direction(name: str) -> Mode | None:
+    """max or min from the metric's name, by whole tokens (never Keras's `'acc' in name` trap)."""
+    words = tokens(name)
+    if any(word in _MIN_TOKENS for word in words):
+        return Mode.MIN
+    if any(word in _MAX_TOKENS for word in words):
+        return Mode.MAX
+    return None
+
+
+def is_loss(name: str) -> bool:
+    return "loss" in tokens(name)
+
+
+def scale_of(name: str, values: tuple[float, ...]) -> Scale:
+    """Whether a ratio metric is written as a fraction (0.243) or a percent (24.3)."""
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite or not any(word in _RATIO_TOKENS for word in tokens(name)):
+        return Scale.RAW
+    return Scale.FRACTION if max(abs(v) for v in finite) <= 1.0 else Scale.PERCENT
+
+
+def series(history: pd.DataFrame, key: str) -> Series:
+    """One key of the long history table, sorted by x."""
+    rows = history[history["key"] == key].sort_values("x")
+    return Series(key=key, x=tuple(float(v) for v in rows["x"]), values=tuple(float(v) for v in rows["value"]))
+
+
+def finite_part(data: Series) -> Series:
+    keep = [i for i, v in enumerate(data.values) if math.isfinite(v)]
+    return Series(data.key, tuple(data.x[i] for i in keep), tuple(data.values[i] for i in keep))
+
+
+def better(a: float, b: float, mode: Mode, min_delta: float = 0.0) -> bool:
+    """True when a beats b by more than min_delta in the metric's direction."""
+    return a - b > min_delta if mode is Mode.MAX else b - a > min_delta
+
+
+def best_point(data: Series, mode: Mode) -> Point | None:
+    """The first evaluation reaching the best finite value."""
+    clean = finite_part(data)
+    if not clean.values:
+        return None
+    values = np.asarray(clean.values)
+    index = int(np.argmax(values) if mode is Mode.MAX else np.argmin(values))
+    return Point(clean.x[index], clean.values[index])
+
+
+def improvements_and_degradations(data: Series, mode: Mode, min_delta: float) -> tuple[int, int]:
+    """New bests by more than min_delta (the first evaluation not counted) and drops of more than
+    min_delta from the previous evaluation."""
+    values = finite_part(data).values
+    if not values:
+        return 0, 0
+    best, improved, degraded = values[0], 0, 0
+    for previous, value in zip(values, values[1:]):
+        if better(value, best, mode, min_delta):
+            best, improved = value, improved + 1
+        if better(previous, value, mode, min_delta):
+            degraded += 1
+    return improved, degraded
+
+
+def _window(data: Series, size: int) -> tuple[np.ndarray, np.ndarray]:
+    clean = finite_part(data)
+    return np.asarray(clean.x[-size:], dtype=float), np.asarray(clean.values[-size:], dtype=float)
+
+
+def stability(data: Series, window: int) -> Stability:
+    """Noise around the Theil-Sen line of the recent window, scored 1 - 10 * noise / |mean| in 0..1.
+
+    The raw score applies the same formula to the raw window, as the UMC fork does; comparing the
+    two separates "moves steadily" from "is noisy".
+    """
+    x, y = _window(data, window)
+    if len(y) < MIN_TREND_POINTS or np.ptp(x) == 0:
+        return Stability(None, None, None)
+    mean = float(np.mean(y))
+    slope, intercept, _, _ = stats.theilslopes(y, x)
+    noise = float(np.std(y - (intercept + slope * x)))
+    if mean == 0:
+        return Stability(None, None, noise)
+    score = float(np.clip(1 - 10 * noise / abs(mean), 0, 1))
+    raw = float(np.clip(1 - 10 * float(np.std(y)) / abs(mean), 0, 1))
+    return Stability(score, raw, noise)
+
+
+def trend(data: Series, mode: Mode, limits: Thresholds) -> TrendResult:
+    """Trend of the recent window: Theil-Sen slope, Mann-Kendall significance, noise for oscillation."""
+    x, y = _window(data, limits.window)
+    if len(y) < MIN_TREND_POINTS or np.ptp(x) == 0:
+        return TrendResult(Trend.INSUFFICIENT, len(y), None, None)
+    slope = float(stats.theilslopes(y, x)[0])
+    if np.ptp(y) == 0:
+        return TrendResult(Trend.STABLE, len(y), 0.0, 1.0)
+    p_value = float(stats.kendalltau(x, y).pvalue)
+    signed = slope if mode is Mode.MAX else -slope
+    if p_value < limits.significance and signed != 0:
+        kind = Trend.IMPROVING if signed > 0 else Trend.DECLINING
+    else:
+        score = stability(data, limits.window).score
+        kind = Trend.OSCILLATING if score is not None and score < 0.5 else Trend.STABLE
+    return TrendResult(kind, len(y), slope, p_value)
+
+
+def relative_change(data: Series, edge: int = 3) -> float | None:
+    """|median of the last points - median of the first points| / |median of the first points|."""
+    values = finite_part(data).values
+    if len(values) < 2:
+        return None
+    edge = max(1, min(edge, len(values) // 2))
+    first, last = float(np.median(values[:edge])), float(np.median(values[-edge:]))
+    if first == 0:
+        return None
+    return abs(last - first) / abs(first)

@@ -1,0 +1,79 @@
+"""Run status: finished, stopped early, crashed, stalled or running, from events and timing."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from reporter.config import Thresholds
+from reporter.model import Run, Status
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    status: Status
+    last_epoch: float | None
+    reason: str | None = None  # crash: traceback | nan; stop: early_stop | short
+    crash_epoch: float | None = None
+    hours_since_last: float | None = None
+    typical_epoch_hours: float | None = None
+
+
+PHASE_PREFIXES = ("pretrain",)
+"""Keys of an earlier training phase with its own epoch counter (UMC pre-training)."""
+
+
+def main_phase(history: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the main training phase, with their own epoch axis."""
+    return history[~history["key"].str.startswith(PHASE_PREFIXES)]
+
+
+def last_epoch(run: Run) -> float | None:
+    """The furthest epoch the main phase or its events reach."""
+    history = main_phase(run.history)
+    epochs = history.loc[history["x_kind"] == "epoch", "x"]
+    candidates = [float(epochs.max())] if len(epochs) else []
+    candidates += [e.x for e in run.events if e.x is not None]
+    return max(candidates) if candidates else None
+
+
+def _first_non_finite(history: pd.DataFrame, keys: list[str]) -> float | None:
+    rows = history[history["key"].isin(keys)]
+    bad = rows[~np.isfinite(rows["value"].to_numpy(dtype=float))]
+    return float(bad["x"].min()) if len(bad) else None
+
+
+def typical_epoch_hours(history: pd.DataFrame) -> float | None:
+    """Median time between consecutive epochs, from the wall times the source recorded."""
+    timed = main_phase(history).dropna(subset=["wall_time"])
+    timed = timed[timed["x_kind"] == "epoch"].groupby("x")["wall_time"].max().sort_index()
+    gaps = np.diff(timed.to_numpy(dtype=float))
+    gaps = gaps[gaps > 0]
+    return float(np.median(gaps)) / 3600 if len(gaps) else None
+
+
+def run_status(run: Run, loss_keys: list[str], metric_key: str | None, now: datetime, limits: Thresholds) -> StatusResult:
+    """The run's status; a crash outranks an early stop, which outranks a normal end."""
+    end = last_epoch(run)
+    crash = next((e for e in run.events if e.kind == "crash"), None)
+    if crash is not None:
+        return StatusResult(Status.CRASHED, end, "traceback", crash.x)
+    bad = _first_non_finite(run.history, loss_keys + ([metric_key] if metric_key else []))
+    if bad is not None:
+        return StatusResult(Status.CRASHED, end, "nan", bad)
+    if any(e.kind == "early_stop" for e in run.events):
+        return StatusResult(Status.STOPPED_EARLY, end, "early_stop")
+    done = end is not None and run.plan is not None and end + (1 - run.epoch_base) >= run.plan.epochs
+    if done or any(e.kind == "finished" for e in run.events):
+        return StatusResult(Status.FINISHED, end)
+    typical = typical_epoch_hours(run.history)
+    if run.last_write is None or typical is None:
+        return StatusResult(Status.UNKNOWN, end, typical_epoch_hours=typical)
+    since = max(0.0, (now - run.last_write).total_seconds() / 3600)
+    if since > limits.stall_factor * typical and not math.isclose(typical, 0):
+        return StatusResult(Status.STALLED, end, hours_since_last=since, typical_epoch_hours=typical)
+    return StatusResult(Status.RUNNING, end, hours_since_last=since, typical_epoch_hours=typical)

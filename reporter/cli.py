@@ -1,0 +1,85 @@
+"""Command line: parse arguments, call one function, map errors to exit codes (0 ok, 2 input, 1 bug)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from reporter import __version__
+from reporter.config import FORMATS, LANGUAGES, _choice_list, _Problems, parse_epoch_list
+from reporter.errors import ReporterError, UsageError
+from reporter.model import Mode, RunConfig
+from reporter.pipeline import ReportRequest, make_report
+
+log = logging.getLogger("reporter")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reporter", description="Honest bilingual status reports for ML training runs.")
+    parser.add_argument("--version", action="version", version=f"reporter {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    report = commands.add_parser("report", help="write the report of one run",
+                                 description="Write report.<lang>.md|html|pdf, figures and summary.json to OUT/<run-id>/.")
+    report.add_argument("run", metavar="RUN", help="run directory, single history file, or run id under the runs root")
+    report.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+    report.add_argument("--lang", help="languages, comma-separated (default: zh,en)")
+    report.add_argument("--format", dest="formats", help="formats, comma-separated (default: md,html,pdf)")
+    report.add_argument("--metric", help="primary metric key (default: run.toml, else guessed from the history)")
+    report.add_argument("--mode", choices=[m.value for m in Mode], help="whether higher (max) or lower (min) is better")
+    report.add_argument("--project-to", help="epochs to project to, comma-separated (never past the run's end)")
+    report.add_argument("--config", type=Path, help="lab settings file (TOML): runs_root, languages, thresholds")
+    report.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
+    report.add_argument("--now", help="the report's date and time (ISO 8601), for reproducible reports")
+    report.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    return parser
+
+
+def _request(args: argparse.Namespace) -> ReportRequest:
+    problems = _Problems("command line")
+    langs = _choice_list(problems, "--lang", args.lang, LANGUAGES) if args.lang else None
+    formats = _choice_list(problems, "--format", args.formats, FORMATS) if args.formats else None
+    project_to = parse_epoch_list(problems, "--project-to", args.project_to) if args.project_to else None
+    now = datetime.now(timezone.utc)
+    if args.now:
+        try:
+            now = datetime.fromisoformat(args.now)
+        except ValueError:
+            problems.add("--now", f"expected an ISO 8601 date such as 2026-11-24T09:00:00, got {args.now!r}")
+        else:
+            now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    if args.templates is not None and not args.templates.is_dir():
+        problems.add("--templates", f"{args.templates} is not a folder")
+    if problems.items:
+        raise UsageError("; ".join(problems.items))
+    overrides = RunConfig(metric=args.metric, mode=Mode(args.mode) if args.mode else None)
+    return ReportRequest(run=args.run, out=args.out, languages=langs, formats=formats, project_to=project_to,
+                         config=args.config, templates=args.templates, now=now, overrides=overrides)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("matplotlib").setLevel(logging.ERROR)
+    try:
+        written = make_report(_request(args))
+    except ReporterError as exc:
+        print(f"reporter: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the boundary: anything else is a bug, reported in one line
+        print(f"reporter: internal error ({type(exc).__name__}: {exc}); please report it with the run attached",
+              file=sys.stderr)
+        return 1
+    if not args.quiet:
+        folder = next((p.parent for p in written if p.name == "summary.json" and "history" not in p.parts), args.out)
+        documents = [p.name for p in written if p.name.startswith("report.")]
+        print(f"wrote {folder}/: {', '.join(documents)}, summary.json and {sum('figures' in p.parts for p in written)} figures")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""Configuration: the lab-wide settings file (`--config`) and each run's `run.toml`.
+
+Both are TOML, typed, and validated all at once, so a user fixes every mistake in one pass:
+`config.toml: analysis.patience: expected a positive integer, got -5; unknown key 'langs'
+(did you mean 'languages'?)`. Parsing text is ingest's job; these functions take parsed dicts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, fields, replace
+from typing import Any, Callable, Mapping
+
+from reporter.errors import ConfigError
+from reporter.model import Mode, RunConfig
+
+LANGUAGES = ("zh", "en")
+FORMATS = ("md", "html", "pdf")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every threshold the analysis uses; all of them are printed in the report's appendix."""
+
+    min_delta: float = 0.0
+    """A new best must beat the old one by more than this (Keras-style, absolute, metric units)."""
+    patience: int = 5
+    """Evaluations without a new best before the metric counts as on a plateau."""
+    window: int = 8
+    """Most recent evaluations used for trend and stability."""
+    significance: float = 0.05
+    """Mann-Kendall p-value below which a trend counts as real."""
+    flat_loss: float = 0.01
+    """A loss whose relative change over the run is below this carries no signal."""
+    tiny_class: int = 10
+    """A class with fewer samples than this is flagged."""
+    imbalance_warn: float = 10.0
+    """Max/min class ratio from which imbalance is a watch item."""
+    stall_factor: float = 5.0
+    """A run is stalled when its last entry is older than this many typical epoch durations."""
+    interval: float = 0.8
+    """Coverage of the projection interval."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Lab-wide settings: where runs live, what to render, and the analysis thresholds."""
+
+    runs_root: str = "runs"
+    languages: tuple[str, ...] = LANGUAGES
+    formats: tuple[str, ...] = FORMATS
+    project_to: tuple[int, ...] = ()
+    thresholds: Thresholds = Thresholds()
+
+
+class _Problems:
+    """Collects validation problems so they can be reported together."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.items: list[str] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.items.append(f"{key}: {message}")
+
+    def unknown(self, prefix: str, data: Mapping[str, Any], known: list[str]) -> None:
+        for key in data:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
+                self.add(prefix + key, f"unknown key{hint}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ConfigError(f"{self.origin}: " + "; ".join(self.items))
+
+
+def _check(problems: _Problems, key: str, value: Any, valid: Callable[[Any], bool], expected: str) -> Any:
+    if not valid(value):
+        problems.add(key, f"expected {expected}, got {value!r}")
+        return None
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and value.strip() != ""
+
+
+def _choice_list(problems: _Problems, key: str, value: Any, allowed: tuple[str, ...]) -> tuple[str, ...] | None:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items:
+        problems.add(key, f"expected a list drawn from {', '.join(allowed)}, got {value!r}")
+        return None
+    cleaned = tuple(dict.fromkeys(str(item).strip() for item in items))
+    bad = [item for item in cleaned if item not in allowed]
+    if bad:
+        problems.add(key, f"unknown value {', '.join(bad)}; choose from {', '.join(allowed)}")
+        return None
+    return cleaned
+
+
+def parse_epoch_list(problems: _Problems, key: str, value: Any) -> tuple[int, ...] | None:
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)):
+        problems.add(key, f"expected a list of positive integers, got {value!r}")
+        return None
+    epochs: list[int] = []
+    for item in items:
+        try:
+            number = int(str(item).strip())
+        except ValueError:
+            number = -1
+        if number <= 0:
+            problems.add(key, f"expected positive integers, got {item!r}")
+            return None
+        epochs.append(number)
+    return tuple(sorted(set(epochs)))
+
+
+_THRESHOLD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "min_delta": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "patience": (_is_positive_int, "a positive integer"),
+    "window": (lambda v: _is_positive_int(v) and v >= 3, "an integer >= 3"),
+    "significance": (lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1"),
+    "flat_loss": (lambda v: _is_number(v) and v > 0, "a positive number"),
+    "tiny_class": (_is_positive_int, "a positive integer"),
+    "imbalance_warn": (lambda v: _is_number(v) and v > 1, "a number > 1"),
+    "stall_factor": (lambda v: _is_number(v) and v > 1, "a number > 1"),
+    "interval": (lambda v: _is_number(v) and 0.5 <= v < 1, "a number in [0.5, 1)"),
+}
+
+
+def settings_from_dict(data: Mapping[str, Any], origin: str = "config") -> Settings:
+    """Validate a parsed settings file; raises ConfigError listing every problem.
+
+    Raises:
+        ConfigError: unknown keys, wrong types or out-of-range values.
+    """
+    problems = _Problems(origin)
+    top = ["runs_root", "languages", "formats", "project_to", "analysis"]
+    problems.unknown("", data, top)
+    settings = Settings()
+    if "runs_root" in data and _check(problems, "runs_root", data["runs_root"], _is_text, "a path"):
+        settings = replace(settings, runs_root=data["runs_root"])
+    if "languages" in data and (langs := _choice_list(problems, "languages", data["languages"], LANGUAGES)):
+        settings = replace(settings, languages=langs)
+    if "formats" in data and (formats := _choice_list(problems, "formats", data["formats"], FORMATS)):
+        settings = replace(settings, formats=formats)
+    if "project_to" in data and (epochs := parse_epoch_list(problems, "project_to", data["project_to"])):
+        settings = replace(settings, project_to=epochs)
+    analysis = data.get("analysis", {})
+    if not isinstance(analysis, Mapping):
+        problems.add("analysis", "expected a table")
+        analysis = {}
+    problems.unknown("analysis.", analysis, [f.name for f in fields(Thresholds)])
+    values = {}
+    for name, (valid, expected) in _THRESHOLD_CHECKS.items():
+        if name in analysis and _check(problems, f"analysis.{name}", analysis[name], valid, expected) is not None:
+            values[name] = analysis[name]
+    problems.raise_if_any()
+    return replace(settings, thresholds=replace(settings.thresholds, **values))
+
+
+def run_config_from_dict(data: Mapping[str, Any], origin: str = "run.toml") -> RunConfig:
+    """Validate a parsed run.toml; raises ConfigError listing every problem.
+
+    Raises:
+        ConfigError: unknown keys, wrong types or out-of-range values.
+    """
+    problems = _Problems(origin)
+    problems.unknown("", data, ["name", "dataset", "history", "planned_epochs", "metric", "labels"])
+    values: dict[str, Any] = {}
+    for key in ("name", "dataset", "history"):
+        if key in data and _check(problems, key, data[key], _is_text, "a non-empty string"):
+            values[key] = data[key].strip()
+    if "planned_epochs" in data and _check(problems, "planned_epochs", data["planned_epochs"], _is_positive_int, "a positive integer"):
+        values["planned_epochs"] = data["planned_epochs"]
+    metric = data.get("metric", {})
+    if isinstance(metric, str):
+        metric = {"name": metric}
+    if not isinstance(metric, Mapping):
+        problems.add("metric", "expected a table with name, mode and split")
+        metric = {}
+    problems.unknown("metric.", metric, ["name", "mode", "split"])
+    if "name" in metric and _check(problems, "metric.name", metric["name"], _is_text, "a metric name"):
+        values["metric"] = metric["name"].strip()
+    if "mode" in metric and _check(problems, "metric.mode", metric["mode"], lambda v: v in ("max", "min"), "'max' or 'min'"):
+        values["mode"] = Mode(metric["mode"])
+    if "split" in metric and _check(problems, "metric.split", metric["split"], _is_text, "a split name such as 'test'"):
+        values["split"] = metric["split"].strip()
+    labels = data.get("labels", {})
+    if not isinstance(labels, Mapping):
+        problems.add("labels", "expected a table with file, label_column and text_column")
+        labels = {}
+    problems.unknown("labels.", labels, ["file", "label_column", "text_column"])
+    for key, target in (("file", "labels_file"), ("label_column", "label_column"), ("text_column", "text_column")):
+        if key in labels and _check(problems, f"labels.{key}", labels[key], _is_text, "a non-empty string"):
+            values[target] = labels[key]
+    problems.raise_if_any()
+    return RunConfig(**values)

@@ -1,0 +1,97 @@
+"""Reading untrusted files: bounded in size, decoded with fallbacks, checksummed.
+
+Every read of a user's file goes through here, so limits and error wording live in one place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from reporter.errors import InputError
+
+MAX_FILE_BYTES = 512 * 1024 * 1024
+"""Larger inputs are refused with a clear message instead of exhausting memory."""
+MAX_LINE_CHARS = 100_000
+"""A longer line is not a log line; refusing it avoids pathological regexes and parses."""
+ENCODINGS = ("utf-8-sig", "gb18030", "latin-1")
+"""Logs from Chinese Windows machines are often GBK; latin-1 accepts any byte sequence last."""
+
+
+@dataclass(frozen=True)
+class TextFile:
+    path: Path
+    text: str
+    sha256: str
+    size: int
+
+
+def read_bytes(path: Path, error: type[InputError] = InputError) -> bytes:
+    """The file's bytes, or one clear error naming it.
+
+    Raises:
+        InputError (or the subclass given): missing, unreadable, empty or too large.
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise error(f"{path}: file not found; check the path") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror}); check permissions") from None
+    if size == 0:
+        raise error(f"{path}: file is empty; point at a history that has entries")
+    if size > MAX_FILE_BYTES:
+        raise error(
+            f"{path}: file is {size / 2**20:.0f} MiB, more than the {MAX_FILE_BYTES // 2**20} MiB limit; "
+            "split it or trim old sessions"
+        )
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise error(f"{path}: cannot read ({exc.strerror}); check permissions") from None
+
+
+def decode(data: bytes, path: Path, error: type[InputError] = InputError) -> str:
+    """Text from bytes, trying UTF-8 then GB18030 then latin-1.
+
+    Raises:
+        InputError: the bytes look binary (NUL bytes), so the file is not a text history.
+    """
+    if b"\x00" in data[:65536]:
+        raise error(f"{path}: looks like a binary file, not text; point at the text history instead")
+    for encoding in ENCODINGS:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise error(f"{path}: cannot decode the text")  # pragma: no cover - latin-1 accepts all bytes
+
+
+def read_text(path: Path, error: type[InputError] = InputError) -> TextFile:
+    """A bounded, decoded, checksummed text file.
+
+    Raises:
+        InputError (or the subclass given): see read_bytes and decode.
+    """
+    data = read_bytes(path, error)
+    text = decode(data, path, error)
+    if not text.strip():
+        raise error(f"{path}: file has no text; point at a history that has entries")
+    return TextFile(path=path, text=text, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
+def checked_lines(file: TextFile, error: type[InputError] = InputError) -> list[str]:
+    """The file's lines, refusing any line too long to be a log line.
+
+    Raises:
+        InputError (or the subclass given): a line longer than MAX_LINE_CHARS.
+    """
+    lines = file.text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise error(
+                f"{file.path}:{number}: line has {len(line):,} characters (limit {MAX_LINE_CHARS:,}); "
+                "this is not a history line"
+            )
+    return lines

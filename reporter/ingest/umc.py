@@ -1,0 +1,221 @@
+"""UMC text logs (thuiar/UMC and its monitoring fork); see shared/reference/umc-formats.md.
+
+Traps handled here, each from the UMC code itself:
+- the losses printed under `***** Epoch: N *****` belong to epoch N-1;
+- `num_train_epochs` is ignored: the code runs int((1 - thres) / delta) epochs;
+- the fork's `Training Statistics` dict reports a best-so-far train+dev NMI, not a per-epoch value,
+  and may print numpy scalars as `np.float64(0.24)`;
+- test metrics are percent (x100), the fork's monitor is a fraction.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from reporter.errors import HistoryError
+from reporter.ingest.files import TextFile, checked_lines
+from reporter.ingest.parsed import ParsedHistory
+from reporter.model import Event, LoggedStats, Plan
+
+_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - ")
+_NUMBER = r"([-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+)|nan|NaN|inf|-inf|Infinity|-Infinity)"
+_PARAMS_OPEN = re.compile(r"^=+ Params =+$")
+_PARAMS_CLOSE = re.compile(r"^=+ End Params =+$")
+_PARAM = re.compile(r"^([A-Za-z_][\w.]*): (.*)$")
+_PRETRAIN_EPOCH = re.compile(r"^\*+ Epoch: (\d+): (?:Eval|train) results \*+$")
+_TRAIN_LOSS = re.compile(r"^\s*train_loss = " + _NUMBER + r"\s*$")
+_EPOCH_HEADER = re.compile(r"^\*+ Epoch: (\d+) \*+$")
+_SUP_LOSS = re.compile(r"^Supervised Training Loss: " + _NUMBER)
+_UNSUP_LOSS = re.compile(r"^Unsupervised Training Loss: " + _NUMBER)
+_PLAIN_LOSS = re.compile(r"^Training Loss: " + _NUMBER)
+_FORK_LOSS = re.compile(r"^Epoch (\d+): Loss = " + _NUMBER)
+_MIN_SAMPLES = re.compile(r"^Minimum samples per class: (\d+)")
+_STATS = re.compile(r"^Training Statistics: (\{.*\})\s*$")
+_EARLY_STOP = re.compile(r"[Ee]arly stopping at epoch (\d+)")
+_TOLERANCE = re.compile(r"^Reached tolerance threshold")
+_FINISHED = re.compile(r"^Training is finished")
+_TEST_HEADER = re.compile(r"^\*+ Test results \*+$")
+_TEST_VALUE = re.compile(r"^\s*(\w+) = " + _NUMBER + r"\s*$")
+_NUMPY_SCALAR = re.compile(r"np\.(?:float|int)\d*\(([^()]*)\)")
+_TRACEBACK = re.compile(r"^Traceback \(most recent call last\):")
+_ERROR_LINE = re.compile(r"^(?:[\w.]+(?:Error|Exception)|KeyboardInterrupt)\b.*")
+_TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) - ")
+
+MARKERS = ("==============================  Params", "============================== Params", "***** Epoch:",
+           "Training Statistics:", "Minimum samples per class:", "Multimodal Intent Recognition begins")
+"""Strings whose presence identifies a UMC log during format detection."""
+
+
+def looks_like_umc(text: str) -> bool:
+    head = text[:200_000]
+    return any(marker in head for marker in MARKERS)
+
+
+def _value(raw: str) -> Any:
+    """A parameter value as Python data: lists, numbers and booleans, else the string."""
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        return raw.strip()
+
+
+def scalar(value: Any) -> Any:
+    """The single value of a one-element grid-search list, as the UMC code itself unwraps it."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        return value[0]
+    return value
+
+
+def planned_epochs(hyperparameters: dict[str, Any]) -> Plan | None:
+    """int((1 - thres) / delta), the number of epochs the UMC code really runs."""
+    thres, delta = scalar(hyperparameters.get("thres")), scalar(hyperparameters.get("delta"))
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (thres, delta)):
+        return None
+    if delta <= 0 or not 0 <= thres < 1:
+        return None
+    return Plan(epochs=int((1 - thres) / delta), basis="umc_thres_delta", params={"thres": thres, "delta": delta})
+
+
+def _stats(raw: str, file: TextFile, number: int, x: float) -> LoggedStats:
+    try:
+        data = ast.literal_eval(_NUMPY_SCALAR.sub(r"\1", raw))
+    except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
+        raise HistoryError(f"{file.path}:{number}: cannot read the Training Statistics dict; is the line cut off?") from None
+    if not isinstance(data, dict):
+        raise HistoryError(f"{file.path}:{number}: Training Statistics is not a dict")
+
+    def number_or_none(key: str) -> float | None:
+        value = data.get(key)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    improvements, degradations = number_or_none("total_improvements"), number_or_none("total_degradations")
+    trend = data.get("performance_trend")
+    return LoggedStats(
+        x=x,
+        best_value=number_or_none("best_performance"),
+        best_epoch=number_or_none("best_epoch"),
+        improvements=None if improvements is None else int(improvements),
+        degradations=None if degradations is None else int(degradations),
+        trend=trend if isinstance(trend, str) else None,
+        stability=number_or_none("stability_score"),
+    )
+
+
+class _State:
+    """Where the parser is in the log: the block it is inside and the epoch in progress."""
+
+    def __init__(self) -> None:
+        self.in_params = False
+        self.in_test = False
+        self.in_traceback = False
+        self.pretrain_epoch: int | None = None
+        self.epoch = 0  # clustering epoch in progress (0-based)
+        self.fork = False
+        self.saw_training = False
+
+
+def _wall_time(line: str) -> float | None:
+    match = _TIMESTAMP.match(line)
+    if not match:
+        return None
+    stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
+    return stamp.timestamp() + int(match.group(2)) / 1000
+
+
+def parse_umc(file: TextFile) -> ParsedHistory:
+    """The history, hyperparameters, events and plan of one UMC log.
+
+    Raises:
+        HistoryError: a malformed statistics line, or a log with no training entries.
+    """
+    parsed = ParsedHistory(format="umc")
+    state = _State()
+    for number, raw_line in enumerate(checked_lines(file, HistoryError), start=1):
+        if raw_line.startswith("#"):
+            continue
+        wall = _wall_time(raw_line)
+        line = _PREFIX.sub("", raw_line).rstrip()
+        _parse_line(parsed, state, file, number, line, wall)
+    if state.fork:
+        parsed.format = "umc-fork"
+    if not parsed.rows:
+        raise HistoryError(
+            f"{file.path}: UMC log has no epoch entries (no 'Epoch' loss lines or statistics); "
+            "is training still starting, or is this the console copy without them?"
+        )
+    parsed.plan = planned_epochs(parsed.hyperparameters)
+    return parsed
+
+
+def _parse_line(parsed: ParsedHistory, state: _State, file: TextFile, number: int, line: str,
+                wall: float | None) -> None:
+    if state.in_traceback:
+        if _ERROR_LINE.match(line):
+            parsed.events.append(Event("crash", float(state.epoch), line.strip()[:300]))
+            state.in_traceback = False
+        return
+    if _TRACEBACK.match(line):
+        state.in_traceback = True
+        return
+    if state.in_params:
+        if _PARAMS_CLOSE.match(line):
+            state.in_params = False
+        elif match := _PARAM.match(line):
+            parsed.hyperparameters[match.group(1)] = _value(match.group(2))
+        return
+    if _PARAMS_OPEN.match(line):
+        state.in_params = True
+        return
+    if state.in_test:
+        if match := _TEST_VALUE.match(line):
+            key = "test_" + match.group(1).lower()
+            parsed.add(key, state.epoch, float(match.group(2)), wall_time=wall)
+            parsed.splits[key] = "test"
+            return
+        state.in_test = False
+    _parse_training_line(parsed, state, file, number, line, wall)
+
+
+def _parse_training_line(parsed: ParsedHistory, state: _State, file: TextFile, number: int, line: str,
+                         wall: float | None) -> None:
+    if match := _PRETRAIN_EPOCH.match(line):
+        state.pretrain_epoch = int(match.group(1))
+    elif (match := _TRAIN_LOSS.match(line)) and state.pretrain_epoch is not None:
+        parsed.add("pretrain_loss", state.pretrain_epoch, float(match.group(1)), wall_time=wall)
+        parsed.splits["pretrain_loss"] = "train"
+    elif match := _EPOCH_HEADER.match(line):
+        state.epoch = int(match.group(1))
+        state.saw_training = True
+    elif match := _SUP_LOSS.match(line):
+        parsed.add("sup_loss", state.epoch - 1, float(match.group(1)), wall_time=wall)
+    elif match := _UNSUP_LOSS.match(line):
+        parsed.add("unsup_loss", state.epoch - 1, float(match.group(1)), wall_time=wall)
+    elif match := _PLAIN_LOSS.match(line):
+        parsed.add("loss", state.epoch, float(match.group(1)), wall_time=wall)
+    elif match := _FORK_LOSS.match(line):
+        state.fork, state.saw_training = True, True
+        epoch = int(match.group(1))
+        parsed.add("loss", epoch, float(match.group(2)), wall_time=wall)
+        state.epoch = epoch + 1
+    elif match := _MIN_SAMPLES.match(line):
+        state.fork = True
+        parsed.add("min_samples_per_class", state.epoch, float(match.group(1)), wall_time=wall)
+    elif match := _STATS.match(line):
+        state.fork = True
+        stats = _stats(match.group(1), file, number, state.epoch)
+        parsed.logged_stats.append(stats)
+        if stats.best_value is not None:
+            parsed.add("nmi", state.epoch, stats.best_value, wall_time=wall)
+            parsed.splits["nmi"] = "train+dev"
+            parsed.best_so_far_keys.add("nmi")
+    elif match := _EARLY_STOP.search(line):
+        parsed.events.append(Event("early_stop", float(match.group(1))))
+    elif _TOLERANCE.match(line):
+        parsed.events.append(Event("early_stop", float(state.epoch)))
+    elif _FINISHED.match(line):
+        parsed.events.append(Event("finished", None))
+    elif _TEST_HEADER.match(line):
+        state.in_test = True

@@ -1,0 +1,307 @@
+"""Typed values that cross stage boundaries.
+
+Everything here is a frozen dataclass or an enum, so a stage cannot quietly change what an earlier
+stage produced. The one exception is `Run.history`, a pandas DataFrame: stages treat it as read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Mapping
+
+import pandas as pd
+
+HISTORY_COLUMNS = ("source", "key", "x_kind", "x", "value", "wall_time")
+
+
+def frozen_mapping(values: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """A read-only view of a copy of `values`, so params cannot change after a stage returns."""
+    return MappingProxyType(dict(values or {}))
+
+
+class Mode(StrEnum):
+    MAX = "max"
+    MIN = "min"
+
+
+class Scale(StrEnum):
+    """How a metric's numbers are written in its source: kept, never rescaled in storage."""
+
+    FRACTION = "fraction"
+    PERCENT = "percent"
+    RAW = "raw"
+
+
+class Trend(StrEnum):
+    IMPROVING = "improving"
+    STABLE = "stable"
+    DECLINING = "declining"
+    OSCILLATING = "oscillating"
+    INSUFFICIENT = "insufficient_data"
+
+
+class Status(StrEnum):
+    RUNNING = "running"
+    FINISHED = "finished"
+    STOPPED_EARLY = "stopped_early"
+    CRASHED = "crashed"
+    STALLED = "stalled"
+    UNKNOWN = "unknown"
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    OK = "ok"
+    WARN = "warn"
+    ERROR = "error"
+
+
+class CheckStatus(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    PENDING = "pending"
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input file, with the checksum printed in the appendix so a report can be traced."""
+
+    path: str
+    format: str
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the history says happened: an early stop, a traceback, the end of training."""
+
+    kind: str  # early_stop | crash | finished
+    x: float | None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class LoggedStats:
+    """A training monitor's own summary as the log printed it (e.g. the UMC fork's dict)."""
+
+    x: float
+    best_value: float | None
+    best_epoch: float | None
+    improvements: int | None
+    degradations: int | None
+    trend: str | None
+    stability: float | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The planned length of a run and where that number came from."""
+
+    epochs: int
+    basis: str  # umc_thres_delta | config | run_toml
+    params: Mapping[str, Any] = field(default_factory=frozen_mapping)
+
+
+@dataclass(frozen=True)
+class LabelTable:
+    """A dataset label file read verbatim: header artefacts are kept so analysis can flag them."""
+
+    path: str
+    columns: tuple[str, ...]
+    label_column: str
+    text_column: str | None
+    labels: tuple[str, ...]
+    texts: tuple[str, ...]
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What `run.toml` (or the command line) says about a run; None means 'not given'."""
+
+    name: str | None = None
+    dataset: str | None = None
+    metric: str | None = None
+    mode: Mode | None = None
+    planned_epochs: int | None = None
+    split: str | None = None
+    history: str | None = None
+    labels_file: str | None = None
+    label_column: str | None = None
+    text_column: str | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """A training run as ingest found it: the long history table plus what the sources say."""
+
+    id: str
+    name: str
+    dataset: str | None
+    sources: tuple[Source, ...]
+    history: pd.DataFrame
+    hyperparameters: Mapping[str, Any]
+    plan: Plan | None
+    events: tuple[Event, ...]
+    splits: Mapping[str, str]
+    best_so_far_keys: frozenset[str]
+    logged_stats: tuple[LoggedStats, ...]
+    labels: LabelTable | None
+    config: RunConfig
+    last_write: datetime | None
+    family: str  # the history's dialect, e.g. umc-fork, umc, csv
+    epoch_base: int  # 0 when the source counts epochs from 0, else 1
+    restarts: int  # times the x axis went backwards (resumed or appended sessions)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One key of the history as arrays, sorted by x, with restarts already resolved."""
+
+    key: str
+    x: tuple[float, ...]
+    values: tuple[float, ...]
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float
+    value: float
+
+
+@dataclass(frozen=True)
+class TrendResult:
+    kind: Trend
+    window: int
+    slope: float | None  # per epoch, in the metric's own unit
+    p_value: float | None
+
+
+@dataclass(frozen=True)
+class Stability:
+    """Noise around the trend, scored like the UMC fork's formula so the two can be compared."""
+
+    score: float | None  # 1 - 10 * noise / |mean| of the detrended window, clipped to 0..1
+    raw_score: float | None  # the same formula on the raw window (what the fork logs)
+    noise: float | None  # std of residuals around the Theil-Sen line
+
+
+@dataclass(frozen=True)
+class MetricSummary:
+    name: str
+    mode: Mode
+    scale: Scale
+    split: str | None
+    best_so_far: bool
+    n_points: int
+    current: Point | None
+    best: Point | None
+    improvements: int
+    degradations: int
+    epochs_since_best: float | None
+    trend: TrendResult
+    stability: Stability
+
+
+@dataclass(frozen=True)
+class LossSummary:
+    key: str
+    current: Point | None
+    relative_change: float | None
+    n_points: int
+
+
+@dataclass(frozen=True)
+class ProjectionPoint:
+    epoch: float
+    low: float
+    median: float
+    high: float
+
+
+@dataclass(frozen=True)
+class Projection:
+    method: str
+    interval: float
+    points: tuple[ProjectionPoint, ...]
+    asymptote: ProjectionPoint | None
+    backtest_error: float | None  # median |error| / range on the run's own history
+    capped: tuple[float, ...]  # requested epochs dropped because they lie past the end
+    limit: float | None  # the last epoch projections may reach
+    reason: str | None  # why there are no points (code), e.g. insufficient_data
+
+
+@dataclass(frozen=True)
+class ClassCount:
+    label: str
+    count: int
+    artefact: bool
+
+
+@dataclass(frozen=True)
+class DatasetProfile:
+    path: str
+    n_rows: int
+    n_samples: int  # rows minus header artefacts
+    classes: tuple[ClassCount, ...]  # sorted by count, largest first
+    imbalance_ratio: float | None
+    raw_imbalance_ratio: float | None  # what a naive count (artefacts included) would say
+    largest: str | None
+    smallest: str | None
+    text_words: Mapping[str, float] | None  # mean, median, p95, max
+    segments: tuple[int, ...]  # data rows between repeated headers, e.g. (train, dev)
+
+
+@dataclass(frozen=True)
+class ReferenceRow:
+    dataset: str
+    method: str
+    split: str
+    metrics: Mapping[str, float]  # in percent, as published
+    citation: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: Severity
+    params: Mapping[str, Any] = field(default_factory=frozen_mapping)
+
+
+@dataclass(frozen=True)
+class CheckItem:
+    code: str
+    status: CheckStatus
+    params: Mapping[str, Any] = field(default_factory=frozen_mapping)
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    code: str
+    params: Mapping[str, Any] = field(default_factory=frozen_mapping)
+
+
+@dataclass(frozen=True)
+class Analysis:
+    run: Run
+    status: Status
+    last_epoch: float | None
+    metric: MetricSummary | None
+    loss: LossSummary | None
+    other_metrics: Mapping[str, float]
+    projection: Projection
+    dataset: DatasetProfile | None
+    reference: tuple[ReferenceRow, ...]
+    findings: tuple[Finding, ...]
+    checklist: tuple[CheckItem, ...]
+    recommendations: tuple[Recommendation, ...]
+    thresholds: Mapping[str, Any]
+    generated_at: datetime

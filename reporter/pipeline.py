@@ -1,0 +1,49 @@
+"""The whole pipeline for one run, top to bottom: ingest, analyse, present, render, publish."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+
+from reporter.analysis import analyse
+from reporter.ingest import load_run, load_settings
+from reporter.ingest.reference import published_results
+from reporter.model import RunConfig
+from reporter.present import present
+from reporter.publish import publish
+from reporter.render import render_report
+from reporter.summary import summary
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    run: str
+    out: Path
+    now: datetime
+    languages: tuple[str, ...] | None = None
+    formats: tuple[str, ...] | None = None
+    project_to: tuple[int, ...] | None = None
+    config: Path | None = None
+    templates: Path | None = None
+    overrides: RunConfig = RunConfig()
+
+
+def make_report(request: ReportRequest) -> list[Path]:
+    """Every file of one run's report, written only after all of them rendered.
+
+    Raises:
+        ReporterError: any input, config or rendering problem, with one clear message.
+    """
+    settings = load_settings(request.config)
+    run = load_run(request.run, Path(settings.runs_root), request.overrides)
+    log.info("read %s (%s, %d history rows)", run.id, run.family, len(run.history))
+    analysis = analyse(run, request.now, published_results(), settings.thresholds,
+                       request.project_to or settings.project_to)
+    context = present(analysis)
+    files = render_report(analysis, context, request.languages or settings.languages,
+                          request.formats or settings.formats, request.templates)
+    return publish(request.out, run.id, files, summary(analysis), request.now)

@@ -1,0 +1,128 @@
+"""Present: Analysis -> ReportContext, the language-neutral structure every template renders.
+
+It decides what goes where (positive signals vs watch items, which hyperparameters to show, where
+this run sits in the published table) but holds no words: codes, numbers and the user's own strings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from reporter import __version__
+from reporter.analysis.findings import metric_as_percent
+from reporter.ingest.umc import scalar
+from reporter.model import (Analysis, CheckItem, DatasetProfile, Finding, MetricSummary, Projection, Recommendation,
+                            Severity, Source)
+
+SHOWN_HYPERPARAMETERS = ("lr", "lr_pre", "thres", "delta", "base_dim", "train_batch_size", "num_train_epochs",
+                         "num_pretrain_epochs", "train_temperature_sup", "train_temperature_unsup", "seed",
+                         "learning_rate", "batch_size", "epochs", "weight_decay")
+
+
+@dataclass(frozen=True)
+class KeyMetric:
+    code: str  # what the row is; the template names it
+    kind: str  # how to format value: metric | number | epoch | text | code | stability
+    value: Any
+    note: str | None = None  # a code for the explanation column
+
+
+@dataclass(frozen=True)
+class ReferenceLine:
+    method: str
+    value: float  # percent
+    split: str
+    is_run: bool
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    run_id: str
+    run_name: str
+    dataset: str | None
+    family: str
+    generated_at: datetime
+    status: str
+    metric: MetricSummary | None
+    key_metrics: tuple[KeyMetric, ...]
+    positives: tuple[Finding, ...]
+    watch: tuple[Finding, ...]
+    info: tuple[Finding, ...]
+    dataset_profile: DatasetProfile | None
+    reference_column: str | None
+    reference_lines: tuple[ReferenceLine, ...]
+    citation: str | None
+    hyperparameters: tuple[tuple[str, Any], ...]
+    recommendations: tuple[Recommendation, ...]
+    projection: Projection
+    checklist: tuple[CheckItem, ...]
+    verdict: str
+    counts: Mapping[str, int]
+    thresholds: Mapping[str, Any]
+    sources: tuple[Source, ...]
+    version: str
+    findings: Mapping[str, Finding]
+
+
+def _key_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
+    rows = []
+    if a.loss is not None and a.loss.current is not None:
+        rows.append(KeyMetric("key.current_loss", "number", a.loss.current.value, a.loss.key))
+    m = a.metric
+    if m is not None:
+        if m.best is not None:
+            rows.append(KeyMetric("key.best_metric", "metric", m.best.value))
+            rows.append(KeyMetric("key.best_epoch", "epoch", m.best.x))
+        rows.append(KeyMetric("key.trend", "code", m.trend.kind.value))
+        rows.append(KeyMetric("key.stability", "stability", m.stability.score))
+    rows.append(KeyMetric("key.status", "code", a.status.value))
+    rows.append(KeyMetric("key.last_epoch", "epoch", a.last_epoch))
+    rows.append(KeyMetric("key.planned_epochs", "epoch", a.run.plan.epochs if a.run.plan else None,
+                          a.run.plan.basis if a.run.plan else None))
+    return tuple(rows)
+
+
+def _reference_lines(a: Analysis) -> tuple[str | None, tuple[ReferenceLine, ...]]:
+    compare = next((f for f in a.findings if f.code == "reference.compare"), None)
+    if compare is None or a.metric is None or a.metric.best is None:
+        return None, ()
+    column = compare.params["column"]
+    lines = [ReferenceLine(r.method, r.metrics[column], r.split, False) for r in a.reference]
+    lines.append(ReferenceLine(a.run.name, metric_as_percent(a.metric.best.value, a.metric.scale),
+                               a.metric.split or "unknown", True))
+    return column, tuple(sorted(lines, key=lambda line: -line.value))
+
+
+def _hyperparameters(a: Analysis) -> tuple[tuple[str, Any], ...]:
+    shown = [(key, scalar(a.run.hyperparameters[key])) for key in SHOWN_HYPERPARAMETERS if key in a.run.hyperparameters]
+    return tuple(shown)
+
+
+def _verdict(findings: tuple[Finding, ...]) -> str:
+    severities = {f.severity for f in findings}
+    if Severity.ERROR in severities:
+        return "verdict.action_needed"
+    if Severity.WARN in severities:
+        return "verdict.attention"
+    return "verdict.healthy"
+
+
+def present(a: Analysis) -> ReportContext:
+    """The report's structure for one analysis; the same context serves every language and format."""
+    column, lines = _reference_lines(a)
+    return ReportContext(
+        run_id=a.run.id, run_name=a.run.name, dataset=a.run.dataset, family=a.run.family,
+        generated_at=a.generated_at, status=a.status.value, metric=a.metric, key_metrics=_key_metrics(a),
+        positives=tuple(f for f in a.findings if f.severity is Severity.OK),
+        watch=tuple(f for f in a.findings if f.severity in (Severity.WARN, Severity.ERROR)),
+        info=tuple(f for f in a.findings if f.severity is Severity.INFO),
+        dataset_profile=a.dataset, reference_column=column, reference_lines=lines,
+        citation=a.reference[0].citation if a.reference else None,
+        hyperparameters=_hyperparameters(a), recommendations=a.recommendations, projection=a.projection,
+        checklist=a.checklist, verdict=_verdict(a.findings),
+        counts={s.value: sum(1 for f in a.findings if f.severity is s) for s in Severity},
+        thresholds=a.thresholds, sources=a.run.sources, version=__version__,
+        findings={f.code: f for f in a.findings},
+    )

@@ -1,0 +1,57 @@
+"""Render: ReportContext -> bytes of every requested document, in memory (publish writes them)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+from pathlib import Path
+from typing import Mapping
+
+from reporter.model import Analysis
+from reporter.present import ReportContext
+from reporter.render.charts import Chart, charts
+from reporter.render.environment import environment, format_date, render_template
+
+log = logging.getLogger(__name__)
+
+
+def chart_labels(lang: str, templates: Path | None) -> Mapping[str, str]:
+    """Translated chart labels, defined in templates/partials/chart_labels.j2 with the other messages."""
+    env = environment(lang, "html", templates)
+    module = env.get_template("partials/chart_labels.j2").make_module()
+    return {key: str(value) for key, value in getattr(module, "labels").items()}
+
+
+def _data_uri(chart: Chart) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(chart.svg).decode("ascii")
+
+
+def render_report(analysis: Analysis, context: ReportContext, languages: tuple[str, ...], formats: tuple[str, ...],
+                  templates: Path | None = None) -> dict[str, bytes]:
+    """Relative path -> content for every document and figure of one run."""
+    files: dict[str, bytes] = {}
+    for lang in languages:
+        made = charts(analysis, chart_labels(lang, templates))
+        figures = {chart.name: chart for chart in made}
+        date = format_date(context.generated_at, lang)
+        if "md" in formats:
+            for chart in made:
+                files[f"figures/{chart.name}.{lang}.png"] = chart.png
+            env = environment(lang, "md", templates)
+            text = render_template(env, "report.md.j2", c=context, date=date,
+                                   figures={name: f"figures/{name}.{lang}.png" for name in figures})
+            files[f"report.{lang}.md"] = text.encode("utf-8")
+        if "html" in formats or "pdf" in formats:
+            for chart in made:
+                files[f"figures/{chart.name}.{lang}.svg"] = chart.svg
+            env = environment(lang, "html", templates)
+            html = render_template(env, "report.html.j2", c=context, date=date,
+                                   figures={name: _data_uri(chart) for name, chart in figures.items()})
+            if "html" in formats:
+                files[f"report.{lang}.html"] = html.encode("utf-8")
+            if "pdf" in formats:
+                from reporter.render.pdf import html_to_pdf
+
+                log.info("writing PDF (%s)", lang)
+                files[f"report.{lang}.pdf"] = html_to_pdf(html, context.generated_at)
+    return files

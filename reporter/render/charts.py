@@ -1,0 +1,135 @@
+"""Figures with matplotlib's object-oriented API: metric with projection band, losses, class counts.
+
+Deterministic output (fixed SVG hash salt, no dates), fonts with CJK glyphs, math text off so a
+label such as `$x$` from a run is drawn literally. Labels arrive already translated.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from dataclasses import dataclass
+from typing import Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")
+from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import FuncFormatter  # noqa: E402
+
+from reporter.analysis.metrics import series  # noqa: E402
+from reporter.analysis.status import main_phase  # noqa: E402
+from reporter.model import Analysis, Scale  # noqa: E402
+
+STYLE = {
+    "font.family": "sans-serif",
+    "font.sans-serif": ["Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans"],
+    "axes.unicode_minus": False,
+    "svg.fonttype": "none",
+    "svg.hashsalt": "reporter",
+    "text.parse_math": False,
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+}
+COLOURS = {"metric": "#1f5fa8", "band": "#9ec3ea", "best": "#d9822b", "reference": "#7a7a7a",
+           "loss": "#2a9d8f", "other": "#8e6cbf", "artefact": "#c0392b", "class": "#1f5fa8"}
+
+
+@dataclass(frozen=True)
+class Chart:
+    name: str
+    svg: bytes
+    png: bytes
+
+
+def _save(figure: Figure, name: str) -> Chart:
+    with matplotlib.rc_context(STYLE):
+        svg, png = io.BytesIO(), io.BytesIO()
+        figure.savefig(svg, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        figure.savefig(png, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
+    return Chart(name, svg.getvalue(), png.getvalue())
+
+
+def _figure(width: float = 6.4, height: float = 3.0) -> Figure:
+    with matplotlib.rc_context(STYLE):
+        return Figure(figsize=(width, height), layout="constrained")
+
+
+def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
+    m = a.metric
+    if m is None:
+        return None
+    with matplotlib.rc_context(STYLE):
+        figure = _figure()
+        axes = figure.add_subplot()
+        data = series(a.run.history, m.name)
+        # Too few points or best-so-far values: markers only, so no curve is implied between them.
+        joined = len(data) >= 4 and not m.best_so_far
+        axes.plot(data.x, data.values, marker="o", ls="-" if joined else "none", color=COLOURS["metric"],
+                  label=labels["measured"])
+        p = a.projection
+        if p.points:
+            xs = [data.x[-1]] + [q.epoch for q in p.points]
+            axes.fill_between(xs, [data.values[-1]] + [q.low for q in p.points],
+                              [data.values[-1]] + [q.high for q in p.points], color=COLOURS["band"], alpha=0.5,
+                              label=labels["band"])
+            axes.plot(xs, [data.values[-1]] + [q.median for q in p.points], ls="--", color=COLOURS["metric"])
+        if m.best is not None:
+            axes.scatter([m.best.x], [m.best.value], s=60, color=COLOURS["best"], zorder=3, label=labels["best"])
+        compare = next((f for f in a.findings if f.code == "reference.compare"), None)
+        if compare is not None:
+            level = compare.params["reference"] / 100 if m.scale is Scale.FRACTION else compare.params["reference"]
+            axes.axhline(level, color=COLOURS["reference"], ls=":",
+                         label=f"{labels['reference']}: {compare.params['method']} ({compare.params['reference_split']})")
+        if a.last_epoch is not None:
+            axes.axvline(a.last_epoch, color="#bbbbbb", lw=0.8)
+        axes.set_xlabel(labels["epoch"])
+        axes.set_ylabel(m.name)
+        axes.legend(loc="best", fontsize=8, frameon=False)
+        return _save(figure, "metric")
+
+
+def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
+    history = main_phase(a.run.history)
+    keys = [k for k in dict.fromkeys(history["key"]) if "loss" in str(k).lower()]
+    if not keys:
+        return None
+    with matplotlib.rc_context(STYLE):
+        figure = _figure()
+        axes = figure.add_subplot()
+        for index, key in enumerate(keys[:6]):
+            data = series(history, key)
+            finite = [(x, v) for x, v in zip(data.x, data.values) if math.isfinite(v)]
+            if finite:
+                xs, ys = zip(*finite)
+                axes.plot(xs, ys, marker=".", color=COLOURS["loss"] if index == 0 else None, label=key)
+        axes.set_xlabel(labels["epoch"])
+        axes.set_ylabel(labels["loss"])
+        axes.legend(loc="best", fontsize=8, frameon=False)
+        return _save(figure, "loss")
+
+
+def class_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
+    d = a.dataset
+    if d is None:
+        return None
+    with matplotlib.rc_context(STYLE):
+        figure = _figure(6.4, 3.2)
+        axes = figure.add_subplot()
+        names = [c.label for c in d.classes]
+        counts = [c.count for c in d.classes]
+        colours = [COLOURS["artefact"] if c.artefact else COLOURS["class"] for c in d.classes]
+        axes.bar(range(len(names)), counts, color=colours)
+        axes.set_xticks(range(len(names)), names, rotation=45 if len(names) > 8 else 0, ha="right")
+        axes.set_yscale("log")
+        axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        axes.set_ylabel(labels["count"])
+        axes.set_title(labels["classes"], fontsize=9)
+        return _save(figure, "classes")
+
+
+def charts(a: Analysis, labels: Mapping[str, str]) -> tuple[Chart, ...]:
+    """Every chart the analysis supports, in report order."""
+    made = (metric_chart(a, labels), loss_chart(a, labels), class_chart(a, labels))
+    return tuple(chart for chart in made if chart is not None)

@@ -1,0 +1,149 @@
+"""Jinja environments with Babel translations and the number filters, defined once.
+
+Two environments per language: HTML (standard autoescape) and Markdown (autoescape with a
+Markdown-safe escape, so a hostile label cannot break a table or inject a link). Catalogs are read
+from the .po files at start-up, so a lab's `--templates` copy can carry its own wording.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import Translations
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
+from markupsafe import Markup, escape
+
+from reporter.errors import RenderError
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#])")
+
+
+def md_escape(value: Any) -> Markup:
+    """Text that Markdown viewers show literally: specials backslash-escaped, newlines folded."""
+    if hasattr(value, "__html__"):
+        return Markup(value.__html__())
+    text = " ".join(str(value).split())
+    return Markup(_MD_SPECIAL.sub(r"\\\1", text).replace("&", "&amp;"))
+
+
+def css_counter(name: str) -> Markup:
+    """A CSS counter spliced into a translated `content:` string, e.g. 'Page %(page)s of %(pages)s'."""
+    if name not in ("page", "pages"):
+        raise RenderError(f"unknown CSS counter '{name}'")
+    return Markup(f'" counter({name}) "')
+
+
+@functools.cache
+def translations(templates: Path | None, lang: str) -> Translations:
+    """The compiled catalog for a language, the user's copy first."""
+    for root in ([templates] if templates else []) + [BUILTIN_TEMPLATES]:
+        po = root / "locale" / lang / "LC_MESSAGES" / "messages.po"
+        if po.exists():
+            with po.open("rb") as handle:
+                catalog = read_po(handle, locale=LOCALES[lang])
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            return Translations(buffer)
+    raise RenderError(f"no translation catalog for '{lang}' under {templates or BUILTIN_TEMPLATES}")
+
+
+class Numbers:
+    """Locale-aware number formatting shared by every template (the filters)."""
+
+    def __init__(self, lang: str) -> None:
+        self.locale = Locale.parse(LOCALES[lang])
+
+    def number(self, value: Any, digits: int = 2) -> str:
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            return "—" if value is None else str(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return str(value)
+        pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def percent(self, value: Any, digits: int = 1) -> str:
+        """A fraction as a percentage: 0.243 -> 24.3%."""
+        if value is None:
+            return "—"
+        return self.number(value * 100, digits) + "%"
+
+    def epoch(self, value: Any) -> str:
+        if value is None:
+            return "—"
+        return self.number(value, 0 if float(value).is_integer() else 2)
+
+    def signed(self, value: Any, digits: int = 2) -> str:
+        if value is None:
+            return "—"
+        return ("+" if value > 0 else "") + self.number(value, digits)
+
+    def scientific(self, value: Any) -> str:
+        """Hyperparameter values as written: 0.0002 stays 0.0002, 2e-05 stays 2e-05."""
+        if isinstance(value, float):
+            return repr(value)
+        return str(value)
+
+
+def _gettext_with(escape_value: Callable[[Any], Markup], catalog: Translations) -> tuple[Callable, Callable]:
+    """gettext/ngettext that escape every parameter for the output format, then format."""
+
+    def gettext(message: str, **params: Any) -> Markup:
+        text = catalog.gettext(message)
+        return Markup(text % {k: escape_value(v) for k, v in params.items()})
+
+    def ngettext(singular: str, plural: str, n: int, **params: Any) -> Markup:
+        text = catalog.ngettext(singular, plural, n)
+        values = {"num": n, **params}
+        return Markup(text % {k: escape_value(v) for k, v in values.items()})
+
+    return gettext, ngettext
+
+
+def environment(lang: str, output: str, templates: Path | None = None) -> Environment:
+    """The Jinja environment for one language and one output format ('md' or 'html')."""
+    loaders = ([FileSystemLoader(str(templates))] if templates else []) + [FileSystemLoader(str(BUILTIN_TEMPLATES))]
+    escape_value = md_escape if output == "md" else escape
+    env = Environment(
+        loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=True,
+        extensions=["jinja2.ext.i18n"], keep_trailing_newline=True,
+        trim_blocks=output == "md", lstrip_blocks=output == "md",
+        finalize=(lambda v: v if hasattr(v, "__html__") else md_escape(v)) if output == "md" else None,
+    )
+    gettext, ngettext = _gettext_with(escape_value, translations(templates, lang))
+    env.install_gettext_callables(gettext, ngettext, newstyle=False)
+    numbers = Numbers(lang)
+    env.filters.update(num=numbers.number, pct=numbers.percent, epoch=numbers.epoch, signed=numbers.signed,
+                       hp=numbers.scientific)
+    env.globals.update(lang=lang, output=output, css_counter=css_counter)
+    return env
+
+
+def render_template(env: Environment, name: str, **context: Any) -> str:
+    """A rendered template, with template problems turned into one clear error.
+
+    Raises:
+        RenderError: the template is missing or fails to render.
+    """
+    try:
+        return env.get_template(name).render(**context)
+    except TemplateNotFound as exc:
+        raise RenderError(f"template '{exc.name}' not found in the templates folder") from None
+
+
+def format_date(value: datetime, lang: str) -> str:
+    from babel.dates import format_date as babel_format_date
+
+    return babel_format_date(value, format="long", locale=Locale.parse(LOCALES[lang]))

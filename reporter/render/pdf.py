@@ -1,0 +1,68 @@
+"""PDF from the rendered HTML with WeasyPrint, fetching nothing from outside the report.
+
+Figures are data URIs and fonts come from the system (Noto Sans CJK through fontconfig), so the
+URL fetcher allows the `data:` scheme only: no network, no file reads, whatever a run contains.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Iterator
+
+from reporter.errors import RenderError
+
+log = logging.getLogger(__name__)
+
+
+class _GlyphWatch(logging.Handler):
+    """Collects WeasyPrint's warnings about glyphs no installed font can draw."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.missing: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if "notdef" in message.lower() or "glyph" in message.lower():
+            self.missing.append(message)
+
+
+@contextmanager
+def _source_date(when: datetime) -> Iterator[None]:
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(when.timestamp()))
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = previous
+
+
+def html_to_pdf(html: str, when: datetime) -> bytes:
+    """PDF bytes of a self-contained HTML report.
+
+    Raises:
+        RenderError: WeasyPrint is missing or some text has no glyph in the installed fonts.
+    """
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+    except (ImportError, OSError) as exc:
+        raise RenderError(f"cannot load WeasyPrint ({exc}); run 'make setup' to install pango and the fonts") from None
+    watch = _GlyphWatch()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(watch)
+    try:
+        with _source_date(when):
+            fetcher = URLFetcher(allowed_protocols={"data"}, timeout=1)
+            pdf = HTML(string=html, base_url="data:,", url_fetcher=fetcher).write_pdf()
+    finally:
+        logger.removeHandler(watch)
+    if watch.missing:
+        raise RenderError(f"PDF text has glyphs no installed font can draw ({watch.missing[0]}); install fonts-noto-cjk")
+    return pdf

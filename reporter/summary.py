@@ -1,0 +1,67 @@
+"""summary.json: the stable machine-readable result of the analysis (schema 1, see DESIGN.md)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from reporter.model import Analysis, Trend
+
+SCHEMA = 1
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe values: NaN/inf become null, tuples lists, mappings dicts."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if hasattr(value, "items"):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if hasattr(value, "value") and isinstance(getattr(value, "value"), str):
+        return value.value
+    return value
+
+
+def summary(a: Analysis) -> dict[str, Any]:
+    """The contract's dict for one analysis."""
+    m = a.metric
+    p = a.projection
+    current: dict[str, Any] = {"epoch": a.last_epoch}
+    if a.loss is not None and a.loss.current is not None:
+        current[a.loss.key] = a.loss.current.value
+    if m is not None and m.current is not None:
+        current[m.name] = m.current.value
+    data = {
+        "schema": SCHEMA,
+        "run": {"id": a.run.id, "name": a.run.name, "dataset": a.run.dataset,
+                "sources": [{"path": s.path, "format": s.format} for s in a.run.sources],
+                "status": a.status.value, "last_epoch": a.last_epoch,
+                "planned_epochs": a.run.plan.epochs if a.run.plan else None},
+        "primary_metric": {"name": m.name, "mode": m.mode.value, "split": m.split, "scale": m.scale.value,
+                           "best_so_far": m.best_so_far} if m else None,
+        "current": current,
+        "best": {"value": m.best.value, "epoch": m.best.x} if m and m.best else None,
+        "trend": m.trend.kind.value if m else Trend.INSUFFICIENT.value,
+        "stability": m.stability.score if m else None,
+        "improvements": m.improvements if m else 0,
+        "degradations": m.degradations if m else 0,
+        "epochs_since_best": m.epochs_since_best if m else None,
+        "projection": {"interval": p.interval,
+                       "points": [{"epoch": x.epoch, "low": x.low, "median": x.median, "high": x.high} for x in p.points],
+                       "asymptote": None if p.asymptote is None else
+                       {"low": p.asymptote.low, "median": p.asymptote.median, "high": p.asymptote.high},
+                       "method": p.method, "reason": p.reason, "backtest_error": p.backtest_error},
+        "findings": [{"code": f.code, "severity": f.severity.value, "params": f.params} for f in a.findings],
+        "checklist": [{"code": c.code, "status": c.status.value, "params": c.params} for c in a.checklist],
+        "recommendations": [{"code": r.code, "params": r.params} for r in a.recommendations],
+        "dataset": None if a.dataset is None else {
+            "path": a.dataset.path, "rows": a.dataset.n_rows, "samples": a.dataset.n_samples,
+            "classes": {c.label: c.count for c in a.dataset.classes if not c.artefact},
+            "artefacts": {c.label: c.count for c in a.dataset.classes if c.artefact},
+            "imbalance_ratio": a.dataset.imbalance_ratio, "segments": a.dataset.segments,
+            "text_words": a.dataset.text_words},
+        "reference": [{"dataset": r.dataset, "method": r.method, "split": r.split, "metrics": r.metrics}
+                      for r in a.reference] or None,
+    }
+    return _clean(data)

@@ -1,0 +1,41 @@
+"""Extract messages from the templates and merge them into the zh and en catalogs.
+
+Run after changing a template's messages: `python tools/update_catalogs.py`. New zh messages are left
+untranslated (and the catalog test fails) until someone translates them; en msgstr copies the msgid.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALE = ROOT / "templates" / "locale"
+
+
+def main() -> None:
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-o",
+                    str(LOCALE / "messages.pot"), "--no-location", "--sort-output", "--omit-header", "templates"],
+                   cwd=ROOT, check=True)
+    template = read_po((LOCALE / "messages.pot").open("rb"))
+    for lang in ("zh", "en"):
+        path = LOCALE / lang / "LC_MESSAGES" / "messages.po"
+        catalog = read_po(path.open("rb"), locale="zh_Hans_CN" if lang == "zh" else "en") if path.exists() else None
+        if catalog is None:
+            from babel.messages.catalog import Catalog
+
+            catalog = Catalog(locale="zh_Hans_CN" if lang == "zh" else "en", project="reporter")
+        catalog.update(template, no_fuzzy_matching=True)
+        for message in catalog:
+            if message.id and lang == "en" and not message.string:
+                message.string = message.id
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            write_po(handle, catalog, omit_header=False, no_location=True, sort_output=True, width=0, ignore_obsolete=True)
+
+
+if __name__ == "__main__":
+    main()
