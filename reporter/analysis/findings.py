@@ -82,14 +82,14 @@ def _metric(f: Facts) -> Iterator[Finding]:
         _evaluations_since_best(f) >= f.limits.patience
     if t.kind is Trend.INSUFFICIENT:
         yield finding("metric.insufficient_data", Severity.WARN, n_points=m.n_points, needed=4)
+    elif t.kind is Trend.DECLINING:
+        yield finding("metric.declining", Severity.WARN, window=t.window, slope=t.slope,
+                      epochs_since_best=m.epochs_since_best)
     elif plateau:
         yield finding("metric.plateau", Severity.WARN, window=t.window, slope=t.slope,
                       epochs_since_best=m.epochs_since_best)
     elif t.kind is Trend.IMPROVING:
         yield finding("metric.improving", Severity.OK, window=t.window, slope=t.slope,
-                      epochs_since_best=m.epochs_since_best)
-    elif t.kind is Trend.DECLINING:
-        yield finding("metric.declining", Severity.WARN, window=t.window, slope=t.slope,
                       epochs_since_best=m.epochs_since_best)
     elif t.kind is Trend.OSCILLATING:
         yield finding("metric.oscillating", Severity.WARN, window=t.window, noise=m.stability.noise)

@@ -1,0 +1,34 @@
+# reporter: `make report` writes the demo report, `make test` runs the tests. Both set everything up.
+VENV ?= .venv
+PYTHON ?= python3
+RUN ?= examples/iemocap-da
+OUT ?= out
+ARGS ?=
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup report test golden catalogs clean
+
+$(STAMP): pyproject.toml scripts/setup-system.sh
+	./scripts/setup-system.sh
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)  ## install system packages, the virtualenv and reporter
+
+report: $(STAMP)  ## make report [RUN=dir-or-run-id] [OUT=out] [ARGS='--lang en']
+	$(BIN)/reporter report $(RUN) --out $(OUT) $(ARGS)
+
+test: $(STAMP)  ## run the test suite
+	$(BIN)/python -m pytest -q
+
+golden: $(STAMP)  ## rewrite the golden reports after an intended change; review the diff
+	REPORTER_REGENERATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_golden.py
+
+catalogs: $(STAMP)  ## re-extract messages from the templates into the zh/en catalogs
+	$(BIN)/python tools/update_catalogs.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

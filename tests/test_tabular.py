@@ -1,0 +1,70 @@
+"""Generic CSV / JSON Lines histories."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reporter.errors import HistoryError
+from reporter.ingest import history_frame
+from reporter.ingest.tabular import number, parse_csv, parse_json, split_of
+
+from test_umc import text_file
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("nan", math.nan), ("NaN", math.nan), ("NA", math.nan), ("inf", math.inf), ("Infinity", math.inf),
+    ("-inf", -math.inf), ("0.5", 0.5), ("", None), ("abc", None), (3, 3.0),
+])
+def test_number_reads_every_spelling(raw, expected) -> None:
+    result = number(raw)
+    if expected is None:
+        assert result is None
+    elif math.isnan(expected):
+        assert math.isnan(result)
+    else:
+        assert result == expected
+
+
+def test_restarted_csv_keeps_the_last_value_at_each_epoch() -> None:
+    parsed = parse_csv(text_file("epoch,accuracy,loss\n0,0.5,1.0\n1,0.6,0.9\n2,0.62,0.8\n0,0.55,0.95\n1,0.7,0.7\n", "h.csv"))
+    frame, restarts = history_frame(parsed, "h.csv")
+    acc = frame[frame["key"] == "accuracy"]
+    assert restarts == 1
+    assert list(zip(acc["x"], acc["value"])) == [(0.0, 0.55), (1.0, 0.7), (2.0, 0.62)]
+
+
+def test_sparse_rows_without_x_are_skipped() -> None:
+    parsed = parse_csv(text_file("epoch,lr-Adam,val_loss\n,0.001,\n0,,0.5\n", "m.csv"))
+    assert [(k, x, v) for k, _, x, v, _ in parsed.rows] == [("val_loss", 0.0, 0.5)]
+    assert parsed.splits["val_loss"] == "val"
+
+
+def test_missing_x_column_says_what_was_looked_for() -> None:
+    with pytest.raises(HistoryError, match=r"h.csv:1: no epoch/step column .*epoch, step"):
+        parse_csv(text_file("a,b\n1,2\n", "h.csv"))
+
+
+def test_jsonl_and_truncated_json() -> None:
+    parsed = parse_json(text_file('{"step": 1, "eval_f1": 0.5}\n{"step": 2, "eval_f1": 0.6}\n', "h.jsonl"))
+    assert [(x, v) for _, _, x, v, _ in parsed.rows] == [(1.0, 0.5), (2.0, 0.6)]
+    with pytest.raises(HistoryError, match="truncated"):
+        parse_json(text_file('[{"epoch": 1, "acc": 0.5}, {"epo', "h.json"))
+
+
+@pytest.mark.parametrize("key, split", [("eval_loss", "val"), ("val/acc", "val"), ("test_nmi", "test"), ("loss", None)])
+def test_split_from_prefix(key: str, split: str | None) -> None:
+    assert split_of(key) == split
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_any_csv_text_parses_or_raises_history_error(text: str) -> None:
+    for parser in (parse_csv, parse_json):
+        try:
+            parser(text_file("epoch,acc\n" + text, "h.csv"))
+        except HistoryError:
+            pass
