@@ -1,0 +1,119 @@
+"""End to end through the command line: all formats and languages, PDFs checked, bad input refused."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from reporter.cli import main
+
+DOCUMENTS = [f"report.{lang}.{fmt}" for lang in ("zh", "en") for fmt in ("md", "html", "pdf")]
+needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("e2e")
+    assert main(["report", "examples/iemocap-da", "--out", str(out), "--now", "2025-03-15T09:00:00", "-q"]) == 0
+    return out / "iemocap-da"
+
+
+def test_all_documents_and_figures_are_written(demo: Path) -> None:
+    for name in DOCUMENTS + ["summary.json", "history/2025-03-15/summary.json"]:
+        assert (demo / name).stat().st_size > 0, name
+    assert {p.suffix for p in (demo / "figures").iterdir()} == {".png", ".svg"}
+    md = (demo / "report.en.md").read_text()
+    assert "](figures/metric.en.png)" in md and (demo / "figures/metric.en.png").exists()
+
+
+@needs_poppler
+@pytest.mark.parametrize("lang, expected", [
+    ("zh", ["训练状态报告", "当前训练状态", "诊断检查清单", "38.6", "869.00", "24.16", "97", "第 1 页 / 共"]),
+    ("en", ["Training status report", "Current state", "Diagnostic checklist", "38.6", "869.00", "24.16",
+            "train+dev", "Page 1 of"]),
+])
+def test_pdf_text_has_headings_and_key_numbers(demo: Path, lang: str, expected: list[str]) -> None:
+    text = subprocess.run(["pdftotext", "-layout", str(demo / f"report.{lang}.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    squeezed = "".join(text.split())  # pdftotext drops or adds spaces around CJK text
+    for snippet in expected:
+        assert "".join(snippet.split()) in squeezed, snippet
+
+
+@needs_poppler
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pdf_fonts_are_embedded_cjk(demo: Path, lang: str) -> None:
+    fonts = subprocess.run(["pdffonts", str(demo / f"report.{lang}.pdf")], capture_output=True, text=True,
+                           check=True).stdout.splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), fonts  # the 'emb' column
+    assert any("Noto-Sans-CJK-SC" in line for line in fonts)
+
+
+def test_html_is_self_contained(demo: Path) -> None:
+    html = (demo / "report.zh.html").read_text()
+    assert '<html lang="zh-Hans">' in html
+    assert "http://" not in html and "https://" not in html and "<script" not in html
+    assert html.count('<img src="data:image/svg+xml;base64,') == 3
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str]:
+    code = main(args)
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name, content, target, message", [
+    (None, None, "missing", "no such run"),
+    ("empty.log", b"", "empty.log", "empty"),
+    ("junk.csv", b"\x00\xff\x00garbage", "junk.csv", "binary"),
+    ("h.csv", b"a,b\n1,2\n", "h.csv", "no epoch/step column"),
+    ("truncated.json", b'[{"epoch": 1, "acc": 0.5}, {"ep', "truncated.json", "truncated"),
+    ("notes.txt", b"hello\n", ".", "no training history found"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path: Path, capsys, name, content, target,
+                                                            message) -> None:
+    if name:
+        (tmp_path / name).write_bytes(content)
+    target = tmp_path / target
+    out = tmp_path / "out"
+    code, err = run_cli(["report", str(target), "--out", str(out)], capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_unreadable_label_file_names_it_and_keeps_the_previous_report(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    shutil.copytree("examples/iemocap-da", run)
+    out = tmp_path / "out"
+    assert main(["report", str(run), "--out", str(out), "--format", "md", "-q"]) == 0
+    before = (out / "run" / "report.en.md").read_bytes()
+    (run / "data" / "train_dev.tsv").write_text("")
+    code, err = run_cli(["report", str(run), "--out", str(out), "--format", "md"], capsys)
+    assert code == 2 and "train_dev.tsv" in err and "empty" in err
+    assert (out / "run" / "report.en.md").read_bytes() == before
+
+
+def test_invalid_run_toml_lists_every_problem(tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    shutil.copytree("examples/iemocap-da", run)
+    (run / "run.toml").write_text('nmae = "x"\nplanned_epochs = -5\n[metric]\nmode = "up"\n')
+    code, err = run_cli(["report", str(run), "--out", str(tmp_path / "out")], capsys)
+    assert code == 2
+    assert "unknown key (did you mean 'name'?)" in err and "planned_epochs: expected a positive integer" in err
+    assert "metric.mode" in err
+
+
+def test_bad_flags_are_usage_errors(capsys) -> None:
+    code, err = run_cli(["report", "examples/iemocap-da", "--lang", "fr", "--project-to", "x"], capsys)
+    assert code == 2 and "--lang" in err and "--project-to" in err
+
+
+def test_run_id_is_looked_up_under_the_runs_root(tmp_path: Path, capsys) -> None:
+    shutil.copytree("examples/iemocap-da", tmp_path / "runs" / "demo")
+    (tmp_path / "lab.toml").write_text(f'runs_root = "{tmp_path / "runs"}"\n')
+    assert main(["report", "demo", "--config", str(tmp_path / "lab.toml"), "--out", str(tmp_path / "out"),
+                 "--format", "md", "-q"]) == 0
+    assert (tmp_path / "out" / "demo" / "report.zh.md").exists()
