@@ -177,12 +177,17 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
 
 def _single_file(path: Path) -> tuple[TextFile, Callable[[TextFile], ParsedHistory]]:
     file = read_text(path, HistoryError)
-    parser = _parser_for(file)
+    parser = _parser_for(file) or _BY_SUFFIX.get(path.suffix.lower())
     if parser is None:
         raise HistoryError(
             f"{path}: not a history reporter can read (a UMC log, or CSV/JSON Lines with an epoch or step column)"
         )
     return file, parser
+
+
+_BY_SUFFIX: dict[str, Callable[[TextFile], ParsedHistory]] = {
+    ".csv": parse_csv, ".tsv": parse_csv, ".json": parse_json, ".jsonl": parse_json}
+"""A file named explicitly is parsed by its suffix when sniffing fails, for the more precise error."""
 
 
 def _merge(config: RunConfig, overrides: RunConfig) -> RunConfig:
