@@ -1,0 +1,73 @@
+"""The simple projector: honest refusals, bounds, and no projection past the end."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from reporter.analysis.projection import default_targets, project, projection_limit
+from reporter.model import Scale, Series, Status
+
+
+def curve(values: list[float]) -> Series:
+    return Series("val_acc", tuple(float(i) for i in range(len(values))), tuple(values))
+
+
+SATURATING = [0.9 - 0.5 * (i + 1) ** -0.8 for i in range(20)]
+
+
+@pytest.mark.parametrize("values, reason", [
+    ([0.5], "insufficient_data"), ([0.5, 0.6], "insufficient_data"), ([0.5, 0.6, 0.7], "insufficient_data"),
+    ([0.5] * 10, "constant"), ([0.1, math.nan, 0.2, math.nan, 0.3], "insufficient_data"),
+])
+def test_too_little_or_uninformative_data_gives_a_reason_not_numbers(values: list[float], reason: str) -> None:
+    result = project(curve(values), Scale.FRACTION, False, (30.0,), 40.0, 0.8, False)
+    assert result.points == () and result.reason == reason
+
+
+def test_best_so_far_values_are_not_extrapolated() -> None:
+    assert project(curve(SATURATING), Scale.FRACTION, False, (30.0,), 40.0, 0.8, True).reason == "best_so_far"
+
+
+def test_saturating_curve_projects_near_its_asymptote_inside_bounds() -> None:
+    result = project(curve(SATURATING), Scale.FRACTION, False, (25.0, 39.0), 39.0, 0.8, False)
+    assert [p.epoch for p in result.points] == [25.0, 39.0]
+    for point in result.points:
+        assert 0 <= point.low <= point.median <= point.high <= 1
+        assert point.low <= 0.9 - 0.5 * (point.epoch + 1) ** -0.8 <= point.high
+    assert result.backtest_error is not None and result.backtest_error < 0.1
+
+
+def test_a_single_outlier_does_not_blow_up_the_median() -> None:
+    values = list(SATURATING)
+    values[12] = 0.1
+    result = project(curve(values), Scale.FRACTION, False, (30.0,), 39.0, 0.8, False)
+    assert abs(result.points[0].median - SATURATING[-1]) < 0.15
+
+
+def test_epochs_past_the_limit_are_capped() -> None:
+    result = project(curve(SATURATING), Scale.FRACTION, False, (25.0, 50.0), 30.0, 0.8, False)
+    assert [p.epoch for p in result.points] == [25.0] and result.capped == (50.0,)
+
+
+@pytest.mark.parametrize("status, expected", [
+    (Status.STOPPED_EARLY, 9.0), (Status.FINISHED, 9.0), (Status.CRASHED, 9.0), (Status.RUNNING, 96.0),
+    (Status.UNKNOWN, 96.0),
+])
+def test_limit_is_the_actual_end_of_an_ended_run(status: Status, expected: float) -> None:
+    assert projection_limit(status, 9.0, 96.0) == expected
+
+
+def test_default_targets_stop_at_the_limit() -> None:
+    assert default_targets(19.0, 99.0) == (39.0, 59.0, 79.0, 99.0)
+    assert default_targets(9.0, 9.0) == ()
+    assert max(default_targets(5.0, None)) == 25.0
+
+
+def test_losses_stay_non_negative() -> None:
+    loss = [2.0 * np.exp(-i / 3) for i in range(15)]
+    result = project(Series("loss", tuple(map(float, range(15))), tuple(loss)), Scale.RAW, True, (40.0,), 50.0, 0.8,
+                     False)
+    assert result.points[0].low >= 0
