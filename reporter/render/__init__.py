@@ -9,7 +9,7 @@ from typing import Mapping
 
 from reporter.model import Analysis
 from reporter.present import ReportContext
-from reporter.render.charts import Chart, charts
+from reporter.render.charts import charts
 from reporter.render.environment import environment, format_date, render_template
 
 log = logging.getLogger(__name__)
@@ -22,8 +22,8 @@ def chart_labels(lang: str, templates: Path | None) -> Mapping[str, str]:
     return {key: str(value) for key, value in getattr(module, "labels").items()}
 
 
-def _data_uri(chart: Chart) -> str:
-    return "data:image/svg+xml;base64," + base64.b64encode(chart.svg).decode("ascii")
+def _data_uri(svg: bytes) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
 
 
 def render_report(analysis: Analysis, context: ReportContext, languages: tuple[str, ...], formats: tuple[str, ...],
@@ -36,17 +36,18 @@ def render_report(analysis: Analysis, context: ReportContext, languages: tuple[s
         date = format_date(context.generated_at, lang)
         if "md" in formats:
             for chart in made:
-                files[f"figures/{chart.name}.{lang}.png"] = chart.png
+                files[f"figures/{chart.name}.{lang}.png"] = chart.png()
             env = environment(lang, "md", templates)
             text = render_template(env, "report.md.j2", c=context, date=date,
                                    figures={name: f"figures/{name}.{lang}.png" for name in figures})
             files[f"report.{lang}.md"] = text.encode("utf-8")
         if "html" in formats or "pdf" in formats:
-            for chart in made:
-                files[f"figures/{chart.name}.{lang}.svg"] = chart.svg
+            svgs = {chart.name: chart.svg() for chart in made}
+            for name, svg in svgs.items():
+                files[f"figures/{name}.{lang}.svg"] = svg
             env = environment(lang, "html", templates)
             html = render_template(env, "report.html.j2", c=context, date=date,
-                                   figures={name: _data_uri(chart) for name, chart in figures.items()})
+                                   figures={name: _data_uri(svg) for name, svg in svgs.items()})
             if "html" in formats:
                 files[f"report.{lang}.html"] = html.encode("utf-8")
             if "pdf" in formats:

@@ -38,17 +38,26 @@ COLOURS = {"metric": "#1f5fa8", "band": "#9ec3ea", "best": "#d9822b", "reference
 
 @dataclass(frozen=True)
 class Chart:
+    """A drawn figure; SVG and PNG bytes are made only when a document asks for them."""
+
     name: str
-    svg: bytes
-    png: bytes
+    figure: Figure
+
+    def svg(self) -> bytes:
+        with matplotlib.rc_context(STYLE):
+            buffer = io.BytesIO()
+            self.figure.savefig(buffer, format="svg", metadata={"Date": None})
+        return buffer.getvalue()
+
+    def png(self) -> bytes:
+        with matplotlib.rc_context(STYLE):
+            buffer = io.BytesIO()
+            self.figure.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+        return buffer.getvalue()
 
 
 def _save(figure: Figure, name: str) -> Chart:
-    with matplotlib.rc_context(STYLE):
-        svg, png = io.BytesIO(), io.BytesIO()
-        figure.savefig(svg, format="svg", metadata={"Date": None}, bbox_inches="tight")
-        figure.savefig(png, format="png", dpi=110, metadata={"Software": None}, bbox_inches="tight")
-    return Chart(name, svg.getvalue(), png.getvalue())
+    return Chart(name, figure)
 
 
 def _figure(width: float = 6.4, height: float = 3.0) -> Figure:

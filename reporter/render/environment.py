@@ -112,8 +112,9 @@ def _gettext_with(escape_value: Callable[[Any], Markup], catalog: Translations) 
     return gettext, ngettext
 
 
+@functools.cache
 def environment(lang: str, output: str, templates: Path | None = None) -> Environment:
-    """The Jinja environment for one language and one output format ('md' or 'html')."""
+    """The Jinja environment for one language and one output format ('md' or 'html'), built once."""
     loaders = ([FileSystemLoader(str(templates))] if templates else []) + [FileSystemLoader(str(BUILTIN_TEMPLATES))]
     escape_value = md_escape if output == "md" else escape
     env = Environment(
