@@ -34,6 +34,17 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
     report.add_argument("--now", help="the report's date and time (ISO 8601), for reproducible reports")
     report.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    backtest = commands.add_parser(
+        "backtest", help="measure projection accuracy on real learning curves",
+        description="Cut each curve at 20/40/60%% of its points, forecast the final value with each method, and "
+                    "print median/mean error (divided by the curve's range), 80%% interval coverage and time. "
+                    "Intervals are calibrated leave-one-source-out.")
+    backtest.add_argument("curves", nargs="+", metavar="CURVES",
+                          help="curves JSONL (id, x, y, higher_is_better, source_repo) or run directories/histories")
+    backtest.add_argument("--prefixes", default="0.2,0.4,0.6", help="prefix fractions (default: 0.2,0.4,0.6)")
+    backtest.add_argument("--csv", type=Path, help="also write every score as CSV")
+    backtest.add_argument("--plot", type=Path, help="also write a plot of the error per method and prefix (PNG)")
+    backtest.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     return parser
 
 
@@ -66,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("matplotlib").setLevel(logging.ERROR)
     try:
+        if args.command == "backtest":
+            from reporter.backtest_cli import run_backtest
+
+            return run_backtest(args)
         written = make_report(_request(args))
     except ReporterError as exc:
         print(f"reporter: {exc}", file=sys.stderr)

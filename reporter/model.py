@@ -237,6 +237,9 @@ class Projection:
     capped: tuple[float, ...]  # requested epochs dropped because they lie past the end
     limit: float | None  # the last epoch projections may reach
     reason: str | None  # why there are no points (code), e.g. insufficient_data
+    flatten_epoch: float | None  # where the median forecast stops gaining (see projection.FLAT_GAIN)
+    p_beat_best: float | None  # P(beating the best so far by the limit)
+    p_reach_target: float | None  # P(reaching the published reference by the limit)
 
 
 @dataclass(frozen=True)

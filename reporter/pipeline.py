@@ -9,7 +9,7 @@ from pathlib import Path
 
 from reporter.analysis import analyse
 from reporter.ingest import load_run, load_settings
-from reporter.ingest.reference import published_results
+from reporter.ingest.reference import projection_calibration, published_results
 from reporter.model import RunConfig
 from reporter.present import present
 from reporter.publish import publish
@@ -42,7 +42,7 @@ def make_report(request: ReportRequest) -> list[Path]:
     run = load_run(request.run, Path(settings.runs_root), request.overrides)
     log.info("read %s (%s, %d history rows)", run.id, run.family, len(run.history))
     analysis = analyse(run, request.now, published_results(), settings.thresholds,
-                       request.project_to or settings.project_to)
+                       request.project_to or settings.project_to, projection_calibration())
     context = present(analysis)
     files = render_report(analysis, context, request.languages or settings.languages,
                           request.formats or settings.formats, request.templates)

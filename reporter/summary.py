@@ -51,7 +51,9 @@ def summary(a: Analysis) -> dict[str, Any]:
                        "points": [{"epoch": x.epoch, "low": x.low, "median": x.median, "high": x.high} for x in p.points],
                        "asymptote": None if p.asymptote is None else
                        {"low": p.asymptote.low, "median": p.asymptote.median, "high": p.asymptote.high},
-                       "method": p.method, "reason": p.reason, "backtest_error": p.backtest_error},
+                       "method": p.method, "reason": p.reason, "backtest_error": p.backtest_error,
+                       "limit": p.limit, "flatten_epoch": p.flatten_epoch, "p_beat_best": p.p_beat_best,
+                       "p_reach_reference": p.p_reach_target},
         "findings": [{"code": f.code, "severity": f.severity.value, "params": f.params} for f in a.findings],
         "checklist": [{"code": c.code, "status": c.status.value, "params": c.params} for c in a.checklist],
         "recommendations": [{"code": r.code, "params": r.params} for r in a.recommendations],

@@ -50,7 +50,7 @@ FINDING_CODES = ["run.finished", "run.running", "run.stopped_early", "run.crashe
                  "metric.oscillating", "metric.stable", "metric.diverged", "monitor.logged", "stability.trend_driven",
                  "loss.flat", "loss.near_ceiling", "fact.constant", "dataset.header_as_class", "dataset.tiny_class",
                  "dataset.imbalance", "reference.compare", "reference.split_mismatch", "projection.capped",
-                 "projection.unlikely_target"]
+                 "projection.unlikely_target", "projection.improvement_chance"]
 PARAMS = dict(last_epoch=9, planned_epochs=97, epoch=9, reason="traceback", hours_since_last=30, typical_hours=0.5,
               thres=0.03, delta=0.01, configured=100, n_points=2, last_metric_epoch=5, best_so_far=True, needed=4,
               window=8, slope=0.01, epochs_since_best=3, noise=0.01, key="loss", trend="improving", stability=0.07,
@@ -62,7 +62,7 @@ PARAMS = dict(last_epoch=9, planned_epochs=97, epoch=9, reason="traceback", hour
               probability=0.05, cause="nan")
 REC_CODES = ["rec.disable_fork_early_stop", "rec.log_metric_every_epoch", "rec.evaluate_on_test",
              "rec.watch_metric_not_loss", "rec.lower_lr", "rec.use_best_checkpoint", "rec.fix_label_file",
-             "rec.inspect_crash", "rec.check_stalled", "rec.keep_going"]
+             "rec.inspect_crash", "rec.check_stalled", "rec.stop_training", "rec.keep_going"]
 CHECK_CODES = ["check.no_crash", "check.loss_finite", "check.loss_informative", "check.metric_logged_often",
                "check.metric_improving", "check.reached_plan", "check.dataset_clean",
                "check.same_split_as_reference", "check.test_result"]

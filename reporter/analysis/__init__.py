@@ -12,8 +12,8 @@ from datetime import datetime
 from reporter.analysis import metrics
 from reporter.analysis.advice import checklist, recommendations
 from reporter.analysis.dataset import profile
-from reporter.analysis.findings import Facts, findings
-from reporter.analysis.projection import default_targets, project, projection_limit
+from reporter.analysis.findings import Facts, findings, reference_target
+from reporter.analysis.projection import Calibration, default_targets, project, projection_limit
 from reporter.analysis.status import run_status
 from reporter.config import Thresholds
 from reporter.model import (Analysis, LossSummary, MetricSummary, Mode, Point, ReferenceRow, Run,
@@ -79,7 +79,7 @@ def _latest_values(run: Run, exclude: set[str]) -> dict[str, float]:
 
 
 def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), limits: Thresholds = Thresholds(),
-            project_to: tuple[int, ...] = ()) -> Analysis:
+            project_to: tuple[int, ...] = (), calibration: Calibration | None = None) -> Analysis:
     """The whole analysis of one run; `now` is injected so reports are reproducible."""
     key = primary_metric_key(run)
     metric = summarize_metric(run, key, limits) if key else None
@@ -90,11 +90,14 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
     limit = projection_limit(status.status, status.last_epoch, planned_last)
     data = metrics.series(run.history, key) if key else None
     requested = tuple(float(t) for t in project_to) or default_targets(status.last_epoch or 0.0, limit)
-    projection = project(data, metric.scale, False, requested, limit, limits.interval, metric.best_so_far) \
-        if data is not None and metric is not None else project(metrics.Series("", (), ()), metrics.Scale.RAW, False,
-                                                                 requested, limit, limits.interval, False)
-    dataset = profile(run.labels) if run.labels is not None else None
     refs = tuple(r for r in references if run.dataset and r.dataset.lower() == run.dataset.lower())
+    target = reference_target(metric, refs)
+    projection = project(data if data is not None else metrics.Series("", (), ()),
+                         metric.scale if metric else metrics.Scale.RAW, bool(key and metrics.is_loss(key)), requested,
+                         limit, limits.interval, bool(metric and metric.best_so_far),
+                         higher_is_better=metric is None or metric.mode is Mode.MAX, calibration=calibration,
+                         target=target[0] if target else None)
+    dataset = profile(run.labels) if run.labels is not None else None
     facts = Facts(run, status, metric, loss, projection, dataset, refs, limits)
     found = findings(facts)
     return Analysis(

@@ -64,6 +64,9 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
     if "metric.plateau" in found and (lr := scalar(run.hyperparameters.get("lr"))) is not None:
         if isinstance(lr, (int, float)):
             recs.append(Recommendation("rec.lower_lr", frozen_mapping({"key": "lr", "current": lr, "suggested": lr / 2})))
+    chance = found.get("projection.improvement_chance")
+    if chance is not None and chance.params["probability"] < 0.05:
+        recs.append(Recommendation("rec.stop_training", frozen_mapping(dict(chance.params))))
     if "metric.declining" in found:
         recs.append(Recommendation("rec.use_best_checkpoint", frozen_mapping({
             "epoch": metric.best.x if metric and metric.best else None})))

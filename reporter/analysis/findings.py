@@ -214,19 +214,29 @@ def metric_as_percent(value: float, scale: Scale) -> float:
 
 def _reference(f: Facts) -> Iterator[Finding]:
     m = f.metric
-    if m is None or m.best is None or not f.reference:
+    target = reference_target(m, f.reference)
+    if m is None or m.best is None or target is None:
         return
-    column = next((c for c in f.reference[0].metrics if c.lower() in tokens(m.name)), None)
-    if column is None or m.scale is Scale.RAW:
-        return
-    best_ref = max(f.reference, key=lambda r: r.metrics[column]) if m.mode is Mode.MAX else \
-        min(f.reference, key=lambda r: r.metrics[column])
+    _, row, column = target
     value = metric_as_percent(m.best.value, m.scale)
-    reference = best_ref.metrics[column]
-    yield finding("reference.compare", Severity.INFO, reference=reference, method=best_ref.method, column=column,
-                  value=value, delta=value - reference, split=m.split, reference_split=best_ref.split)
-    if m.split is not None and m.split != best_ref.split:
-        yield finding("reference.split_mismatch", Severity.WARN, split=m.split, reference_split=best_ref.split)
+    reference = row.metrics[column]
+    yield finding("reference.compare", Severity.INFO, reference=reference, method=row.method, column=column,
+                  value=value, delta=value - reference, split=m.split, reference_split=row.split)
+    if m.split is not None and m.split != row.split:
+        yield finding("reference.split_mismatch", Severity.WARN, split=m.split, reference_split=row.split)
+
+
+def reference_target(metric: MetricSummary | None, reference: tuple[ReferenceRow, ...]) -> tuple[float, ReferenceRow, str] | None:
+    """The best published value for the metric, in the metric's own unit, with its row and column."""
+    if metric is None or not reference or metric.scale is Scale.RAW:
+        return None
+    column = next((c for c in reference[0].metrics if c.lower() in tokens(metric.name)), None)
+    if column is None:
+        return None
+    pick = max if metric.mode is Mode.MAX else min
+    row = pick(reference, key=lambda r: r.metrics[column])
+    value = row.metrics[column] / 100 if metric.scale is Scale.FRACTION else row.metrics[column]
+    return value, row, column
 
 
 def _projection(f: Facts) -> Iterator[Finding]:
@@ -235,20 +245,13 @@ def _projection(f: Facts) -> Iterator[Finding]:
         yield finding("projection.capped", Severity.INFO, requested=[float(x) for x in p.capped],
                       planned_epochs=f.run.plan.epochs if f.run.plan else None, limit=p.limit,
                       status=f.status.status.value)
-    m = f.metric
-    if m is None or m.best is None or not p.points or not f.reference:
-        return
-    ref = next((x for x in _reference(f) if x.code == "reference.compare"), None)
-    if ref is None:
-        return
-    last = p.points[-1]
-    target = ref.params["reference"] / 100 if m.scale is Scale.FRACTION else ref.params["reference"]
-    spread = max(last.high - last.median, 1e-12)
-    z = (target - last.median) / (spread / 1.2816)
-    probability = 0.5 * math.erfc(z / math.sqrt(2)) if m.mode is Mode.MAX else 0.5 * math.erfc(-z / math.sqrt(2))
-    if probability < 0.2:
-        yield finding("projection.unlikely_target", Severity.WARN, target=ref.params["reference"],
-                      probability=probability, epoch=last.epoch)
+    target = reference_target(f.metric, f.reference)
+    if p.p_reach_target is not None and target is not None and p.p_reach_target < 0.2:
+        yield finding("projection.unlikely_target", Severity.WARN, target=target[1].metrics[target[2]],
+                      probability=p.p_reach_target, epoch=p.limit)
+    if p.p_beat_best is not None and f.status.status is Status.RUNNING:
+        severity = Severity.WARN if p.p_beat_best < 0.05 else Severity.INFO
+        yield finding("projection.improvement_chance", severity, probability=p.p_beat_best, epoch=p.limit)
 
 
 RULES = (_status, _metric, _diverged, _logged_monitor, _stability, _loss, _constants, _dataset, _reference,

@@ -1,86 +1,192 @@
-"""Projected trajectory: a small ensemble of learning-curve shapes with an interval from its own backtest.
+"""Projected trajectory: an ensemble of learning-curve families with calibrated intervals.
 
-Members: a flat model (mean of the last points), a log-linear trend and a saturating power law
-(pow3, y = c - a * (x + 1) ** -alpha, with alpha on a grid and c, a solved exactly). Members are
-weighted by their error on the last third of the history when fitted on the first two thirds; the
-forecast is the weighted median; the change from the last value is capped at the observed range.
-The interval combines the members' spread with the backtest error, widened with the horizon.
-Projections never pass the run's planned or actual end.
+How a forecast is made (scikit-learn conventions: parameters in __init__, fit returns self, learned
+attributes end in `_`):
+1. x becomes the evaluation index u = 1, 2, ...; y becomes z, oriented so improving is up and scaled
+   by the observed range (span), so one calibration serves every metric and unit.
+2. Every family in `curves` is fitted on the first two thirds of the history and scored on the last
+   third; weights are 1 / (error + floor)^2, so no single wild fit can dominate.
+3. All families are refitted on the whole history; the forecast is their weighted median, and its
+   change from the recent level is capped at `cap` times the observed range.
+4. The interval adds quantiles of signed forecast errors measured on a corpus of real curves
+   (`Calibration`, split-conformal style), binned by how far ahead the forecast reaches relative to the
+   observed length. `reporter backtest` measures its coverage on curves it was not calibrated on.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Sequence
 
 import numpy as np
 
-from reporter.model import Projection, ProjectionPoint, Scale, Series, Status
+from reporter.analysis.curves import Fit, fit_members
 from reporter.analysis.metrics import finite_part
+from reporter.model import Projection, ProjectionPoint, Scale, Series, Status
 
-METHOD = "ensemble(flat, log-linear, pow3); weighted median; interval from backtest"
+METHOD = "ensemble of learning-curve families (Domhan et al. 2015), weighted median, conformal interval"
 MIN_POINTS = 6
-_ALPHAS = np.linspace(0.2, 2.0, 10)
-Model = Callable[[np.ndarray], np.ndarray]
-
-
-def _flat(x: np.ndarray, y: np.ndarray) -> Model:
-    level = float(np.mean(y[-3:]))
-    return lambda t: np.full_like(np.asarray(t, dtype=float), level)
-
-
-def _log_linear(x: np.ndarray, y: np.ndarray) -> Model:
-    half = max(3, len(x) // 2)
-    slope, intercept = np.polyfit(np.log1p(x[-half:]), y[-half:], 1)
-    return lambda t: intercept + slope * np.log1p(np.asarray(t, dtype=float))
-
-
-def _pow3(x: np.ndarray, y: np.ndarray) -> Model:
-    best: tuple[float, float, float, float] | None = None
-    for alpha in _ALPHAS:
-        basis = np.column_stack([np.ones_like(x), -(x + 1) ** -alpha])
-        (c, a), *_ = np.linalg.lstsq(basis, y, rcond=None)
-        sse = float(np.sum((basis @ np.array([c, a]) - y) ** 2))
-        if best is None or sse < best[0]:
-            best = (sse, float(c), float(a), float(alpha))
-    _, c, a, alpha = best  # type: ignore[misc]
-    return lambda t: c - a * (np.asarray(t, dtype=float) + 1) ** -alpha
-
-
-MEMBERS: tuple[Callable[[np.ndarray, np.ndarray], Model], ...] = (_flat, _log_linear, _pow3)
+"""Fewer per-epoch values than this give an honest 'insufficient data' in reports."""
+MIN_FIT_POINTS = 5
+"""Below this the ensemble is only the flat member (used by the backtest, never shown as a curve)."""
+LEVELS = tuple(round(0.01 * i, 2) for i in range(1, 100))
+HORIZON_EDGES = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, math.inf)
+FLAT_GAIN = 0.01
+"""A curve has flattened when it gains less than this share of its observed range over FLAT_WINDOW epochs."""
+FLAT_WINDOW = 5
 
 
 @dataclass(frozen=True)
-class _Fit:
-    models: tuple[Model, ...]
-    weights: np.ndarray
-    residual: float  # typical backtest |error| per unit of sqrt(horizon)
-    backtest_error: float  # median |error| / range on the held-out third
+class Calibration:
+    """Quantiles of signed, normalised forecast errors per horizon bin (rows) and level (columns)."""
+
+    edges: tuple[float, ...]
+    levels: tuple[float, ...]
+    table: tuple[tuple[float, ...], ...]
+    n: tuple[int, ...]
+
+    def quantile(self, horizon: float, level: float) -> float:
+        row = self.table[self._bin(horizon)]
+        return float(np.interp(level, self.levels, row))
+
+    def cdf(self, horizon: float, value: float) -> float:
+        """P(error <= value) at this horizon, from the quantile table."""
+        row = np.asarray(self.table[self._bin(horizon)])
+        return float(np.interp(value, row, self.levels, left=0.0, right=1.0))
+
+    def _bin(self, horizon: float) -> int:
+        index = int(np.searchsorted(self.edges, horizon, side="right")) - 1
+        return min(max(index, 0), len(self.table) - 1)
 
 
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    order = np.argsort(values)
-    cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, cumulative[-1] / 2)])
+def fallback_calibration() -> Calibration:
+    """A wide, symmetric calibration for when no corpus calibration is available."""
+    from scipy.stats import norm
+
+    spreads = (0.15, 0.25, 0.35, 0.5, 0.7, 1.0)
+    table = tuple(tuple(float(norm.ppf(level) * s) for level in LEVELS) for s in spreads)
+    return Calibration(HORIZON_EDGES, LEVELS, table, tuple(0 for _ in spreads))
 
 
-def _fit(x: np.ndarray, y: np.ndarray, interval: float) -> _Fit:
-    cut = max(3, int(len(x) * 2 / 3))
-    train_x, train_y, test_x, test_y = x[:cut], y[:cut], x[cut:], y[cut:]
-    errors, scaled = [], []
-    for member in MEMBERS:
-        predicted = member(train_x, train_y)(test_x)
-        errors.append(float(np.mean(np.abs(predicted - test_y))))
-    weights = 1 / (np.asarray(errors) + 1e-9 + 1e-3 * (np.ptp(y) or 1))
-    weights = weights / weights.sum()
-    back_models = [member(train_x, train_y) for member in MEMBERS]
-    for t, actual in zip(test_x, test_y):
-        forecast = _weighted_median(np.array([m(np.array([t]))[0] for m in back_models]), weights)
-        scaled.append(abs(forecast - actual) / math.sqrt(max(t - train_x[-1], 1)))
-    span = float(np.ptp(y)) or 1.0
-    backtest = float(np.median(scaled)) / span
-    return _Fit(tuple(member(x, y) for member in MEMBERS), weights, float(np.quantile(scaled, interval)), backtest)
+def calibration_from_errors(errors: Sequence[tuple[float, float]]) -> Calibration:
+    """A calibration table from (horizon, signed normalised error) pairs; sparse bins borrow from neighbours."""
+    data = np.asarray(errors, dtype=float).reshape(-1, 2)
+    rows, counts = [], []
+    for low, high in zip(HORIZON_EDGES[:-1], HORIZON_EDGES[1:]):
+        inside = data[(data[:, 0] >= low) & (data[:, 0] < high), 1]
+        counts.append(len(inside))
+        rows.append(tuple(float(q) for q in np.quantile(inside, LEVELS)) if len(inside) >= 20 else None)
+    filled = _fill_sparse(rows)
+    return Calibration(HORIZON_EDGES, LEVELS, tuple(filled), tuple(counts))
+
+
+def _fill_sparse(rows: list[tuple[float, ...] | None]) -> list[tuple[float, ...]]:
+    known = [i for i, row in enumerate(rows) if row is not None]
+    if not known:
+        return list(fallback_calibration().table)
+    return [row if row is not None else rows[min(known, key=lambda k: abs(k - i))] for i, row in enumerate(rows)]
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted median of each column of values [members, points]."""
+    order = np.argsort(values, axis=0)
+    sorted_values = np.take_along_axis(values, order, axis=0)
+    cumulative = np.cumsum(weights[order], axis=0)
+    index = (cumulative < cumulative[-1] / 2).sum(axis=0)
+    return sorted_values[index, np.arange(values.shape[1])]
+
+
+class CurveEnsemble:
+    """Forecasts a learning curve from its observed prefix.
+
+    Parameters:
+        interval: coverage of the interval (0.8 gives the 10% and 90% quantiles).
+        cap: largest forecast change from the recent level, in units of the observed range.
+        floor: error floor in the member weights, in units of the observed range.
+        calibration: error quantiles from a corpus; the fallback is deliberately wide.
+    """
+
+    def __init__(self, interval: float = 0.8, cap: float = 0.5, floor: float = 0.02,
+                 calibration: Calibration | None = None) -> None:
+        self.interval = interval
+        self.cap = cap
+        self.floor = floor
+        self.calibration = calibration
+
+    def fit(self, x: Sequence[float], y: Sequence[float], higher_is_better: bool = True) -> "CurveEnsemble":
+        x_arr, y_arr = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        steps = np.diff(x_arr)
+        self.x0_ = float(x_arr[0])
+        self.dx_ = float(np.median(steps)) if len(steps) and np.median(steps) > 0 else 1.0
+        self.sign_ = 1.0 if higher_is_better else -1.0
+        self.y0_ = float(y_arr[0])
+        self.span_ = float(np.ptp(y_arr)) or max(abs(float(y_arr[-1])) * 0.01, 1e-9)
+        u, z = self._u(x_arr), self._z(y_arr)
+        self.u_last_ = float(u[-1])
+        self.level_ = float(np.mean(z[-3:]))
+        self.members_, self.weights_ = self._members(u, z)
+        self.calibration_ = self.calibration or fallback_calibration()
+        return self
+
+    def _u(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 + (np.asarray(x, dtype=float) - self.x0_) / self.dx_
+
+    def _z(self, y: np.ndarray) -> np.ndarray:
+        return self.sign_ * (np.asarray(y, dtype=float) - self.y0_) / self.span_
+
+    def _y(self, z: np.ndarray) -> np.ndarray:
+        return self.y0_ + self.sign_ * np.asarray(z) * self.span_
+
+    def _members(self, u: np.ndarray, z: np.ndarray) -> tuple[list[Fit], np.ndarray]:
+        if len(u) < MIN_FIT_POINTS:
+            return [Fit("flat", lambda t, level=float(np.mean(z[-3:])): np.full(np.shape(t), level))], np.ones(1)
+        hold = max(2, len(u) // 3)
+        trial = fit_members(u[:-hold], z[:-hold])
+        with np.errstate(all="ignore"):
+            errors = np.array([np.mean(np.abs(m.predict(u[-hold:]) - z[-hold:])) for m in trial])
+        errors = np.where(np.isfinite(errors), errors, np.inf)
+        weights = 1.0 / (errors + self.floor) ** 2
+        return fit_members(u, z), weights / weights.sum()
+
+    def _median_z(self, x: Sequence[float]) -> np.ndarray:
+        u = self._u(np.atleast_1d(np.asarray(x, dtype=float)))
+        with np.errstate(all="ignore"):
+            values = np.array([m.predict(u) for m in self.members_])
+        values = np.where(np.isfinite(values), values, self.level_)
+        median = _weighted_median(values, self.weights_)
+        return np.clip(median, self.level_ - self.cap, self.level_ + self.cap)
+
+    def horizon(self, x: Sequence[float]) -> np.ndarray:
+        """How far ahead each x lies, relative to the observed length."""
+        return (self._u(np.atleast_1d(np.asarray(x, dtype=float))) - self.u_last_) / max(self.u_last_, 1.0)
+
+    def predict(self, x: Sequence[float]) -> np.ndarray:
+        return self._y(self._median_z(x))
+
+    def predict_interval(self, x: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+        median = self._median_z(x)
+        tail = (1 - self.interval) / 2
+        low = [self.calibration_.quantile(h, tail) for h in self.horizon(x)]
+        high = [self.calibration_.quantile(h, 1 - tail) for h in self.horizon(x)]
+        bounds = sorted([self._y(median + np.asarray(low)), self._y(median + np.asarray(high))], key=lambda a: a[0])
+        return np.minimum(bounds[0], bounds[1]), np.maximum(bounds[0], bounds[1])
+
+    def probability_beyond(self, x: float, target: float) -> float:
+        """P(the metric at x is better than target), from the calibrated error distribution."""
+        median = float(self._median_z([x])[0])
+        gap = float(self._z(np.array([target]))[0]) - median
+        return 1.0 - self.calibration_.cdf(float(self.horizon([x])[0]), gap)
+
+    def flatten_x(self, limit: float) -> float | None:
+        """The first x after the history where the forecast gains under FLAT_GAIN of the range in FLAT_WINDOW."""
+        grid = self.x0_ + (np.arange(self.u_last_, self._u(np.array([limit]))[0] + 1) - 1) * self.dx_
+        if len(grid) < 2:
+            return None
+        z = self._median_z(grid)
+        ahead = self._median_z(grid + FLAT_WINDOW * self.dx_)
+        flat = np.nonzero(ahead - z < FLAT_GAIN)[0]
+        return float(grid[flat[0]]) if len(flat) else None
 
 
 def _bounds(scale: Scale, is_loss: bool) -> tuple[float, float]:
@@ -89,17 +195,6 @@ def _bounds(scale: Scale, is_loss: bool) -> tuple[float, float]:
     if scale is Scale.PERCENT:
         return 0.0, 100.0
     return (0.0, math.inf) if is_loss else (-math.inf, math.inf)
-
-
-def _point(fit: _Fit, x: np.ndarray, y: np.ndarray, t: float, bounds: tuple[float, float]) -> ProjectionPoint:
-    forecasts = np.array([model(np.array([t]))[0] for model in fit.models])
-    span = float(np.ptp(y)) or abs(float(y[-1])) * 0.01 or 1e-6
-    median = _weighted_median(forecasts, fit.weights)
-    median = float(np.clip(median, y[-1] - span, y[-1] + span))
-    horizon = math.sqrt(max(t - x[-1], 1))
-    half = max(fit.residual * horizon, float(np.ptp(forecasts)) / 2, span * 0.02)
-    low, high = np.clip([median - half, median + half], *bounds)
-    return ProjectionPoint(epoch=t, low=float(low), median=float(np.clip(median, *bounds)), high=float(high))
 
 
 def default_targets(last: float, limit: float | None) -> tuple[float, ...]:
@@ -118,24 +213,50 @@ def projection_limit(status: Status, last_epoch: float | None, planned_last: flo
     return planned_last
 
 
+def _no_projection(reason: str, interval: float, capped: tuple[float, ...], limit: float | None) -> Projection:
+    return Projection(METHOD, interval, (), None, None, capped, limit, reason, None, None, None)
+
+
 def project(data: Series, scale: Scale, is_loss: bool, requested: tuple[float, ...], limit: float | None,
-            interval: float, best_so_far: bool) -> Projection:
-    """Low/median/high at the requested epochs that lie within the limit, or the reason there are none."""
+            interval: float, best_so_far: bool, higher_is_better: bool = True,
+            calibration: Calibration | None = None, target: float | None = None) -> Projection:
+    """Low/median/high at the requested epochs within the limit, or the reason there are none."""
     clean = finite_part(data)
     last = clean.x[-1] if clean.x else None
-    allowed = tuple(t for t in requested if limit is None or t <= limit)
     capped = tuple(t for t in requested if limit is not None and t > limit)
-    if last is not None:
-        allowed = tuple(t for t in allowed if t > last)
-    if len(clean) < MIN_POINTS or best_so_far:
-        reason = "best_so_far" if best_so_far and len(clean) >= MIN_POINTS else "insufficient_data"
-        return Projection(METHOD, interval, (), None, None, capped, limit, reason)
-    if not allowed:
-        return Projection(METHOD, interval, (), None, None, capped, limit, "run_ended" if capped else "nothing_requested")
-    x, y = np.asarray(clean.x, dtype=float), np.asarray(clean.values, dtype=float)
+    allowed = tuple(t for t in requested if (limit is None or t <= limit) and (last is None or t > last))
+    if len(clean) < MIN_POINTS:
+        return _no_projection("insufficient_data", interval, capped, limit)
+    if best_so_far:
+        return _no_projection("best_so_far", interval, capped, limit)
+    x, y = np.asarray(clean.x), np.asarray(clean.values)
     if np.ptp(y) == 0:
-        return Projection(METHOD, interval, (), None, None, capped, limit, "constant")
-    fit = _fit(x, y, interval)
-    bounds = _bounds(scale, is_loss)
-    points = tuple(_point(fit, x, y, t, bounds) for t in allowed)
-    return Projection(METHOD, interval, points, None, fit.backtest_error, capped, limit, None)
+        return _no_projection("constant", interval, capped, limit)
+    model = CurveEnsemble(interval=interval, calibration=calibration).fit(x, y, higher_is_better)
+    low, high = _bounds(scale, is_loss)
+    points = tuple(_point(model, t, low, high) for t in allowed)
+    end = limit if limit is not None else x[-1] + (x[-1] - x[0])
+    far = x[-1] + 10 * max(x[-1] - x[0], model.dx_)
+    best = float(np.max(y) if higher_is_better else np.min(y))
+    return Projection(
+        METHOD, interval, points, _point(model, far, low, high), _backtest_error(x, y, higher_is_better, calibration),
+        capped, limit, None if points else ("run_ended" if capped else "nothing_requested"),
+        model.flatten_x(end) if end > x[-1] else None,
+        model.probability_beyond(end, best) if end > x[-1] else None,
+        model.probability_beyond(end, target) if target is not None and end > x[-1] else None,
+    )
+
+
+def _point(model: CurveEnsemble, t: float, low: float, high: float) -> ProjectionPoint:
+    lo, hi = model.predict_interval([t])
+    median = float(np.clip(model.predict([t])[0], low, high))
+    return ProjectionPoint(float(t), float(np.clip(lo[0], low, high)), median, float(np.clip(hi[0], low, high)))
+
+
+def _backtest_error(x: np.ndarray, y: np.ndarray, higher_is_better: bool, calibration: Calibration | None) -> float | None:
+    """Median |error| / range when forecasting the last third from the first two thirds of this history."""
+    cut = max(MIN_FIT_POINTS, int(len(x) * 2 / 3))
+    if cut >= len(x):
+        return None
+    model = CurveEnsemble(calibration=calibration).fit(x[:cut], y[:cut], higher_is_better)
+    return float(np.median(np.abs(model.predict(x[cut:]) - y[cut:]))) / float(np.ptp(y))

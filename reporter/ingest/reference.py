@@ -22,3 +22,18 @@ def published_results() -> tuple[ReferenceRow, ...]:
                      metrics=frozen_mapping({m: float(row[m]) for m in METRICS}), citation=CITATION)
         for row in csv.DictReader(text.splitlines())
     )
+
+
+@functools.cache
+def projection_calibration() -> "Calibration | None":
+    """The interval calibration shipped with reporter (tools/calibrate.py builds it from shared/curves)."""
+    import json
+
+    from reporter.analysis.projection import Calibration
+
+    resource = resources.files("reporter.data").joinpath("projection_calibration.json")
+    if not resource.is_file():
+        return None
+    data = json.loads(resource.read_text(encoding="utf-8"))
+    return Calibration(tuple(float(e) for e in data["edges"]), tuple(data["levels"]),
+                       tuple(tuple(row) for row in data["table"]), tuple(data["n"]))

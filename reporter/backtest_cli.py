@@ -1,0 +1,82 @@
+"""`reporter backtest`: read curves, run reporter.backtest, print the table, write CSV and plot."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from pathlib import Path
+
+from reporter.backtest import METHODS, Score, Summary, backtest, leave_one_source_out, summarise
+from reporter.errors import UsageError
+from reporter.publish import write_atomic
+
+
+def _prefixes(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or not all(0 < v < 1 for v in values):
+        raise UsageError(f"--prefixes: expected fractions between 0 and 1 such as 0.2,0.4,0.6, got {text!r}")
+    return values
+
+
+def table(rows: list[Summary]) -> str:
+    lines = [f"{'method':<12} {'prefix':>6} {'curves':>6} {'median err':>10} {'mean err':>9} {'cover80':>8} {'ms':>7}"]
+    for r in rows:
+        coverage = "-" if r.coverage is None else f"{r.coverage:.0%}"
+        lines.append(f"{r.method:<12} {r.prefix:>6.0%} {r.curves:>6} {r.median_error:>10.3f} {r.mean_error:>9.3f} "
+                     f"{coverage:>8} {r.median_ms:>7.2f}")
+    return "\n".join(lines)
+
+
+def _csv(scores: list[Score]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["curve", "source", "prefix", "method", "error", "covered", "milliseconds"])
+    for s in scores:
+        writer.writerow([s.curve, s.source, s.prefix, s.method, f"{s.error:.6f}", s.covered, f"{s.milliseconds:.3f}"])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _plot(rows: list[Summary]) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.2), layout="constrained")
+    axes = figure.add_subplot()
+    prefixes = sorted({r.prefix for r in rows})
+    for method in METHODS:
+        values = [next((r.median_error for r in rows if r.method == method and r.prefix == p), None) for p in prefixes]
+        axes.plot([f"{p:.0%}" for p in prefixes], values, marker="o", label=method)
+    axes.set_xlabel("prefix of the curve observed")
+    axes.set_ylabel("median |final error| / range")
+    axes.legend(frameon=False)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    return buffer.getvalue()
+
+
+def run_backtest(args: argparse.Namespace) -> int:
+    from reporter.ingest.curves import load_curves
+
+    prefixes = _prefixes(args.prefixes)
+    curves = load_curves(args.curves)
+    if not curves:
+        raise UsageError("no curve with at least 6 finite points in the input")
+    sources = {c.source for c in curves}
+    calibrations = leave_one_source_out(curves) if len(sources) > 1 else None
+    scores = backtest(curves, prefixes, calibrations)
+    rows = summarise(scores)
+    if not args.quiet:
+        note = "leave-one-source-out calibration" if calibrations else "built-in calibration (one source only)"
+        print(f"{len(curves)} curves from {len(sources)} sources; intervals: {note}")
+        print(table(rows))
+    if args.csv:
+        write_atomic(args.csv, _csv(scores))
+    if args.plot:
+        write_atomic(args.plot, _plot(rows))
+    return 0

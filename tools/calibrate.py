@@ -1,0 +1,34 @@
+"""Build reporter/data/projection_calibration.json from a curves corpus (default: ../shared/curves).
+
+Run: python tools/calibrate.py [CURVES.jsonl]. The result ships with reporter; `reporter backtest`
+measures coverage with leave-one-source-out calibrations instead, so this file is never scored on
+the curves it was built from.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from reporter.analysis.projection import calibration_from_errors
+from reporter.backtest import calibration_errors
+from reporter.ingest.curves import load_curves
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    source = sys.argv[1] if len(sys.argv) > 1 else str(ROOT.parent / "shared" / "curves" / "curves.jsonl")
+    curves = load_curves([source])
+    table = calibration_from_errors(calibration_errors(curves))
+    out = ROOT / "reporter" / "data" / "projection_calibration.json"
+    out.write_text(json.dumps({"source": "shared/curves/curves.jsonl", "curves": len(curves),
+                               "edges": [e if e != float("inf") else 1e308 for e in table.edges],
+                               "levels": list(table.levels), "n": list(table.n),
+                               "table": [[round(v, 5) for v in row] for row in table.table]}) + "\n")
+    print(f"wrote {out} from {len(curves)} curves; errors per horizon bin: {table.n}")
+
+
+if __name__ == "__main__":
+    main()
