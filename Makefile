@@ -7,7 +7,7 @@ ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup report test golden catalogs clean
+.PHONY: setup report test golden catalogs bench clean
 
 $(STAMP): pyproject.toml scripts/setup-system.sh
 	./scripts/setup-system.sh
@@ -29,6 +29,11 @@ golden: $(STAMP)  ## rewrite the golden reports after an intended change; review
 
 catalogs: $(STAMP)  ## re-extract messages from the templates into the zh/en catalogs
 	$(BIN)/python tools/update_catalogs.py
+
+bench: $(STAMP)  ## benchmarks: projection speed, single-report time (not part of the tests)
+	$(BIN)/python bench/projection.py
+	$(BIN)/python bench/report.py
+	$(BIN)/reporter backtest ../shared/curves/curves.jsonl
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

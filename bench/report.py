@@ -1,0 +1,45 @@
+"""Single-run report time against WeasyPrint alone rendering the same two HTML files.
+
+Run: make bench. Both are timed in fresh processes (imports included), three times each; the
+medians and their ratio are printed. The issue 5 goal is a ratio of at most 1.5.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WEASYPRINT_ONLY = """
+import sys
+from weasyprint import HTML
+from weasyprint.urls import URLFetcher
+for path in sys.argv[1:]:
+    HTML(string=open(path, encoding="utf-8").read(), url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
+"""
+
+
+def seconds(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as out:
+        report = [sys.executable, "-m", "reporter.cli", "report", str(ROOT / "examples/iemocap-da"), "--out", out, "-q"]
+        full = [seconds(report) for _ in range(3)]
+        pages = [str(Path(out) / "iemocap-da" / f"report.{lang}.html") for lang in ("zh", "en")]
+        alone = [seconds([sys.executable, "-c", WEASYPRINT_ONLY, *pages]) for _ in range(3)]
+    a, b = statistics.median(full), statistics.median(alone)
+    print(f"reporter report (zh+en, md+html+pdf): median {a:.2f} s")
+    print(f"WeasyPrint alone on the two HTML files: median {b:.2f} s")
+    print(f"ratio: {a / b:.2f}")
+
+
+if __name__ == "__main__":
+    main()

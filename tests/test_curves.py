@@ -1,0 +1,91 @@
+"""Learning-curve families and the ensemble: recovery, calibrated coverage, and the backtest."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from reporter.analysis.curves import FAMILIES, fit_family, fit_members
+from reporter.analysis.projection import CurveEnsemble, calibration_from_errors
+from reporter.backtest import Curve, backtest, calibration_errors, summarise
+from reporter.cli import main
+
+U = np.arange(1.0, 41.0)
+TRUTH = {
+    "pow3": lambda u: 0.9 - 0.6 * u ** -0.7,
+    "pow4": lambda u: 0.9 - 0.6 * (u + 2.0) ** -0.9 * 2,
+    "janoschek": lambda u: 0.85 - 0.5 * np.exp(-0.2 * u ** 0.75),
+    "mmf": lambda u: 0.2 + 0.6 / (1 + (u / 5.0) ** -1.5),
+    "ilog2": lambda u: 0.9 - 0.4 / np.log(u + 1),
+    "log_linear": lambda u: 0.1 + 0.15 * np.log(u),
+}
+
+
+@pytest.mark.parametrize("family", FAMILIES, ids=lambda f: f.name)
+def test_each_family_recovers_a_curve_of_its_own_shape(family) -> None:
+    truth = TRUTH[family.name]
+    fit = fit_family(family, U[:25], truth(U[:25]))
+    # The grid of nonlinear parameters is coarse on purpose (speed): within 7% of the curve's range,
+    # including 15 points of extrapolation.
+    assert np.max(np.abs(fit.predict(U) - truth(U))) < 0.07 * np.ptp(truth(U))
+
+
+def test_members_handle_decreasing_and_constant_curves() -> None:
+    for z in (-TRUTH["pow3"](U[:12]), np.full(12, 0.3)):
+        for member in fit_members(U[:12], z):
+            assert np.all(np.isfinite(member.predict(U)))
+
+
+def synthetic_curves(seed: int, count: int) -> list[Curve]:
+    rng = np.random.default_rng(seed)
+    curves = []
+    for i in range(count):
+        name = list(TRUTH)[i % len(TRUTH)]
+        n = int(rng.integers(15, 60))
+        u = np.arange(1.0, n + 1)
+        y = TRUTH[name](u) + rng.normal(0, 0.01, n)
+        curves.append(Curve(f"{name}-{i}", f"source-{i % 4}", tuple(u), tuple(y), True))
+    return curves
+
+
+def test_intervals_cover_at_the_nominal_rate_on_fresh_curves() -> None:
+    """Calibrated on one sample of noisy family curves, scored on another (fixed seeds)."""
+    calibration = calibration_from_errors(calibration_errors(synthetic_curves(1, 60)))
+    scores = backtest(synthetic_curves(2, 60), prefixes=(0.4, 0.6), calibrations={f"source-{i}": calibration
+                                                                                  for i in range(4)})
+    coverage = np.mean([s.covered for s in scores if s.method == "ours"])
+    assert 0.7 <= coverage <= 0.95
+
+
+def test_ensemble_beats_last_value_on_rising_curves() -> None:
+    rows = {(r.method, r.prefix): r for r in summarise(backtest(synthetic_curves(3, 30), prefixes=(0.4,)))}
+    assert rows[("ours", 0.4)].median_error < rows[("last_value", 0.4)].median_error
+
+
+def test_decreasing_metric_forecast_goes_down() -> None:
+    y = 1.0 + 2.0 * U[:20] ** -0.8
+    model = CurveEnsemble().fit(U[:20], y, higher_is_better=False)
+    assert model.predict([40.0])[0] < y[-1]
+    low, high = model.predict_interval([40.0])
+    assert low[0] <= model.predict([40.0])[0] <= high[0]
+
+
+def test_probability_of_beating_best_is_low_for_a_flat_curve_and_high_for_a_rising_one() -> None:
+    flat = CurveEnsemble().fit(U[:20], 0.5 + 0.001 * np.sin(U[:20]))
+    rising = CurveEnsemble().fit(U[:20], 0.1 + 0.02 * U[:20])
+    assert flat.probability_beyond(40.0, 0.6) < 0.1
+    assert rising.probability_beyond(40.0, 0.5) > 0.5
+
+
+def test_backtest_command_prints_a_table_and_writes_csv(tmp_path, capsys) -> None:
+    path = tmp_path / "curves.jsonl"
+    lines = [json.dumps({"id": c.id, "source_repo": c.source, "higher_is_better": True,
+                         "x": [float(v) for v in c.x], "y": [float(v) for v in c.y]}) for c in synthetic_curves(4, 8)]
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["backtest", str(path), "--csv", str(tmp_path / "scores.csv")]) == 0
+    out = capsys.readouterr().out
+    for method in ("ours", "last_value", "best_so_far", "pow3"):
+        assert method in out
+    assert (tmp_path / "scores.csv").read_text().count("\n") == 1 + 8 * 3 * 4
