@@ -15,6 +15,11 @@ from reporter.ingest.tabular import number, parse_csv, parse_json, split_of
 from test_umc import text_file
 
 
+def triples(parsed) -> list[tuple[str, float, float]]:
+    table = parsed.long_table()
+    return list(zip(table["key"], table["x"], table["value"]))
+
+
 @pytest.mark.parametrize("raw, expected", [
     ("nan", math.nan), ("NaN", math.nan), ("NA", math.nan), ("inf", math.inf), ("Infinity", math.inf),
     ("-inf", -math.inf), ("0.5", 0.5), ("", None), ("abc", None), (3, 3.0),
@@ -29,17 +34,25 @@ def test_number_reads_every_spelling(raw, expected) -> None:
         assert result == expected
 
 
-def test_restarted_csv_keeps_the_last_value_at_each_epoch() -> None:
-    parsed = parse_csv(text_file("epoch,accuracy,loss\n0,0.5,1.0\n1,0.6,0.9\n2,0.62,0.8\n0,0.55,0.95\n1,0.7,0.7\n", "h.csv"))
+def test_appended_sessions_continue_after_the_previous_one() -> None:
+    """Keras CSVLogger(append=True) over two fit() calls: epoch restarts at 0."""
+    parsed = parse_csv(text_file("epoch,accuracy\n0,0.5\n1,0.6\n2,0.62\n0,0.64\n1,0.7\n", "h.csv"))
     frame, restarts = history_frame(parsed, "h.csv")
-    acc = frame[frame["key"] == "accuracy"]
     assert restarts == 1
-    assert list(zip(acc["x"], acc["value"])) == [(0.0, 0.55), (1.0, 0.7), (2.0, 0.62)]
+    assert list(zip(frame["x"], frame["value"])) == [(0.0, 0.5), (1.0, 0.6), (2.0, 0.62), (3.0, 0.64), (4.0, 0.7)]
+
+
+def test_resumed_run_keeps_the_last_value_at_each_epoch() -> None:
+    """Resumed from a checkpoint at epoch 1: the rerun epochs replace the first attempt."""
+    parsed = parse_csv(text_file("epoch,accuracy\n0,0.5\n1,0.6\n2,0.62\n1,0.61\n2,0.66\n3,0.7\n", "h.csv"))
+    frame, restarts = history_frame(parsed, "h.csv")
+    assert restarts == 1
+    assert list(zip(frame["x"], frame["value"])) == [(0.0, 0.5), (1.0, 0.61), (2.0, 0.66), (3.0, 0.7)]
 
 
 def test_sparse_rows_without_x_are_skipped() -> None:
     parsed = parse_csv(text_file("epoch,lr-Adam,val_loss\n,0.001,\n0,,0.5\n", "m.csv"))
-    assert [(k, x, v) for k, _, x, v, _ in parsed.rows] == [("val_loss", 0.0, 0.5)]
+    assert triples(parsed) == [("val_loss", 0.0, 0.5)]
     assert parsed.splits["val_loss"] == "val"
 
 
@@ -50,7 +63,7 @@ def test_missing_x_column_says_what_was_looked_for() -> None:
 
 def test_jsonl_and_truncated_json() -> None:
     parsed = parse_json(text_file('{"step": 1, "eval_f1": 0.5}\n{"step": 2, "eval_f1": 0.6}\n', "h.jsonl"))
-    assert [(x, v) for _, _, x, v, _ in parsed.rows] == [(1.0, 0.5), (2.0, 0.6)]
+    assert [(x, v) for _, x, v in triples(parsed)] == [(1.0, 0.5), (2.0, 0.6)]
     with pytest.raises(HistoryError, match="truncated"):
         parse_json(text_file('[{"epoch": 1, "acc": 0.5}, {"epo', "h.json"))
 

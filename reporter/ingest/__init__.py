@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 import pandas as pd
 
 from reporter.config import run_config_from_dict
@@ -114,14 +115,32 @@ def _inside(directory: Path, relative: str, what: str) -> Path:
     return path
 
 
+def _appended_sessions(x: np.ndarray) -> np.ndarray:
+    """x with each appended session (x back at the very first value) moved after the previous one."""
+    steps = np.diff(x)
+    step = float(np.median(steps[steps > 0])) if (steps > 0).any() else 1.0
+    out, offset = x.astype(float).copy(), 0.0
+    for i in range(1, len(x)):
+        if x[i] < x[i - 1] and x[i] == x[0]:
+            offset = out[i - 1] + step - x[i]
+        out[i] = x[i] + offset
+    return out
+
+
 def history_frame(parsed: ParsedHistory, source: str) -> tuple[pd.DataFrame, int]:
-    """The long history table with restarts resolved (the last value at each x wins), and the restart count."""
-    frame = pd.DataFrame(parsed.rows, columns=["key", "x_kind", "x", "value", "wall_time"])
+    """The long history table with restarts resolved, and the number of restarts.
+
+    When x goes back to the very first x, a new session was appended (Keras CSVLogger(append=True)
+    across fit() calls): its x continues after the previous session. When x goes back to a later
+    point, training resumed from a checkpoint: the last value at each x wins.
+    """
+    frame = parsed.long_table()
     frame.insert(0, "source", source)
-    frame["order"] = range(len(frame))
     went_back = frame.groupby("key", sort=False)["x"].diff() < 0
-    frame["segment"] = went_back.astype(int).groupby(frame["key"], sort=False).cumsum()
-    restarts = int(frame.groupby("key")["segment"].max().max()) if len(frame) else 0
+    restarts = int(frame.loc[went_back, "key"].value_counts().max()) if went_back.any() else 0
+    for key in frame.loc[went_back, "key"].unique():
+        rows = frame.index[frame["key"] == key]
+        frame.loc[rows, "x"] = _appended_sessions(frame.loc[rows, "x"].to_numpy())
     frame = frame.drop_duplicates(subset=["key", "x"], keep="last").sort_values(["key", "x"], kind="stable")
     return frame[list(HISTORY_COLUMNS)].reset_index(drop=True), restarts
 

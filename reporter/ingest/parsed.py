@@ -5,22 +5,44 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from reporter.model import Event, LoggedStats, Plan
+
+LONG_COLUMNS = ["key", "x_kind", "x", "value", "wall_time"]
 
 
 @dataclass
 class ParsedHistory:
-    """Mutable while a parser fills it; frozen into a `Run` by ingest.load_run."""
+    """Mutable while a parser fills it; frozen into a `Run` by ingest.load_run.
+
+    Line-oriented parsers append rows; vectorised parsers (CSV, JSON, event files) append long
+    frames with the columns LONG_COLUMNS, which avoids a Python tuple per value on large files.
+    """
 
     format: str
     rows: list[tuple[str, str, float, float, float | None]] = field(default_factory=list)
     """(key, x_kind, x, value, wall_time) in file order; restarts are resolved later."""
+    frames: list[pd.DataFrame] = field(default_factory=list)
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     splits: dict[str, str] = field(default_factory=dict)
     best_so_far_keys: set[str] = field(default_factory=set)
     logged_stats: list[LoggedStats] = field(default_factory=list)
     plan: Plan | None = None
+    name: str | None = None
 
     def add(self, key: str, x: float, value: float, x_kind: str = "epoch", wall_time: float | None = None) -> None:
         self.rows.append((key, x_kind, float(x), float(value), wall_time))
+
+    def long_table(self) -> pd.DataFrame:
+        """Every value in file order, rows and frames together."""
+        parts = [pd.DataFrame(self.rows, columns=LONG_COLUMNS)] if self.rows else []
+        parts += [frame[LONG_COLUMNS] for frame in self.frames if len(frame)]
+        if not parts:
+            return pd.DataFrame(columns=LONG_COLUMNS).astype({"x": float, "value": float})
+        table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
+        return table.astype({"x": float, "value": float, "key": str})
+
+    def is_empty(self) -> bool:
+        return not self.rows and not any(len(frame) for frame in self.frames)

@@ -1,7 +1,9 @@
-"""Generic histories: CSV, JSON Lines or a JSON list, one row per evaluation, with an epoch/step column.
+"""Tabular histories: CSV/TSV, JSON Lines and JSON lists with an epoch or step column, read vectorised.
 
-This also reads Keras CSVLogger files (epoch column, `append=True` restarts resolved later) and
-per-epoch CSVs written by custom loops.
+Covers generic per-epoch CSVs, Keras CSVLogger, PyTorch Lightning metrics.csv (sparse rows),
+Ultralytics results.csv (padded headers), timm summary.csv, DeiT/MAE log.txt (a JSON object per
+line), W&B UI exports (`Step, <run> - <metric>, ...__MIN, ...__MAX`) and TensorBoard UI exports
+(`Wall time,Step,Value`, one tag per file).
 """
 
 from __future__ import annotations
@@ -11,21 +13,27 @@ import io
 import json
 import math
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
+
+import pandas as pd
 
 from reporter.errors import HistoryError
 from reporter.ingest.files import TextFile, checked_lines
 from reporter.ingest.parsed import ParsedHistory
 
-X_COLUMNS = ("epoch", "step", "global_step", "iter", "iteration")
+X_COLUMNS = ("epoch", "step", "global_step", "_step", "iter", "iteration")
 """Accepted names of the x column, in order of preference (case-insensitive)."""
-_NON_FINITE = {"nan": math.nan, "-nan": math.nan, "na": math.nan, "n/a": math.nan, "null": math.nan, "none": math.nan,
-               "inf": math.inf, "+inf": math.inf, "infinity": math.inf, "+infinity": math.inf,
-               "-inf": -math.inf, "-infinity": -math.inf}
+NON_FINITE = {"nan": math.nan, "-nan": math.nan, "na": math.nan, "n/a": math.nan, "null": math.nan,
+              "none": math.nan, "inf": math.inf, "+inf": math.inf, "infinity": math.inf, "+infinity": math.inf,
+              "-inf": -math.inf, "-infinity": -math.inf}
+DBL_MAX = 1.7976931348623157e308
+"""MLflow stores +/-inf as +/-DBL_MAX; read back as infinities."""
 _SPLIT_PREFIXES = (("eval_", "val"), ("eval/", "val"), ("val_", "val"), ("val/", "val"), ("valid_", "val"),
                    ("validation_", "val"), ("validation/", "val"), ("test_", "test"), ("test/", "test"),
                    ("train_", "train"), ("train/", "train"))
 MAX_COLUMNS = 10_000
+_WANDB_COLUMN = re.compile(r"^(?P<run>.+?) - (?P<key>.+?)(?P<bound>__MIN|__MAX)?$")
+_TB_EXPORT = re.compile(r"run-(?P<run>.*)-tag-(?P<tag>.+)\.csv$")
 
 
 def split_of(key: str) -> str | None:
@@ -46,111 +54,177 @@ def number(raw: Any) -> float | None:
     text = str(raw).strip()
     if not text:
         return None
-    if text.lower() in _NON_FINITE:
-        return _NON_FINITE[text.lower()]
+    if text.lower() in NON_FINITE:
+        return NON_FINITE[text.lower()]
     try:
         return float(text)
     except ValueError:
         return None
 
 
-def _x_column(columns: Iterable[str]) -> str | None:
-    lowered = {column.strip().lower(): column for column in columns}
-    for name in X_COLUMNS:
-        if name in lowered:
-            return lowered[name]
-    return None
+def numeric_column(column: pd.Series) -> pd.Series:
+    """Cells as floats (NaN/inf spellings included); cells that are empty or text become <NA>-free drops.
+
+    Returns a float series with the index of the cells that hold a value; the rest are left out.
+    """
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        values = column.astype(float)
+        return values[column.notna()]
+    text = column.astype("string").str.strip()
+    lowered = text.str.lower()
+    special = lowered.isin(list(NON_FINITE))
+    values = pd.to_numeric(text.where(~special), errors="coerce").astype(float)
+    values[special] = lowered[special].map(NON_FINITE).astype(float)
+    keep = special | values.notna()
+    return values[keep.fillna(False).astype(bool)]
 
 
-def _add_records(parsed: ParsedHistory, records: Iterable[Mapping[str, Any]], file: TextFile, x_name: str,
-                 first_line: int) -> None:
-    x_kind = "epoch" if x_name.strip().lower() == "epoch" else "step"
-    for offset, record in enumerate(records):
-        x = number(record.get(x_name))
-        if x is None or not math.isfinite(x):
-            continue  # sparse rows (e.g. a learning-rate logger row with no epoch) carry no x
-        for key, raw in record.items():
-            if key == x_name or key is None:
-                continue
-            value = number(raw)
-            if value is not None:
-                parsed.add(str(key).strip(), x, value, x_kind=x_kind)
-    for key in {row[0] for row in parsed.rows}:
+def x_column(columns: Iterable[str]) -> str | None:
+    lowered = {str(column).strip().lower(): column for column in columns}
+    return next((lowered[name] for name in X_COLUMNS if name in lowered), None)
+
+
+def long_from_wide(table: pd.DataFrame, x_name: str, x_kind: str, wall: str | None = None,
+                   skip: Iterable[str] = ()) -> pd.DataFrame:
+    """(key, x_kind, x, value, wall_time) rows from a wide table, rows without x dropped (sparse loggers)."""
+    x = numeric_column(table[x_name])
+    x = x[x.map(math.isfinite)]
+    wall_times = numeric_column(table[wall]) if wall else None
+    parts = []
+    for key in table.columns:
+        if key in (x_name, wall) or key in skip:
+            continue
+        values = numeric_column(table[key])
+        values = values[values.index.isin(x.index)]
+        if not len(values):
+            continue
+        parts.append(pd.DataFrame({"key": str(key).strip(), "x_kind": x_kind, "x": x[values.index].to_numpy(),
+                                   "value": values.to_numpy(),
+                                   "wall_time": wall_times.reindex(values.index).to_numpy() if wall_times is not None
+                                   else None}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["key", "x_kind", "x", "value",
+                                                                                   "wall_time"])
+
+
+def _finish(parsed: ParsedHistory, frame: pd.DataFrame, file: TextFile, x_name: str) -> ParsedHistory:
+    if not len(frame):
+        raise HistoryError(f"{file.path}: no numeric values next to the '{x_name}' column; is this a history?")
+    parsed.frames.append(frame)
+    for key in frame["key"].unique():
         if split := split_of(key):
             parsed.splits[key] = split
-    if not parsed.rows:
-        raise HistoryError(f"{file.path}: no numeric values next to the '{x_name}' column; is this a history?")
+    return parsed
+
+
+def _read_table(file: TextFile) -> pd.DataFrame:
+    lines = checked_lines(file, HistoryError)
+    sample = "\n".join(lines[:20])
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",\t;").delimiter
+    except csv.Error:
+        delimiter = ","
+    try:
+        table = pd.read_csv(io.StringIO(file.text), sep=delimiter, dtype=str, keep_default_na=False,
+                            skipinitialspace=True)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise HistoryError(f"{file.path}: malformed CSV ({str(exc).splitlines()[0]})") from None
+    if len(table.columns) > MAX_COLUMNS:
+        raise HistoryError(f"{file.path}:1: {len(table.columns):,} columns (limit {MAX_COLUMNS:,}); this is not a history")
+    table.columns = [str(c).strip() for c in table.columns]
+    return table
 
 
 def parse_csv(file: TextFile) -> ParsedHistory:
-    """Rows of a CSV/TSV history with a header naming an epoch or step column.
+    """A CSV/TSV history with a header naming an epoch or step column (W&B and TensorBoard exports too).
 
     Raises:
         HistoryError: no header, no x column, too many columns or no numbers.
     """
-    lines = checked_lines(file, HistoryError)
-    sample = "\n".join(lines[:20])
-    try:
-        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",\t;")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(file.text), dialect=dialect)
-    columns = reader.fieldnames or []
-    if len(columns) > MAX_COLUMNS:
-        raise HistoryError(f"{file.path}:1: {len(columns):,} columns (limit {MAX_COLUMNS:,}); this is not a history")
-    x_name = _x_column(columns)
+    table = _read_table(file)
+    if [c.lower() for c in table.columns[:3]] == ["wall time", "step", "value"]:
+        return _tensorboard_export(file, table)
+    if "Step" in table.columns and any(_WANDB_COLUMN.match(c) for c in table.columns if c != "Step"):
+        return _wandb_export(file, table)
+    x_name = x_column(table.columns)
     if x_name is None:
         raise HistoryError(
             f"{file.path}:1: no epoch/step column in the header (looked for {', '.join(X_COLUMNS)}); "
             "rename the column or pass the right file"
         )
-    parsed = ParsedHistory(format="csv")
-    try:
-        _add_records(parsed, reader, file, x_name, first_line=2)
-    except csv.Error as exc:
-        raise HistoryError(f"{file.path}:{reader.line_num}: malformed CSV ({exc})") from None
-    return parsed
+    x_kind = "epoch" if x_name.lower() == "epoch" else "step"
+    return _finish(ParsedHistory(format="csv"), long_from_wide(table, x_name, x_kind), file, x_name)
 
 
-def _json_records(file: TextFile) -> tuple[list[Mapping[str, Any]], str]:
-    stripped = file.text.lstrip()
-    if stripped.startswith("["):
+def _tensorboard_export(file: TextFile, table: pd.DataFrame) -> ParsedHistory:
+    match = _TB_EXPORT.search(file.path.name)
+    tag = match.group("tag") if match else file.path.stem
+    renamed = table.rename(columns={table.columns[2]: tag})
+    return _finish(ParsedHistory(format="tensorboard-csv"),
+                   long_from_wide(renamed, table.columns[1], "step", wall=table.columns[0]), file, "Step")
+
+
+def _wandb_export(file: TextFile, table: pd.DataFrame) -> ParsedHistory:
+    columns, runs = {}, set()
+    for column in table.columns:
+        match = _WANDB_COLUMN.match(column)
+        if match and not match.group("bound"):
+            columns[column] = match.group("key")
+            runs.add(match.group("run"))
+    if len(runs) > 1:
+        raise HistoryError(f"{file.path}:1: this W&B export holds several runs ({', '.join(sorted(runs))}); "
+                           "export one run per file")
+    chosen = table[["Step", *columns]].rename(columns=columns)
+    parsed = ParsedHistory(format="wandb-csv", name=next(iter(runs), None))
+    return _finish(parsed, long_from_wide(chosen, "Step", "step"), file, "Step")
+
+
+def json_records(file: TextFile) -> list[dict[str, Any]]:
+    """Records of a JSON list or of JSON Lines (blank lines skipped).
+
+    Raises:
+        HistoryError: invalid JSON, naming the line.
+    """
+    if file.text.lstrip().startswith("["):
         try:
             data = json.loads(file.text)
         except (json.JSONDecodeError, RecursionError) as exc:
             raise HistoryError(f"{file.path}: invalid JSON ({getattr(exc, 'msg', exc)}); is the file truncated?") from None
-        return [item for item in data if isinstance(item, dict)], "json"
+        return [item for item in data if isinstance(item, dict)]
     records = []
-    for number_, line in enumerate(checked_lines(file, HistoryError), start=1):
+    for line_number, line in enumerate(checked_lines(file, HistoryError), start=1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
         except (json.JSONDecodeError, RecursionError) as exc:
-            raise HistoryError(f"{file.path}:{number_}: invalid JSON line ({getattr(exc, 'msg', exc)})") from None
+            raise HistoryError(f"{file.path}:{line_number}: invalid JSON line ({getattr(exc, 'msg', exc)}); "
+                               "is the file truncated?") from None
         if isinstance(item, dict):
             records.append(item)
-    return records, "jsonl"
+    return records
+
+
+def records_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Records as a wide table, nested dicts flattened with '/'."""
+    return pd.json_normalize(records, sep="/") if records else pd.DataFrame()
 
 
 def parse_json(file: TextFile) -> ParsedHistory:
-    """Records of a JSON list or JSON Lines history with an epoch or step field.
+    """A JSON list or JSON Lines history with an epoch or step field (DeiT/MAE log.txt included).
 
     Raises:
         HistoryError: invalid JSON, no x field or no numbers.
     """
-    records, fmt = _json_records(file)
-    columns = {key for record in records for key in record}
-    x_name = _x_column(columns)
+    table = records_table(json_records(file))
+    x_name = x_column(table.columns)
     if x_name is None:
-        raise HistoryError(
-            f"{file.path}: no epoch/step field in the records (looked for {', '.join(X_COLUMNS)})"
-        )
-    parsed = ParsedHistory(format=fmt)
-    _add_records(parsed, records, file, x_name, first_line=1)
-    return parsed
+        raise HistoryError(f"{file.path}: no epoch/step field in the records (looked for {', '.join(X_COLUMNS)})")
+    x_kind = "epoch" if x_name.lower() == "epoch" else "step"
+    fmt = "json" if file.text.lstrip().startswith("[") else "jsonl"
+    return _finish(ParsedHistory(format=fmt), long_from_wide(table, x_name, x_kind), file, x_name)
 
 
 def looks_tabular(text: str) -> bool:
     first = text.lstrip("\ufeff").split("\n", 1)[0].lower()
-    return bool(re.search(r"(^|[,\t;\"])\s*(epoch|step|global_step|iter|iteration)\s*($|[,\t;\"])", first))
+    return bool(re.search(r"(^|[,\t;\"])\s*(epoch|step|global_step|_step|iter|iteration|wall time)\s*($|[,\t;\"])",
+                          first))
