@@ -105,19 +105,25 @@ def _evaluations_since_best(f: Facts) -> int:
 
 
 def _diverged(f: Facts) -> Iterator[Finding]:
-    keys = [k for k in (f.metric.name if f.metric else None, f.loss.key if f.loss else None) if k]
-    for key in keys:
+    """NaN/inf, or a jump for the worse far beyond the usual step that the curve never recovers from."""
+    keys = [(f.metric.name, f.metric.mode)] if f.metric else []
+    keys += [(f.loss.key, Mode.MIN)] if f.loss else []
+    for key, mode in keys:
         data = series(f.run.history, key)
         values = np.asarray(data.values, dtype=float)
         bad = ~np.isfinite(values)
         if bad.any():
             yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[int(np.argmax(bad))], cause="nan")
             continue
-        jumps = np.abs(np.diff(values))
-        typical = float(np.median(jumps)) if len(jumps) >= 4 else None
-        if typical and typical > 0 and jumps.max() > 50 * typical and jumps.max() > abs(values).mean():
-            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[int(np.argmax(jumps)) + 1],
-                          cause="jump")
+        steps = np.diff(values)
+        worse = steps if mode is Mode.MIN else -steps
+        typical = float(np.median(np.abs(steps))) if len(steps) >= 4 else 0.0
+        if typical <= 0 or worse.max() <= 50 * typical or worse.max() <= abs(values).mean():
+            continue
+        at = int(np.argmax(worse)) + 1
+        later = values[at:] - values[at - 1]
+        if (later if mode is Mode.MIN else -later).min() >= 10 * typical:  # never came back
+            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[at], cause="jump")
 
 
 def _logged_monitor(f: Facts) -> Iterator[Finding]:

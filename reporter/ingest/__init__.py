@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -20,7 +20,12 @@ from reporter.errors import ConfigError, HistoryError, UsageError
 from reporter.ingest.files import TextFile, read_text
 from reporter.ingest.labels import read_labels
 from reporter.ingest.parsed import ParsedHistory
-from reporter.ingest.tabular import looks_tabular, parse_csv, parse_json
+from reporter.ingest.hf import looks_like_trainer_state, parse_trainer_state
+from reporter.ingest.mlflow import filestore_runs, is_sqlite, parse_filestore_run, parse_sqlite
+from reporter.ingest.openmmlab import looks_like_openmmlab, parse_openmmlab
+from reporter.ingest.sidecar import PLAN_KEYS, YAML_FILES, read_sidecars
+from reporter.ingest.tabular import looks_tabular, parse_csv, parse_json, split_of
+from reporter.ingest.tensorboard import event_files, parse_event_files
 from reporter.ingest.umc import looks_like_umc, parse_umc
 from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, frozen_mapping
 
@@ -63,47 +68,108 @@ def _read_run_toml(directory: Path) -> tuple[RunConfig, TextFile | None]:
     return run_config_from_dict(data, origin=str(path)), file
 
 
-def _parser_for(file: TextFile) -> Callable[[TextFile], ParsedHistory] | None:
+@dataclass(frozen=True)
+class Candidate:
+    """A history found in a run directory, loaded only once it is chosen."""
+
+    path: Path
+    format: str
+    load: Callable[[], tuple[ParsedHistory, list[Source]]]
+
+
+def _parser_for(file: TextFile) -> tuple[str, Callable[[TextFile], ParsedHistory]] | None:
     if looks_like_umc(file.text):
-        return parse_umc
+        return "umc", parse_umc
+    if looks_like_trainer_state(file.text):
+        return "hf-trainer-state", parse_trainer_state
+    if looks_like_openmmlab(file.text):
+        return "openmmlab", parse_openmmlab
     if file.text.lstrip().startswith(("[", "{")):
-        return parse_json
+        return "json", parse_json
     if looks_tabular(file.text):
-        return parse_csv
+        return "csv", parse_csv
     return None
 
 
-def _candidates(directory: Path, config: RunConfig) -> list[Path]:
-    excluded = {"run.toml"}
+def _text_candidate(path: Path, base: Path, required: bool = False) -> Candidate | None:
+    file = read_text(path, HistoryError)
+    found = _parser_for(file) or (_BY_SUFFIX.get(path.suffix.lower()) if required else None)
+    if found is None:
+        if required:
+            raise HistoryError(f"{path}: not a history reporter can read (a UMC log, or CSV/JSON Lines with an "
+                               "epoch or step column)")
+        return None
+    name, parser = found
+    shown = str(path.relative_to(base)) if path.is_relative_to(base) else path.name
+
+    def load() -> tuple[ParsedHistory, list[Source]]:
+        parsed = parser(file)
+        return parsed, [Source(shown, parsed.format, file.sha256, file.size)]
+
+    return Candidate(path, name, load)
+
+
+def _candidate_for(path: Path, base: Path, selector: str | None = None) -> Candidate:
+    """The candidate for a path named by the user (a file, an MLflow run or store, an event-file folder)."""
+    if path.is_dir():
+        runs = filestore_runs(path)
+        if len(runs) == 1:
+            return Candidate(runs[0], "mlflow-filestore", lambda: parse_filestore_run(runs[0]))
+        if event_files(path):
+            return Candidate(path, "tensorboard", lambda: parse_event_files(path))
+        raise HistoryError(f"{path}: not a history folder (an MLflow run or TensorBoard event files)")
+    if path.name.startswith("events.out.tfevents"):
+        return Candidate(path, "tensorboard", lambda: parse_event_files(path))
+    if is_sqlite(path):
+        return Candidate(path, "mlflow-sqlite", lambda: parse_sqlite(path, selector))
+    return _text_candidate(path, base, required=True)  # type: ignore[return-value]
+
+
+def _candidates(directory: Path, config: RunConfig) -> list[Candidate]:
+    excluded = {"run.toml", *YAML_FILES}
     if config.labels_file:
         excluded.add(Path(config.labels_file).name)
-    return sorted(
-        p for p in directory.iterdir()
-        if p.is_file() and p.suffix.lower() in HISTORY_SUFFIXES and p.name not in excluded and not p.name.startswith(".")
-    )
+    found: list[Candidate] = []
+    runs = filestore_runs(directory) or filestore_runs(directory / "mlruns")
+    found += [Candidate(run, "mlflow-filestore", lambda run=run: parse_filestore_run(run)) for run in runs]
+    if not runs and event_files(directory):
+        found.append(Candidate(directory, "tensorboard", lambda: parse_event_files(directory)))
+    checkpoints = sorted(directory.glob("checkpoint-*/trainer_state.json"), key=lambda p: _checkpoint_step(p.parent))
+    if checkpoints and not (directory / "trainer_state.json").exists():
+        found.append(_text_candidate(checkpoints[-1], directory))  # type: ignore[arg-type]
+    vis = sorted((directory / "vis_data").glob("*.json")) if (directory / "vis_data").is_dir() else []
+    if vis:
+        chosen = next((p for p in vis if p.name != "scalars.json"), vis[0])  # both hold the same records
+        found.append(_text_candidate(chosen, directory))  # type: ignore[arg-type]
+    for path in sorted(directory.iterdir()):
+        if not path.is_file() or path.name in excluded or path.name.startswith("."):
+            continue
+        if path.suffix.lower() in (".db", ".sqlite") and is_sqlite(path):
+            found.append(Candidate(path, "mlflow-sqlite", lambda path=path: parse_sqlite(path, None)))
+        elif path.suffix.lower() in HISTORY_SUFFIXES and (candidate := _text_candidate(path, directory)):
+            found.append(candidate)
+    return [c for c in found if c is not None]
 
 
-def _find_history(directory: Path, config: RunConfig) -> tuple[TextFile, Callable[[TextFile], ParsedHistory]]:
+def _checkpoint_step(folder: Path) -> int:
+    digits = folder.name.rsplit("-", 1)[-1]
+    return int(digits) if digits.isdigit() else -1
+
+
+def _find_history(directory: Path, config: RunConfig) -> Candidate:
     if config.history:
-        path = _inside(directory, config.history, "history")
-        file = read_text(path, HistoryError)
-        parser = _parser_for(file)
-        if parser is None:
-            raise HistoryError(f"{path}: not a history reporter can read (UMC log, CSV, JSON Lines with an epoch or step column)")
-        return file, parser
-    found = []
-    for path in _candidates(directory, config):
-        file = read_text(path, HistoryError)
-        if (parser := _parser_for(file)) is not None:
-            found.append((file, parser))
+        name, _, selector = config.history.partition("#")
+        return _candidate_for(_inside(directory, name, "history"), directory, selector or None)
+    found = _candidates(directory, config)
     if not found:
         raise HistoryError(
-            f"{directory}: no training history found (looked for UMC logs and CSV/JSON Lines files with an "
-            f"epoch or step column among {', '.join('*' + s for s in HISTORY_SUFFIXES)})"
+            f"{directory}: no training history found (looked for UMC logs, CSV/JSON Lines with an epoch or step "
+            "column, trainer_state.json, OpenMMLab vis_data, MLflow runs, TensorBoard event files)"
         )
     if len(found) > 1:
-        names = ", ".join(file.path.name for file, _ in found)
-        raise HistoryError(f"{directory}: several histories ({names}); name one with history = \"...\" in run.toml")
+        names = ", ".join(str(c.path.relative_to(directory)) or "." for c in found)
+        raise HistoryError(f"{directory}: several histories ({names}); choose one with --source FILE or "
+                           "history = \"FILE\" in run.toml")
     return found[0]
 
 
@@ -162,10 +228,15 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
     directory = path if path.is_dir() else path.parent
     config, toml_file = _read_run_toml(path) if path.is_dir() else (RunConfig(), None)
     config = _merge(config, overrides)
-    file, parser = _find_history(path, config) if path.is_dir() else _single_file(path)
-    parsed = parser(file)
-    frame, restarts = history_frame(parsed, file.path.name)
-    sources = [Source(str(file.path.name), parsed.format, file.sha256, file.size)]
+    candidate = _find_history(path, config) if path.is_dir() else _candidate_for(path, directory)
+    parsed, sources = candidate.load()
+    frame, restarts = history_frame(parsed, candidate.path.name)
+    if frame.empty:
+        raise HistoryError(f"{candidate.path}: the history has no values")
+    sidecar_values, sidecar_plan, sidecar_sources = read_sidecars(candidate.path.parent if candidate.path.is_file()
+                                                                  else candidate.path)
+    hyperparameters = {**sidecar_values, **parsed.hyperparameters}
+    sources += sidecar_sources
     if toml_file is not None:
         sources.append(Source("run.toml", "run.toml", toml_file.sha256, toml_file.size))
     labels = None
@@ -173,39 +244,31 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
         labels_path = _inside(directory, config.labels_file, "labels.file")
         labels = replace(read_labels(labels_path, config.label_column, config.text_column), path=config.labels_file)
         sources.append(Source(config.labels_file, "labels", labels.sha256, labels.size))
+    splits = {key: split for key in frame["key"].unique() if (split := split_of(key))} | parsed.splits
     return Run(
         id=run_id_for(path),
-        name=config.name or _name_from(parsed.hyperparameters) or run_id_for(path),
-        dataset=config.dataset or _text(parsed.hyperparameters.get("dataset")),
+        name=config.name or parsed.name or _name_from(hyperparameters) or run_id_for(path),
+        dataset=config.dataset or _text(hyperparameters.get("dataset")),
         sources=tuple(sources),
         history=frame,
-        hyperparameters=frozen_mapping(parsed.hyperparameters),
-        plan=_plan(config, parsed.plan),
+        hyperparameters=frozen_mapping(hyperparameters),
+        plan=_plan(config, parsed.plan or sidecar_plan, hyperparameters),
         events=tuple(parsed.events),
-        splits=frozen_mapping(parsed.splits),
+        splits=frozen_mapping(splits),
         best_so_far_keys=frozenset(parsed.best_so_far_keys),
         logged_stats=tuple(parsed.logged_stats),
         labels=labels,
         config=config,
-        last_write=datetime.fromtimestamp(file.path.stat().st_mtime, tz=timezone.utc),
+        last_write=datetime.fromtimestamp(candidate.path.stat().st_mtime, tz=timezone.utc),
         family=parsed.format,
         epoch_base=_epoch_base(frame),
         restarts=restarts,
     )
 
 
-def _single_file(path: Path) -> tuple[TextFile, Callable[[TextFile], ParsedHistory]]:
-    file = read_text(path, HistoryError)
-    parser = _parser_for(file) or _BY_SUFFIX.get(path.suffix.lower())
-    if parser is None:
-        raise HistoryError(
-            f"{path}: not a history reporter can read (a UMC log, or CSV/JSON Lines with an epoch or step column)"
-        )
-    return file, parser
-
-
-_BY_SUFFIX: dict[str, Callable[[TextFile], ParsedHistory]] = {
-    ".csv": parse_csv, ".tsv": parse_csv, ".json": parse_json, ".jsonl": parse_json}
+_BY_SUFFIX: dict[str, tuple[str, Callable[[TextFile], ParsedHistory]]] = {
+    ".csv": ("csv", parse_csv), ".tsv": ("csv", parse_csv), ".json": ("json", parse_json),
+    ".jsonl": ("json", parse_json)}
 """A file named explicitly is parsed by its suffix when sniffing fails, for the more precise error."""
 
 
@@ -214,10 +277,17 @@ def _merge(config: RunConfig, overrides: RunConfig) -> RunConfig:
     return replace(config, **given)
 
 
-def _plan(config: RunConfig, parsed: Plan | None) -> Plan | None:
+def _plan(config: RunConfig, parsed: Plan | None, hyperparameters: dict[str, Any]) -> Plan | None:
+    """run.toml first, then what the history's format says, then an epochs hyperparameter."""
     if config.planned_epochs is not None:
         return Plan(epochs=config.planned_epochs, basis="run_toml")
-    return parsed
+    if parsed is not None:
+        return parsed
+    for key in PLAN_KEYS:
+        value = hyperparameters.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and float(value).is_integer():
+            return Plan(epochs=int(value), basis="config", params={"key": key})
+    return None
 
 
 def _text(value: Any) -> str | None:

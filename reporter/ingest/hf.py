@@ -1,0 +1,46 @@
+"""Hugging Face Trainer `trainer_state.json` (also inside `checkpoint-*/`)."""
+
+from __future__ import annotations
+
+import json
+
+from reporter.errors import HistoryError
+from reporter.ingest.files import TextFile
+from reporter.ingest.parsed import ParsedHistory
+from reporter.ingest.tabular import _finish, long_from_wide, records_table
+from reporter.model import Plan
+
+SUMMARY_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos",
+                "eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
+"""Throughput and size figures: kept out of the metric table, they are not learning signals."""
+
+
+def looks_like_trainer_state(text: str) -> bool:
+    return '"log_history"' in text[:200_000] and text.lstrip().startswith("{")
+
+
+def parse_trainer_state(file: TextFile) -> ParsedHistory:
+    """log_history entries on a fractional-epoch axis; the plan from num_train_epochs.
+
+    Raises:
+        HistoryError: invalid JSON, or no log_history entries.
+    """
+    try:
+        state = json.loads(file.text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise HistoryError(f"{file.path}: invalid JSON ({getattr(exc, 'msg', exc)}); is the file truncated?") from None
+    entries = state.get("log_history") if isinstance(state, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise HistoryError(f"{file.path}: trainer_state.json has no log_history entries yet")
+    table = records_table([e for e in entries if isinstance(e, dict)])
+    x_name = "epoch" if "epoch" in table.columns else "step"
+    parsed = ParsedHistory(format="hf-trainer-state")
+    for key in ("num_train_epochs", "max_steps", "train_batch_size", "eval_steps", "logging_steps"):
+        if isinstance(state.get(key), (int, float)):
+            parsed.hyperparameters[key] = state[key]
+    epochs = state.get("num_train_epochs")
+    if isinstance(epochs, (int, float)) and epochs > 0:
+        parsed.plan = Plan(epochs=int(epochs), basis="config", params={"key": "num_train_epochs"})
+    skip = ("step",) + SUMMARY_KEYS if x_name == "epoch" else SUMMARY_KEYS
+    return _finish(parsed, long_from_wide(table, x_name, "epoch" if x_name == "epoch" else "step", skip=skip),
+                   file, x_name)

@@ -1,0 +1,66 @@
+"""OpenMMLab logs: mmengine `vis_data/*.json` (MMDet 3.x, MMPretrain, ...) and MMDetection 2.x `*.log.json`.
+
+The trap: in mmengine files `step` is the global iteration in train records but the epoch in
+validation records, so validation rows are placed by their step and train rows by their epoch.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from reporter.errors import HistoryError
+from reporter.ingest.files import TextFile
+from reporter.ingest.parsed import ParsedHistory
+from reporter.ingest.tabular import _finish, json_records, long_from_wide, records_table
+
+NOT_METRICS = ("data_time", "time", "memory", "iter", "step", "epoch", "mode")
+
+
+def looks_like_openmmlab(text: str) -> bool:
+    head = text[:20_000]
+    return head.lstrip().startswith("{") and ('"data_time"' in head or '"mode": "train"' in head)
+
+
+def parse_openmmlab(file: TextFile) -> ParsedHistory:
+    """Train and validation records on one epoch axis.
+
+    Raises:
+        HistoryError: invalid JSON lines or no records with an epoch.
+    """
+    records = json_records(file)
+    if any("mode" in r for r in records):
+        return _mmdet2(file, records)
+    table = records_table(records)
+    if "step" not in table.columns:
+        raise HistoryError(f"{file.path}: OpenMMLab log without 'step' fields; is this a vis_data json?")
+    is_train = table["epoch"].notna() if "epoch" in table.columns else table.get("lr", pd.Series(dtype=float)).notna()
+    train = table[is_train].drop(columns=["step"])
+    val = table[~is_train].drop(columns=["epoch"], errors="ignore").rename(columns={"step": "epoch"})
+    parts = []
+    if len(train) and "epoch" in train.columns:
+        parts.append(long_from_wide(train, "epoch", "epoch", skip=NOT_METRICS))
+    if len(val):
+        parts.append(long_from_wide(val, "epoch", "epoch", skip=NOT_METRICS))
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    parsed = _finish(ParsedHistory(format="mmengine"), frame, file, "epoch")
+    for key in frame["key"].unique():
+        if not (train.columns == key).any():
+            parsed.splits.setdefault(key, "val")
+    return parsed
+
+
+def _mmdet2(file: TextFile, records: list[dict]) -> ParsedHistory:
+    table = records_table([r for r in records if r.get("mode") in ("train", "val")])
+    if "epoch" not in table.columns:
+        raise HistoryError(f"{file.path}: MMDetection log records have no 'epoch'")
+    parsed = ParsedHistory(format="mmdet2")
+    frames = []
+    for mode in ("train", "val"):
+        rows = table[table["mode"] == mode]
+        if len(rows):
+            frame = long_from_wide(rows, "epoch", "epoch", skip=NOT_METRICS)
+            if mode == "val":
+                parsed.splits.update({key: "val" for key in frame["key"].unique()})
+                frame["key"] = frame["key"].where(~frame["key"].isin(["loss"]), "val_loss")
+            frames.append(frame)
+    return _finish(parsed, pd.concat(frames, ignore_index=True), file, "epoch")
