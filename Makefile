@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml scripts/setup-system.sh
 	./scripts/setup-system.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,tensorboard]'
 	touch $(STAMP)
 
 setup: $(STAMP)  ## install system packages, the virtualenv and reporter

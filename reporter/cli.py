@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
     report.add_argument("--lang", help="languages, comma-separated (default: zh,en)")
     report.add_argument("--format", dest="formats", help="formats, comma-separated (default: md,html,pdf)")
+    report.add_argument("--source", help="the history to use when a run folder holds several (FILE, or FILE#RUN for "
+                                         "an MLflow database)")
     report.add_argument("--metric", help="primary metric key (default: run.toml, else guessed from the history)")
     report.add_argument("--mode", choices=[m.value for m in Mode], help="whether higher (max) or lower (min) is better")
     report.add_argument("--project-to", help="epochs to project to, comma-separated (never past the run's end)")
@@ -65,7 +67,7 @@ def _request(args: argparse.Namespace) -> ReportRequest:
         problems.add("--templates", f"{args.templates} is not a folder")
     if problems.items:
         raise UsageError("; ".join(problems.items))
-    overrides = RunConfig(metric=args.metric, mode=Mode(args.mode) if args.mode else None)
+    overrides = RunConfig(metric=args.metric, mode=Mode(args.mode) if args.mode else None, history=args.source)
     return ReportRequest(run=args.run, out=args.out, languages=langs, formats=formats, project_to=project_to,
                          config=args.config, templates=args.templates, now=now, overrides=overrides)
 

@@ -16,6 +16,7 @@ from reporter.analysis.findings import Facts, findings, reference_target
 from reporter.analysis.projection import Calibration, default_targets, project, projection_limit
 from reporter.analysis.status import run_status
 from reporter.config import Thresholds
+from reporter.errors import HistoryError
 from reporter.model import (Analysis, LossSummary, MetricSummary, Mode, Point, ReferenceRow, Run,
                             frozen_mapping)
 
@@ -44,6 +45,22 @@ def loss_key(run: Run, metric_key: str | None) -> str | None:
     if "loss" in keys:
         return "loss"
     return next((k for k in keys if run.splits.get(k) in (None, "train")), keys[0] if keys else None)
+
+
+def _check_metric(run: Run, key: str | None) -> None:
+    """A named metric must exist and hold numbers, or no honest report can be written.
+
+    Raises:
+        HistoryError: the metric is missing from the history or has no finite value.
+    """
+    source = run.sources[0].path if run.sources else run.id
+    if run.config.metric and key is None:
+        keys = ", ".join(_keys(run)[:15])
+        raise HistoryError(f"{source}: no metric '{run.config.metric}' in the history (keys: {keys}); fix --metric "
+                           "or [metric] name in run.toml")
+    if key is not None and not metrics.finite_part(metrics.series(run.history, key)).values:
+        raise HistoryError(f"{source}: metric '{key}' has no finite values (all NaN or inf); choose another with "
+                           "--metric")
 
 
 def summarize_metric(run: Run, key: str, limits: Thresholds) -> MetricSummary:
@@ -82,6 +99,7 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
             project_to: tuple[int, ...] = (), calibration: Calibration | None = None) -> Analysis:
     """The whole analysis of one run; `now` is injected so reports are reproducible."""
     key = primary_metric_key(run)
+    _check_metric(run, key)
     metric = summarize_metric(run, key, limits) if key else None
     loss_name = loss_key(run, key)
     loss = summarize_loss(run, loss_name) if loss_name else None

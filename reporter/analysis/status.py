@@ -36,6 +36,7 @@ def last_epoch(run: Run) -> float | None:
     """The furthest epoch the main phase or its events reach."""
     history = main_phase(run.history)
     epochs = history.loc[history["x_kind"] == "epoch", "x"]
+    epochs = epochs if len(epochs) else history["x"]  # step-only sources (MLflow, TensorBoard, W&B)
     candidates = [float(epochs.max())] if len(epochs) else []
     candidates += [e.x for e in run.events if e.x is not None]
     return max(candidates) if candidates else None
@@ -50,7 +51,9 @@ def _first_non_finite(history: pd.DataFrame, keys: list[str]) -> float | None:
 def typical_epoch_hours(history: pd.DataFrame) -> float | None:
     """Median time between consecutive epochs, from the wall times the source recorded."""
     timed = main_phase(history).dropna(subset=["wall_time"])
-    timed = timed[timed["x_kind"] == "epoch"].groupby("x")["wall_time"].max().sort_index()
+    if (timed["x_kind"] == "epoch").any():
+        timed = timed[timed["x_kind"] == "epoch"]
+    timed = timed.groupby("x")["wall_time"].max().sort_index()
     gaps = np.diff(timed.to_numpy(dtype=float))
     gaps = gaps[gaps > 0]
     return float(np.median(gaps)) / 3600 if len(gaps) else None

@@ -137,7 +137,7 @@ def _candidates(directory: Path, config: RunConfig) -> list[Candidate]:
     checkpoints = sorted(directory.glob("checkpoint-*/trainer_state.json"), key=lambda p: _checkpoint_step(p.parent))
     if checkpoints and not (directory / "trainer_state.json").exists():
         found.append(_text_candidate(checkpoints[-1], directory))  # type: ignore[arg-type]
-    vis = sorted((directory / "vis_data").glob("*.json")) if (directory / "vis_data").is_dir() else []
+    vis = sorted((directory / "vis_data").glob("*.json")) or _latest_vis_data(directory)
     if vis:
         chosen = next((p for p in vis if p.name != "scalars.json"), vis[0])  # both hold the same records
         found.append(_text_candidate(chosen, directory))  # type: ignore[arg-type]
@@ -149,6 +149,12 @@ def _candidates(directory: Path, config: RunConfig) -> list[Candidate]:
         elif path.suffix.lower() in HISTORY_SUFFIXES and (candidate := _text_candidate(path, directory)):
             found.append(candidate)
     return [c for c in found if c is not None]
+
+
+def _latest_vis_data(directory: Path) -> list[Path]:
+    """mmengine writes work_dir/<timestamp>/vis_data/: the latest timestamp folder's files."""
+    folders = sorted(p for p in directory.glob("*/vis_data") if p.is_dir())
+    return sorted(folders[-1].glob("*.json")) if folders else []
 
 
 def _checkpoint_step(folder: Path) -> int:
