@@ -33,6 +33,7 @@ catalogs: $(STAMP)  ## re-extract messages from the templates into the zh/en cat
 bench: $(STAMP)  ## benchmarks: projection speed, single-report time (not part of the tests)
 	$(BIN)/python bench/projection.py
 	$(BIN)/python bench/report.py
+	$(BIN)/python bench/parse.py
 	$(BIN)/reporter backtest ../shared/curves/curves.jsonl
 
 clean:

@@ -124,8 +124,10 @@ def _read_table(file: TextFile) -> pd.DataFrame:
     except csv.Error:
         delimiter = ","
     try:
-        table = pd.read_csv(io.StringIO(file.text), sep=delimiter, dtype=str, keep_default_na=False,
-                            skipinitialspace=True)
+        # Empty cells become NaN ("not logged" in sparse loggers); spelled-out NaN/inf leave a column as
+        # text, and numeric_column reads those columns cell by cell.
+        table = pd.read_csv(io.StringIO(file.text), sep=delimiter, keep_default_na=False, na_values=[""],
+                            skipinitialspace=True, low_memory=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise HistoryError(f"{file.path}: malformed CSV ({str(exc).splitlines()[0]})") from None
     if len(table.columns) > MAX_COLUMNS:

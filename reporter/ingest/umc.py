@@ -11,6 +11,7 @@ Traps handled here, each from the UMC code itself:
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -44,6 +45,8 @@ _TRACEBACK = re.compile(r"^Traceback \(most recent call last\):")
 _ERROR_LINE = re.compile(r"^(?:[\w.]+(?:Error|Exception)|KeyboardInterrupt)\b.*")
 _TIMESTAMP = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) - ")
 
+_IGNORED = ("K-means used", "K-means++ used", "Cluster ", "Freeze all", "Initializing centroids")
+"""Frequent lines that carry no history value, skipped before any regex."""
 MARKERS = ("==============================  Params", "============================== Params", "***** Epoch:",
            "Training Statistics:", "Minimum samples per class:", "Multimodal Intent Recognition begins")
 """Strings whose presence identifies a UMC log during format detection."""
@@ -117,12 +120,17 @@ class _State:
         self.saw_training = False
 
 
+@functools.lru_cache(maxsize=4096)
+def _seconds(stamp: str) -> float:
+    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+
+
 def _wall_time(line: str) -> float | None:
-    match = _TIMESTAMP.match(line)
-    if not match:
+    """Seconds since the epoch from the logging prefix (cached per second: timestamps repeat)."""
+    if not line[:1].isdigit():
         return None
-    stamp = datetime.strptime(match.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc)
-    return stamp.timestamp() + int(match.group(2)) / 1000
+    match = _TIMESTAMP.match(line)
+    return _seconds(match.group(1)) + int(match.group(2)) / 1000 if match else None
 
 
 def parse_umc(file: TextFile) -> ParsedHistory:
@@ -136,8 +144,10 @@ def parse_umc(file: TextFile) -> ParsedHistory:
     for number, raw_line in enumerate(checked_lines(file, HistoryError), start=1):
         if raw_line.startswith("#"):
             continue
+        line = _PREFIX.sub("", raw_line, count=1).rstrip()
+        if line.startswith(_IGNORED):
+            continue
         wall = _wall_time(raw_line)
-        line = _PREFIX.sub("", raw_line).rstrip()
         _parse_line(parsed, state, file, number, line, wall)
     if state.fork:
         parsed.format = "umc-fork"
