@@ -293,6 +293,14 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class SeedSummary:
+    """Final results over seeds of one configuration, as papers report them (unit of the source)."""
+
+    n: int
+    metrics: Mapping[str, Mapping[str, float]]  # metric -> mean, std, min, max
+
+
+@dataclass(frozen=True)
 class Analysis:
     run: Run
     status: Status
@@ -308,3 +316,4 @@ class Analysis:
     recommendations: tuple[Recommendation, ...]
     thresholds: Mapping[str, Any]
     generated_at: datetime
+    seeds: SeedSummary | None = None

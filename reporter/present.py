@@ -11,10 +11,9 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from reporter import __version__
-from reporter.analysis.findings import metric_as_percent
 from reporter.ingest.umc import scalar
 from reporter.model import (Analysis, CheckItem, DatasetProfile, Finding, MetricSummary, Projection, Recommendation,
-                            Severity, Source)
+                            SeedSummary, Severity, Source)
 
 SHOWN_HYPERPARAMETERS = ("lr", "lr_pre", "thres", "delta", "base_dim", "train_batch_size", "num_train_epochs",
                          "num_pretrain_epochs", "train_temperature_sup", "train_temperature_unsup", "seed",
@@ -64,9 +63,21 @@ class ReportContext:
     sources: tuple[Source, ...]
     version: str
     findings: Mapping[str, Finding]
+    seeds: SeedSummary | None
+
+
+def _seed_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
+    assert a.seeds is not None and a.metric is not None
+    stats = a.seeds.metrics[a.metric.name]
+    return (KeyMetric("key.best_metric", "metric", a.metric.best.value if a.metric.best else None),
+            KeyMetric("key.seed_mean", "mean_std", (stats["mean"], stats["std"])),
+            KeyMetric("key.seed_count", "number0", a.seeds.n),
+            KeyMetric("key.status", "code", a.status.value))
 
 
 def _key_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
+    if a.seeds is not None and a.metric is not None:
+        return _seed_metrics(a)
     rows = []
     if a.loss is not None and a.loss.current is not None:
         rows.append(KeyMetric("key.current_loss", "number", a.loss.current.value, a.loss.key))
@@ -90,8 +101,7 @@ def _reference_lines(a: Analysis) -> tuple[str | None, tuple[ReferenceLine, ...]
         return None, ()
     column = compare.params["column"]
     lines = [ReferenceLine(r.method, r.metrics[column], r.split, False) for r in a.reference]
-    lines.append(ReferenceLine(a.run.name, metric_as_percent(a.metric.best.value, a.metric.scale),
-                               a.metric.split or "unknown", True))
+    lines.append(ReferenceLine(a.run.name, compare.params["value"], a.metric.split or "unknown", True))
     return column, tuple(sorted(lines, key=lambda line: -line.value))
 
 
@@ -124,5 +134,5 @@ def present(a: Analysis) -> ReportContext:
         checklist=a.checklist, verdict=_verdict(a.findings),
         counts={s.value: sum(1 for f in a.findings if f.severity is s) for s in Severity},
         thresholds=a.thresholds, sources=a.run.sources, version=__version__,
-        findings={f.code: f for f in a.findings},
+        findings={f.code: f for f in a.findings}, seeds=a.seeds,
     )

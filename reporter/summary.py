@@ -63,6 +63,7 @@ def summary(a: Analysis) -> dict[str, Any]:
             "artefacts": {c.label: c.count for c in a.dataset.classes if c.artefact},
             "imbalance_ratio": a.dataset.imbalance_ratio, "segments": a.dataset.segments,
             "text_words": a.dataset.text_words},
+        "seeds": None if a.seeds is None else {"n": a.seeds.n, "metrics": a.seeds.metrics},
         "reference": [{"dataset": r.dataset, "method": r.method, "split": r.split, "metrics": r.metrics}
                       for r in a.reference] or None,
     }

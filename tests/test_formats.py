@@ -22,6 +22,7 @@ EXAMPLES = ROOT / "examples"
 EXPECTED = {  # example -> (format of the history, primary metric, number of its values)
     "iemocap-da": ("umc-fork", "nmi", 2),
     "umc-original": ("umc", "test_nmi", 1),
+    "umc-results": ("umc-results", "test_nmi", 2),
     "fer-running": ("csv", "val_accuracy", 30),
     "hf-trainer": ("hf-trainer-state", "eval_loss", 3),
     "lightning": ("csv", "val/rmse_loss", 2),
@@ -30,7 +31,7 @@ EXPECTED = {  # example -> (format of the history, primary metric, number of its
     "mlflow-filestore": ("mlflow-filestore", "loss", 10),
     "mlflow-sqlite": ("mlflow-sqlite", "test_acc", 50),
     "tensorboard": ("tensorboard", "validation/epoch_categorical_accuracy", 20),
-    "wandb-export": ("wandb-csv", "acc", 35),
+    "wandb-export": ("wandb-csv", "nmi", 35),
     "ultralytics": ("csv", "metrics/mAP50(B)", 50),
 }
 

@@ -6,19 +6,19 @@ No file access and no text for people here: the templates and catalogs give the 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 
 from reporter.analysis import metrics
 from reporter.analysis.advice import checklist, recommendations
 from reporter.analysis.dataset import profile
 from reporter.analysis.findings import Facts, findings, reference_target
-from reporter.analysis.projection import Calibration, default_targets, project, projection_limit
+from reporter.analysis.projection import Calibration, default_targets, no_projection, project, projection_limit
 from reporter.analysis.status import run_status
 from reporter.config import Thresholds
 from reporter.errors import HistoryError
-from reporter.model import (Analysis, LossSummary, MetricSummary, Mode, Point, ReferenceRow, Run,
-                            frozen_mapping)
+from reporter.model import (Analysis, LossSummary, MetricSummary, Mode, Point, ReferenceRow, Run, SeedSummary,
+                            Trend, TrendResult, frozen_mapping)
 
 
 def _keys(run: Run) -> list[str]:
@@ -32,7 +32,9 @@ def primary_metric_key(run: Run) -> str | None:
     if wanted is not None:
         return wanted if wanted in keys else None
     ranked = [k for k in keys if metrics.direction(k) is Mode.MAX]
-    ranked.sort(key=lambda k: (run.splits.get(k) not in ("val", "train+dev", "test"), keys.index(k)))
+    # Evaluation splits first; among them NMI, the headline metric of clustering papers.
+    ranked.sort(key=lambda k: (run.splits.get(k) not in ("val", "train+dev", "test"), "nmi" not in metrics.tokens(k),
+                               keys.index(k)))
     if ranked:
         return ranked[0]
     losses = [k for k in keys if metrics.is_loss(k)]
@@ -90,6 +92,16 @@ def summarize_loss(run: Run, key: str) -> LossSummary:
     return LossSummary(key=key, current=current, relative_change=metrics.relative_change(data), n_points=len(clean))
 
 
+def seed_summary(run: Run) -> SeedSummary | None:
+    """Mean, std (n - 1), min and max per metric when the history is a table of seeds."""
+    if not len(run.history) or not (run.history["x_kind"] == "seed").all():
+        return None
+    grouped = run.history.groupby("key")["value"]
+    stats = {str(key): {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+                        "min": float(v.min()), "max": float(v.max())} for key, v in grouped}
+    return SeedSummary(n=int(run.history["x"].nunique()), metrics=frozen_mapping(stats))
+
+
 def _latest_values(run: Run, exclude: set[str]) -> dict[str, float]:
     latest = run.history.sort_values("x").groupby("key").tail(1)
     return {str(k): float(v) for k, v in zip(latest["key"], latest["value"]) if k not in exclude and math.isfinite(v)}
@@ -100,7 +112,11 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
     """The whole analysis of one run; `now` is injected so reports are reproducible."""
     key = primary_metric_key(run)
     _check_metric(run, key)
+    seeds = seed_summary(run)
     metric = summarize_metric(run, key, limits) if key else None
+    if metric is not None and seeds is not None:  # seeds are not a curve: no trend, no stability
+        metric = replace(metric, trend=TrendResult(Trend.INSUFFICIENT, metric.n_points, None, None),
+                         stability=metrics.Stability(None, None, None), epochs_since_best=None)
     loss_name = loss_key(run, key)
     loss = summarize_loss(run, loss_name) if loss_name else None
     status = run_status(run, [loss_name] if loss_name else [], key, now, limits)
@@ -110,18 +126,19 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
     requested = tuple(float(t) for t in project_to) or default_targets(status.last_epoch or 0.0, limit)
     refs = tuple(r for r in references if run.dataset and r.dataset.lower() == run.dataset.lower())
     target = reference_target(metric, refs)
-    projection = project(data if data is not None else metrics.Series("", (), ()),
+    projection = no_projection("seeds", limits.interval, (), None) if seeds else project(
+                         data if data is not None else metrics.Series("", (), ()),
                          metric.scale if metric else metrics.Scale.RAW, bool(key and metrics.is_loss(key)), requested,
                          limit, limits.interval, bool(metric and metric.best_so_far),
                          higher_is_better=metric is None or metric.mode is Mode.MAX, calibration=calibration,
                          target=target[0] if target else None)
     dataset = profile(run.labels) if run.labels is not None else None
-    facts = Facts(run, status, metric, loss, projection, dataset, refs, limits)
+    facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds)
     found = findings(facts)
     return Analysis(
         run=run, status=status.status, last_epoch=status.last_epoch, metric=metric, loss=loss,
         other_metrics=frozen_mapping(_latest_values(run, {key, loss_name})), projection=projection, dataset=dataset,
         reference=refs, findings=found, checklist=checklist(run, metric, found),
         recommendations=recommendations(run, metric, found), thresholds=frozen_mapping(asdict(limits)),
-        generated_at=now,
+        generated_at=now, seeds=seeds,
     )

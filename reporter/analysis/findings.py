@@ -16,6 +16,7 @@ from reporter.analysis.status import StatusResult
 from reporter.config import Thresholds
 from reporter.ingest.umc import scalar
 from reporter.model import (DatasetProfile, Finding, LossSummary, MetricSummary, Mode, Projection, ReferenceRow,
+                            SeedSummary,
                             Run, Scale, Severity, Status, Trend, frozen_mapping)
 
 CEILING_FAMILIES = ("umc", "umc-fork")
@@ -33,6 +34,7 @@ class Facts:
     dataset: DatasetProfile | None
     reference: tuple[ReferenceRow, ...]
     limits: Thresholds
+    seeds: SeedSummary | None = None
 
 
 def finding(code: str, severity: Severity, **params: object) -> Finding:
@@ -72,6 +74,11 @@ def _metric(f: Facts) -> Iterator[Finding]:
     m = f.metric
     if m is None:
         yield finding("metric.missing", Severity.WARN)
+        return
+    if f.seeds is not None:
+        stats = f.seeds.metrics[m.name]
+        yield finding("seeds.summary", Severity.INFO, n=f.seeds.n, key=m.name, mean=stats["mean"], std=stats["std"],
+                      low=stats["min"], high=stats["max"])
         return
     last = f.status.last_epoch
     if m.current is not None and last is not None and last - m.current.x >= 2:
@@ -224,10 +231,13 @@ def _reference(f: Facts) -> Iterator[Finding]:
     if m is None or m.best is None or target is None:
         return
     _, row, column = target
-    value = metric_as_percent(m.best.value, m.scale)
+    # Papers report the mean over seeds: compare like with like when the seeds are known.
+    basis = "seed_mean" if f.seeds is not None else "best"
+    raw = f.seeds.metrics[m.name]["mean"] if f.seeds is not None else m.best.value
+    value = metric_as_percent(raw, m.scale)
     reference = row.metrics[column]
     yield finding("reference.compare", Severity.INFO, reference=reference, method=row.method, column=column,
-                  value=value, delta=value - reference, split=m.split, reference_split=row.split)
+                  value=value, delta=value - reference, split=m.split, reference_split=row.split, basis=basis)
     if m.split is not None and m.split != row.split:
         yield finding("reference.split_mismatch", Severity.WARN, split=m.split, reference_split=row.split)
 

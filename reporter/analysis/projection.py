@@ -213,7 +213,7 @@ def projection_limit(status: Status, last_epoch: float | None, planned_last: flo
     return planned_last
 
 
-def _no_projection(reason: str, interval: float, capped: tuple[float, ...], limit: float | None) -> Projection:
+def no_projection(reason: str, interval: float, capped: tuple[float, ...], limit: float | None) -> Projection:
     return Projection(METHOD, interval, (), None, None, capped, limit, reason, None, None, None)
 
 
@@ -226,12 +226,12 @@ def project(data: Series, scale: Scale, is_loss: bool, requested: tuple[float, .
     capped = tuple(t for t in requested if limit is not None and t > limit)
     allowed = tuple(t for t in requested if (limit is None or t <= limit) and (last is None or t > last))
     if len(clean) < MIN_POINTS:
-        return _no_projection("insufficient_data", interval, capped, limit)
+        return no_projection("insufficient_data", interval, capped, limit)
     if best_so_far:
-        return _no_projection("best_so_far", interval, capped, limit)
+        return no_projection("best_so_far", interval, capped, limit)
     x, y = np.asarray(clean.x), np.asarray(clean.values)
     if np.ptp(y) == 0:
-        return _no_projection("constant", interval, capped, limit)
+        return no_projection("constant", interval, capped, limit)
     model = CurveEnsemble(interval=interval, calibration=calibration).fit(x, y, higher_is_better)
     low, high = _bounds(scale, is_loss)
     points = tuple(_point(model, t, low, high) for t in allowed)

@@ -35,6 +35,7 @@ def main_phase(history: pd.DataFrame) -> pd.DataFrame:
 def last_epoch(run: Run) -> float | None:
     """The furthest epoch the main phase or its events reach."""
     history = main_phase(run.history)
+    history = history[history["x_kind"] != "seed"]  # a results table: x is a seed, not time
     epochs = history.loc[history["x_kind"] == "epoch", "x"]
     epochs = epochs if len(epochs) else history["x"]  # step-only sources (MLflow, TensorBoard, W&B)
     candidates = [float(epochs.max())] if len(epochs) else []

@@ -20,6 +20,7 @@ import pandas as pd
 from reporter.errors import HistoryError
 from reporter.ingest.files import TextFile, checked_lines
 from reporter.ingest.parsed import ParsedHistory
+from reporter.ingest.umc import looks_like_umc_results, parse_umc_results
 
 X_COLUMNS = ("epoch", "step", "global_step", "_step", "iter", "iteration")
 """Accepted names of the x column, in order of preference (case-insensitive)."""
@@ -148,6 +149,8 @@ def parse_csv(file: TextFile) -> ParsedHistory:
     if "Step" in table.columns and any(_WANDB_COLUMN.match(c) for c in table.columns if c != "Step"):
         return _wandb_export(file, table)
     x_name = x_column(table.columns)
+    if x_name is None and looks_like_umc_results(list(table.columns)):
+        return parse_umc_results(file, table)
     if x_name is None:
         raise HistoryError(
             f"{file.path}:1: no epoch/step column in the header (looked for {', '.join(X_COLUMNS)}); "
@@ -228,5 +231,5 @@ def parse_json(file: TextFile) -> ParsedHistory:
 
 def looks_tabular(text: str) -> bool:
     first = text.lstrip("\ufeff").split("\n", 1)[0].lower()
-    return bool(re.search(r"(^|[,\t;\"])\s*(epoch|step|global_step|_step|iter|iteration|wall time)\s*($|[,\t;\"])",
+    return bool(re.search(r"(^|[,\t;\"])\s*(epoch|step|global_step|_step|iter|iteration|wall time|seed)\s*($|[,\t;\"])",
                           first))

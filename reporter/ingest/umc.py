@@ -229,3 +229,41 @@ def _parse_training_line(parsed: ParsedHistory, state: _State, file: TextFile, n
         parsed.events.append(Event("finished", None))
     elif _TEST_HEADER.match(line):
         state.in_test = True
+
+
+RESULT_METRICS = {"NMI": "test_nmi", "ARI": "test_ari", "ACC": "test_acc", "fmi": "test_fmi", "FMI": "test_fmi"}
+"""Columns of UMC's results CSV (percent, test split) and the keys they become."""
+_RUN_COLUMNS = ("seed", "log_id")
+
+
+def looks_like_umc_results(columns: list[str]) -> bool:
+    return "seed" in columns and {"NMI", "ARI", "ACC"} <= set(columns)
+
+
+def parse_umc_results(file: TextFile, table: "pd.DataFrame") -> ParsedHistory:
+    """UMC's results CSV: one finished run per row; the rows must differ only by seed.
+
+    Raises:
+        HistoryError: rows of several configurations, or no metric values.
+    """
+    import pandas as pd
+
+    config_columns = [c for c in table.columns if c not in RESULT_METRICS and c not in _RUN_COLUMNS]
+    varying = [c for c in config_columns if table[c].nunique(dropna=False) > 1]
+    if varying:
+        raise HistoryError(f"{file.path}: results of several configurations (they differ in {', '.join(varying[:5])}); "
+                           "keep the rows of one configuration (all seeds) in the file you report on")
+    parsed = ParsedHistory(format="umc-results")
+    parsed.hyperparameters.update({c: _value(str(table[c].iloc[0])) for c in config_columns})
+    seeds = pd.to_numeric(table["seed"], errors="coerce")
+    for column, key in RESULT_METRICS.items():
+        if column in table.columns:
+            values = pd.to_numeric(table[column], errors="coerce")
+            for seed, value in zip(seeds, values):
+                if pd.notna(seed) and pd.notna(value):
+                    parsed.add(key, float(seed), float(value), x_kind="seed")
+            parsed.splits[key] = "test"
+    if not parsed.rows:
+        raise HistoryError(f"{file.path}: no metric values in the results rows")
+    parsed.events.append(Event("finished", None))
+    return parsed

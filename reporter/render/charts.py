@@ -67,7 +67,7 @@ def _figure(width: float = 6.4, height: float = 3.0) -> Figure:
 
 def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
     m = a.metric
-    if m is None:
+    if m is None or a.seeds is not None:  # final results per seed are a table, not a curve
         return None
     with matplotlib.rc_context(STYLE):
         figure = _figure()
