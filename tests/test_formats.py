@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from reporter.cli import main
-from reporter.errors import HistoryError
+from reporter.errors import HistoryError, InputError
 from reporter.ingest import load_run
 from reporter.model import RunConfig
 
@@ -154,3 +154,33 @@ def test_gbk_log_is_decoded(tmp_path: Path) -> None:
     path.write_bytes("epoch,准确率 acc\n0,0.5\n1,0.6\n".encode("gbk"))
     run = load_run(str(path))
     assert "准确率 acc" in set(run.history["key"])
+
+
+def test_tensorboard_scalars_are_not_downsampled(tmp_path: Path) -> None:
+    from tensorboard.compat.proto import event_pb2, summary_pb2
+    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+    writer = EventFileWriter(str(tmp_path))
+    for step in range(12_000):  # EventAccumulator keeps 10,000 per tag by default
+        value = summary_pb2.Summary.Value(tag="loss", simple_value=1.0 / (step + 1))
+        writer.add_event(event_pb2.Event(wall_time=1.0 + step, step=step, summary=summary_pb2.Summary(value=[value])))
+    writer.close()
+    assert len(load_run(str(tmp_path)).history) == 12_000
+
+
+def test_missing_tensorboard_extra_names_the_install(monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorboard.backend.event_processing", None)
+    with pytest.raises(InputError, match=r"pip install 'reporter\[tensorboard\]'"):
+        load_run(str(EXAMPLES / "tensorboard"))
+
+
+def test_too_large_file_is_refused_before_reading(tmp_path: Path, monkeypatch) -> None:
+    from reporter.ingest import files
+
+    path = tmp_path / "h.csv"
+    path.write_text("epoch,acc\n" + "1,0.5\n" * 100)
+    monkeypatch.setattr(files, "MAX_FILE_BYTES", 100)
+    with pytest.raises(HistoryError, match="limit"):
+        load_run(str(path))
