@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from reporter.backtest import Curve
 from reporter.errors import HistoryError
-from reporter.ingest.files import checked_lines, read_text
+from reporter.ingest.files import read_text
+from reporter.ingest.tabular import json_records
 
 
 def _from_jsonl(path: Path) -> list[Curve]:
-    file = read_text(path, HistoryError)
     curves = []
-    for number, line in enumerate(checked_lines(file, HistoryError), start=1):
-        if not line.strip():
-            continue
+    for number, item in enumerate(json_records(read_text(path, HistoryError)), start=1):
         try:
-            item = json.loads(line)
             x, y = [float(v) for v in item["x"]], [float(v) for v in item["y"]]
-            curve = Curve(str(item["id"]), str(item.get("source_repo", item["id"])), tuple(x), tuple(y),
-                          bool(item.get("higher_is_better", True)))
-        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise HistoryError(f"{path}:{number}: not a curve record (needs id, x, y): {exc}") from None
-        keep = [i for i, v in enumerate(curve.y) if math.isfinite(v)]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HistoryError(f"{path}: record {number} is not a curve (needs id, x, y): {exc}") from None
+        keep = [i for i, v in enumerate(y) if math.isfinite(v)]
         if len(keep) >= 6:
-            curves.append(Curve(curve.id, curve.source, tuple(curve.x[i] for i in keep),
-                                tuple(curve.y[i] for i in keep), curve.higher_is_better))
+            curves.append(Curve(str(item.get("id", number)), str(item.get("source_repo", item.get("id", number))),
+                                tuple(x[i] for i in keep), tuple(y[i] for i in keep),
+                                bool(item.get("higher_is_better", True))))
     return curves
 
 
