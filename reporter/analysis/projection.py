@@ -141,7 +141,7 @@ class CurveEnsemble:
     def _members(self, u: np.ndarray, z: np.ndarray) -> tuple[list[Fit], np.ndarray]:
         if len(u) < MIN_FIT_POINTS:
             return [Fit("flat", lambda t, level=float(np.mean(z[-3:])): np.full(np.shape(t), level))], np.ones(1)
-        hold = max(2, len(u) // 3)
+        hold = max(2, int(round(len(u) / 3)))
         trial = fit_members(u[:-hold], z[:-hold])
         with np.errstate(all="ignore"):
             errors = np.array([np.mean(np.abs(m.predict(u[-hold:]) - z[-hold:])) for m in trial])
