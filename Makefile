@@ -6,6 +6,7 @@ OUT ?= out
 ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: setup report test golden catalogs bench clean
 
@@ -13,18 +14,23 @@ $(STAMP): pyproject.toml scripts/setup-system.sh
 	./scripts/setup-system.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,tensorboard]'
+	$(BIN)/pip install --quiet -e '.[tensorboard]'
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	./scripts/setup-system.sh --test
+	$(BIN)/pip install --quiet -e '.[test,tensorboard]'
+	touch $(TEST_STAMP)
 
 setup: $(STAMP)  ## install system packages, the virtualenv and reporter
 
 report: $(STAMP)  ## make report [RUN=dir-or-run-id] [OUT=out] [ARGS='--lang en']
 	$(BIN)/reporter report $(RUN) --out $(OUT) $(ARGS)
 
-test: $(STAMP)  ## run the test suite
+test: $(TEST_STAMP)  ## run the test suite (installs Chromium for the browser tests)
 	$(BIN)/python -m pytest -q
 
-golden: $(STAMP)  ## rewrite the golden reports after an intended change; review the diff
+golden: $(TEST_STAMP)  ## rewrite the golden reports after an intended change; review the diff
 	REPORTER_REGENERATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_golden.py
 
 catalogs: $(STAMP)  ## re-extract messages from the templates into the zh/en catalogs

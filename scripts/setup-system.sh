@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages reporter needs: pango for WeasyPrint, harfbuzz-subset (without it a
 # CJK PDF takes ~13 s instead of ~0.3 s), Noto CJK and DejaVu fonts, poppler-utils for the PDF tests.
-# Installs only what is missing; needs root (or sudo) the first time.
+# With --test it adds Chromium for the browser tests. Installs only what is missing; needs root (or
+# sudo) the first time.
 set -euo pipefail
-packages=(python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core poppler-utils)
+packages=(python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-noto-color-emoji
+          fonts-dejavu-core poppler-utils)
+if [ "${1:-}" = "--test" ]; then
+  packages+=(chromium)
+fi
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -54,5 +54,9 @@ def render_report(analysis: Analysis, context: ReportContext, languages: tuple[s
                 from reporter.render.pdf import html_to_pdf
 
                 log.info("writing PDF (%s)", lang)
-                files[f"report.{lang}.pdf"] = html_to_pdf(html, context.generated_at)
+                files[f"report.{lang}.pdf"], missing = html_to_pdf(html, context.generated_at)
+                if missing:
+                    log.warning("report.%s.pdf: %d characters have no glyph in the installed fonts and show as boxes "
+                                "(first: %s); install fonts-noto-cjk and fonts-noto-color-emoji", lang, len(missing),
+                                missing[0])
     return files

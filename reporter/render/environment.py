@@ -38,6 +38,13 @@ def md_escape(value: Any) -> Markup:
     return Markup(_MD_SPECIAL.sub(r"\\\1", text).replace("&", "&amp;"))
 
 
+def css_string(value: Any) -> Markup:
+    """Text inside a CSS string in a <style> block: every character outside a safe set becomes a CSS
+    hex escape, so neither a quote nor `</style>` in a run name can break out."""
+    text = " ".join(str(value).split())
+    return Markup("".join(c if c.isalnum() or c in " .,:;_-()·/+" else f"\\{ord(c):x} " for c in text))
+
+
 def css_counter(name: str) -> Markup:
     """A CSS counter spliced into a translated `content:` string, e.g. 'Page %(page)s of %(pages)s'."""
     if name not in ("page", "pages"):
@@ -127,7 +134,7 @@ def environment(lang: str, output: str, templates: Path | None = None) -> Enviro
     env.install_gettext_callables(gettext, ngettext, newstyle=False)
     numbers = Numbers(lang)
     env.filters.update(num=numbers.number, pct=numbers.percent, epoch=numbers.epoch, signed=numbers.signed,
-                       hp=numbers.scientific)
+                       hp=numbers.scientific, css_string=css_string)
     env.globals.update(lang=lang, output=output, css_counter=css_counter)
     return env
 

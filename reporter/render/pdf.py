@@ -26,7 +26,7 @@ class _GlyphWatch(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if "notdef" in message.lower() or "glyph" in message.lower():
+        if ".notdef" in message:
             self.missing.append(message)
 
 
@@ -43,11 +43,14 @@ def _source_date(when: datetime) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
-def html_to_pdf(html: str, when: datetime) -> bytes:
-    """PDF bytes of a self-contained HTML report.
+def html_to_pdf(html: str, when: datetime) -> tuple[bytes, list[str]]:
+    """PDF bytes of a self-contained HTML report, and WeasyPrint's warnings about missing glyphs.
+
+    A run's own text (a label, a run name) may hold characters no installed font has; that gives a
+    box in the PDF, reported to the caller rather than failing the whole report.
 
     Raises:
-        RenderError: WeasyPrint is missing or some text has no glyph in the installed fonts.
+        RenderError: WeasyPrint or its system libraries are missing.
     """
     try:
         from weasyprint import HTML
@@ -56,13 +59,16 @@ def html_to_pdf(html: str, when: datetime) -> bytes:
         raise RenderError(f"cannot load WeasyPrint ({exc}); run 'make setup' to install pango and the fonts") from None
     watch = _GlyphWatch()
     logger = logging.getLogger("weasyprint")
+    level, propagate = logger.level, logger.propagate
     logger.addHandler(watch)
+    logger.setLevel(logging.WARNING)
+    logger.propagate = False  # collected here, reported once by the caller
     try:
         with _source_date(when):
             fetcher = URLFetcher(allowed_protocols={"data"}, timeout=1)
             pdf = HTML(string=html, base_url="data:,", url_fetcher=fetcher).write_pdf()
     finally:
         logger.removeHandler(watch)
-    if watch.missing:
-        raise RenderError(f"PDF text has glyphs no installed font can draw ({watch.missing[0]}); install fonts-noto-cjk")
-    return pdf
+        logger.setLevel(level)
+        logger.propagate = propagate
+    return pdf, watch.missing
