@@ -117,3 +117,14 @@ def test_run_id_is_looked_up_under_the_runs_root(tmp_path: Path, capsys) -> None
     assert main(["report", "demo", "--config", str(tmp_path / "lab.toml"), "--out", str(tmp_path / "out"),
                  "--format", "md", "-q"]) == 0
     assert (tmp_path / "out" / "demo" / "report.zh.md").exists()
+
+
+def test_templates_folder_overrides_the_stylesheet_and_keeps_the_rest(tmp_path: Path) -> None:
+    style = tmp_path / "lab-style" / "partials"
+    style.mkdir(parents=True)
+    builtin = Path("templates/partials/report.css").read_text()
+    (style / "report.css").write_text(builtin.replace("--accent: #1f5fa8", "--accent: #7a1fa8 /* lab */"))
+    assert main(["report", "examples/iemocap-da", "--out", str(tmp_path / "out"), "--format", "html", "-q",
+                 "--templates", str(tmp_path / "lab-style")]) == 0
+    html = (tmp_path / "out" / "iemocap-da" / "report.en.html").read_text()
+    assert "--accent: #7a1fa8 /* lab */" in html and "Diagnostic checklist" in html
