@@ -40,6 +40,7 @@ bench: $(STAMP)  ## benchmarks: projection speed, single-report time (not part o
 	$(BIN)/python bench/projection.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/parse.py
+	$(BIN)/python bench/clustering.py
 	$(BIN)/reporter backtest ../shared/curves/curves.jsonl
 
 clean:

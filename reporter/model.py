@@ -121,6 +121,17 @@ class LabelTable:
 
 
 @dataclass(frozen=True)
+class Predictions:
+    """Cluster assignments of one epoch (or of the final model when epoch is None)."""
+
+    epoch: float | None
+    labels: tuple[str, ...]  # true classes, as strings so any label type reads the same
+    preds: tuple[int, ...]  # cluster ids
+    embeddings: Any = None  # numpy array [n, d] or None; kept out of equality and hashing
+    path: str = ""
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """What `run.toml` (or the command line) says about a run; None means 'not given'."""
 
@@ -157,6 +168,7 @@ class Run:
     family: str  # the history's dialect, e.g. umc-fork, umc, csv
     epoch_base: int  # 0 when the source counts epochs from 0, else 1
     restarts: int  # times the x axis went backwards (resumed or appended sessions)
+    predictions: tuple[Predictions, ...] = ()  # per-epoch cluster assignments, sorted by epoch
 
 
 @dataclass(frozen=True)
@@ -317,3 +329,4 @@ class Analysis:
     thresholds: Mapping[str, Any]
     generated_at: datetime
     seeds: SeedSummary | None = None
+    clustering: Any = None  # analysis.clustering.ClusteringResult when predictions exist

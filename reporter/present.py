@@ -64,6 +64,8 @@ class ReportContext:
     version: str
     findings: Mapping[str, Finding]
     seeds: SeedSummary | None
+    clustering: Any
+    clustering_reference: tuple[ReferenceLine, ...]  # published values of NMI, ARI, ACC, FMI for the dataset
 
 
 def _seed_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
@@ -134,5 +136,17 @@ def present(a: Analysis) -> ReportContext:
         checklist=a.checklist, verdict=_verdict(a.findings),
         counts={s.value: sum(1 for f in a.findings if f.severity is s) for s in Severity},
         thresholds=a.thresholds, sources=a.run.sources, version=__version__,
-        findings={f.code: f for f in a.findings}, seeds=a.seeds,
+        findings={f.code: f for f in a.findings}, seeds=a.seeds, clustering=a.clustering,
+        clustering_reference=_clustering_reference(a),
     )
+
+
+def _clustering_reference(a: Analysis) -> tuple[ReferenceLine, ...]:
+    """For each UMC metric, the best published value on the dataset (percent, test split)."""
+    if a.clustering is None or not a.reference:
+        return ()
+    lines = []
+    for column in ("NMI", "ARI", "ACC", "FMI"):
+        best = max(a.reference, key=lambda r: r.metrics[column])
+        lines.append(ReferenceLine(f"{column}: {best.method}", best.metrics[column], best.split, False))
+    return tuple(lines)

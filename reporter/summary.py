@@ -23,6 +23,22 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _clustering(a: Analysis) -> dict[str, Any] | None:
+    c = a.clustering
+    if c is None:
+        return None
+    q = c.feature_quality
+    return {
+        "epoch": c.epoch, "n_samples": c.n_samples, "metrics": dict(c.metrics),
+        "per_class": [{"label": r.label, "support": r.support, "recall": r.recall, "precision": r.precision}
+                      for r in c.per_class],
+        "feature_quality": None if q is None else {
+            "silhouette": q.silhouette, "davies_bouldin": q.davies_bouldin, "calinski_harabasz": q.calinski_harabasz,
+            "intra_inter_ratio": q.intra_inter_ratio, "samples_used": q.n_used, "samples": q.n_total},
+        "per_epoch": [{"epoch": e.epoch, "nmi": e.nmi, "acc": e.acc, "agreement": e.agreement} for e in c.per_epoch],
+    }
+
+
 def summary(a: Analysis) -> dict[str, Any]:
     """The contract's dict for one analysis."""
     m = a.metric
@@ -64,6 +80,7 @@ def summary(a: Analysis) -> dict[str, Any]:
             "imbalance_ratio": a.dataset.imbalance_ratio, "segments": a.dataset.segments,
             "text_words": a.dataset.text_words},
         "seeds": None if a.seeds is None else {"n": a.seeds.n, "metrics": a.seeds.metrics},
+        "clustering": _clustering(a),
         "reference": [{"dataset": r.dataset, "method": r.method, "split": r.split, "metrics": r.metrics}
                       for r in a.reference] or None,
     }

@@ -50,7 +50,9 @@ FINDING_CODES = ["run.finished", "run.running", "run.stopped_early", "run.crashe
                  "metric.oscillating", "metric.stable", "metric.diverged", "monitor.logged", "stability.trend_driven",
                  "loss.flat", "loss.near_ceiling", "fact.constant", "dataset.header_as_class", "dataset.tiny_class",
                  "dataset.imbalance", "reference.compare", "reference.split_mismatch", "projection.capped",
-                 "projection.unlikely_target", "projection.improvement_chance", "seeds.summary"]
+                 "projection.unlikely_target", "projection.improvement_chance", "seeds.summary",
+                 "clusters.minority_lost", "clusters.minority_recovered", "clusters.degenerate",
+                 "features.poor_separation", "seeds.high_variance"]
 PARAMS = dict(last_epoch=9, planned_epochs=97, epoch=9, reason="traceback", hours_since_last=30, typical_hours=0.5,
               thres=0.03, delta=0.01, configured=100, n_points=2, last_metric_epoch=5, best_so_far=True, needed=4,
               window=8, slope=0.01, epochs_since_best=3, noise=0.01, key="loss", trend="improving", stability=0.07,
@@ -59,7 +61,8 @@ PARAMS = dict(last_epoch=9, planned_epochs=97, epoch=9, reason="traceback", hour
               formula="umc_min_samples", n=7532, k=12, label="DA", naive_ratio=869.0, ratio=38.6, largest="s",
               smallest="a", reference=24.16, method="UMC", column="NMI", delta_points=0.1, split="train+dev",
               reference_split="test", requested=[20.0, 30.0], limit=9, status="stopped_early", target=24.16,
-              probability=0.05, cause="nan", mean=24.07, std=0.13, low=23.98, high=24.16)
+              probability=0.05, cause="nan", mean=24.07, std=0.13, low=23.98, high=24.16, labels=["a"],
+              minority=2, recall=0.5, class_share=0.2, silhouette=0.01, gap=0.5)
 REC_CODES = ["rec.disable_fork_early_stop", "rec.log_metric_every_epoch", "rec.evaluate_on_test",
              "rec.watch_metric_not_loss", "rec.lower_lr", "rec.use_best_checkpoint", "rec.fix_label_file",
              "rec.inspect_crash", "rec.check_stalled", "rec.stop_training", "rec.keep_going"]
@@ -92,7 +95,7 @@ def test_analysis_only_emits_codes_the_templates_know() -> None:
     from pathlib import Path
 
     source = "\n".join(p.read_text() for p in (Path(__file__).parent.parent / "reporter" / "analysis").glob("*.py"))
-    emitted = set(re.findall(r'"((?:run|metric|monitor|stability|loss|fact|dataset|reference|projection|umc|seeds)\.[a-z_]+)"',
+    emitted = set(re.findall(r'"((?:run|metric|monitor|stability|loss|fact|dataset|reference|projection|umc|seeds|clusters|features)\.[a-z_]+)"',
                              source))
     assert emitted <= set(FINDING_CODES), emitted - set(FINDING_CODES)
     assert set(re.findall(r'"(rec\.[a-z_]+)"', source)) <= set(REC_CODES)

@@ -33,6 +33,7 @@ EXPECTED = {  # example -> (format of the history, primary metric, number of its
     "tensorboard": ("tensorboard", "validation/epoch_categorical_accuracy", 20),
     "wandb-export": ("wandb-csv", "nmi", 35),
     "ultralytics": ("csv", "metrics/mAP50(B)", 50),
+    "digits-kmeans": ("csv", "nmi", 10),
 }
 
 

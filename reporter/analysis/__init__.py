@@ -11,6 +11,7 @@ from datetime import datetime
 
 from reporter.analysis import metrics
 from reporter.analysis.advice import checklist, recommendations
+from reporter.analysis.clustering import analyse_clustering
 from reporter.analysis.dataset import profile
 from reporter.analysis.findings import Facts, findings, reference_target
 from reporter.analysis.projection import Calibration, default_targets, no_projection, project, projection_limit
@@ -133,12 +134,13 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
                          higher_is_better=metric is None or metric.mode is Mode.MAX, calibration=calibration,
                          target=target[0] if target else None)
     dataset = profile(run.labels) if run.labels is not None else None
-    facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds)
+    clustering = analyse_clustering(run.predictions) if run.predictions else None
+    facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds, clustering)
     found = findings(facts)
     return Analysis(
         run=run, status=status.status, last_epoch=status.last_epoch, metric=metric, loss=loss,
         other_metrics=frozen_mapping(_latest_values(run, {key, loss_name})), projection=projection, dataset=dataset,
         reference=refs, findings=found, checklist=checklist(run, metric, found),
         recommendations=recommendations(run, metric, found), thresholds=frozen_mapping(asdict(limits)),
-        generated_at=now, seeds=seeds,
+        generated_at=now, seeds=seeds, clustering=clustering,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -35,6 +35,7 @@ class Facts:
     reference: tuple[ReferenceRow, ...]
     limits: Thresholds
     seeds: SeedSummary | None = None
+    clustering: Any = None
 
 
 def finding(code: str, severity: Severity, **params: object) -> Finding:
@@ -270,8 +271,46 @@ def _projection(f: Facts) -> Iterator[Finding]:
         yield finding("projection.improvement_chance", severity, probability=p.p_beat_best, epoch=p.limit)
 
 
+MINORITY_SHARE = 0.05
+"""A class with under this share of the samples is a minority class."""
+LOST_RECALL = 0.1
+DEGENERATE_SHARE = 0.5
+POOR_SILHOUETTE = 0.05
+
+
+def _clusters(f: Facts) -> Iterator[Finding]:
+    c = f.clustering
+    if c is None:
+        return
+    minority = [r for r in c.per_class if r.support / c.n_samples < MINORITY_SHARE]
+    lost = [r for r in minority if r.recall < LOST_RECALL]
+    if lost:
+        yield finding("clusters.minority_lost", Severity.WARN, labels=[r.label for r in lost], count=len(lost),
+                      minority=len(minority))
+    elif minority:
+        yield finding("clusters.minority_recovered", Severity.OK, count=len(minority),
+                      recall=min(r.recall for r in minority))
+    if c.largest_cluster_share > DEGENERATE_SHARE and c.largest_cluster_share > 1.5 * c.largest_class_share:
+        yield finding("clusters.degenerate", Severity.WARN, share=c.largest_cluster_share,
+                      class_share=c.largest_class_share)
+    q = c.feature_quality
+    if q is not None and q.silhouette < POOR_SILHOUETTE:
+        yield finding("features.poor_separation", Severity.WARN, silhouette=q.silhouette, ratio=q.intra_inter_ratio)
+
+
+def _seed_spread(f: Facts) -> Iterator[Finding]:
+    """Seeds spread wider than the run's distance to the published result: one seed proves little."""
+    if f.seeds is None or f.metric is None:
+        return
+    compare = next((x for x in _reference(f) if x.code == "reference.compare"), None)
+    std = f.seeds.metrics[f.metric.name]["std"]
+    std = std * 100 if f.metric.scale is Scale.FRACTION else std
+    if compare is not None and f.seeds.n > 1 and 2 * std > abs(compare.params["delta"]):
+        yield finding("seeds.high_variance", Severity.WARN, std=std, gap=compare.params["delta"], n=f.seeds.n)
+
+
 RULES = (_status, _metric, _diverged, _logged_monitor, _stability, _loss, _constants, _dataset, _reference,
-         _projection)
+         _projection, _clusters, _seed_spread)
 
 
 def findings(facts: Facts) -> tuple[Finding, ...]:

@@ -20,6 +20,7 @@ from reporter.errors import ConfigError, HistoryError, UsageError
 from reporter.ingest.files import TextFile, read_text
 from reporter.ingest.labels import read_labels
 from reporter.ingest.parsed import ParsedHistory
+from reporter.ingest.predictions import read_predictions
 from reporter.ingest.hf import looks_like_trainer_state, parse_trainer_state
 from reporter.ingest.mlflow import filestore_runs, is_sqlite, parse_filestore_run, parse_sqlite
 from reporter.ingest.openmmlab import looks_like_openmmlab, parse_openmmlab
@@ -251,6 +252,8 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
         labels = replace(read_labels(labels_path, config.label_column, config.text_column), path=config.labels_file)
         sources.append(Source(config.labels_file, "labels", labels.sha256, labels.size))
     splits = {key: split for key in frame["key"].unique() if (split := split_of(key))} | parsed.splits
+    predictions, prediction_sources = read_predictions(directory) if path.is_dir() else ((), [])
+    sources += prediction_sources
     return Run(
         id=run_id_for(path),
         name=config.name or parsed.name or _name_from(hyperparameters) or run_id_for(path),
@@ -269,6 +272,7 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
         family=parsed.format,
         epoch_base=_epoch_base(frame),
         restarts=restarts,
+        predictions=predictions,
     )
 
 

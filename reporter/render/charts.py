@@ -138,7 +138,26 @@ def class_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
         return _save(figure, "classes")
 
 
+def confusion_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
+    c = a.clustering
+    if c is None:
+        return None
+    with matplotlib.rc_context(STYLE):
+        size = min(7.0, 2.5 + 0.3 * len(c.per_class))
+        figure = _figure(size + 1, size)
+        axes = figure.add_subplot()
+        matrix = [[value / max(sum(row), 1) for value in row] for row in c.confusion]
+        image = axes.imshow(matrix, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+        axes.set_yticks(range(len(c.per_class)), [r.label for r in c.per_class])
+        axes.set_xticks(range(len(c.cluster_order)), [str(k) for k in c.cluster_order],
+                        rotation=90 if len(c.cluster_order) > 12 else 0)
+        axes.set_xlabel(labels["cluster"])
+        axes.set_ylabel(labels["true_class"])
+        figure.colorbar(image, ax=axes, label=labels["row_share"])
+        return _save(figure, "confusion")
+
+
 def charts(a: Analysis, labels: Mapping[str, str]) -> tuple[Chart, ...]:
     """Every chart the analysis supports, in report order."""
-    made = (metric_chart(a, labels), loss_chart(a, labels), class_chart(a, labels))
+    made = (metric_chart(a, labels), loss_chart(a, labels), class_chart(a, labels), confusion_chart(a, labels))
     return tuple(chart for chart in made if chart is not None)
