@@ -240,7 +240,8 @@ def project(data: Series, scale: Scale, is_loss: bool, requested: tuple[float, .
     best = float(np.max(y) if higher_is_better else np.min(y))
     return Projection(
         METHOD, interval, points, _point(model, far, low, high), _backtest_error(x, y, higher_is_better, calibration),
-        capped, limit, None if points else ("run_ended" if capped else "nothing_requested"),
+        capped, limit, None if points else ("run_ended" if capped or (limit is not None and limit <= x[-1])
+                                            else "nothing_requested"),
         model.flatten_x(end) if end > x[-1] else None,
         model.probability_beyond(end, best) if end > x[-1] else None,
         model.probability_beyond(end, target) if target is not None and end > x[-1] else None,
