@@ -2,13 +2,14 @@
 VENV ?= .venv
 PYTHON ?= python3
 RUN ?= examples/iemocap-da
+RUNS ?= examples
 OUT ?= out
 ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: setup report test golden catalogs bench clean
+.PHONY: setup report nightly test golden catalogs bench clean
 
 $(STAMP): pyproject.toml scripts/setup-system.sh
 	./scripts/setup-system.sh
@@ -26,6 +27,9 @@ setup: $(STAMP)  ## install system packages, the virtualenv and reporter
 
 report: $(STAMP)  ## make report [RUN=dir-or-run-id] [OUT=out] [ARGS='--lang en']
 	$(BIN)/reporter report $(RUN) --out $(OUT) $(ARGS)
+
+nightly: $(STAMP)  ## make nightly RUNS=/data/runs [OUT=out]: every run under RUNS, changed ones only
+	$(BIN)/reporter batch $(RUNS) --out $(OUT) $(ARGS)
 
 test: $(TEST_STAMP)  ## run the test suite (installs Chromium for the browser tests)
 	$(BIN)/python -m pytest -q

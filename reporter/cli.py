@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +37,20 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
     report.add_argument("--now", help="the report's date and time (ISO 8601), for reproducible reports")
     report.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    batch = commands.add_parser("batch", help="report on every run under a folder (the nightly job)",
+                                description="Find every run under ROOT, re-render those whose inputs changed, in "
+                                            "parallel; write OUT/batch.json and OUT/index.html. Exit 1 if a run failed.")
+    batch.add_argument("root", metavar="ROOT", type=Path, help="folder holding run folders")
+    batch.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+    batch.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the cores)")
+    batch.add_argument("--force", action="store_true", help="re-render every run, changed or not")
+    batch.add_argument("--depth", type=int, default=3, help="how deep to look for run folders (default: 3)")
+    batch.add_argument("--lang", help="languages, comma-separated (default: zh,en)")
+    batch.add_argument("--format", dest="formats", help="formats, comma-separated (default: md,html,pdf)")
+    batch.add_argument("--config", type=Path, help="lab settings file (TOML)")
+    batch.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
+    batch.add_argument("--now", help="the reports' date and time (ISO 8601)")
+    batch.add_argument("-q", "--quiet", action="store_true", help="print only errors and the summary")
     backtest = commands.add_parser(
         "backtest", help="measure projection accuracy on real learning curves",
         description="Cut each curve at 20/40/60%% of its points, forecast the final value with each method, and "
@@ -72,6 +87,23 @@ def _request(args: argparse.Namespace) -> ReportRequest:
                          config=args.config, templates=args.templates, now=now, overrides=overrides)
 
 
+def _batch(args: argparse.Namespace) -> int:
+    from reporter.batch import run_batch
+
+    for name in ("run", "metric", "mode", "project_to", "source"):
+        setattr(args, name, None)
+    args.run = str(args.root)
+    request = _request(args)
+    results = run_batch(args.root, request, args.jobs, args.force, args.depth)
+    failed = [r for r in results if r.status == "failed"]
+    counts = {status: sum(r.status == status for r in results) for status in ("rendered", "skipped", "failed")}
+    print(f"{len(results)} runs: {counts['rendered']} rendered, {counts['skipped']} unchanged, {counts['failed']} failed; "
+          f"see {args.out}/index.html and {args.out}/batch.json")
+    for result in failed:
+        print(f"  {result.run}: {result.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
@@ -79,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("matplotlib").setLevel(logging.ERROR)
     try:
+        if args.command == "batch":
+            return _batch(args)
         if args.command == "backtest":
             from reporter.backtest_cli import run_backtest
 

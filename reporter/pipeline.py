@@ -8,11 +8,13 @@ from datetime import datetime
 from pathlib import Path
 
 from reporter.analysis import analyse
+from reporter.analysis.changes import changes
 from reporter.ingest import load_run, load_settings
 from reporter.ingest.reference import projection_calibration, published_results
+from reporter.ingest.summaries import previous_snapshot
 from reporter.model import RunConfig
 from reporter.present import present
-from reporter.publish import publish
+from reporter.publish import publish, run_directory
 from reporter.render import render_report
 from reporter.summary import summary
 
@@ -43,7 +45,9 @@ def make_report(request: ReportRequest) -> list[Path]:
     log.info("read %s (%s, %d history rows)", run.id, run.family, len(run.history))
     analysis = analyse(run, request.now, published_results(), settings.thresholds,
                        request.project_to or settings.project_to, projection_calibration())
-    context = present(analysis)
+    result = summary(analysis)
+    previous = previous_snapshot(run_directory(request.out, run.id), f"{request.now:%Y-%m-%d}")
+    context = present(analysis, changes(*previous, result) if previous else None)
     files = render_report(analysis, context, request.languages or settings.languages,
                           request.formats or settings.formats, request.templates)
-    return publish(request.out, run.id, files, summary(analysis), request.now)
+    return publish(request.out, run.id, files, result, request.now)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from reporter import __version__
+from reporter.analysis.changes import Changes
 from reporter.ingest.umc import scalar
 from reporter.model import (Analysis, CheckItem, DatasetProfile, Finding, MetricSummary, Projection, Recommendation,
                             SeedSummary, Severity, Source)
@@ -66,6 +67,7 @@ class ReportContext:
     seeds: SeedSummary | None
     clustering: Any
     clustering_reference: tuple[ReferenceLine, ...]  # published values of NMI, ARI, ACC, FMI for the dataset
+    changes: Changes | None  # since the previous report; None for the first one
 
 
 def _seed_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
@@ -121,7 +123,7 @@ def _verdict(findings: tuple[Finding, ...]) -> str:
     return "verdict.healthy"
 
 
-def present(a: Analysis) -> ReportContext:
+def present(a: Analysis, since: Changes | None = None) -> ReportContext:
     """The report's structure for one analysis; the same context serves every language and format."""
     column, lines = _reference_lines(a)
     return ReportContext(
@@ -137,7 +139,7 @@ def present(a: Analysis) -> ReportContext:
         counts={s.value: sum(1 for f in a.findings if f.severity is s) for s in Severity},
         thresholds=a.thresholds, sources=a.run.sources, version=__version__,
         findings={f.code: f for f in a.findings}, seeds=a.seeds, clustering=a.clustering,
-        clustering_reference=_clustering_reference(a),
+        clustering_reference=_clustering_reference(a), changes=since,
     )
 
 

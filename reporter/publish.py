@@ -16,6 +16,15 @@ from typing import Any, Mapping
 from reporter.errors import UsageError
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
 def run_directory(out: Path, run_id: str) -> Path:
     """out/<run-id>, refusing ids that would escape out/.
 
@@ -35,6 +44,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(handle, 0o666 & ~_UMASK)  # mkstemp makes 0600; reports are shared like any written file
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()

@@ -39,6 +39,14 @@ def _clustering(a: Analysis) -> dict[str, Any] | None:
     }
 
 
+def _series(a: Analysis, limit: int = 200) -> dict[str, list] | None:
+    """The primary metric's last values, for sparklines in the index."""
+    if a.metric is None:
+        return None
+    rows = a.run.history[a.run.history["key"] == a.metric.name].tail(limit)
+    return {"x": [float(v) for v in rows["x"]], "y": [float(v) for v in rows["value"]]}
+
+
 def summary(a: Analysis) -> dict[str, Any]:
     """The contract's dict for one analysis."""
     m = a.metric
@@ -81,6 +89,7 @@ def summary(a: Analysis) -> dict[str, Any]:
             "text_words": a.dataset.text_words},
         "seeds": None if a.seeds is None else {"n": a.seeds.n, "metrics": a.seeds.metrics},
         "clustering": _clustering(a),
+        "series": _series(a),
         "reference": [{"dataset": r.dataset, "method": r.method, "split": r.split, "metrics": r.metrics}
                       for r in a.reference] or None,
     }

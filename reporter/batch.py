@@ -1,0 +1,206 @@
+"""Many runs at once, for the nightly job: discovery, incremental skip, worker processes, one lock.
+
+A run whose inputs, settings, templates and reporter version are unchanged since its last report is
+skipped (size + mtime of every input file; a changed mtime with the same content is re-hashed, so
+`touch` alone does not re-render). One failing run never stops the others: each gets its line in
+out/batch.json. A second batch on the same out/ refuses at once; the lock is an flock, released by
+the kernel when its holder dies, so a kill -9 leaves no stale lock behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Iterator
+
+from reporter import __version__
+from reporter.errors import ReporterError, UsageError
+from reporter.ingest import HISTORY_SUFFIXES, run_id_for
+from reporter.pipeline import ReportRequest, make_report
+from reporter.publish import write_atomic
+
+log = logging.getLogger(__name__)
+STATE = ".inputs.json"
+"""Per-run record of what the last report was made from, in out/<run-id>/."""
+_MARKERS = ("run.toml", "trainer_state.json", "metrics.csv", "results.csv", "meta.yaml")
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    run: str
+    path: str
+    status: str  # rendered | skipped | failed
+    seconds: float
+    error: str | None = None
+
+
+def looks_like_run(folder: Path) -> bool:
+    """A folder holding a history or run.toml, directly or in the layouts frameworks write; cheap, no parsing."""
+    try:
+        names = [p for p in folder.iterdir() if p.is_file()]
+    except OSError:
+        return False
+    if any(p.name in _MARKERS or p.suffix.lower() in HISTORY_SUFFIXES + (".db", ".sqlite")
+           or p.name.startswith("events.out.tfevents") for p in names):
+        return True
+    layouts = ("checkpoint-*/trainer_state.json", "vis_data/*.json", "*/vis_data/*.json", "mlruns/*/*/meta.yaml",
+               "*/events.out.tfevents.*")
+    return any(next(folder.glob(pattern), None) is not None for pattern in layouts)
+
+
+def discover(root: Path, depth: int = 3) -> list[Path]:
+    """Run folders under root, not descending into a run (its sub-folders belong to it)."""
+    found: list[Path] = []
+
+    def walk(folder: Path, level: int) -> None:
+        if looks_like_run(folder) and folder != root or (folder == root and (root / "run.toml").exists()):
+            found.append(folder)
+            return
+        if level >= depth:
+            return
+        for child in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+            walk(child, level + 1)
+
+    if not root.is_dir():
+        raise UsageError(f"{root}: not a folder of runs")
+    walk(root, 0)
+    return found
+
+
+def _files(folder: Path) -> Iterator[Path]:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts):
+            yield path
+
+
+def fingerprint(folder: Path, settings: dict) -> dict:
+    """What a report depends on: every input's size and mtime, the settings, templates and version."""
+    return {"version": __version__, "settings": json.loads(json.dumps(settings)),  # as it reads back from disk
+            "files": {str(p.relative_to(folder)): [p.stat().st_size, p.stat().st_mtime_ns] for p in _files(folder)}}
+
+
+def _content_hash(folder: Path, names: list[str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        digest.update(name.encode())
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()
+
+
+def unchanged(folder: Path, out: Path, current: dict) -> bool:
+    """True when the last report was made from the same inputs (mtime-only changes re-hashed)."""
+    try:
+        previous = json.loads((out / STATE).read_text())
+        status = json.loads((out / "summary.json").read_text())["run"]["status"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if status in ("running", "unknown"):
+        return False  # the same history can become 'stalled' as time passes: judge it again
+    if {k: previous.get(k) for k in ("version", "settings")} != {k: current[k] for k in ("version", "settings")}:
+        return False
+    old, new = previous.get("files", {}), current["files"]
+    if old.keys() != new.keys() or any(old[k][0] != new[k][0] for k in new):
+        return False
+    touched = [k for k in new if old[k][1] != new[k][1]]
+    return not touched or previous.get("hash") == _content_hash(folder, list(new))
+
+
+def _templates_fingerprint(templates: Path | None) -> str | None:
+    if templates is None:
+        return None
+    return _content_hash(templates, [str(p.relative_to(templates)) for p in _files(templates)])
+
+
+def _report_one(folder: str, request: ReportRequest, force: bool, settings: dict) -> BatchResult:
+    """One run, in a worker process: skip, render or fail, never raise."""
+    start = time.perf_counter()
+    path = Path(folder)
+    run_id = run_id_for(path)
+    out = request.out / run_id
+    current = fingerprint(path, settings)
+    try:
+        if not force and unchanged(path, out, current):
+            return BatchResult(run_id, folder, "skipped", time.perf_counter() - start)
+        make_report(replace(request, run=folder))
+        write_atomic(out / STATE, json.dumps({**current, "hash": _content_hash(path, list(current["files"]))}).encode())
+        return BatchResult(run_id, folder, "rendered", time.perf_counter() - start)
+    except ReporterError as exc:
+        return BatchResult(run_id, folder, "failed", time.perf_counter() - start, str(exc))
+    except Exception as exc:  # noqa: BLE001 - one broken run must not stop the others
+        return BatchResult(run_id, folder, "failed", time.perf_counter() - start,
+                           f"internal error ({type(exc).__name__}: {exc})")
+
+
+class Lock:
+    """An exclusive flock on out/.batch.lock; the kernel releases it when the holder dies."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / ".batch.lock"
+
+    def __enter__(self) -> "Lock":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = self.path.open("a+")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.seek(0)
+            holder = self.handle.read().strip() or "another process"
+            self.handle.close()
+            raise UsageError(f"{self.path.parent}: another batch is running (pid {holder}); wait for it or use "
+                             "another --out") from None
+        self.handle.truncate(0)
+        self.handle.write(str(os.getpid()))
+        self.handle.flush()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def _progress(total: int):
+    """A progress bar on a terminal, nothing under cron (the log lines say enough)."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="run", file=sys.stderr)
+
+
+def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False, depth: int = 3) -> list[BatchResult]:
+    """Every run under root, in `jobs` worker processes; writes out/batch.json and out/index.*."""
+    from reporter.index import write_index
+
+    folders = discover(root, depth)
+    settings = {"languages": request.languages, "formats": request.formats, "project_to": request.project_to,
+                "config": Path(request.config).read_text() if request.config else None,
+                "templates": _templates_fingerprint(request.templates)}
+    results: list[BatchResult] = []
+    with Lock(request.out):
+        bar = _progress(len(folders))
+        with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = [pool.submit(_report_one, str(f), request, force, settings) for f in folders]
+            for future in as_completed(futures):
+                result = future.result()
+                results.append(result)
+                if bar is not None:
+                    bar.update(1)
+                elif result.status == "failed":
+                    log.warning("%s: failed: %s", result.run, result.error)
+                else:
+                    log.info("%s: %s in %.1f s", result.run, result.status, result.seconds)
+        if bar is not None:
+            bar.close()
+        results.sort(key=lambda r: r.run)
+        write_atomic(request.out / "batch.json", json.dumps(
+            {"root": str(root), "runs": [asdict(r) for r in results]}, indent=2, ensure_ascii=False).encode())
+        write_index(request.out, [r.run for r in results if r.status != "failed"], request.now)
+    return results

@@ -1,0 +1,28 @@
+"""Reading reports already published: summary.json of a run (for the index and 'since the last report')."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+def read_summary(path: Path) -> dict[str, Any] | None:
+    """A summary.json as written by publish, or None when it is missing or unreadable (never fatal)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("schema") == 1 else None
+
+
+def previous_snapshot(run_out: Path, before: str) -> tuple[str, dict[str, Any]] | None:
+    """The latest history/<YYYY-MM-DD>/summary.json dated before `before` (an ISO date), with its date."""
+    history = run_out / "history"
+    if not history.is_dir():
+        return None
+    for folder in sorted((p for p in history.iterdir() if p.is_dir() and p.name < before), reverse=True):
+        data = read_summary(folder / "summary.json")
+        if data is not None:
+            return folder.name, data
+    return None

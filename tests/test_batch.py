@@ -1,0 +1,93 @@
+"""The nightly job: discovery, incremental skip and invalidation, the lock, failures, index, changes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from reporter.batch import Lock, discover
+from reporter.cli import main
+from reporter.errors import UsageError
+
+from conftest import ROOT
+
+EXAMPLES = ROOT / "examples"
+
+
+def test_discovery_finds_each_example_once_without_descending_into_runs() -> None:
+    found = {p.name for p in discover(EXAMPLES)}
+    assert found == {p.name for p in EXAMPLES.iterdir() if p.is_dir()}
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Path:
+    root = tmp_path / "runs"
+    for name in ("iemocap-da", "umc-original", "fer-running"):
+        shutil.copytree(EXAMPLES / name, root / name)
+    return root
+
+
+def batch(root: Path, out: Path, *extra: str) -> dict:
+    code = main(["batch", str(root), "--out", str(out), "--format", "md", "--jobs", "2", "-q",
+                 "--now", "2025-03-15T09:00:00", *extra])
+    data = json.loads((out / "batch.json").read_text())
+    return {r["run"]: r["status"] for r in data["runs"]} | {"_code": code}
+
+
+def test_incremental_skip_and_invalidation(lab: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert batch(lab, out) == {"iemocap-da": "rendered", "umc-original": "rendered", "fer-running": "rendered",
+                               "_code": 0}
+    # Finished or stopped runs are skipped; a run whose status depends on time ('unknown') is judged again.
+    assert batch(lab, out) == {"iemocap-da": "skipped", "umc-original": "skipped", "fer-running": "rendered",
+                               "_code": 0}
+    (lab / "umc-original" / "train.log").touch()  # mtime only: content hash unchanged
+    assert batch(lab, out)["umc-original"] == "skipped"
+    with (lab / "umc-original" / "train.log").open("a") as handle:
+        handle.write("2024-06-20 10:13:00,000 - Testing is finished...\n")
+    assert batch(lab, out)["umc-original"] == "rendered"
+    styles = tmp_path / "style" / "partials"
+    styles.mkdir(parents=True)
+    shutil.copy(ROOT / "templates" / "partials" / "report.css", styles / "report.css")
+    assert batch(lab, out, "--templates", str(tmp_path / "style"))["iemocap-da"] == "rendered"
+    assert batch(lab, out, "--force")["iemocap-da"] == "rendered"
+
+
+def test_one_bad_run_does_not_stop_the_others(lab: Path, tmp_path: Path, capsys) -> None:
+    (lab / "broken").mkdir()
+    (lab / "broken" / "history.csv").write_text("epoch,acc\n0,nan\n")
+    result = batch(lab, tmp_path / "out")
+    assert result["broken"] == "failed" and result["iemocap-da"] == "rendered" and result["_code"] == 1
+    assert "broken: " in capsys.readouterr().err
+    index = (tmp_path / "out" / "index.html").read_text()
+    assert "iemocap-da/report.zh.html" in index and "broken" not in index
+
+
+def test_a_second_batch_on_the_same_out_refuses(lab: Path, tmp_path: Path) -> None:
+    with Lock(tmp_path / "out"):
+        with pytest.raises(UsageError, match="another batch is running"):
+            with Lock(tmp_path / "out"):
+                pass
+    with Lock(tmp_path / "out"):  # released: usable again
+        pass
+
+
+def test_index_puts_problems_first(lab: Path, tmp_path: Path) -> None:
+    batch(lab, tmp_path / "out")
+    index = (tmp_path / "out" / "index.md").read_text()
+    assert index.index("UMC (fork)") < index.index("FER CNN")  # stopped early before unknown/finished
+
+
+def test_since_the_last_report(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    for day in ("2025-03-14", "2025-03-15"):
+        assert main(["report", "examples/fer-running", "--out", str(out), "--format", "md", "-q",
+                     "--now", f"{day}T09:00:00"]) == 0
+    text = (out / "fer-running" / "report.en.md").read_text()
+    assert "Compared with the report of 2025-03-14" in text and "Epochs gained: 0." in text
+    first = tmp_path / "first"
+    assert main(["report", "examples/fer-running", "--out", str(first), "--format", "md", "-q"]) == 0
+    assert "This is the first report of this run." in (first / "fer-running" / "report.en.md").read_text()
