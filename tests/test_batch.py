@@ -91,3 +91,36 @@ def test_since_the_last_report(tmp_path: Path) -> None:
     first = tmp_path / "first"
     assert main(["report", "examples/fer-running", "--out", str(first), "--format", "md", "-q"]) == 0
     assert "This is the first report of this run." in (first / "fer-running" / "report.en.md").read_text()
+
+
+EXPECTED_FILES = ("report.zh.md", "report.en.md", "summary.json")
+
+
+def complete(report: Path) -> bool:
+    return all((report / name).is_file() for name in EXPECTED_FILES) and \
+        json.loads((report / "summary.json").read_text())["schema"] == 1
+
+
+def test_kill_9_at_any_moment_leaves_complete_reports_and_a_rerun_finishes(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = tmp_path / "runs"
+    for i in range(8):
+        shutil.copytree(EXAMPLES / "fer-running", root / f"run{i}")
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "reporter.cli", "batch", str(root), "--out", str(out), "--format", "md",
+               "--jobs", "2", "-q", "--force"]
+    for delay in (0.8, 1.6, 2.4):
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True)
+        time.sleep(delay)
+        os.killpg(process.pid, signal.SIGKILL)  # the batch and its worker processes
+        process.wait()
+        for report in out.glob("run*"):
+            assert complete(report), report  # the previous complete report or the new one, never a mix
+    assert subprocess.run(command[:-1], capture_output=True).returncode == 0  # no stale lock, work finished
+    assert all(complete(out / f"run{i}") for i in range(8))
