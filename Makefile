@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml scripts/setup-system.sh
 	./scripts/setup-system.sh
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[tensorboard]'
+	$(BIN)/pip install --quiet -e '.[tensorboard,dask]'
 	touch $(STAMP)
 
 $(TEST_STAMP): $(STAMP)
@@ -45,6 +45,7 @@ bench: $(STAMP)  ## benchmarks: projection speed, single-report time (not part o
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/clustering.py
+	$(BIN)/python bench/batch.py
 	$(BIN)/reporter backtest ../shared/curves/curves.jsonl
 
 clean:

@@ -95,15 +95,19 @@ def _content_hash(folder: Path, names: list[str]) -> str:
     return digest.hexdigest()
 
 
-def unchanged(folder: Path, out: Path, current: dict) -> bool:
-    """True when the last report was made from the same inputs (mtime-only changes re-hashed)."""
+def unchanged(folder: Path, out: Path, current: dict, day: str) -> bool:
+    """True when the last report was made from the same inputs (mtime-only changes re-hashed).
+
+    A run still 'running' or 'unknown' is judged again on a new day, since the same history can
+    become 'stalled' as time passes; within a day it is skipped like any other.
+    """
     try:
         previous = json.loads((out / STATE).read_text())
         status = json.loads((out / "summary.json").read_text())["run"]["status"]
     except (OSError, ValueError, KeyError, TypeError):
         return False
-    if status in ("running", "unknown"):
-        return False  # the same history can become 'stalled' as time passes: judge it again
+    if status in ("running", "unknown") and previous.get("day") != day:
+        return False
     if {k: previous.get(k) for k in ("version", "settings")} != {k: current[k] for k in ("version", "settings")}:
         return False
     old, new = previous.get("files", {}), current["files"]
@@ -127,10 +131,12 @@ def _report_one(folder: str, request: ReportRequest, force: bool, settings: dict
     out = request.out / run_id
     current = fingerprint(path, settings)
     try:
-        if not force and unchanged(path, out, current):
+        day = f"{request.now:%Y-%m-%d}"
+        if not force and unchanged(path, out, current, day):
             return BatchResult(run_id, folder, "skipped", time.perf_counter() - start)
         make_report(replace(request, run=folder))
-        write_atomic(out / STATE, json.dumps({**current, "hash": _content_hash(path, list(current["files"]))}).encode())
+        state = {**current, "hash": _content_hash(path, list(current["files"])), "day": day}
+        write_atomic(out / STATE, json.dumps(state).encode())
         return BatchResult(run_id, folder, "rendered", time.perf_counter() - start)
     except ReporterError as exc:
         return BatchResult(run_id, folder, "failed", time.perf_counter() - start, str(exc))
@@ -175,8 +181,36 @@ def _progress(total: int):
     return tqdm(total=total, unit="run", file=sys.stderr)
 
 
-def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False, depth: int = 3) -> list[BatchResult]:
-    """Every run under root, in `jobs` worker processes; writes out/batch.json and out/index.*."""
+def _local(folders: list[Path], request: ReportRequest, jobs: int, force: bool, settings: dict) -> Iterator[BatchResult]:
+    with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = [pool.submit(_report_one, str(f), request, force, settings) for f in folders]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+def _dask(folders: list[Path], request: ReportRequest, force: bool, settings: dict,
+          scheduler: str) -> Iterator[BatchResult]:
+    """The same work on a Dask distributed cluster, for labs that outgrow one machine."""
+    try:
+        from distributed import Client
+        from distributed import as_completed as completed
+    except ImportError:
+        raise UsageError("--scheduler needs the dask extra: pip install 'reporter[dask]'") from None
+    try:
+        client = Client(scheduler, timeout=10)
+    except OSError as exc:
+        raise UsageError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+    with client:
+        futures = client.map(_report_one, [str(f) for f in folders], request=request, force=force, settings=settings,
+                             pure=False)
+        for future in completed(futures):
+            yield future.result()
+
+
+def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False, depth: int = 3,
+              scheduler: str | None = None) -> list[BatchResult]:
+    """Every run under root, in `jobs` worker processes (or on a Dask cluster); writes out/batch.json and
+    out/index.*."""
     from reporter.index import write_index
 
     folders = discover(root, depth)
@@ -186,17 +220,16 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
     results: list[BatchResult] = []
     with Lock(request.out):
         bar = _progress(len(folders))
-        with ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = [pool.submit(_report_one, str(f), request, force, settings) for f in folders]
-            for future in as_completed(futures):
-                result = future.result()
-                results.append(result)
-                if bar is not None:
-                    bar.update(1)
-                elif result.status == "failed":
-                    log.warning("%s: failed: %s", result.run, result.error)
-                else:
-                    log.info("%s: %s in %.1f s", result.run, result.status, result.seconds)
+        work = _dask(folders, request, force, settings, scheduler) if scheduler else \
+            _local(folders, request, jobs, force, settings)
+        for result in work:
+            results.append(result)
+            if bar is not None:
+                bar.update(1)
+            elif result.status == "failed":
+                log.warning("%s: failed: %s", result.run, result.error)
+            else:
+                log.info("%s: %s in %.1f s", result.run, result.status, result.seconds)
         if bar is not None:
             bar.close()
         results.sort(key=lambda r: r.run)

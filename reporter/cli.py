@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the cores)")
     batch.add_argument("--force", action="store_true", help="re-render every run, changed or not")
     batch.add_argument("--depth", type=int, default=3, help="how deep to look for run folders (default: 3)")
+    batch.add_argument("--scheduler", help="run on a Dask distributed cluster, e.g. tcp://host:8786 "
+                                           "(pip install 'reporter[dask]')")
     batch.add_argument("--lang", help="languages, comma-separated (default: zh,en)")
     batch.add_argument("--format", dest="formats", help="formats, comma-separated (default: md,html,pdf)")
     batch.add_argument("--config", type=Path, help="lab settings file (TOML)")
@@ -94,7 +96,7 @@ def _batch(args: argparse.Namespace) -> int:
         setattr(args, name, None)
     args.run = str(args.root)
     request = _request(args)
-    results = run_batch(args.root, request, args.jobs, args.force, args.depth)
+    results = run_batch(args.root, request, args.jobs, args.force, args.depth, args.scheduler)
     failed = [r for r in results if r.status == "failed"]
     counts = {status: sum(r.status == status for r in results) for status in ("rendered", "skipped", "failed")}
     print(f"{len(results)} runs: {counts['rendered']} rendered, {counts['skipped']} unchanged, {counts['failed']} failed; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,12 @@ def test_incremental_skip_and_invalidation(lab: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert batch(lab, out) == {"iemocap-da": "rendered", "umc-original": "rendered", "fer-running": "rendered",
                                "_code": 0}
-    # Finished or stopped runs are skipped; a run whose status depends on time ('unknown') is judged again.
-    assert batch(lab, out) == {"iemocap-da": "skipped", "umc-original": "skipped", "fer-running": "rendered",
+    assert batch(lab, out) == {"iemocap-da": "skipped", "umc-original": "skipped", "fer-running": "skipped",
                                "_code": 0}
+    # A run whose status depends on time ('unknown' may become 'stalled') is judged again the next day.
+    next_day = main(["batch", str(lab), "--out", str(out), "--format", "md", "-q", "--now", "2025-03-16T09:00:00"])
+    statuses = {r["run"]: r["status"] for r in json.loads((out / "batch.json").read_text())["runs"]}
+    assert next_day == 0 and statuses == {"iemocap-da": "skipped", "umc-original": "skipped", "fer-running": "rendered"}
     (lab / "umc-original" / "train.log").touch()  # mtime only: content hash unchanged
     assert batch(lab, out)["umc-original"] == "skipped"
     with (lab / "umc-original" / "train.log").open("a") as handle:
@@ -124,3 +128,23 @@ def test_kill_9_at_any_moment_leaves_complete_reports_and_a_rerun_finishes(tmp_p
             assert complete(report), report  # the previous complete report or the new one, never a mix
     assert subprocess.run(command[:-1], capture_output=True).returncode == 0  # no stale lock, work finished
     assert all(complete(out / f"run{i}") for i in range(8))
+
+
+def test_the_same_work_on_a_dask_cluster(lab: Path, tmp_path: Path) -> None:
+    from distributed import LocalCluster
+
+    from reporter.batch import run_batch
+    from reporter.pipeline import ReportRequest
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        request = ReportRequest(run=str(lab), out=tmp_path / "out", now=datetime(2025, 3, 15, tzinfo=timezone.utc),
+                                formats=("md",))
+        results = run_batch(lab, request, jobs=1, scheduler=cluster.scheduler_address)
+    assert {r.run: r.status for r in results} == {"iemocap-da": "rendered", "umc-original": "rendered",
+                                                  "fer-running": "rendered"}
+    assert complete(tmp_path / "out" / "iemocap-da")
+
+
+def test_unreachable_scheduler_is_one_clear_line(lab: Path, tmp_path: Path, capsys) -> None:
+    assert main(["batch", str(lab), "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    assert "cannot reach the Dask scheduler" in capsys.readouterr().err
