@@ -6,14 +6,23 @@
   (shared/formats/mlflow_sqlite/schema_excerpt.sql), one run, values from shared/curves/files/dsc_se_lightnet.
 - examples/wandb-export/wandb_export.csv: the W&B UI panel export layout (Step, <run> - <metric>,
   __MIN, __MAX), values from shared/curves/files/dec_keras_eluqm.
+- examples/timm-summary/summary.csv: timm's train.py summary.csv columns (epoch, train_loss, eval_loss,
+  eval_top1, eval_top5, lr), values from shared/curves/files/cifar_numpy (top-1 in percent, as timm writes).
+- examples/deit-log/log.txt: DeiT/MAE main.py's log.txt, one JSON object per epoch (train_lr, train_loss,
+  test_loss, test_acc1, test_acc5, epoch, n_parameters), values from shared/curves/files/gatv2_arxiv.
+- examples/mmdet2-log/20230101_000000.log.json: MMDetection 2.x TextLoggerHook JSON lines (env header,
+  then mode train/val records), values from examples/mmengine.
 
-Run: python examples/make_generated_examples.py (needs the tensorboard extra and ../shared beside the repo).
+Run: python examples/make_generated_examples.py [--tensorboard] (needs ../shared beside the repo, and the
+tensorboard extra for --tensorboard).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import shutil
+import sys
 import sqlite3
 from pathlib import Path
 
@@ -89,7 +98,46 @@ def wandb_export() -> None:
             writer.writerow([row["iter"]] + [row[m] for m in ("acc", "nmi", "ari") for _ in range(3)])
 
 
+def timm_summary() -> None:
+    target = HERE / "timm-summary" / "summary.csv"
+    target.parent.mkdir(exist_ok=True)
+    lines = ["epoch,train_loss,eval_loss,eval_top1,eval_top5,lr"]
+    for row in rows("cifar_numpy/training_history.csv"):
+        top1 = 100 * float(row["val_acc"])
+        lines.append(f"{int(row['epoch']) - 1},{row['train_loss']},{row['val_loss']},{top1:.4f},{min(100.0, top1 * 2):.4f},0.001")
+    target.write_text("\n".join(lines) + "\n")
+
+
+def deit_log() -> None:
+    target = HERE / "deit-log" / "log.txt"
+    target.parent.mkdir(exist_ok=True)
+    records = [json.dumps({"train_lr": 0.0005, "train_loss": float(row["loss"]), "test_loss": None,
+                           "test_acc1": 100 * float(row["val_acc"]), "test_acc5": None, "epoch": int(row["epoch"]) - 1,
+                           "n_parameters": 1234567}) for row in rows("gatv2_arxiv/training_history.csv")]
+    target.write_text("\n".join(records) + "\n")
+
+
+def mmdet2_log() -> None:
+    target = HERE / "mmdet2-log" / "20230101_000000.log.json"
+    target.parent.mkdir(exist_ok=True)
+    source = HERE / "mmengine" / "20230619_171252" / "vis_data" / "20230619_171252.json"
+    lines = [json.dumps({"env_info": "sys.platform: linux", "config": "balloon", "seed": 0})]
+    for record in map(json.loads, source.read_text().splitlines()):
+        if "epoch" in record:
+            lines.append(json.dumps({"mode": "train", "epoch": record["epoch"], "iter": 5, "lr": record["lr"],
+                                     "memory": 5082, "data_time": record["data_time"], "loss_cls": record["loss_cls"],
+                                     "loss_bbox": record["loss_bbox"], "loss": record["loss"], "time": record["time"]}))
+        else:
+            lines.append(json.dumps({"mode": "val", "epoch": record["step"], "iter": 5,
+                                     "bbox_mAP": record["coco/bbox_mAP"], "bbox_mAP_50": record["coco/bbox_mAP_50"]}))
+    target.write_text("\n".join(lines) + "\n")
+
+
 if __name__ == "__main__":
-    tensorboard()
+    if "--tensorboard" in sys.argv:  # event files carry their write time: rewrite only when asked
+        tensorboard()
     mlflow_sqlite()
     wandb_export()
+    timm_summary()
+    deit_log()
+    mmdet2_log()

@@ -105,8 +105,9 @@ def test_predictions_files_are_read_without_pickles(tmp_path: Path) -> None:
     folder.mkdir()
     np.savez(folder / "epoch_2.npz", labels=np.array([0, 1, 1]), preds=np.array([1, 0, 0]))
     (folder / "epoch_1.csv").write_text("label,pred\na,0\nb,1\n")
+    np.save(folder / "epoch_3.npy", np.array([(0, 1), (1, 0)], dtype=[("labels", "i4"), ("preds", "i4")]))
     found, sources = read_predictions(tmp_path)
-    assert [p.epoch for p in found] == [1.0, 2.0] and len(sources) == 2
+    assert [p.epoch for p in found] == [1.0, 2.0, 3.0] and len(sources) == 3
     np.savez(folder / "final.npz", labels=np.array([object(), 1], dtype=object), preds=np.array([0, 1]))
     with pytest.raises(InputError, match="final.npz"):
         read_predictions(tmp_path)

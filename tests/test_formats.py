@@ -34,6 +34,9 @@ EXPECTED = {  # example -> (format of the history, primary metric, number of its
     "wandb-export": ("wandb-csv", "nmi", 35),
     "ultralytics": ("csv", "metrics/mAP50(B)", 50),
     "digits-kmeans": ("csv", "nmi", 10),
+    "timm-summary": ("csv", "eval_top1", 50),
+    "deit-log": ("jsonl", "test_acc1", 138),
+    "mmdet2-log": ("mmdet2", "bbox_mAP", 4),
 }
 
 

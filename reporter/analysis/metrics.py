@@ -19,7 +19,7 @@ from reporter.model import Mode, Point, Scale, Series, Stability, Trend, TrendRe
 
 _MIN_TOKENS = {"loss", "error", "err", "perplexity", "ppl", "wer", "cer", "mae", "mse", "rmse", "nll"}
 _MAX_TOKENS = {"acc", "accuracy", "f1", "nmi", "ari", "ami", "fmi", "map", "map50", "auc", "dice", "iou", "miou",
-               "precision", "recall", "bleu", "rouge", "top1", "top5", "r2", "performance"}
+               "precision", "recall", "bleu", "rouge", "top1", "top5", "acc1", "acc5", "r2", "performance"}
 _RATIO_TOKENS = _MAX_TOKENS - {"bleu", "r2"}
 MIN_TREND_POINTS = 4
 

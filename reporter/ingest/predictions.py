@@ -1,7 +1,7 @@
-"""Per-epoch (or final) cluster assignments: `predictions/epoch_<N>.npz|.csv` or `predictions/final.npz`.
+"""Per-epoch (or final) cluster assignments: `predictions/epoch_<N>.npz|.npy|.csv` or `predictions/final.*`.
 
 An .npz holds arrays `labels` (true classes), `preds` (cluster ids) and optionally `embeddings`
-([n, d]); a .csv has columns `label` and `pred`. Files are loaded without pickles (allow_pickle=False),
+([n, d]); an .npy a structured array with fields `labels` and `preds`; a .csv columns `label` and `pred`. Files are loaded without pickles (allow_pickle=False),
 because a run folder is untrusted.
 """
 
@@ -20,7 +20,7 @@ from reporter.errors import InputError
 from reporter.ingest.files import read_bytes
 from reporter.model import Predictions, Source
 
-_NAME = re.compile(r"^(?:epoch_(?P<epoch>\d+(?:\.\d+)?)|final)\.(?P<ext>npz|csv)$")
+_NAME = re.compile(r"^(?:epoch_(?P<epoch>\d+(?:\.\d+)?)|final)\.(?P<ext>npz|npy|csv)$")
 MAX_SAMPLES = 5_000_000
 
 
@@ -37,6 +37,15 @@ def _arrays(path: Path, data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray
         if not {"label", "pred"} <= set(table.columns):
             raise InputError(f"{path}: needs columns 'label' and 'pred' (found {', '.join(map(str, table.columns))})")
         return table["label"].to_numpy(), table["pred"].to_numpy(), None
+    if path.suffix == ".npy":  # a structured array with fields labels and preds
+        try:
+            array = np.load(io.BytesIO(data), allow_pickle=False)
+        except ValueError as exc:
+            raise InputError(f"{path}: not a readable .npy without pickles ({exc})") from None
+        names = array.dtype.names or ()
+        if not {"labels", "preds"} <= set(names):
+            raise InputError(f"{path}: a .npy needs a structured array with fields 'labels' and 'preds'")
+        return array["labels"], array["preds"], None
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             missing = {"labels", "preds"} - set(archive.files)
