@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from reporter import __version__
@@ -37,22 +38,29 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
     report.add_argument("--now", help="the report's date and time (ISO 8601), for reproducible reports")
     report.add_argument("-q", "--quiet", action="store_true", help="print only errors")
-    batch = commands.add_parser("batch", help="report on every run under a folder (the nightly job)",
-                                description="Find every run under ROOT, re-render those whose inputs changed, in "
-                                            "parallel; write OUT/batch.json and OUT/index.html. Exit 1 if a run failed.")
-    batch.add_argument("root", metavar="ROOT", type=Path, help="folder holding run folders")
-    batch.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
-    batch.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the cores)")
-    batch.add_argument("--force", action="store_true", help="re-render every run, changed or not")
-    batch.add_argument("--depth", type=int, default=3, help="how deep to look for run folders (default: 3)")
-    batch.add_argument("--scheduler", help="run on a Dask distributed cluster, e.g. tcp://host:8786 "
-                                           "(pip install 'reporter[dask]')")
-    batch.add_argument("--lang", help="languages, comma-separated (default: zh,en)")
-    batch.add_argument("--format", dest="formats", help="formats, comma-separated (default: md,html,pdf)")
-    batch.add_argument("--config", type=Path, help="lab settings file (TOML)")
-    batch.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
-    batch.add_argument("--now", help="the reports' date and time (ISO 8601)")
-    batch.add_argument("-q", "--quiet", action="store_true", help="print only errors and the summary")
+    for name, summary, description in (
+            ("batch", "report on every run under a folder (the nightly job)",
+             "Find every run under ROOT, re-render those whose inputs changed, in parallel; write OUT/batch.json "
+             "and OUT/index.html. Exit 1 if a run failed."),
+            ("digest", "the lab-meeting digest of every run under a folder",
+             "Bring every run's report up to date (as batch does), then write OUT/digest.<lang>.md|html|pdf: a "
+             "cover table, seeds grouped, changes since --since, and a page per run.")):
+        batch = commands.add_parser(name, help=summary, description=description)
+        batch.add_argument("root", metavar="ROOT", type=Path, help="folder holding run folders")
+        batch.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+        batch.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the cores)")
+        batch.add_argument("--force", action="store_true", help="re-render every run, changed or not")
+        batch.add_argument("--depth", type=int, default=3, help="how deep to look for run folders (default: 3)")
+        batch.add_argument("--scheduler", help="run on a Dask distributed cluster, e.g. tcp://host:8786 "
+                                               "(pip install 'reporter[dask]')")
+        batch.add_argument("--lang", help="languages, comma-separated (default: zh,en)")
+        batch.add_argument("--format", dest="formats", help="formats, comma-separated (default: md,html,pdf)")
+        batch.add_argument("--config", type=Path, help="lab settings file (TOML)")
+        batch.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
+        batch.add_argument("--now", help="the reports' date and time (ISO 8601)")
+        batch.add_argument("-q", "--quiet", action="store_true", help="print only errors and the summary")
+        if name == "digest":
+            batch.add_argument("--since", help="the last meeting's date, YYYY-MM-DD (default: 7 days before --now)")
     backtest = commands.add_parser(
         "backtest", help="measure projection accuracy on real learning curves",
         description="Cut each curve at 20/40/60%% of its points, forecast the final value with each method, and "
@@ -103,6 +111,16 @@ def _batch(args: argparse.Namespace) -> int:
           f"see {args.out}/index.html and {args.out}/batch.json")
     for result in failed:
         print(f"  {result.run}: {result.error}", file=sys.stderr)
+    if args.command == "digest":
+        from reporter.config import Settings
+        from reporter.digest import write_digest
+
+        since = args.since or f"{request.now - timedelta(days=7):%Y-%m-%d}"
+        if not re.fullmatch(r"\d{4}-\d\d-\d\d", since):
+            raise UsageError(f"--since: expected a date such as 2026-11-17, got {since!r}")
+        written = write_digest(args.out, [r.run for r in results if r.status != "failed"], request.now, since,
+                               request.languages or Settings().languages, request.formats or Settings().formats)
+        print(f"digest: {', '.join(p.name for p in written)}")
     return 1 if failed else 0
 
 
@@ -113,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("matplotlib").setLevel(logging.ERROR)
     try:
-        if args.command == "batch":
+        if args.command in ("batch", "digest"):
             return _batch(args)
         if args.command == "backtest":
             from reporter.backtest_cli import run_backtest

@@ -61,7 +61,9 @@ def summary(a: Analysis) -> dict[str, Any]:
         "run": {"id": a.run.id, "name": a.run.name, "dataset": a.run.dataset,
                 "sources": [{"path": s.path, "format": s.format} for s in a.run.sources],
                 "status": a.status.value, "last_epoch": a.last_epoch,
-                "planned_epochs": a.run.plan.epochs if a.run.plan else None},
+                "planned_epochs": a.run.plan.epochs if a.run.plan else None,
+                "hyperparameters": {k: v for k, v in a.run.hyperparameters.items()
+                                    if isinstance(v, (str, int, float, bool)) or v is None}},
         "primary_metric": {"name": m.name, "mode": m.mode.value, "split": m.split, "scale": m.scale.value,
                            "best_so_far": m.best_so_far} if m else None,
         "current": current,

@@ -148,3 +148,21 @@ def test_the_same_work_on_a_dask_cluster(lab: Path, tmp_path: Path) -> None:
 def test_unreachable_scheduler_is_one_clear_line(lab: Path, tmp_path: Path, capsys) -> None:
     assert main(["batch", str(lab), "--out", str(tmp_path / "out"), "--scheduler", "tcp://127.0.0.1:9"]) == 2
     assert "cannot reach the Dask scheduler" in capsys.readouterr().err
+
+
+def test_digest_groups_seeds_and_reports_changes_since_the_meeting(lab: Path, tmp_path: Path) -> None:
+    seed1 = lab / "umc-original-seed1"
+    shutil.copytree(lab / "umc-original", seed1)
+    log = (seed1 / "train.log").read_text().replace("seed: 0", "seed: 1").replace("NMI = 24.16", "NMI = 23.80")
+    (seed1 / "train.log").write_text(log)
+    out = tmp_path / "out"
+    common = ["--out", str(out), "--format", "md,html", "--lang", "en", "-q"]
+    assert main(["digest", str(lab), *common, "--now", "2025-03-08T09:00:00"]) == 0
+    with (lab / "fer-running" / "training_history.csv").open("a") as handle:
+        handle.write("31,0.6,1.0,0.6025,1.05\n")
+    assert main(["digest", str(lab), *common, "--now", "2025-03-15T09:00:00", "--since", "2025-03-08"]) == 0
+    digest = (out / "digest.en.md").read_text()
+    assert "umc-original, umc-original-seed1 | test\\_nmi | 23.9800 ± 0.2546" in digest
+    assert "Since 2025-03-08: best 0.5991 → 0.6025, 1 epochs gained" in digest
+    html = (out / "digest.en.html").read_text()
+    assert html.count("<section class=\"run\">") == 4 and html.count("data:image/svg+xml;base64,") == 4

@@ -26,3 +26,17 @@ def previous_snapshot(run_out: Path, before: str) -> tuple[str, dict[str, Any]] 
         if data is not None:
             return folder.name, data
     return None
+
+
+def snapshot_on_or_before(run_out: Path, day: str) -> tuple[str, dict[str, Any]] | None:
+    """The latest history snapshot dated on or before `day` (for 'since the last meeting')."""
+    return previous_snapshot(run_out, day + "~")  # '~' sorts after any date suffix
+
+
+def figure_bytes(run_out: Path, name: str) -> bytes | None:
+    """A published figure of a run, for the digest; None when the run has none."""
+    path = run_out / "figures" / name
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError:
+        return None

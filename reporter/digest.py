@@ -1,0 +1,105 @@
+"""The lab-meeting digest: every run on one cover table, seeds grouped, changes since the last meeting,
+and a page per run with its key plot, findings and recommendations.
+
+It reads what the batch published (out/<run>/summary.json, history snapshots, figures) and renders
+out/digest.<lang>.md|html|pdf.
+"""
+
+from __future__ import annotations
+
+import base64
+import statistics
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from reporter.analysis.changes import Changes, changes
+from reporter.ingest.summaries import figure_bytes, read_summary, snapshot_on_or_before
+from reporter.publish import write_atomic
+from reporter.render.environment import environment, format_date, render_template
+
+SEED_KEYS = ("seed", "log_id", "logger_name", "output_path", "pred_output_path", "model_output_path")
+"""Hyperparameters that name a seed or its outputs: runs differing only in these are one experiment."""
+
+
+@dataclass(frozen=True)
+class DigestRun:
+    run_id: str
+    summary: dict[str, Any]
+    changes: Changes | None
+    figure: str | None  # data URI of the metric plot
+
+
+@dataclass(frozen=True)
+class SeedGroup:
+    runs: tuple[str, ...]
+    metric: str
+    mean: float
+    std: float
+
+
+def seed_groups(runs: list[DigestRun]) -> tuple[SeedGroup, ...]:
+    """Runs with the same dataset, metric and hyperparameters except the seed."""
+    groups: dict[tuple, list[DigestRun]] = {}
+    for run in runs:
+        s = run.summary
+        params = {k: v for k, v in (s["run"].get("hyperparameters") or {}).items() if k not in SEED_KEYS}
+        if not params or not s.get("best") or not s.get("primary_metric"):
+            continue
+        key = (s["run"].get("dataset"), s["primary_metric"]["name"], tuple(sorted((k, str(v)) for k, v in params.items())))
+        groups.setdefault(key, []).append(run)
+    result = []
+    for (_, metric, _), members in groups.items():
+        if len(members) > 1:
+            values = [m.summary["best"]["value"] for m in members]
+            result.append(SeedGroup(tuple(m.run_id for m in members), metric, statistics.mean(values),
+                                    statistics.stdev(values)))
+    return tuple(result)
+
+
+class _NoMetric:
+    """The finding messages read c.metric for the metric's scale; the digest states them scale-free."""
+
+    metric = None
+
+
+def collect(out: Path, run_ids: list[str], since: str, lang: str) -> list[DigestRun]:
+    runs = []
+    for run_id in run_ids:
+        summary = read_summary(out / run_id / "summary.json")
+        if summary is None:
+            continue
+        before = snapshot_on_or_before(out / run_id, since)
+        svg = figure_bytes(out / run_id, f"metric.{lang}.svg")
+        runs.append(DigestRun(run_id, summary, changes(*before, summary) if before else None,
+                              "data:image/svg+xml;base64," + base64.b64encode(svg).decode() if svg else None))
+    return runs
+
+
+def write_digest(out: Path, run_ids: list[str], now: datetime, since: str, languages: tuple[str, ...],
+                 formats: tuple[str, ...]) -> list[Path]:
+    """out/digest.<lang>.<format> for every language and format asked for."""
+    from reporter.index import STATUS_ORDER
+    from reporter.render.pdf import html_to_pdf
+
+    written = []
+    for lang in languages:
+        runs = sorted(collect(out, run_ids, since, lang),
+                      key=lambda r: (STATUS_ORDER.get(r.summary["run"]["status"], 3), r.summary["run"]["name"]))
+        context = {"runs": runs, "groups": seed_groups(runs), "since": since, "date": format_date(now, lang),
+                   "none_context": _NoMetric()}
+        if "md" in formats:
+            path = out / f"digest.{lang}.md"
+            write_atomic(path, render_template(environment(lang, "md"), "digest.md.j2", **context).encode())
+            written.append(path)
+        if "html" in formats or "pdf" in formats:
+            html = render_template(environment(lang, "html"), "digest.html.j2", **context)
+            if "html" in formats:
+                write_atomic(out / f"digest.{lang}.html", html.encode())
+                written.append(out / f"digest.{lang}.html")
+            if "pdf" in formats:
+                pdf, _ = html_to_pdf(html, now)
+                write_atomic(out / f"digest.{lang}.pdf", pdf)
+                written.append(out / f"digest.{lang}.pdf")
+    return written
