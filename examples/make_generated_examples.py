@@ -22,8 +22,8 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import sys
 import sqlite3
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -36,7 +36,13 @@ def rows(relative: str) -> list[dict[str, str]]:
 
 
 def tensorboard() -> None:
-    from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
+    from tensorboard.compat.proto import (
+        event_pb2,
+        summary_pb2,
+        tensor_pb2,
+        tensor_shape_pb2,
+        types_pb2,
+    )
     from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
     target = HERE / "tensorboard"

@@ -15,7 +15,11 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from reporter.analysis.curves import FAMILIES, fit_family
-from reporter.analysis.projection import Calibration, CurveEnsemble, calibration_from_errors
+from reporter.analysis.projection import (
+    Calibration,
+    CurveEnsemble,
+    calibration_from_errors,
+)
 
 PREFIXES = (0.2, 0.4, 0.6)
 CALIBRATION_CUTS = tuple(np.round(np.linspace(0.2, 0.8, 7), 2))

@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-from pathlib import Path
 
-from reporter.backtest import METHODS, Score, Summary, backtest, leave_one_source_out, summarise
+from reporter.backtest import (
+    METHODS,
+    Score,
+    Summary,
+    backtest,
+    leave_one_source_out,
+    summarise,
+)
 from reporter.errors import UsageError
 from reporter.publish import write_atomic
 

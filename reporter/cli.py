@@ -11,7 +11,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from reporter import __version__
-from reporter.config import FORMATS, LANGUAGES, _choice_list, _Problems, parse_epoch_list
+from reporter.config import (
+    FORMATS,
+    LANGUAGES,
+    _choice_list,
+    _Problems,
+    parse_epoch_list,
+)
 from reporter.errors import ReporterError, UsageError
 from reporter.model import Mode, RunConfig
 from reporter.pipeline import ReportRequest, make_report

@@ -13,8 +13,18 @@ from typing import Any, Mapping
 from reporter import __version__
 from reporter.analysis.changes import Changes
 from reporter.ingest.umc import scalar
-from reporter.model import (Analysis, CheckItem, DatasetProfile, Finding, MetricSummary, Projection, Recommendation,
-                            SeedSummary, Severity, Source)
+from reporter.model import (
+    Analysis,
+    CheckItem,
+    DatasetProfile,
+    Finding,
+    MetricSummary,
+    Projection,
+    Recommendation,
+    SeedSummary,
+    Severity,
+    Source,
+)
 
 SHOWN_HYPERPARAMETERS = ("lr", "lr_pre", "thres", "delta", "base_dim", "train_batch_size", "num_train_epochs",
                          "num_pretrain_epochs", "train_temperature_sup", "train_temperature_unsup", "seed",

@@ -10,7 +10,16 @@ import pytest
 
 from reporter.ingest import history_frame
 from reporter.ingest.parsed import ParsedHistory
-from reporter.model import Event, LabelTable, LoggedStats, Mode, Plan, Run, RunConfig, frozen_mapping
+from reporter.model import (
+    Event,
+    LabelTable,
+    LoggedStats,
+    Mode,
+    Plan,
+    Run,
+    RunConfig,
+    frozen_mapping,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "iemocap-da"

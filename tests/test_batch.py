@@ -8,12 +8,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from reporter.batch import Lock, discover
 from reporter.cli import main
 from reporter.errors import UsageError
-
-from conftest import ROOT
 
 EXAMPLES = ROOT / "examples"
 

@@ -7,7 +7,14 @@ import re
 import pytest
 from babel.messages.pofile import read_po
 
-from reporter.model import CheckItem, CheckStatus, Finding, Recommendation, Severity, frozen_mapping
+from reporter.model import (
+    CheckItem,
+    CheckStatus,
+    Finding,
+    Recommendation,
+    Severity,
+    frozen_mapping,
+)
 from reporter.render.environment import BUILTIN_TEMPLATES, environment
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")

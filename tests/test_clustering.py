@@ -7,17 +7,21 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import NOW, make_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as sk
 
 from reporter.analysis import analyse
-from reporter.analysis.clustering import analyse_clustering, external_metrics, feature_quality, hungarian_accuracy
+from reporter.analysis.clustering import (
+    analyse_clustering,
+    external_metrics,
+    feature_quality,
+    hungarian_accuracy,
+)
 from reporter.errors import InputError
 from reporter.ingest.predictions import read_predictions
 from reporter.model import Predictions
-
-from conftest import NOW, make_run
 
 labelings = st.integers(2, 60).flatmap(lambda n: st.tuples(st.lists(st.integers(0, 5), min_size=n, max_size=n),
                                                            st.lists(st.integers(0, 6), min_size=n, max_size=n)))

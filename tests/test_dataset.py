@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conftest import DEMO, make_labels
 
 from reporter.analysis.dataset import profile
 from reporter.errors import DatasetError
 from reporter.ingest.labels import read_labels
-
-from conftest import DEMO, make_labels
 
 
 def test_demo_label_file_reveals_the_header_artefact_and_the_true_imbalance() -> None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from conftest import NOW, make_labels, make_run
 
 from reporter.analysis import analyse
 from reporter.ingest.reference import published_results
 from reporter.model import Event, LoggedStats, Severity, Status
-
-from conftest import NOW, make_labels, make_run
 
 RISING = [0.10 + 0.02 * i for i in range(10)]
 LOSS_FALLING = [2.0 - 0.1 * i for i in range(10)]

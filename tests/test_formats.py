@@ -10,13 +10,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from reporter.cli import main
 from reporter.errors import HistoryError, InputError
 from reporter.ingest import load_run
 from reporter.model import RunConfig
-
-from conftest import ROOT
 
 EXAMPLES = ROOT / "examples"
 EXPECTED = {  # example -> (format of the history, primary metric, number of its values)

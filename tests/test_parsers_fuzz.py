@@ -5,17 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_umc import text_file
 
 from reporter.errors import ReporterError
 from reporter.ingest.hf import parse_trainer_state
 from reporter.ingest.openmmlab import parse_openmmlab
 from reporter.ingest.tabular import parse_csv, parse_json
 from reporter.ingest.umc import parse_umc
-
-from conftest import ROOT
-from test_umc import text_file
 
 SEEDS = {
     parse_trainer_state: (ROOT / "examples/hf-trainer/checkpoint-375/trainer_state.json").read_text(),

@@ -11,14 +11,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from reporter.cli import main
 from reporter.errors import ConfigError, HistoryError, UsageError
 from reporter.ingest import load_run
 from reporter.publish import run_directory
 from reporter.render.pdf import html_to_pdf
-
-from conftest import ROOT
 
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
 

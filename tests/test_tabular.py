@@ -7,12 +7,11 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_umc import text_file
 
 from reporter.errors import HistoryError
 from reporter.ingest import history_frame
 from reporter.ingest.tabular import number, parse_csv, parse_json, split_of
-
-from test_umc import text_file
 
 
 def triples(parsed) -> list[tuple[str, float, float]]:

@@ -6,14 +6,13 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from conftest import DEMO, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reporter.errors import HistoryError
 from reporter.ingest.files import TextFile
 from reporter.ingest.umc import parse_umc, planned_epochs
-
-from conftest import DEMO, ROOT
 
 
 def text_file(text: str, name: str = "train.log") -> TextFile:

@@ -14,12 +14,29 @@ from reporter.analysis.advice import checklist, recommendations
 from reporter.analysis.clustering import analyse_clustering
 from reporter.analysis.dataset import profile
 from reporter.analysis.findings import Facts, findings, reference_target
-from reporter.analysis.projection import Calibration, default_targets, no_projection, project, projection_limit
+from reporter.analysis.projection import (
+    Calibration,
+    default_targets,
+    no_projection,
+    project,
+    projection_limit,
+)
 from reporter.analysis.status import run_status
 from reporter.config import Thresholds
 from reporter.errors import HistoryError
-from reporter.model import (Analysis, LossSummary, MetricSummary, Mode, Point, ReferenceRow, Run, SeedSummary,
-                            Trend, TrendResult, frozen_mapping)
+from reporter.model import (
+    Analysis,
+    LossSummary,
+    MetricSummary,
+    Mode,
+    Point,
+    ReferenceRow,
+    Run,
+    SeedSummary,
+    Trend,
+    TrendResult,
+    frozen_mapping,
+)
 
 
 def _keys(run: Run) -> list[str]:

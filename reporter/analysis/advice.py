@@ -7,7 +7,15 @@ finding supports the change; otherwise they ask for the evidence that is missing
 from __future__ import annotations
 
 from reporter.ingest.umc import scalar
-from reporter.model import CheckItem, CheckStatus, Finding, MetricSummary, Recommendation, Run, frozen_mapping
+from reporter.model import (
+    CheckItem,
+    CheckStatus,
+    Finding,
+    MetricSummary,
+    Recommendation,
+    Run,
+    frozen_mapping,
+)
 
 
 def _codes(findings: tuple[Finding, ...]) -> dict[str, Finding]:

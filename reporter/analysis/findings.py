@@ -15,9 +15,22 @@ from reporter.analysis.metrics import series, tokens
 from reporter.analysis.status import StatusResult
 from reporter.config import Thresholds
 from reporter.ingest.umc import scalar
-from reporter.model import (DatasetProfile, Finding, LossSummary, MetricSummary, Mode, Projection, ReferenceRow,
-                            SeedSummary,
-                            Run, Scale, Severity, Status, Trend, frozen_mapping)
+from reporter.model import (
+    DatasetProfile,
+    Finding,
+    LossSummary,
+    MetricSummary,
+    Mode,
+    Projection,
+    ReferenceRow,
+    Run,
+    Scale,
+    SeedSummary,
+    Severity,
+    Status,
+    Trend,
+    frozen_mapping,
+)
 
 CEILING_FAMILIES = ("umc", "umc-fork")
 

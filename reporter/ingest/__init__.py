@@ -10,7 +10,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -18,17 +18,25 @@ import pandas as pd
 from reporter.config import run_config_from_dict
 from reporter.errors import ConfigError, HistoryError, UsageError
 from reporter.ingest.files import TextFile, read_text
+from reporter.ingest.hf import looks_like_trainer_state, parse_trainer_state
 from reporter.ingest.labels import read_labels
+from reporter.ingest.mlflow import (
+    filestore_runs,
+    is_sqlite,
+    parse_filestore_run,
+    parse_sqlite,
+)
+from reporter.ingest.openmmlab import looks_like_openmmlab, parse_openmmlab
 from reporter.ingest.parsed import ParsedHistory
 from reporter.ingest.predictions import read_predictions
-from reporter.ingest.hf import looks_like_trainer_state, parse_trainer_state
-from reporter.ingest.mlflow import filestore_runs, is_sqlite, parse_filestore_run, parse_sqlite
-from reporter.ingest.openmmlab import looks_like_openmmlab, parse_openmmlab
 from reporter.ingest.sidecar import PLAN_KEYS, YAML_FILES, read_sidecars
 from reporter.ingest.tabular import looks_tabular, parse_csv, parse_json, split_of
 from reporter.ingest.tensorboard import event_files, parse_event_files
 from reporter.ingest.umc import looks_like_umc, parse_umc
 from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, frozen_mapping
+
+if TYPE_CHECKING:
+    from reporter.config import Settings
 
 HISTORY_SUFFIXES = (".log", ".txt", ".csv", ".tsv", ".jsonl", ".json")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
@@ -308,7 +316,7 @@ def _name_from(hyperparameters: dict[str, Any]) -> str | None:
     return _text(hyperparameters.get("logger_name"))
 
 
-def load_settings(path: Path | None) -> "Settings":
+def load_settings(path: Path | None) -> Settings:
     """Lab-wide settings from a TOML file, or the defaults when no file is given.
 
     Raises:

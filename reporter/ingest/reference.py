@@ -5,8 +5,12 @@ from __future__ import annotations
 import csv
 import functools
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from reporter.model import ReferenceRow, frozen_mapping
+
+if TYPE_CHECKING:
+    from reporter.analysis.projection import Calibration
 
 CITATION = ("Zhang et al., Unsupervised Multimodal Clustering for Semantics Discovery in Multimodal "
             "Utterances, ACL 2024 (thuiar/UMC README)")
@@ -25,7 +29,7 @@ def published_results() -> tuple[ReferenceRow, ...]:
 
 
 @functools.cache
-def projection_calibration() -> "Calibration | None":
+def projection_calibration() -> Calibration | None:
     """The interval calibration shipped with reporter (tools/calibrate.py builds it from shared/curves)."""
     import json
 

@@ -14,12 +14,15 @@ import ast
 import functools
 import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reporter.errors import HistoryError
 from reporter.ingest.files import TextFile, checked_lines
 from reporter.ingest.parsed import ParsedHistory
 from reporter.model import Event, LoggedStats, Plan
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - ")
 _NUMBER = r"([-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+)|nan|NaN|inf|-inf|Infinity|-Infinity)"
@@ -240,7 +243,7 @@ def looks_like_umc_results(columns: list[str]) -> bool:
     return "seed" in columns and {"NMI", "ARI", "ACC"} <= set(columns)
 
 
-def parse_umc_results(file: TextFile, table: "pd.DataFrame") -> ParsedHistory:
+def parse_umc_results(file: TextFile, table: pd.DataFrame) -> ParsedHistory:
     """UMC's results CSV: one finished run per row; the rows must differ only by seed.
 
     Raises:
