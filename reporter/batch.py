@@ -61,7 +61,9 @@ def discover(root: Path, depth: int = 3) -> list[Path]:
     found: list[Path] = []
 
     def walk(folder: Path, level: int) -> None:
-        if looks_like_run(folder) and folder != root or (folder == root and (root / "run.toml").exists()):
+        # ROOT itself is a run only when it says so; otherwise its loose files (notes, batch.json) are not a run.
+        is_run = (root / "run.toml").exists() if folder == root else looks_like_run(folder)
+        if is_run:
             found.append(folder)
             return
         if level >= depth:
@@ -84,7 +86,7 @@ def _files(folder: Path) -> Iterator[Path]:
 def fingerprint(folder: Path, settings: dict) -> dict:
     """What a report depends on: every input's size and mtime, the settings, templates and version."""
     return {"version": __version__, "settings": json.loads(json.dumps(settings)),  # as it reads back from disk
-            "files": {str(p.relative_to(folder)): [p.stat().st_size, p.stat().st_mtime_ns] for p in _files(folder)}}
+            "files": {str(p.relative_to(folder)): [(info := p.stat()).st_size, info.st_mtime_ns] for p in _files(folder)}}
 
 
 def _content_hash(folder: Path, names: list[str]) -> str:

@@ -85,7 +85,8 @@ def _request(args: argparse.Namespace) -> ReportRequest:
     problems = _Problems("command line")
     langs = _choice_list(problems, "--lang", args.lang, LANGUAGES) if args.lang else None
     formats = _choice_list(problems, "--format", args.formats, FORMATS) if args.formats else None
-    project_to = parse_epoch_list(problems, "--project-to", args.project_to) if args.project_to else None
+    project_arg = getattr(args, "project_to", None)  # report-only flags are absent for batch and digest
+    project_to = parse_epoch_list(problems, "--project-to", project_arg) if project_arg else None
     now = datetime.now(timezone.utc)
     if args.now:
         try:
@@ -98,18 +99,20 @@ def _request(args: argparse.Namespace) -> ReportRequest:
         problems.add("--templates", f"{args.templates} is not a folder")
     if problems.items:
         raise UsageError("; ".join(problems.items))
-    overrides = RunConfig(metric=args.metric, mode=Mode(args.mode) if args.mode else None, history=args.source)
-    return ReportRequest(run=args.run, out=args.out, languages=langs, formats=formats, project_to=project_to,
+    mode = getattr(args, "mode", None)
+    overrides = RunConfig(metric=getattr(args, "metric", None), mode=Mode(mode) if mode else None,
+                          history=getattr(args, "source", None))
+    return ReportRequest(run=getattr(args, "run", None) or str(args.root), out=args.out, languages=langs, formats=formats, project_to=project_to,
                          config=args.config, templates=args.templates, now=now, overrides=overrides)
 
 
 def _batch(args: argparse.Namespace) -> int:
     from reporter.batch import run_batch
 
-    for name in ("run", "metric", "mode", "project_to", "source"):
-        setattr(args, name, None)
-    args.run = str(args.root)
     request = _request(args)
+    since = getattr(args, "since", None) or f"{request.now - timedelta(days=7):%Y-%m-%d}"
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d", since):  # checked before any work is done
+        raise UsageError(f"--since: expected a date such as 2026-11-17, got {since!r}")
     results = run_batch(args.root, request, args.jobs, args.force, args.depth, args.scheduler)
     failed = [r for r in results if r.status == "failed"]
     counts = {status: sum(r.status == status for r in results) for status in ("rendered", "skipped", "failed")}
@@ -118,14 +121,12 @@ def _batch(args: argparse.Namespace) -> int:
     for result in failed:
         print(f"  {result.run}: {result.error}", file=sys.stderr)
     if args.command == "digest":
-        from reporter.config import Settings
         from reporter.digest import write_digest
+        from reporter.ingest import load_settings
 
-        since = args.since or f"{request.now - timedelta(days=7):%Y-%m-%d}"
-        if not re.fullmatch(r"\d{4}-\d\d-\d\d", since):
-            raise UsageError(f"--since: expected a date such as 2026-11-17, got {since!r}")
+        settings = load_settings(request.config)  # the lab's languages and formats, as the reports used
         written = write_digest(args.out, [r.run for r in results if r.status != "failed"], request.now, since,
-                               request.languages or Settings().languages, request.formats or Settings().formats)
+                               request.languages or settings.languages, request.formats or settings.formats)
         print(f"digest: {', '.join(p.name for p in written)}")
     return 1 if failed else 0
 

@@ -319,7 +319,6 @@ class Analysis:
     last_epoch: float | None
     metric: MetricSummary | None
     loss: LossSummary | None
-    other_metrics: Mapping[str, float]
     projection: Projection
     dataset: DatasetProfile | None
     reference: tuple[ReferenceRow, ...]

@@ -5,7 +5,6 @@ No file access and no text for people here: the templates and catalogs give the 
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, replace
 from datetime import datetime
 
@@ -33,6 +32,7 @@ from reporter.model import (
     ReferenceRow,
     Run,
     SeedSummary,
+    Series,
     Trend,
     TrendResult,
     frozen_mapping,
@@ -67,7 +67,7 @@ def loss_key(run: Run, metric_key: str | None) -> str | None:
     return next((k for k in keys if run.splits.get(k) in (None, "train")), keys[0] if keys else None)
 
 
-def _check_metric(run: Run, key: str | None) -> None:
+def _check_metric(run: Run, key: str | None, data: Series) -> None:
     """A named metric must exist and hold numbers, or no honest report can be written.
 
     Raises:
@@ -78,13 +78,13 @@ def _check_metric(run: Run, key: str | None) -> None:
         keys = ", ".join(_keys(run)[:15])
         raise HistoryError(f"{source}: no metric '{run.config.metric}' in the history (keys: {keys}); fix --metric "
                            "or [metric] name in run.toml")
-    if key is not None and not metrics.finite_part(metrics.series(run.history, key)).values:
+    if key is not None and not metrics.finite_part(data).values:
         raise HistoryError(f"{source}: metric '{key}' has no finite values (all NaN or inf); choose another with "
                            "--metric")
 
 
-def summarize_metric(run: Run, key: str, limits: Thresholds) -> MetricSummary:
-    data = metrics.series(run.history, key)
+def summarize_metric(run: Run, key: str, limits: Thresholds, data: Series | None = None) -> MetricSummary:
+    data = data if data is not None else metrics.series(run.history, key)
     mode = run.config.mode or metrics.direction(key) or Mode.MAX
     clean = metrics.finite_part(data)
     best = metrics.best_point(data, mode)
@@ -120,18 +120,14 @@ def seed_summary(run: Run) -> SeedSummary | None:
     return SeedSummary(n=int(run.history["x"].nunique()), metrics=frozen_mapping(stats))
 
 
-def _latest_values(run: Run, exclude: set[str]) -> dict[str, float]:
-    latest = run.history.sort_values("x").groupby("key").tail(1)
-    return {str(k): float(v) for k, v in zip(latest["key"], latest["value"]) if k not in exclude and math.isfinite(v)}
-
-
 def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), limits: Thresholds = Thresholds(),
             project_to: tuple[int, ...] = (), calibration: Calibration | None = None) -> Analysis:
     """The whole analysis of one run; `now` is injected so reports are reproducible."""
     key = primary_metric_key(run)
-    _check_metric(run, key)
+    data = metrics.series(run.history, key) if key else Series("", (), ())
+    _check_metric(run, key, data)
     seeds = seed_summary(run)
-    metric = summarize_metric(run, key, limits) if key else None
+    metric = summarize_metric(run, key, limits, data) if key else None
     if metric is not None and seeds is not None:  # seeds are not a curve: no trend, no stability
         metric = replace(metric, trend=TrendResult(Trend.INSUFFICIENT, metric.n_points, None, None),
                          stability=metrics.Stability(None, None, None), epochs_since_best=None)
@@ -140,13 +136,11 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
     status = run_status(run, [loss_name] if loss_name else [], key, now, limits)
     planned_last = run.plan.epochs - (1 - run.epoch_base) if run.plan else None
     limit = projection_limit(status.status, status.last_epoch, planned_last)
-    data = metrics.series(run.history, key) if key else None
     requested = tuple(float(t) for t in project_to) or default_targets(status.last_epoch or 0.0, limit)
     refs = tuple(r for r in references if run.dataset and r.dataset.lower() == run.dataset.lower())
     target = reference_target(metric, refs)
     projection = no_projection("seeds", limits.interval, (), None) if seeds else project(
-                         data if data is not None else metrics.Series("", (), ()),
-                         metric.scale if metric else metrics.Scale.RAW, bool(key and metrics.is_loss(key)), requested,
+                         data, metric.scale if metric else metrics.Scale.RAW, bool(key and metrics.is_loss(key)), requested,
                          limit, limits.interval, bool(metric and metric.best_so_far),
                          higher_is_better=metric is None or metric.mode is Mode.MAX, calibration=calibration,
                          target=target[0] if target else None)
@@ -156,7 +150,7 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
     found = findings(facts)
     return Analysis(
         run=run, status=status.status, last_epoch=status.last_epoch, metric=metric, loss=loss,
-        other_metrics=frozen_mapping(_latest_values(run, {key, loss_name})), projection=projection, dataset=dataset,
+        projection=projection, dataset=dataset,
         reference=refs, findings=found, checklist=checklist(run, metric, found),
         recommendations=recommendations(run, metric, found), thresholds=frozen_mapping(asdict(limits)),
         generated_at=now, seeds=seeds, clustering=clustering,

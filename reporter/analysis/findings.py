@@ -77,10 +77,14 @@ def _status(f: Facts) -> Iterator[Finding]:
     yield from _fork_early_stop(f)
 
 
+FORK_MIN_EVALUATIONS = 10
+"""The UMC fork's should_early_stop(min_epochs=10): from then on its 'all of the last 5 <= best' test always holds."""
+
+
 def _fork_early_stop(f: Facts) -> Iterator[Finding]:
-    """The UMC fork stops as soon as 10 evaluations exist: its 'all of the last 5 <= best' test always holds."""
+    """An early stop of the fork at its first possible epoch says nothing about the metric."""
     stop = next((e for e in f.run.events if e.kind == "early_stop"), None)
-    if f.run.family == "umc-fork" and stop is not None and stop.x == 9:
+    if f.run.family == "umc-fork" and stop is not None and stop.x == FORK_MIN_EVALUATIONS - 1 + f.run.epoch_base:
         yield finding("umc.early_stop_rule", Severity.WARN, epoch=stop.x)
 
 
@@ -315,11 +319,12 @@ def _seed_spread(f: Facts) -> Iterator[Finding]:
     """Seeds spread wider than the run's distance to the published result: one seed proves little."""
     if f.seeds is None or f.metric is None:
         return
-    compare = next((x for x in _reference(f) if x.code == "reference.compare"), None)
-    std = f.seeds.metrics[f.metric.name]["std"]
-    std = std * 100 if f.metric.scale is Scale.FRACTION else std
-    if compare is not None and f.seeds.n > 1 and 2 * std > abs(compare.params["delta"]):
-        yield finding("seeds.high_variance", Severity.WARN, std=std, gap=compare.params["delta"], n=f.seeds.n)
+    target = reference_target(f.metric, f.reference)
+    stats = f.seeds.metrics[f.metric.name]
+    gap = metric_as_percent(stats["mean"], f.metric.scale) - target[1].metrics[target[2]] if target else None
+    std = metric_as_percent(stats["std"], f.metric.scale)
+    if gap is not None and f.seeds.n > 1 and 2 * std > abs(gap):
+        yield finding("seeds.high_variance", Severity.WARN, std=std, gap=gap, n=f.seeds.n)
 
 
 RULES = (_status, _metric, _diverged, _logged_monitor, _stability, _loss, _constants, _dataset, _reference,

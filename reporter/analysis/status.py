@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -78,6 +77,6 @@ def run_status(run: Run, loss_keys: list[str], metric_key: str | None, now: date
     if run.last_write is None or typical is None:
         return StatusResult(Status.UNKNOWN, end, typical_epoch_hours=typical)
     since = max(0.0, (now - run.last_write).total_seconds() / 3600)
-    if since > limits.stall_factor * typical and not math.isclose(typical, 0):
+    if since > limits.stall_factor * typical:
         return StatusResult(Status.STALLED, end, hours_since_last=since, typical_epoch_hours=typical)
     return StatusResult(Status.RUNNING, end, hours_since_last=since, typical_epoch_hours=typical)

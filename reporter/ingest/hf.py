@@ -7,7 +7,7 @@ import json
 from reporter.errors import HistoryError
 from reporter.ingest.files import TextFile
 from reporter.ingest.parsed import ParsedHistory
-from reporter.ingest.tabular import _finish, long_from_wide, records_table
+from reporter.ingest.tabular import finish_parsed, long_from_wide, records_table
 from reporter.model import Plan
 
 SUMMARY_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos",
@@ -42,5 +42,5 @@ def parse_trainer_state(file: TextFile) -> ParsedHistory:
     if isinstance(epochs, (int, float)) and epochs > 0:
         parsed.plan = Plan(epochs=int(epochs), basis="config", params={"key": "num_train_epochs"})
     skip = ("step",) + SUMMARY_KEYS if x_name == "epoch" else SUMMARY_KEYS
-    return _finish(parsed, long_from_wide(table, x_name, "epoch" if x_name == "epoch" else "step", skip=skip),
+    return finish_parsed(parsed, long_from_wide(table, x_name, "epoch" if x_name == "epoch" else "step", skip=skip),
                    file, x_name)

@@ -11,7 +11,12 @@ import pandas as pd
 from reporter.errors import HistoryError
 from reporter.ingest.files import TextFile
 from reporter.ingest.parsed import ParsedHistory
-from reporter.ingest.tabular import _finish, json_records, long_from_wide, records_table
+from reporter.ingest.tabular import (
+    finish_parsed,
+    json_records,
+    long_from_wide,
+    records_table,
+)
 
 NOT_METRICS = ("data_time", "time", "memory", "iter", "step", "epoch", "mode")
 
@@ -42,7 +47,7 @@ def parse_openmmlab(file: TextFile) -> ParsedHistory:
     if len(val):
         parts.append(long_from_wide(val, "epoch", "epoch", skip=NOT_METRICS))
     frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    parsed = _finish(ParsedHistory(format="mmengine"), frame, file, "epoch")
+    parsed = finish_parsed(ParsedHistory(format="mmengine"), frame, file, "epoch")
     for key in frame["key"].unique():
         if not (train.columns == key).any():
             parsed.splits.setdefault(key, "val")
@@ -63,4 +68,4 @@ def _mmdet2(file: TextFile, records: list[dict]) -> ParsedHistory:
                 parsed.splits.update({key: "val" for key in frame["key"].unique()})
                 frame["key"] = frame["key"].where(~frame["key"].isin(["loss"]), "val_loss")
             frames.append(frame)
-    return _finish(parsed, pd.concat(frames, ignore_index=True), file, "epoch")
+    return finish_parsed(parsed, pd.concat(frames, ignore_index=True), file, "epoch")

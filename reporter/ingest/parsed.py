@@ -43,6 +43,3 @@ class ParsedHistory:
             return pd.DataFrame(columns=LONG_COLUMNS).astype({"x": float, "value": float})
         table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
         return table.astype({"x": float, "value": float, "key": str})
-
-    def is_empty(self) -> bool:
-        return not self.rows and not any(len(frame) for frame in self.frames)

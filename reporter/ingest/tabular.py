@@ -107,7 +107,8 @@ def long_from_wide(table: pd.DataFrame, x_name: str, x_kind: str, wall: str | No
                                                                                    "wall_time"])
 
 
-def _finish(parsed: ParsedHistory, frame: pd.DataFrame, file: TextFile, x_name: str) -> ParsedHistory:
+def finish_parsed(parsed: ParsedHistory, frame: pd.DataFrame, file: TextFile, x_name: str) -> ParsedHistory:
+    """Add a long frame to parsed with the splits its key prefixes name; refuse a frame with no values."""
     if not len(frame):
         raise HistoryError(f"{file.path}: no numeric values next to the '{x_name}' column; is this a history?")
     parsed.frames.append(frame)
@@ -157,14 +158,14 @@ def parse_csv(file: TextFile) -> ParsedHistory:
             "rename the column or pass the right file"
         )
     x_kind = "epoch" if x_name.lower() == "epoch" else "step"
-    return _finish(ParsedHistory(format="csv"), long_from_wide(table, x_name, x_kind), file, x_name)
+    return finish_parsed(ParsedHistory(format="csv"), long_from_wide(table, x_name, x_kind), file, x_name)
 
 
 def _tensorboard_export(file: TextFile, table: pd.DataFrame) -> ParsedHistory:
     match = _TB_EXPORT.search(file.path.name)
     tag = match.group("tag") if match else file.path.stem
     renamed = table.rename(columns={table.columns[2]: tag})
-    return _finish(ParsedHistory(format="tensorboard-csv"),
+    return finish_parsed(ParsedHistory(format="tensorboard-csv"),
                    long_from_wide(renamed, table.columns[1], "step", wall=table.columns[0]), file, "Step")
 
 
@@ -180,7 +181,7 @@ def _wandb_export(file: TextFile, table: pd.DataFrame) -> ParsedHistory:
                            "export one run per file")
     chosen = table[["Step", *columns]].rename(columns=columns)
     parsed = ParsedHistory(format="wandb-csv", name=next(iter(runs), None))
-    return _finish(parsed, long_from_wide(chosen, "Step", "step"), file, "Step")
+    return finish_parsed(parsed, long_from_wide(chosen, "Step", "step"), file, "Step")
 
 
 def json_records(file: TextFile) -> list[dict[str, Any]]:
@@ -226,7 +227,7 @@ def parse_json(file: TextFile) -> ParsedHistory:
         raise HistoryError(f"{file.path}: no epoch/step field in the records (looked for {', '.join(X_COLUMNS)})")
     x_kind = "epoch" if x_name.lower() == "epoch" else "step"
     fmt = "json" if file.text.lstrip().startswith("[") else "jsonl"
-    return _finish(ParsedHistory(format=fmt), long_from_wide(table, x_name, x_kind), file, x_name)
+    return finish_parsed(ParsedHistory(format=fmt), long_from_wide(table, x_name, x_kind), file, x_name)
 
 
 def looks_tabular(text: str) -> bool:

@@ -56,10 +56,6 @@ class Chart:
         return buffer.getvalue()
 
 
-def _save(figure: Figure, name: str) -> Chart:
-    return Chart(name, figure)
-
-
 def _figure(width: float = 6.4, height: float = 3.0) -> Figure:
     with matplotlib.rc_context(STYLE):
         return Figure(figsize=(width, height), layout="constrained")
@@ -96,7 +92,7 @@ def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
         axes.set_xlabel(labels["epoch"])
         axes.set_ylabel(m.name)
         axes.legend(loc="best", fontsize=8, frameon=False)
-        return _save(figure, "metric")
+        return Chart("metric", figure)
 
 
 def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
@@ -116,7 +112,7 @@ def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
         axes.set_xlabel(labels["epoch"])
         axes.set_ylabel(labels["loss"])
         axes.legend(loc="best", fontsize=8, frameon=False)
-        return _save(figure, "loss")
+        return Chart("loss", figure)
 
 
 def class_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
@@ -135,7 +131,7 @@ def class_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
         axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         axes.set_ylabel(labels["count"])
         axes.set_title(labels["classes"], fontsize=9)
-        return _save(figure, "classes")
+        return Chart("classes", figure)
 
 
 def confusion_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
@@ -154,7 +150,7 @@ def confusion_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
         axes.set_xlabel(labels["cluster"])
         axes.set_ylabel(labels["true_class"])
         figure.colorbar(image, ax=axes, label=labels["row_share"])
-        return _save(figure, "confusion")
+        return Chart("confusion", figure)
 
 
 def charts(a: Analysis, labels: Mapping[str, str]) -> tuple[Chart, ...]:
