@@ -12,8 +12,7 @@ import re
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-
+from reporter.analysis.rank_tests import mann_kendall_p, theil_sen
 from reporter.config import Thresholds
 from reporter.model import Mode, Point, Scale, Series, Stability, Trend, TrendResult
 
@@ -107,7 +106,7 @@ def stability(data: Series, window: int) -> Stability:
     if len(y) < MIN_TREND_POINTS or np.ptp(x) == 0:
         return Stability(None, None, None)
     mean = float(np.mean(y))
-    slope, intercept, _, _ = stats.theilslopes(y, x)
+    slope, intercept = theil_sen(y, x)
     noise = float(np.std(y - (intercept + slope * x)))
     if mean == 0:
         return Stability(None, None, noise)
@@ -121,10 +120,10 @@ def trend(data: Series, mode: Mode, limits: Thresholds) -> TrendResult:
     x, y = _window(data, limits.window)
     if len(y) < MIN_TREND_POINTS or np.ptp(x) == 0:
         return TrendResult(Trend.INSUFFICIENT, len(y), None, None)
-    slope = float(stats.theilslopes(y, x)[0])
+    slope = theil_sen(y, x)[0]
     if np.ptp(y) == 0:
         return TrendResult(Trend.STABLE, len(y), 0.0, 1.0)
-    p_value = float(stats.kendalltau(x, y).pvalue)
+    p_value = mann_kendall_p(x, y)
     signed = slope if mode is Mode.MAX else -slope
     if p_value < limits.significance and signed != 0:
         kind = Trend.IMPROVING if signed > 0 else Trend.DECLINING
