@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from reporter.model import Predictions, frozen_mapping
 
@@ -77,10 +76,21 @@ def contingency(labels: Sequence, preds: Sequence) -> tuple[np.ndarray, list, li
     return table, classes, clusters
 
 
+def _matching(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows and columns of the one-to-one matching with the largest total count.
+
+    scipy.optimize is imported here, not at the top: only runs with predictions need it, and it
+    costs a tenth of a plain report's time to import.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    return linear_sum_assignment(-table)
+
+
 def hungarian_accuracy(labels: Sequence, preds: Sequence) -> float:
     """Accuracy after the one-to-one matching of clusters to classes that maximises it."""
     table, _, _ = contingency(labels, preds)
-    rows, cols = linear_sum_assignment(-table)
+    rows, cols = _matching(table)
     return float(table[rows, cols].sum() / table.sum())
 
 
@@ -99,7 +109,7 @@ def external_metrics(labels: Sequence, preds: Sequence) -> dict[str, float]:
 
 
 def _per_class(table: np.ndarray, classes: list, clusters: list) -> tuple[tuple[ClassResult, ...], tuple[int, ...]]:
-    rows, cols = linear_sum_assignment(-table)
+    rows, cols = _matching(table)
     match = dict(zip(rows.tolist(), cols.tolist()))
     support, sizes = table.sum(axis=1), table.sum(axis=0)
     order = np.argsort(-support, kind="stable")
