@@ -44,15 +44,18 @@ class Chart:
     figure: Figure
 
     def svg(self) -> bytes:
-        with matplotlib.rc_context(STYLE):
-            buffer = io.BytesIO()
-            self.figure.savefig(buffer, format="svg", metadata={"Date": None})
-        return buffer.getvalue()
+        return self._saved("svg", metadata={"Date": None})
 
     def png(self) -> bytes:
+        return self._saved("png", dpi=110, metadata={"Software": None})
+
+    def _saved(self, form: str, **options: object) -> bytes:
+        """The figure in one format. The first save lays it out; later saves (the other format) reuse
+        that layout instead of solving it again, which halves their time."""
         with matplotlib.rc_context(STYLE):
             buffer = io.BytesIO()
-            self.figure.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+            self.figure.savefig(buffer, format=form, **options)
+        self.figure.set_layout_engine("none")
         return buffer.getvalue()
 
 
