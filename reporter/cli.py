@@ -7,6 +7,7 @@ import logging
 import os
 import re
 import sys
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -43,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--config", type=Path, help="lab settings file (TOML): runs_root, languages, thresholds")
     report.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
     report.add_argument("--now", help="the report's date and time (ISO 8601), for reproducible reports")
+    report.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
+                        help="processes; 2 or more render the languages side by side (default: the cores)")
     report.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     for name, summary, description in (
             ("batch", "report on every run under a folder (the nightly job)",
@@ -97,6 +100,8 @@ def _request(args: argparse.Namespace) -> ReportRequest:
             now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
     if args.templates is not None and not args.templates.is_dir():
         problems.add("--templates", f"{args.templates} is not a folder")
+    if getattr(args, "jobs", 1) < 1:
+        problems.add("--jobs", f"expected a positive number of processes, got {args.jobs}")
     if problems.items:
         raise UsageError("; ".join(problems.items))
     mode = getattr(args, "mode", None)
@@ -144,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             from reporter.backtest_cli import run_backtest
 
             return run_backtest(args)
-        written = make_report(_request(args))
+        written = make_report(replace(_request(args), parallel=args.jobs > 1))
     except ReporterError as exc:
         print(f"reporter: {exc}", file=sys.stderr)
         return 2

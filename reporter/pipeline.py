@@ -32,6 +32,7 @@ class ReportRequest:
     config: Path | None = None
     templates: Path | None = None
     overrides: RunConfig = RunConfig()
+    parallel: bool = False  # render the languages side by side (by hand); batches parallelise across runs
 
 
 def make_report(request: ReportRequest) -> list[Path]:
@@ -49,5 +50,5 @@ def make_report(request: ReportRequest) -> list[Path]:
     previous = previous_snapshot(run_directory(request.out, run.id), f"{request.now:%Y-%m-%d}")
     context = present(analysis, changes(*previous, result) if previous else None)
     files = render_report(analysis, context, request.languages or settings.languages,
-                          request.formats or settings.formats, request.templates)
+                          request.formats or settings.formats, request.templates, request.parallel)
     return publish(request.out, run.id, files, result, request.now)

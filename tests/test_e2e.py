@@ -128,3 +128,26 @@ def test_templates_folder_overrides_the_stylesheet_and_keeps_the_rest(tmp_path: 
                  "--templates", str(tmp_path / "lab-style")]) == 0
     html = (tmp_path / "out" / "iemocap-da" / "report.en.html").read_text()
     assert "--accent: #7a1fa8 /* lab */" in html and "Diagnostic checklist" in html
+
+
+def test_languages_rendered_side_by_side_equal_those_rendered_in_turn(tmp_path: Path) -> None:
+    written = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        assert main(["report", "examples/iemocap-da", "--out", str(out), "--now", "2025-03-15T09:00:00", "-q",
+                     "--jobs", jobs]) == 0
+        folder = out / "iemocap-da"
+        written[jobs] = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert written["1"].keys() == written["2"].keys() and len(written["1"]) == 20
+    assert [name for name in written["1"] if written["1"][name] != written["2"][name]] == []
+
+
+def test_a_failure_in_the_forked_language_fails_the_report_and_writes_nothing(tmp_path: Path, capsys) -> None:
+    broken = tmp_path / "lab-style"
+    broken.mkdir()
+    builtin = Path("templates/report.html.j2").read_text()
+    (broken / "report.html.j2").write_text("{% if lang == 'en' %}{{ no_such_value }}{% endif %}" + builtin)
+    code, err = run_cli(["report", "examples/iemocap-da", "--out", str(tmp_path / "out"), "--jobs", "2",
+                         "--templates", str(broken)], capsys)
+    assert code != 0 and "no_such_value" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

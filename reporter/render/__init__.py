@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import logging
+import multiprocessing
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Mapping
 
+from reporter.errors import RenderError, ReporterError
 from reporter.model import Analysis
 from reporter.present import ReportContext
 from reporter.render.charts import charts
@@ -27,36 +30,81 @@ def _data_uri(svg: bytes) -> str:
 
 
 def render_report(analysis: Analysis, context: ReportContext, languages: tuple[str, ...], formats: tuple[str, ...],
-                  templates: Path | None = None) -> dict[str, bytes]:
-    """Relative path -> content for every document and figure of one run."""
-    files: dict[str, bytes] = {}
-    for lang in languages:
-        made = charts(analysis, chart_labels(lang, templates))
-        figures = {chart.name: chart for chart in made}
-        date = format_date(context.generated_at, lang)
-        if "md" in formats:
-            for chart in made:
-                files[f"figures/{chart.name}.{lang}.png"] = chart.png()
-            env = environment(lang, "md", templates)
-            text = render_template(env, "report.md.j2", c=context, date=date,
-                                   figures={name: f"figures/{name}.{lang}.png" for name in figures})
-            files[f"report.{lang}.md"] = text.encode("utf-8")
-        if "html" in formats or "pdf" in formats:
-            svgs = {chart.name: chart.svg() for chart in made}
-            for name, svg in svgs.items():
-                files[f"figures/{name}.{lang}.svg"] = svg
-            env = environment(lang, "html", templates)
-            html = render_template(env, "report.html.j2", c=context, date=date,
-                                   figures={name: _data_uri(svg) for name, svg in svgs.items()})
-            if "html" in formats:
-                files[f"report.{lang}.html"] = html.encode("utf-8")
-            if "pdf" in formats:
-                from reporter.render.pdf import html_to_pdf
+                  templates: Path | None = None, parallel: bool = False) -> dict[str, bytes]:
+    """Relative path -> content for every document and figure of one run.
 
-                log.info("writing PDF (%s)", lang)
-                files[f"report.{lang}.pdf"], missing = html_to_pdf(html, context.generated_at)
-                if missing:
-                    log.warning("report.%s.pdf: %d characters have no glyph in the installed fonts and show as boxes "
-                                "(first: %s); install fonts-noto-cjk and fonts-noto-color-emoji", lang, len(missing),
-                                missing[0])
+    With `parallel`, the other languages render in a forked process while this one renders the
+    first: a report by hand then takes the time of one language, not two. Batches leave it off,
+    since their workers already use every core.
+    """
+    if not parallel or len(languages) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        files: dict[str, bytes] = {}
+        for lang in languages:
+            files.update(_render_language(analysis, context, lang, formats, templates))
+        return files
+    fork = multiprocessing.get_context("fork")
+    receivers, children = [], []
+    for lang in languages[1:]:  # a forked child shares the analysis as it is, nothing to pickle
+        receiver, sender = fork.Pipe(duplex=False)
+        child = fork.Process(target=_render_in_child, args=(sender, analysis, context, lang, formats, templates))
+        child.start()
+        sender.close()
+        receivers.append(receiver)
+        children.append(child)
+    files = _render_language(analysis, context, languages[0], formats, templates)
+    for receiver, child in zip(receivers, children):
+        try:
+            outcome = receiver.recv()
+        except EOFError:
+            outcome = RenderError("a rendering process ended without a result")
+        child.join()
+        if isinstance(outcome, BaseException):
+            raise outcome
+        files.update(outcome)
+    return files
+
+
+def _render_in_child(sender: Connection, analysis: Analysis, context: ReportContext, lang: str,
+                     formats: tuple[str, ...], templates: Path | None) -> None:
+    try:
+        sender.send(_render_language(analysis, context, lang, formats, templates))
+    except ReporterError as exc:
+        sender.send(exc)
+    except Exception as exc:  # noqa: BLE001 - carried to the parent, which reports it like its own
+        sender.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
+    finally:
+        sender.close()
+
+
+def _render_language(analysis: Analysis, context: ReportContext, lang: str, formats: tuple[str, ...],
+                     templates: Path | None) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    made = charts(analysis, chart_labels(lang, templates))
+    figures = {chart.name: chart for chart in made}
+    date = format_date(context.generated_at, lang)
+    if "md" in formats:
+        for chart in made:
+            files[f"figures/{chart.name}.{lang}.png"] = chart.png()
+        env = environment(lang, "md", templates)
+        text = render_template(env, "report.md.j2", c=context, date=date,
+                               figures={name: f"figures/{name}.{lang}.png" for name in figures})
+        files[f"report.{lang}.md"] = text.encode("utf-8")
+    if "html" in formats or "pdf" in formats:
+        svgs = {chart.name: chart.svg() for chart in made}
+        for name, svg in svgs.items():
+            files[f"figures/{name}.{lang}.svg"] = svg
+        env = environment(lang, "html", templates)
+        html = render_template(env, "report.html.j2", c=context, date=date,
+                               figures={name: _data_uri(svg) for name, svg in svgs.items()})
+        if "html" in formats:
+            files[f"report.{lang}.html"] = html.encode("utf-8")
+        if "pdf" in formats:
+            from reporter.render.pdf import html_to_pdf
+
+            log.info("writing PDF (%s)", lang)
+            files[f"report.{lang}.pdf"], missing = html_to_pdf(html, context.generated_at)
+            if missing:
+                log.warning("report.%s.pdf: %d characters have no glyph in the installed fonts and show as boxes "
+                            "(first: %s); install fonts-noto-cjk and fonts-noto-color-emoji", lang, len(missing),
+                            missing[0])
     return files
