@@ -165,3 +165,17 @@ def test_digest_groups_seeds_and_reports_changes_since_the_meeting(lab: Path, tm
     assert "Since 2025-03-08: best 0.5991 → 0.6025, 1 epochs gained" in digest
     html = (out / "digest.en.html").read_text()
     assert html.count("<section class=\"run\">") == 4 and html.count("data:image/svg+xml;base64,") == 4
+
+
+def test_since_the_last_report_names_new_and_resolved_findings_in_words(tmp_path: Path) -> None:
+    run, out = tmp_path / "run", tmp_path / "out"
+    run.mkdir()
+    rows = [f"{epoch},{0.30 + 0.02 * epoch:.3f},{2.0 - 0.1 * epoch:.3f}" for epoch in range(1, 13)]
+    for day, logged in (("2025-03-14", 3), ("2025-03-15", 12)):
+        (run / "history.csv").write_text("epoch,val_acc,loss\n" + "\n".join(rows[:logged]) + "\n")
+        assert main(["report", str(run), "--out", str(out), "--format", "md", "-q", "--now", f"{day}T09:00:00"]) == 0
+    text = (out / "run" / "report.en.md").read_text()
+    line = next(line for line in text.splitlines() if line.startswith("- New findings:"))
+    assert "metric improving; " in line and "Resolved: too few points for a trend" in line
+    assert "metric." not in line
+    assert "新发现：" in (out / "run" / "report.zh.md").read_text()
