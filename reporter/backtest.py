@@ -42,6 +42,7 @@ class Score:
     prefix: float
     method: str
     error: float  # |forecast of the final value - final value| / range of the whole curve
+    rest_error: float  # median over every point after the prefix of |forecast - value| / range
     covered: bool | None  # the final value inside the interval (methods with an interval only)
     milliseconds: float
 
@@ -53,8 +54,10 @@ class Summary:
     curves: int
     median_error: float
     mean_error: float
+    median_rest_error: float
     coverage: float | None
     median_ms: float
+    gain: tuple[float, float, float] | None  # 1 - median error / last value's, with a 90% bootstrap interval
 
 
 def prefix_length(n: int, fraction: float) -> int:
@@ -84,31 +87,37 @@ def leave_one_source_out(curves: Sequence[Curve]) -> dict[str, Calibration]:
             for source in errors_by_source}
 
 
-def _timed(forecast: Callable[[], tuple[float, float | None, float | None]]) -> tuple[float, float | None, float | None, float]:
+Forecast = tuple[np.ndarray, float | None, float | None]  # values at every later x; interval of the final one
+
+
+def _timed(forecast: Callable[[], Forecast]) -> tuple[np.ndarray, float | None, float | None, float]:
     start = time.perf_counter()
-    median, low, high = forecast()
-    return median, low, high, (time.perf_counter() - start) * 1000
+    values, low, high = forecast()
+    return values, low, high, (time.perf_counter() - start) * 1000
 
 
 def _forecasts(curve: Curve, cut: int, calibration: Calibration | None, interval: float
-               ) -> dict[str, Callable[[], tuple[float, float | None, float | None]]]:
+               ) -> dict[str, Callable[[], Forecast]]:
     x, y = np.asarray(curve.x[:cut]), np.asarray(curve.y[:cut])
-    final = curve.x[-1]
+    later = np.asarray(curve.x[cut:])
 
-    def ours() -> tuple[float, float | None, float | None]:
+    def ours() -> Forecast:
         model = CurveEnsemble(interval=interval, calibration=calibration).fit(x, y, curve.higher_is_better)
-        low, high = model.predict_interval([final])
-        return float(model.predict([final])[0]), float(low[0]), float(high[0])
+        low, high = model.predict_interval(later[-1:])
+        return model.predict(later), float(low[0]), float(high[0])
 
-    def pow3() -> tuple[float, float | None, float | None]:
-        u = 1 + (x - x[0]) / (np.median(np.diff(x)) or 1)
-        fit = fit_family(FAMILIES[0], u, y)
-        return float(fit.predict(np.array([1 + (final - x[0]) / (np.median(np.diff(x)) or 1)]))[0]), None, None
+    def pow3() -> Forecast:
+        step = np.median(np.diff(x)) or 1
+        fit = fit_family(FAMILIES[0], 1 + (x - x[0]) / step, y)
+        return fit.predict(1 + (later - x[0]) / step), None, None
+
+    def constant(value: float) -> Callable[[], Forecast]:
+        return lambda: (np.full(len(later), value), None, None)
 
     return {
         "ours": ours,
-        "last_value": lambda: (float(y[-1]), None, None),
-        "best_so_far": lambda: (float(np.max(y) if curve.higher_is_better else np.min(y)), None, None),
+        "last_value": constant(float(y[-1])),
+        "best_so_far": constant(float(np.max(y) if curve.higher_is_better else np.min(y))),
         "pow3": pow3,
     }
 
@@ -122,12 +131,42 @@ def backtest(curves: Sequence[Curve], prefixes: Sequence[float] = PREFIXES,
         for fraction in prefixes:
             cut = prefix_length(len(curve.x), fraction)
             calibration = calibrations.get(curve.source) if calibrations else None
+            actual = np.asarray(curve.y[cut:])
             for method, forecast in _forecasts(curve, cut, calibration, interval).items():
-                median, low, high, ms = _timed(forecast)
+                values, low, high, ms = _timed(forecast)
                 covered = None if low is None or high is None else bool(low <= curve.y[-1] <= high)
-                scores.append(Score(curve.id, curve.source, fraction, method, abs(median - curve.y[-1]) / span,
-                                    covered, ms))
+                scores.append(Score(curve.id, curve.source, fraction, method, abs(values[-1] - actual[-1]) / span,
+                                    float(np.median(np.abs(values - actual))) / span, covered, ms))
     return scores
+
+
+def gain_over_last_value(errors: dict[str, np.ndarray], baseline: dict[str, np.ndarray], draws: int = 2000,
+                         seed: int = 0) -> tuple[float, float, float]:
+    """1 - median error / last value's median error, with a 90% interval from resampling whole sources.
+
+    Curves of one repository are alike, so sources, not curves, are the independent units; the
+    interval shows how much of a difference between methods a corpus this size can resolve.
+    """
+    sources = sorted(errors)
+    ours, theirs = np.concatenate([errors[s] for s in sources]), np.concatenate([baseline[s] for s in sources])
+    point = 1 - float(np.median(ours)) / float(np.median(theirs))
+    rng = np.random.default_rng(seed)
+    gains = []
+    for _ in range(draws):
+        picked = rng.integers(0, len(sources), len(sources))
+        a = np.concatenate([errors[sources[i]] for i in picked])
+        b = np.concatenate([baseline[sources[i]] for i in picked])
+        if np.median(b) > 0:
+            gains.append(1 - float(np.median(a)) / float(np.median(b)))
+    low, high = np.quantile(gains, [0.05, 0.95]) if gains else (np.nan, np.nan)
+    return point, float(low), float(high)
+
+
+def _by_source(scores: Sequence[Score]) -> dict[str, np.ndarray]:
+    grouped: dict[str, list[float]] = defaultdict(list)
+    for s in sorted(scores, key=lambda s: s.curve):
+        grouped[s.source].append(s.error)
+    return {source: np.asarray(values) for source, values in grouped.items()}
 
 
 def summarise(scores: Sequence[Score]) -> list[Summary]:
@@ -139,8 +178,12 @@ def summarise(scores: Sequence[Score]) -> list[Summary]:
             if not chosen:
                 continue
             covered = [s.covered for s in chosen if s.covered is not None]
+            baseline = [s for s in scores if s.method == "last_value" and s.prefix == prefix]
+            gain = (gain_over_last_value(_by_source(chosen), _by_source(baseline))
+                    if method != "last_value" and len(baseline) == len(chosen) else None)
             rows.append(Summary(method, prefix, len(chosen), float(np.median([s.error for s in chosen])),
                                 float(np.mean([s.error for s in chosen])),
+                                float(np.median([s.rest_error for s in chosen])),
                                 float(np.mean(covered)) if covered else None,
-                                float(np.median([s.milliseconds for s in chosen]))))
+                                float(np.median([s.milliseconds for s in chosen])), gain))
     return rows

@@ -29,20 +29,26 @@ def _prefixes(text: str) -> tuple[float, ...]:
 
 
 def table(rows: list[Summary]) -> str:
-    lines = [f"{'method':<12} {'prefix':>6} {'curves':>6} {'median err':>10} {'mean err':>9} {'cover80':>8} {'ms':>7}"]
+    lines = [f"{'method':<12} {'prefix':>6} {'curves':>6} {'median err':>10} {'mean err':>9} {'rest err':>9} "
+             f"{'vs last value (90% CI)':>23} {'cover80':>8} {'ms':>7}"]
     for r in rows:
         coverage = "-" if r.coverage is None else f"{r.coverage:.0%}"
+        gain = "-" if r.gain is None else f"{-r.gain[0]:+.0%} ({-r.gain[2]:+.0%}…{-r.gain[1]:+.0%})"
         lines.append(f"{r.method:<12} {r.prefix:>6.0%} {r.curves:>6} {r.median_error:>10.3f} {r.mean_error:>9.3f} "
-                     f"{coverage:>8} {r.median_ms:>7.2f}")
+                     f"{r.median_rest_error:>9.3f} {gain:>23} {coverage:>8} {r.median_ms:>7.2f}")
+    lines.append("err: |forecast - value| / the curve's range, for the final value (median, mean over curves) and "
+                 "for every point after the prefix (rest: median per curve, then over curves). vs last value: change "
+                 "in the median final error; the interval resamples whole sources.")
     return "\n".join(lines)
 
 
 def _csv(scores: list[Score]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["curve", "source", "prefix", "method", "error", "covered", "milliseconds"])
+    writer.writerow(["curve", "source", "prefix", "method", "error", "rest_error", "covered", "milliseconds"])
     for s in scores:
-        writer.writerow([s.curve, s.source, s.prefix, s.method, f"{s.error:.6f}", s.covered, f"{s.milliseconds:.3f}"])
+        writer.writerow([s.curve, s.source, s.prefix, s.method, f"{s.error:.6f}", f"{s.rest_error:.6f}", s.covered,
+                         f"{s.milliseconds:.3f}"])
     return buffer.getvalue().encode("utf-8")
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from reporter.analysis.curves import FAMILIES, fit_family, fit_members
 from reporter.analysis.projection import CurveEnsemble, calibration_from_errors
-from reporter.backtest import Curve, backtest, calibration_errors, summarise
+from reporter.backtest import Curve, backtest, calibration_errors, gain_over_last_value, summarise
 from reporter.cli import main
 
 U = np.arange(1.0, 41.0)
@@ -62,6 +62,26 @@ def test_intervals_cover_at_the_nominal_rate_on_fresh_curves() -> None:
 def test_ensemble_beats_last_value_on_rising_curves() -> None:
     rows = {(r.method, r.prefix): r for r in summarise(backtest(synthetic_curves(3, 30), prefixes=(0.4,)))}
     assert rows[("ours", 0.4)].median_error < rows[("last_value", 0.4)].median_error
+
+
+def test_remaining_points_are_scored_and_a_constant_forecast_scores_its_drift() -> None:
+    curve = Curve("line", "s", tuple(float(i) for i in range(1, 11)), tuple(float(i) for i in range(1, 11)), True)
+    scores = {s.method: s for s in backtest([curve], prefixes=(0.5,))}
+    # last value 5 against the later values 6..10 of a range of 9: median |error| 3/9, final 5/9
+    assert scores["last_value"].rest_error == pytest.approx(3 / 9)
+    assert scores["last_value"].error == pytest.approx(5 / 9)
+    assert scores["ours"].rest_error < scores["last_value"].rest_error
+
+
+def test_gain_interval_resamples_sources_and_contains_the_point_estimate() -> None:
+    rng = np.random.default_rng(4)
+    baseline = {f"s{i}": rng.uniform(0.05, 0.2, 3) for i in range(12)}
+    better = {source: errors * 0.6 for source, errors in baseline.items()}
+    point, low, high = gain_over_last_value(better, baseline)
+    assert point == pytest.approx(0.4) and low == pytest.approx(0.4) and high == pytest.approx(0.4)
+    noisy = {source: errors * rng.uniform(0.2, 1.4, 3) for source, errors in baseline.items()}
+    point, low, high = gain_over_last_value(noisy, baseline)
+    assert low < point < high and high - low > 0.1
 
 
 def test_decreasing_metric_forecast_goes_down() -> None:
