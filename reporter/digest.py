@@ -58,10 +58,13 @@ def seed_groups(runs: list[DigestRun]) -> tuple[SeedGroup, ...]:
     return tuple(result)
 
 
-class _NoMetric:
-    """The finding messages read c.metric for the metric's scale; the digest states them scale-free."""
+@dataclass(frozen=True)
+class _ScaleFree:
+    """What the finding messages read from a report context: c.metric for the metric's scale (the
+    digest states values scale-free) and c.x_unit, so a step-indexed run's sentences say steps."""
 
-    metric = None
+    x_unit: str = "epoch"
+    metric: None = None
 
 
 def collect(out: Path, run_ids: list[str], since: str, lang: str) -> list[DigestRun]:
@@ -88,7 +91,7 @@ def write_digest(out: Path, run_ids: list[str], now: datetime, since: str, langu
         runs = sorted(collect(out, run_ids, since, lang),
                       key=lambda r: (STATUS_ORDER.get(r.summary["run"]["status"], 3), r.summary["run"]["name"]))
         context = {"runs": runs, "groups": seed_groups(runs), "since": since, "date": format_date(now, lang),
-                   "none_context": _NoMetric()}
+                   "scale_free": _ScaleFree}
         if "md" in formats:
             path = out / f"digest.{lang}.md"
             write_atomic(path, render_template(environment(lang, "md"), "digest.md.j2", **context).encode())

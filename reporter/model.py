@@ -252,6 +252,7 @@ class Projection:
     flatten_epoch: float | None  # where the median forecast stops gaining (see projection.FLAT_GAIN)
     p_beat_best: float | None  # P(beating the best so far by the limit)
     p_reach_target: float | None  # P(reaching the published reference by the limit)
+    chance_at: float | None = None  # where both probabilities are taken: the limit, or as far ahead as observed
 
 
 @dataclass(frozen=True)
@@ -329,3 +330,4 @@ class Analysis:
     generated_at: datetime
     seeds: SeedSummary | None = None
     clustering: Any = None  # analysis.clustering.ClusteringResult when predictions exist
+    x_unit: str = "epoch"  # what x counts: "epoch", or "step" for histories indexed by optimiser steps only

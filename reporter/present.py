@@ -78,6 +78,7 @@ class ReportContext:
     clustering: Any
     clustering_reference: tuple[ReferenceLine, ...]  # published values of NMI, ARI, ACC, FMI for the dataset
     changes: Changes | None  # since the previous report; None for the first one
+    x_unit: str = "epoch"  # "step" when x counts optimiser steps: labels and sentences say steps
 
 
 def _seed_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
@@ -149,7 +150,7 @@ def present(a: Analysis, since: Changes | None = None) -> ReportContext:
         counts={s.value: sum(1 for f in a.findings if f.severity is s) for s in Severity},
         thresholds=a.thresholds, sources=a.run.sources, version=__version__,
         findings={f.code: f for f in a.findings}, seeds=a.seeds, clustering=a.clustering,
-        clustering_reference=_clustering_reference(a), changes=since,
+        clustering_reference=_clustering_reference(a), changes=since, x_unit=a.x_unit,
     )
 
 

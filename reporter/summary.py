@@ -60,7 +60,7 @@ def summary(a: Analysis) -> dict[str, Any]:
         "schema": SCHEMA,
         "run": {"id": a.run.id, "name": a.run.name, "dataset": a.run.dataset,
                 "sources": [{"path": s.path, "format": s.format} for s in a.run.sources],
-                "status": a.status.value, "last_epoch": a.last_epoch,
+                "status": a.status.value, "last_epoch": a.last_epoch, "x_unit": a.x_unit,
                 "planned_epochs": a.run.plan.epochs if a.run.plan else None,
                 "hyperparameters": {k: v for k, v in a.run.hyperparameters.items()
                                     if isinstance(v, (str, int, float, bool)) or v is None}},
@@ -78,7 +78,7 @@ def summary(a: Analysis) -> dict[str, Any]:
                        "asymptote": None if p.asymptote is None else
                        {"low": p.asymptote.low, "median": p.asymptote.median, "high": p.asymptote.high},
                        "method": p.method, "reason": p.reason, "backtest_error": p.backtest_error,
-                       "limit": p.limit, "flatten_epoch": p.flatten_epoch, "p_beat_best": p.p_beat_best,
+                       "limit": p.limit, "flatten_epoch": p.flatten_epoch, "p_beat_best": p.p_beat_best, "probabilities_at": p.chance_at,
                        "p_reach_reference": p.p_reach_target},
         "findings": [{"code": f.code, "severity": f.severity.value, "params": f.params} for f in a.findings],
         "checklist": [{"code": c.code, "status": c.status.value, "params": c.params} for c in a.checklist],

@@ -80,6 +80,11 @@ CHECK_CODES = ["check.no_crash", "check.loss_finite", "check.loss_informative", 
 
 class Context:
     metric = None
+    x_unit = "epoch"
+
+
+class StepContext(Context):
+    x_unit = "step"
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -91,6 +96,7 @@ def test_every_code_has_words(lang: str, output: str) -> None:
     for code in FINDING_CODES:
         text = str(messages.finding(Finding(code, Severity.INFO, params), Context()))
         assert text.strip() and code not in text, code
+        assert code not in str(messages.finding(Finding(code, Severity.INFO, params), StepContext())), code
         assert code not in str(messages.finding_title(code)), code  # as listed in "Since the last report"
     for code in REC_CODES:
         recommendation = Recommendation(code, frozen_mapping(PARAMS | {"current": 20, "suggested": 10}))

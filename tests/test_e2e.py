@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -151,3 +152,19 @@ def test_a_failure_in_the_forked_language_fails_the_report_and_writes_nothing(tm
                          "--templates", str(broken)], capsys)
     assert code != 0 and "no_such_value" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_a_history_indexed_by_steps_is_described_in_steps(tmp_path: Path) -> None:
+    run = tmp_path / "steps"
+    run.mkdir()
+    rows = [f"{step},{0.5 + 0.4 * (1 - 0.97 ** (step / 50)):.4f}" for step in range(50, 2050, 50)]
+    (run / "metrics.csv").write_text("step,val_acc\n" + "\n".join(rows) + "\n")
+    assert main(["report", str(run), "--out", str(tmp_path / "out"), "--format", "md", "-q",
+                 "--now", "2025-03-15T09:00:00"]) == 0
+    en = (tmp_path / "out" / "steps" / "report.en.md").read_text()
+    zh = (tmp_path / "out" / "steps" / "report.zh.md").read_text()
+    assert "| Step of best | 2,000 |" in en and "| Last step | 2,000 |" in en and "| Step | Low |" in en
+    assert "per 1,000 steps" in en and "Epoch of best" not in en
+    assert "| 最佳值所在步 |" in zh and "每 1,000 步" in zh
+    summary = json.loads((tmp_path / "out" / "steps" / "summary.json").read_text())
+    assert summary["run"]["x_unit"] == "step"

@@ -136,7 +136,9 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
     status = run_status(run, [loss_name] if loss_name else [], key, now, limits)
     planned_last = run.plan.epochs - (1 - run.epoch_base) if run.plan else None
     limit = projection_limit(status.status, status.last_epoch, planned_last)
-    requested = tuple(float(t) for t in project_to) or default_targets(status.last_epoch or 0.0, limit)
+    unit = metrics.x_unit(run.history)
+    ahead = 20.0 if unit == "epoch" or not data.x else max(data.x[-1] - data.x[0], 1.0)
+    requested = tuple(float(t) for t in project_to) or default_targets(status.last_epoch or 0.0, limit, ahead)
     refs = tuple(r for r in references if run.dataset and r.dataset.lower() == run.dataset.lower())
     target = reference_target(metric, refs)
     projection = no_projection("seeds", limits.interval, (), None) if seeds else project(
@@ -150,6 +152,7 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
     found = findings(facts)
     return Analysis(
         run=run, status=status.status, last_epoch=status.last_epoch, metric=metric, loss=loss,
+        x_unit=unit,
         projection=projection, dataset=dataset,
         reference=refs, findings=found, checklist=checklist(run, metric, found),
         recommendations=recommendations(run, metric, found), thresholds=frozen_mapping(asdict(limits)),

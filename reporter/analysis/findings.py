@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from reporter.analysis.metrics import series, tokens
+from reporter.analysis.metrics import STEPS_PER_SLOPE, series, tokens, x_unit
 from reporter.analysis.status import StatusResult
 from reporter.config import Thresholds
 from reporter.ingest.umc import scalar
@@ -103,23 +103,24 @@ def _metric(f: Facts) -> Iterator[Finding]:
         yield finding("metric.sparse", Severity.WARN, n_points=m.n_points, last_metric_epoch=m.current.x,
                       last_epoch=last, best_so_far=m.best_so_far)
     t = m.trend
+    slope = t.slope * STEPS_PER_SLOPE if t.slope is not None and x_unit(f.run.history) == "step" else t.slope
     plateau = m.epochs_since_best is not None and t.kind is not Trend.INSUFFICIENT and \
         _evaluations_since_best(f) >= f.limits.patience
     if t.kind is Trend.INSUFFICIENT:
         yield finding("metric.insufficient_data", Severity.WARN, n_points=m.n_points, needed=4)
     elif t.kind is Trend.DECLINING:
-        yield finding("metric.declining", Severity.WARN, window=t.window, slope=t.slope,
+        yield finding("metric.declining", Severity.WARN, window=t.window, slope=slope,
                       epochs_since_best=m.epochs_since_best)
     elif plateau:
-        yield finding("metric.plateau", Severity.WARN, window=t.window, slope=t.slope,
+        yield finding("metric.plateau", Severity.WARN, window=t.window, slope=slope,
                       epochs_since_best=m.epochs_since_best)
     elif t.kind is Trend.IMPROVING:
-        yield finding("metric.improving", Severity.OK, window=t.window, slope=t.slope,
+        yield finding("metric.improving", Severity.OK, window=t.window, slope=slope,
                       epochs_since_best=m.epochs_since_best)
     elif t.kind is Trend.OSCILLATING:
         yield finding("metric.oscillating", Severity.WARN, window=t.window, noise=m.stability.noise)
     else:
-        yield finding("metric.stable", Severity.INFO, window=t.window, slope=t.slope)
+        yield finding("metric.stable", Severity.INFO, window=t.window, slope=slope)
 
 
 def _evaluations_since_best(f: Facts) -> int:
@@ -282,10 +283,10 @@ def _projection(f: Facts) -> Iterator[Finding]:
     target = reference_target(f.metric, f.reference)
     if p.p_reach_target is not None and target is not None and p.p_reach_target < 0.2:
         yield finding("projection.unlikely_target", Severity.WARN, target=target[1].metrics[target[2]],
-                      probability=p.p_reach_target, epoch=p.limit)
+                      probability=p.p_reach_target, epoch=p.chance_at)
     if p.p_beat_best is not None and f.status.status is Status.RUNNING:
         severity = Severity.WARN if p.p_beat_best < 0.05 else Severity.INFO
-        yield finding("projection.improvement_chance", severity, probability=p.p_beat_best, epoch=p.limit)
+        yield finding("projection.improvement_chance", severity, probability=p.p_beat_best, epoch=p.chance_at)
 
 
 MINORITY_SHARE = 0.05

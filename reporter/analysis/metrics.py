@@ -56,6 +56,19 @@ def series(history: pd.DataFrame, key: str) -> Series:
     return Series(key=key, x=tuple(float(v) for v in rows["x"]), values=tuple(float(v) for v in rows["value"]))
 
 
+STEPS_PER_SLOPE = 1000
+"""Slopes of step-indexed metrics are reported per this many steps; per single step they round to 0."""
+
+
+def x_unit(history: pd.DataFrame) -> str:
+    """'step' when the history counts optimiser steps only (W&B, MLflow, TensorBoard without epochs), else 'epoch'.
+
+    Reports name the x axis with it, so 4,760 steps are never called 4,760 epochs.
+    """
+    kinds = set(history["x_kind"]) - {"seed"} if len(history) else set()
+    return "step" if kinds == {"step"} else "epoch"
+
+
 def finite_part(data: Series) -> Series:
     keep = [i for i, v in enumerate(data.values) if math.isfinite(v)]
     return Series(data.key, tuple(data.x[i] for i in keep), tuple(data.values[i] for i in keep))

@@ -197,9 +197,10 @@ def _bounds(scale: Scale, is_loss: bool) -> tuple[float, float]:
     return (0.0, math.inf) if is_loss else (-math.inf, math.inf)
 
 
-def default_targets(last: float, limit: float | None) -> tuple[float, ...]:
-    """A few epochs between the last one and the planned end (or 20 more when no end is known)."""
-    end = limit if limit is not None else last + 20
+def default_targets(last: float, limit: float | None, ahead: float = 20.0) -> tuple[float, ...]:
+    """A few points between the last one and the planned end (or `ahead` more when no end is known:
+    20 epochs, or for step-indexed runs as many steps again as observed, since 20 steps is nothing)."""
+    end = limit if limit is not None else last + ahead
     if end <= last:
         return ()
     steps = sorted({round(last + (end - last) * f) for f in (0.25, 0.5, 0.75, 1.0)} - {round(last)})
@@ -245,6 +246,7 @@ def project(data: Series, scale: Scale, is_loss: bool, requested: tuple[float, .
         model.flatten_x(end) if end > x[-1] else None,
         model.probability_beyond(end, best) if end > x[-1] else None,
         model.probability_beyond(end, target) if target is not None and end > x[-1] else None,
+        end if end > x[-1] else None,
     )
 
 

@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from reporter.analysis.metrics import series  # noqa: E402
+from reporter.analysis.metrics import series, x_unit  # noqa: E402
 from reporter.analysis.status import main_phase  # noqa: E402
 from reporter.model import Analysis, Scale  # noqa: E402
 
@@ -92,7 +92,7 @@ def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
                          label=f"{labels['reference']}: {compare.params['method']} ({compare.params['reference_split']})")
         if a.last_epoch is not None:
             axes.axvline(a.last_epoch, color="#bbbbbb", lw=0.8)
-        axes.set_xlabel(labels["epoch"])
+        axes.set_xlabel(labels[a.x_unit])
         axes.set_ylabel(m.name)
         axes.legend(loc="best", fontsize=8, frameon=False)
         return Chart("metric", figure)
@@ -112,7 +112,7 @@ def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
             if finite:
                 xs, ys = zip(*finite)
                 axes.plot(xs, ys, marker=".", color=COLOURS["loss"] if index == 0 else None, label=key)
-        axes.set_xlabel(labels["epoch"])
+        axes.set_xlabel(labels[x_unit(history)])
         axes.set_ylabel(labels["loss"])
         axes.legend(loc="best", fontsize=8, frameon=False)
         return Chart("loss", figure)
