@@ -18,7 +18,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Iterator
 
 from reporter import __version__
@@ -56,8 +56,12 @@ def looks_like_run(folder: Path) -> bool:
     return any(next(folder.glob(pattern), None) is not None for pattern in layouts)
 
 
-def discover(root: Path, depth: int = 3) -> list[Path]:
-    """Run folders under root, not descending into a run (its sub-folders belong to it)."""
+def discover(root: Path, depth: int = 3, pattern: str | None = None) -> list[Path]:
+    """Run folders under root, not descending into a run (its sub-folders belong to it).
+
+    With a pattern, only runs whose path below root matches it, matched from the right as
+    pathlib does: 'seed*' picks every run folder named seed*, 'umc/*' the runs directly in umc/.
+    """
     found: list[Path] = []
 
     def walk(folder: Path, level: int) -> None:
@@ -74,6 +78,8 @@ def discover(root: Path, depth: int = 3) -> list[Path]:
     if not root.is_dir():
         raise UsageError(f"{root}: not a folder of runs")
     walk(root, 0)
+    if pattern:
+        found = [f for f in found if f != root and PurePath(f.relative_to(root).as_posix()).match(pattern)]
     return found
 
 
@@ -210,12 +216,12 @@ def _dask(folders: list[Path], request: ReportRequest, force: bool, settings: di
 
 
 def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False, depth: int = 3,
-              scheduler: str | None = None) -> list[BatchResult]:
+              scheduler: str | None = None, pattern: str | None = None) -> list[BatchResult]:
     """Every run under root, in `jobs` worker processes (or on a Dask cluster); writes out/batch.json and
     out/index.*."""
     from reporter.index import write_index
 
-    folders = discover(root, depth)
+    folders = discover(root, depth, pattern)
     settings = {"languages": request.languages, "formats": request.formats, "project_to": request.project_to,
                 "config": Path(request.config).read_text() if request.config else None,
                 "templates": _templates_fingerprint(request.templates)}

@@ -60,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
         batch.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the cores)")
         batch.add_argument("--force", action="store_true", help="re-render every run, changed or not")
         batch.add_argument("--depth", type=int, default=3, help="how deep to look for run folders (default: 3)")
+        batch.add_argument("--glob", help="only runs whose folder path below ROOT matches, from the right: "
+                                          "'seed*', 'umc/*' (default: every run)")
         batch.add_argument("--scheduler", help="run on a Dask distributed cluster, e.g. tcp://host:8786 "
                                                "(pip install 'reporter[dask]')")
         batch.add_argument("--lang", help="languages, comma-separated (default: zh,en)")
@@ -118,7 +120,7 @@ def _batch(args: argparse.Namespace) -> int:
     since = getattr(args, "since", None) or f"{request.now - timedelta(days=7):%Y-%m-%d}"
     if not re.fullmatch(r"\d{4}-\d\d-\d\d", since):  # checked before any work is done
         raise UsageError(f"--since: expected a date such as 2026-11-17, got {since!r}")
-    results = run_batch(args.root, request, args.jobs, args.force, args.depth, args.scheduler)
+    results = run_batch(args.root, request, args.jobs, args.force, args.depth, args.scheduler, args.glob)
     failed = [r for r in results if r.status == "failed"]
     counts = {status: sum(r.status == status for r in results) for status in ("rendered", "skipped", "failed")}
     print(f"{len(results)} runs: {counts['rendered']} rendered, {counts['skipped']} unchanged, {counts['failed']} failed; "

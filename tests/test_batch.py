@@ -22,6 +22,16 @@ def test_discovery_finds_each_example_once_without_descending_into_runs() -> Non
     assert found == {p.name for p in EXAMPLES.iterdir() if p.is_dir()}
 
 
+def test_discovery_keeps_only_runs_matching_the_glob(tmp_path: Path) -> None:
+    for name in ("umc/seed0", "umc/seed1", "fer/seed0", "fer/other"):
+        (tmp_path / name).mkdir(parents=True)
+        (tmp_path / name / "history.csv").write_text("epoch,acc\n1,0.1\n")
+    assert {p.relative_to(tmp_path).as_posix() for p in discover(tmp_path, pattern="seed*")} == \
+        {"umc/seed0", "umc/seed1", "fer/seed0"}
+    assert {p.relative_to(tmp_path).as_posix() for p in discover(tmp_path, pattern="umc/*")} == {"umc/seed0", "umc/seed1"}
+    assert len(discover(tmp_path)) == 4
+
+
 @pytest.fixture
 def lab(tmp_path: Path) -> Path:
     root = tmp_path / "runs"
