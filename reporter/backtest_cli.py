@@ -42,7 +42,20 @@ def table(rows: list[Summary]) -> str:
     return "\n".join(lines)
 
 
-def _csv(scores: list[Score]) -> bytes:
+def _table_csv(rows: list[Summary]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["method", "prefix", "curves", "median_error", "mean_error", "median_rest_error",
+                     "gain_over_last_value", "gain_low_90", "gain_high_90", "coverage_80", "median_ms"])
+    for r in rows:
+        gain = r.gain or (None, None, None)
+        writer.writerow([r.method, r.prefix, r.curves, f"{r.median_error:.6f}", f"{r.mean_error:.6f}",
+                         f"{r.median_rest_error:.6f}", *("" if g is None else f"{g:.4f}" for g in gain),
+                         "" if r.coverage is None else f"{r.coverage:.4f}", f"{r.median_ms:.3f}"])
+    return buffer.getvalue().encode("utf-8")
+
+
+def _scores_csv(scores: list[Score]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["curve", "source", "prefix", "method", "error", "rest_error", "covered", "milliseconds"])
@@ -88,7 +101,9 @@ def run_backtest(args: argparse.Namespace) -> int:
         print(f"{len(curves)} curves from {len(sources)} sources; intervals: {note}")
         print(table(rows))
     if args.csv:
-        write_atomic(args.csv, _csv(scores))
+        write_atomic(args.csv, _table_csv(rows))
+    if args.scores:
+        write_atomic(args.scores, _scores_csv(scores))
     if args.plot:
         write_atomic(args.plot, _plot(rows))
     return 0

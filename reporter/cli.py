@@ -80,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("curves", nargs="+", metavar="CURVES",
                           help="curves JSONL (id, x, y, higher_is_better, source_repo) or run directories/histories")
     backtest.add_argument("--prefixes", default="0.2,0.4,0.6", help="prefix fractions (default: 0.2,0.4,0.6)")
-    backtest.add_argument("--csv", type=Path, help="also write every score as CSV")
+    backtest.add_argument("--csv", type=Path, help="also write the table as CSV")
+    backtest.add_argument("--scores", type=Path, help="also write every curve's score at every prefix as CSV")
     backtest.add_argument("--plot", type=Path, help="also write a plot of the error per method and prefix (PNG)")
     backtest.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     return parser

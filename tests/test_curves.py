@@ -104,8 +104,10 @@ def test_backtest_command_prints_a_table_and_writes_csv(tmp_path, capsys) -> Non
     lines = [json.dumps({"id": c.id, "source_repo": c.source, "higher_is_better": True,
                          "x": [float(v) for v in c.x], "y": [float(v) for v in c.y]}) for c in synthetic_curves(4, 8)]
     path.write_text("\n".join(lines) + "\n")
-    assert main(["backtest", str(path), "--csv", str(tmp_path / "scores.csv")]) == 0
+    assert main(["backtest", str(path), "--csv", str(tmp_path / "table.csv"), "--scores", str(tmp_path / "scores.csv")]) == 0
     out = capsys.readouterr().out
     for method in ("ours", "last_value", "best_so_far", "pow3"):
         assert method in out
     assert (tmp_path / "scores.csv").read_text().count("\n") == 1 + 8 * 3 * 4
+    table = (tmp_path / "table.csv").read_text().splitlines()
+    assert len(table) == 1 + 4 * 3 and table[0].startswith("method,prefix,curves,median_error")
