@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -168,3 +169,15 @@ def test_a_history_indexed_by_steps_is_described_in_steps(tmp_path: Path) -> Non
     assert "| 最佳值所在步 |" in zh and "每 1,000 步" in zh
     summary = json.loads((tmp_path / "out" / "steps" / "summary.json").read_text())
     assert summary["run"]["x_unit"] == "step"
+
+
+def test_a_failure_in_the_first_language_stops_the_forked_one_and_exits(tmp_path: Path) -> None:
+    broken = tmp_path / "lab-style"
+    broken.mkdir()
+    builtin = Path("templates/report.html.j2").read_text()
+    (broken / "report.html.j2").write_text("{% if lang == 'zh' %}{{ no_such_value }}{% endif %}" + builtin)
+    done = subprocess.run([sys.executable, "-m", "reporter.cli", "report", "examples/iemocap-da", "--out",
+                           str(tmp_path / "out"), "--jobs", "2", "--templates", str(broken)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "no_such_value" in done.stderr
+    assert not (tmp_path / "out").exists()

@@ -46,21 +46,27 @@ def render_report(analysis: Analysis, context: ReportContext, languages: tuple[s
     receivers, children = [], []
     for lang in languages[1:]:  # a forked child shares the analysis as it is, nothing to pickle
         receiver, sender = fork.Pipe(duplex=False)
-        child = fork.Process(target=_render_in_child, args=(sender, analysis, context, lang, formats, templates))
+        child = fork.Process(target=_render_in_child, args=(sender, analysis, context, lang, formats, templates),
+                             daemon=True)
         child.start()
         sender.close()
         receivers.append(receiver)
         children.append(child)
-    files = _render_language(analysis, context, languages[0], formats, templates)
-    for receiver, child in zip(receivers, children):
-        try:
-            outcome = receiver.recv()
-        except EOFError:
-            outcome = RenderError("a rendering process ended without a result")
-        child.join()
-        if isinstance(outcome, BaseException):
-            raise outcome
-        files.update(outcome)
+    try:
+        files = _render_language(analysis, context, languages[0], formats, templates)
+        for receiver in receivers:
+            try:
+                outcome = receiver.recv()
+            except EOFError:
+                outcome = RenderError("a rendering process ended without a result")
+            if isinstance(outcome, BaseException):
+                raise outcome
+            files.update(outcome)
+    finally:  # a failure here must not leave a child blocked on a pipe nobody reads
+        for child in children:
+            if child.is_alive():
+                child.terminate()
+            child.join()
     return files
 
 
