@@ -84,6 +84,8 @@ def test_tensorboard_reads_both_scalar_encodings_in_full() -> None:
     keys = set(run.history["key"])
     assert {"train/epoch_loss", "validation/epoch_loss"} <= keys  # simple_value and tensor scalars
     assert run.splits["validation/epoch_loss"] == "val"
+    # Keras writes per-epoch scalars as epoch_<name> with the epoch as the step
+    assert set(run.history.loc[run.history["key"] == "validation/epoch_loss", "x_kind"]) == {"epoch"}
 
 
 def checksum(path: Path) -> str:
@@ -168,7 +170,8 @@ def test_tensorboard_scalars_are_not_downsampled(tmp_path: Path) -> None:
         value = summary_pb2.Summary.Value(tag="loss", simple_value=1.0 / (step + 1))
         writer.add_event(event_pb2.Event(wall_time=1.0 + step, step=step, summary=summary_pb2.Summary(value=[value])))
     writer.close()
-    assert len(load_run(str(tmp_path)).history) == 12_000
+    history = load_run(str(tmp_path)).history
+    assert len(history) == 12_000 and set(history["x_kind"]) == {"step"}
 
 
 def test_missing_tensorboard_extra_names_the_install(monkeypatch) -> None:

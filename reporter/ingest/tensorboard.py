@@ -51,6 +51,12 @@ def _scalars(path: Path) -> list[tuple[str, float, float, float]]:
     return rows
 
 
+def _x_kind(tag: str) -> str:
+    """Keras' TensorBoard callback writes per-epoch scalars as `epoch_<name>` with the epoch as the step;
+    every other tag counts steps."""
+    return "epoch" if tag.rsplit("/", 1)[-1].startswith("epoch_") else "step"
+
+
 def parse_event_files(root: Path) -> tuple[ParsedHistory, list[Source]]:
     """Every scalar of every event file under root, keys prefixed by their sub-folder.
 
@@ -63,7 +69,7 @@ def parse_event_files(root: Path) -> tuple[ParsedHistory, list[Source]]:
         data = path.read_bytes()
         sources.append(Source(str(path.relative_to(base)), "tensorboard", hashlib.sha256(data).hexdigest(), len(data)))
         prefix = "/".join(path.relative_to(base).parts[:-1])
-        rows = [(f"{prefix}/{tag}" if prefix else tag, "step", float(step), float(value), wall)
+        rows = [(f"{prefix}/{tag}" if prefix else tag, _x_kind(tag), float(step), float(value), wall)
                 for tag, step, value, wall in _scalars(path)]
         frames.append(pd.DataFrame(rows, columns=LONG_COLUMNS))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=LONG_COLUMNS)
