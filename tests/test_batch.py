@@ -189,3 +189,12 @@ def test_since_the_last_report_names_new_and_resolved_findings_in_words(tmp_path
     assert "metric improving; " in line and "Resolved: too few points for a trend" in line
     assert "metric." not in line
     assert "新发现：" in (out / "run" / "report.zh.md").read_text()
+
+
+def test_index_marks_progress_counted_in_steps(tmp_path: Path) -> None:
+    run = tmp_path / "runs" / "steps"
+    run.mkdir(parents=True)
+    (run / "metrics.csv").write_text("step,val_acc\n" + "\n".join(f"{s},{0.1 + s / 10000}" for s in range(100, 1100, 100)))
+    assert main(["batch", str(tmp_path / "runs"), "--out", str(tmp_path / "out"), "--format", "md", "--lang", "en",
+                 "-q", "--now", "2025-03-15T09:00:00"]) == 0
+    assert "| step 1,000 / — |" in (tmp_path / "out" / "index.md").read_text()
