@@ -220,6 +220,7 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
     """Every run under root, in `jobs` worker processes (or on a Dask cluster); writes out/batch.json and
     out/index.*."""
     from reporter.index import write_index
+    from reporter.ingest import load_settings
 
     folders = discover(root, depth, pattern)
     settings = {"languages": request.languages, "formats": request.formats, "project_to": request.project_to,
@@ -243,5 +244,6 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
         results.sort(key=lambda r: r.run)
         write_atomic(request.out / "batch.json", json.dumps(
             {"root": str(root), "runs": [asdict(r) for r in results]}, indent=2, ensure_ascii=False).encode())
-        write_index(request.out, [r.run for r in results if r.status != "failed"], request.now)
+        languages = request.languages or load_settings(request.config).languages
+        write_index(request.out, [r.run for r in results if r.status != "failed"], request.now, languages[0])
     return results

@@ -49,7 +49,8 @@ def read_rows(out: Path, run_ids: list[str]) -> list[IndexRow]:
     return rows
 
 
-def write_index(out: Path, run_ids: list[str], now: datetime, lang: str = "zh") -> None:
+def write_index(out: Path, run_ids: list[str], now: datetime, lang: str) -> None:
+    """out/index.html and index.md in the batch's first language; every row links to both languages."""
     rows = read_rows(out, run_ids)
     date = format_date(now, lang)
     for output, name in (("html", "index.html"), ("md", "index.md")):
