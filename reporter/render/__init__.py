@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import logging
 import multiprocessing
 from multiprocessing.connection import Connection
@@ -43,6 +44,7 @@ def render_report(analysis: Analysis, context: ReportContext, languages: tuple[s
             files.update(_render_language(analysis, context, lang, formats, templates))
         return files
     fork = multiprocessing.get_context("fork")
+    gc.freeze()  # a collection in a child would write to every inherited object and copy the parent's heap
     receivers, children = [], []
     for lang in languages[1:]:  # a forked child shares the analysis as it is, nothing to pickle
         receiver, sender = fork.Pipe(duplex=False)
@@ -63,6 +65,7 @@ def render_report(analysis: Analysis, context: ReportContext, languages: tuple[s
                 raise outcome
             files.update(outcome)
     finally:  # a failure here must not leave a child blocked on a pipe nobody reads
+        gc.unfreeze()
         for child in children:
             if child.is_alive():
                 child.terminate()
