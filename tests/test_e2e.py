@@ -181,3 +181,15 @@ def test_a_failure_in_the_first_language_stops_the_forked_one_and_exits(tmp_path
                           capture_output=True, text=True, timeout=120)
     assert done.returncode != 0 and "no_such_value" in done.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_killed_language_process_gives_one_line_and_writes_nothing(tmp_path: Path, capsys, monkeypatch) -> None:
+    import os
+    import signal
+
+    import reporter.render
+
+    monkeypatch.setattr(reporter.render, "_render_in_child", lambda *_: os.kill(os.getpid(), signal.SIGKILL))
+    code, err = run_cli(["report", "examples/iemocap-da", "--out", str(tmp_path / "out"), "--jobs", "2"], capsys)
+    assert code == 2 and "'en' report ended without a result" in err and "--jobs 1" in err
+    assert not (tmp_path / "out").exists()

@@ -56,11 +56,12 @@ def render_report(analysis: Analysis, context: ReportContext, languages: tuple[s
         children.append(child)
     try:
         files = _render_language(analysis, context, languages[0], formats, templates)
-        for receiver in receivers:
+        for lang, receiver in zip(languages[1:], receivers):
             try:
                 outcome = receiver.recv()
             except EOFError:
-                outcome = RenderError("a rendering process ended without a result")
+                outcome = RenderError(f"the process rendering the '{lang}' report ended without a result (killed, or "
+                                      "out of memory?); run again, or with --jobs 1 to render in one process")
             if isinstance(outcome, BaseException):
                 raise outcome
             files.update(outcome)
