@@ -169,6 +169,8 @@ def test_a_history_indexed_by_steps_is_described_in_steps(tmp_path: Path) -> Non
     assert "| 最佳值所在步 |" in zh and "每 1,000 步" in zh
     summary = json.loads((tmp_path / "out" / "steps" / "summary.json").read_text())
     assert summary["run"]["x_unit"] == "step"
+    trend = next(f for f in summary["findings"] if f["code"] == "metric.improving")
+    assert trend["params"]["slope_per"] == "1000 steps"
 
 
 def test_a_failure_in_the_first_language_stops_the_forked_one_and_exits(tmp_path: Path) -> None:

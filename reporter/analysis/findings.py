@@ -103,24 +103,25 @@ def _metric(f: Facts) -> Iterator[Finding]:
         yield finding("metric.sparse", Severity.WARN, n_points=m.n_points, last_metric_epoch=m.current.x,
                       last_epoch=last, best_so_far=m.best_so_far)
     t = m.trend
-    slope = t.slope * STEPS_PER_SLOPE if t.slope is not None and x_unit(f.run.history) == "step" else t.slope
+    per = f"{STEPS_PER_SLOPE} steps" if x_unit(f.run.history) == "step" else "epoch"  # said in summary.json too
+    slope = t.slope * STEPS_PER_SLOPE if t.slope is not None and per != "epoch" else t.slope
     plateau = m.epochs_since_best is not None and t.kind is not Trend.INSUFFICIENT and \
         _evaluations_since_best(f) >= f.limits.patience
     if t.kind is Trend.INSUFFICIENT:
         yield finding("metric.insufficient_data", Severity.WARN, n_points=m.n_points, needed=4)
     elif t.kind is Trend.DECLINING:
-        yield finding("metric.declining", Severity.WARN, window=t.window, slope=slope,
+        yield finding("metric.declining", Severity.WARN, window=t.window, slope=slope, slope_per=per,
                       epochs_since_best=m.epochs_since_best)
     elif plateau:
-        yield finding("metric.plateau", Severity.WARN, window=t.window, slope=slope,
+        yield finding("metric.plateau", Severity.WARN, window=t.window, slope=slope, slope_per=per,
                       epochs_since_best=m.epochs_since_best)
     elif t.kind is Trend.IMPROVING:
-        yield finding("metric.improving", Severity.OK, window=t.window, slope=slope,
+        yield finding("metric.improving", Severity.OK, window=t.window, slope=slope, slope_per=per,
                       epochs_since_best=m.epochs_since_best)
     elif t.kind is Trend.OSCILLATING:
         yield finding("metric.oscillating", Severity.WARN, window=t.window, noise=m.stability.noise)
     else:
-        yield finding("metric.stable", Severity.INFO, window=t.window, slope=slope)
+        yield finding("metric.stable", Severity.INFO, window=t.window, slope=slope, slope_per=per)
 
 
 def _evaluations_since_best(f: Facts) -> int:
