@@ -6,8 +6,10 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from reporter.analysis.projection import default_targets, project, projection_limit
+from reporter.analysis.projection import default_targets, project, projection_limit, thinned
 from reporter.model import Scale, Series, Status
 
 
@@ -71,3 +73,15 @@ def test_losses_stay_non_negative() -> None:
     result = project(Series("loss", tuple(map(float, range(15))), tuple(loss)), Scale.RAW, True, (40.0,), 50.0, 0.8,
                      False)
     assert result.points[0].low >= 0
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 3000), st.integers(10, 500))
+def test_thinned_keeps_short_curves_and_ends_at_the_last_point(n: int, limit: int) -> None:
+    x = np.arange(n, dtype=float)
+    y = np.sin(x)
+    tx, ty = thinned(x, y, limit)
+    if n <= limit:
+        assert np.array_equal(tx, x) and np.array_equal(ty, y)
+    else:
+        assert len(tx) == limit and tx[-1] == x[-1] and ty[-1] == y[-1] and np.all(np.diff(tx) > 0)

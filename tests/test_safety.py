@@ -154,3 +154,21 @@ def test_no_notdef_glyphs_in_any_pdf(hostile: Path, run: str, tmp_path: Path) ->
     for lang in ("zh", "en"):
         _, missing = html_to_pdf((folder / f"report.{lang}.html").read_text(), datetime(2025, 1, 1, tzinfo=timezone.utc))
         assert missing == [], missing
+
+
+def test_a_history_logged_every_step_gives_reports_of_bounded_size(tmp_path: Path) -> None:
+    """Regression: 200,000 logged steps made 21 MB SVGs, 57 MB HTML and took 8 minutes and 7.8 GB."""
+    import math
+
+    run = tmp_path / "every-step"
+    run.mkdir()
+    rows = (f"{s},{0.9 - 0.8 * math.exp(-s / 9000) + 0.01 * math.sin(s):.5f},{2 * math.exp(-s / 6000):.5f}"
+            for s in range(1, 60_001))
+    (run / "metrics.csv").write_text("step,val_acc,loss\n" + "\n".join(rows) + "\n")
+    assert main(["report", str(run), "--out", str(tmp_path / "out"), "--format", "md,html", "--lang", "en", "-q",
+                 "--jobs", "1"]) == 0
+    folder = tmp_path / "out" / "every-step"
+    assert (folder / "report.en.html").stat().st_size < 400_000
+    assert max(p.stat().st_size for p in (folder / "figures").glob("*.svg")) < 150_000
+    summary = (folder / "summary.json").read_text()
+    assert '"best": {' in summary and '"points": [' in summary

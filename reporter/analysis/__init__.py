@@ -40,7 +40,7 @@ from reporter.model import (
 
 
 def _keys(run: Run) -> list[str]:
-    return list(dict.fromkeys(run.history["key"]))
+    return [str(key) for key in run.history["key"].unique()]  # first-seen order, as dict.fromkeys, but vectorised
 
 
 def primary_metric_key(run: Run) -> str | None:

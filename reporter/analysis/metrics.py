@@ -65,7 +65,7 @@ def x_unit(history: pd.DataFrame) -> str:
 
     Reports name the x axis with it, so 4,760 steps are never called 4,760 epochs.
     """
-    kinds = set(history["x_kind"]) - {"seed"} if len(history) else set()
+    kinds = set(history["x_kind"].unique()) - {"seed"}
     return "step" if kinds == {"step"} else "epoch"
 
 

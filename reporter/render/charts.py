@@ -9,9 +9,10 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
@@ -32,6 +33,11 @@ STYLE = {
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
+DRAWN_BUCKETS = 600
+"""A line with more points than the figure has pixels is drawn as each bucket's lowest and highest point
+(in order), so spikes stay visible while the SVG stays small: 200,000 points made 21 MB SVGs."""
+MARKER_LIMIT = 80
+"""Beyond this many points, markers hide the line rather than show the evaluations."""
 COLOURS = {"metric": "#1f5fa8", "band": "#9ec3ea", "best": "#d9822b", "reference": "#7a7a7a",
            "loss": "#2a9d8f", "other": "#8e6cbf", "artefact": "#c0392b", "class": "#1f5fa8"}
 
@@ -59,6 +65,24 @@ class Chart:
         return buffer.getvalue()
 
 
+def decimated(xs: Sequence[float], ys: Sequence[float], buckets: int = DRAWN_BUCKETS) -> tuple[list, list]:
+    """The points to draw: all of them when few, else every bucket's minimum and maximum in x order."""
+    if len(xs) <= 2 * buckets:
+        return list(xs), list(ys)
+    x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    keep = set()
+    for chunk in np.array_split(np.arange(len(x)), buckets):
+        values = y[chunk]
+        if np.isfinite(values).any():
+            keep.update((int(chunk[np.nanargmin(values)]), int(chunk[np.nanargmax(values)])))
+    order = sorted(keep | {0, len(x) - 1})
+    return x[order].tolist(), y[order].tolist()
+
+
+def _marker(count: int, marker: str) -> str | None:
+    return marker if count <= MARKER_LIMIT else None
+
+
 def _figure(width: float = 6.4, height: float = 3.0) -> Figure:
     with matplotlib.rc_context(STYLE):
         return Figure(figsize=(width, height), layout="constrained")
@@ -74,8 +98,9 @@ def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
         data = series(a.run.history, m.name)
         # Too few points or best-so-far values: markers only, so no curve is implied between them.
         joined = len(data) >= 4 and not m.best_so_far
-        axes.plot(data.x, data.values, marker="o", ls="-" if joined else "none", color=COLOURS["metric"],
-                  label=labels["measured"])
+        xs, ys = decimated(data.x, data.values)
+        axes.plot(xs, ys, marker=_marker(len(data), "o") if joined else "o", ls="-" if joined else "none",
+                  color=COLOURS["metric"], label=labels["measured"])
         p = a.projection
         if p.points:
             xs = [data.x[-1]] + [q.epoch for q in p.points]
@@ -100,7 +125,7 @@ def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
 
 def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
     history = main_phase(a.run.history)
-    keys = [k for k in dict.fromkeys(history["key"]) if "loss" in str(k).lower()]
+    keys = [k for k in history["key"].unique() if "loss" in str(k).lower()]
     if not keys:
         return None
     with matplotlib.rc_context(STYLE):
@@ -110,8 +135,9 @@ def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
             data = series(history, key)
             finite = [(x, v) for x, v in zip(data.x, data.values) if math.isfinite(v)]
             if finite:
-                xs, ys = zip(*finite)
-                axes.plot(xs, ys, marker=".", color=COLOURS["loss"] if index == 0 else None, label=key)
+                xs, ys = decimated(*zip(*finite))
+                axes.plot(xs, ys, marker=_marker(len(finite), "."), color=COLOURS["loss"] if index == 0 else None,
+                          label=key)
         axes.set_xlabel(labels[x_unit(history)])
         axes.set_ylabel(labels["loss"])
         axes.legend(loc="best", fontsize=8, frameon=False)
