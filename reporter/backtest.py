@@ -44,6 +44,7 @@ class Score:
     error: float  # |forecast of the final value - final value| / range of the whole curve
     rest_error: float  # median over every point after the prefix of |forecast - value| / range
     covered: bool | None  # the final value inside the interval (methods with an interval only)
+    width: float | None  # the interval's width / range of the whole curve
     milliseconds: float
 
 
@@ -56,6 +57,7 @@ class Summary:
     mean_error: float
     median_rest_error: float
     coverage: float | None
+    median_width: float | None
     median_ms: float
     gain: tuple[float, float, float] | None  # 1 - median error / last value's, with a 90% bootstrap interval
 
@@ -65,15 +67,14 @@ def prefix_length(n: int, fraction: float) -> int:
 
 
 def calibration_errors(curves: Iterable[Curve], cuts: Sequence[float] = CALIBRATION_CUTS) -> list[tuple[float, float]]:
-    """(horizon, signed error / observed range) for every later point of every cut of every curve."""
+    """(horizon, signed error in interval units) for every later point of every cut of every curve."""
     pairs: list[tuple[float, float]] = []
     for curve in curves:
         x, y = np.asarray(curve.x), np.asarray(curve.y)
         for cut in sorted({prefix_length(len(x), c) for c in cuts}):
             model = CurveEnsemble().fit(x[:cut], y[:cut], curve.higher_is_better)
             future = x[cut:]
-            errors = model.sign_ * (y[cut:] - model.predict(future)) / model.span_
-            pairs.extend(zip(model.horizon(future).tolist(), errors.tolist()))
+            pairs.extend(zip(model.horizon(future).tolist(), model.calibration_error(future, y[cut:]).tolist()))
     return pairs
 
 
@@ -135,8 +136,9 @@ def backtest(curves: Sequence[Curve], prefixes: Sequence[float] = PREFIXES,
             for method, forecast in _forecasts(curve, cut, calibration, interval).items():
                 values, low, high, ms = _timed(forecast)
                 covered = None if low is None or high is None else bool(low <= curve.y[-1] <= high)
+                width = None if low is None or high is None else (high - low) / span
                 scores.append(Score(curve.id, curve.source, fraction, method, abs(values[-1] - actual[-1]) / span,
-                                    float(np.median(np.abs(values - actual))) / span, covered, ms))
+                                    float(np.median(np.abs(values - actual))) / span, covered, width, ms))
     return scores
 
 
@@ -178,6 +180,7 @@ def summarise(scores: Sequence[Score]) -> list[Summary]:
             if not chosen:
                 continue
             covered = [s.covered for s in chosen if s.covered is not None]
+            widths = [s.width for s in chosen if s.width is not None]
             baseline = [s for s in scores if s.method == "last_value" and s.prefix == prefix]
             gain = (gain_over_last_value(_by_source(chosen), _by_source(baseline))
                     if method != "last_value" and len(baseline) == len(chosen) else None)
@@ -185,5 +188,6 @@ def summarise(scores: Sequence[Score]) -> list[Summary]:
                                 float(np.mean([s.error for s in chosen])),
                                 float(np.median([s.rest_error for s in chosen])),
                                 float(np.mean(covered)) if covered else None,
+                                float(np.median(widths)) if widths else None,
                                 float(np.median([s.milliseconds for s in chosen])), gain))
     return rows

@@ -11,8 +11,10 @@ from reporter.analysis.curves import FAMILIES, fit_family, fit_members
 from reporter.analysis.projection import CurveEnsemble, calibration_from_errors
 from reporter.backtest import Curve, backtest, calibration_errors, gain_over_last_value, summarise
 from reporter.cli import main
+from reporter.ingest.reference import projection_calibration
 
 U = np.arange(1.0, 41.0)
+SHIPPED = projection_calibration()
 TRUTH = {
     "pow3": lambda u: 0.9 - 0.6 * u ** -0.7,
     "pow4": lambda u: 0.9 - 0.6 * (u + 2.0) ** -0.9 * 2,
@@ -111,3 +113,14 @@ def test_backtest_command_prints_a_table_and_writes_csv(tmp_path, capsys) -> Non
     assert (tmp_path / "scores.csv").read_text().count("\n") == 1 + 8 * 3 * 4
     table = (tmp_path / "table.csv").read_text().splitlines()
     assert len(table) == 1 + 4 * 3 and table[0].startswith("method,prefix,curves,median_error")
+
+
+def test_a_settled_curve_gets_a_narrower_band_than_one_still_climbing() -> None:
+    u = U
+    settled = np.minimum(u, 20.0) / 20.0  # rose to 1, flat for the last half
+    climbing = u / 40.0  # the same range, still rising at the end
+    widths = []
+    for y in (settled, climbing):
+        low, high = CurveEnsemble(calibration=SHIPPED).fit(u, y).predict_interval([60.0])
+        widths.append(float(high[0] - low[0]))
+    assert widths[0] < widths[1] / 3

@@ -85,3 +85,8 @@ def test_thinned_keeps_short_curves_and_ends_at_the_last_point(n: int, limit: in
         assert np.array_equal(tx, x) and np.array_equal(ty, y)
     else:
         assert len(tx) == limit and tx[-1] == x[-1] and ty[-1] == y[-1] and np.all(np.diff(tx) > 0)
+
+
+def test_default_targets_for_a_long_step_run_are_round_numbers() -> None:
+    assert default_targets(200_000.0, None, ahead=199_999.0) == (250_000.0, 300_000.0, 350_000.0, 400_000.0)
+    assert default_targets(30.0, None) == (35.0, 40.0, 45.0, 50.0)
