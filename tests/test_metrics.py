@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -93,3 +94,16 @@ def test_strictly_increasing_curves_are_improving(values: list[float]) -> None:
 def test_relative_change(values: list[float], expected: float | None) -> None:
     result = metrics.relative_change(as_series(values, "loss"))
     assert result == (pytest.approx(expected, rel=1e-3) if expected is not None else None)
+
+
+@pytest.mark.parametrize("kinds, last_x, planned, expected", [
+    (["epoch"], 30.0, None, "epoch"),
+    (["step"], 4760.0, None, "step"),
+    (["step"], 50.0, 50.0, "epoch"),  # MLflow's step is often the epoch: it never passes the plan
+    (["step"], 4760.0, 50.0, "step"),
+    (["seed"], 3.0, None, "epoch"),
+])
+def test_x_unit_names_what_the_history_counts(kinds: list, last_x: float, planned: float | None,
+                                              expected: str) -> None:
+    history = pd.DataFrame({"key": "acc", "x_kind": kinds * 2, "x": [1.0, last_x], "value": [0.1, 0.2]})
+    assert metrics.x_unit(history, planned) == expected

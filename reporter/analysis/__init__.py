@@ -136,7 +136,7 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
     status = run_status(run, [loss_name] if loss_name else [], key, now, limits)
     planned_last = run.plan.epochs - (1 - run.epoch_base) if run.plan else None
     limit = projection_limit(status.status, status.last_epoch, planned_last)
-    unit = metrics.x_unit(run.history)
+    unit = metrics.run_x_unit(run)
     ahead = 20.0 if unit == "epoch" or not data.x else max(data.x[-1] - data.x[0], 1.0)
     requested = tuple(float(t) for t in project_to) or default_targets(status.last_epoch or 0.0, limit, ahead)
     refs = tuple(r for r in references if run.dataset and r.dataset.lower() == run.dataset.lower())

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from reporter.analysis.rank_tests import mann_kendall_p, theil_sen
 from reporter.config import Thresholds
-from reporter.model import Mode, Point, Scale, Series, Stability, Trend, TrendResult
+from reporter.model import Mode, Point, Run, Scale, Series, Stability, Trend, TrendResult
 
 _MIN_TOKENS = {"loss", "error", "err", "perplexity", "ppl", "wer", "cer", "mae", "mse", "rmse", "nll"}
 _MAX_TOKENS = {"acc", "accuracy", "f1", "nmi", "ari", "ami", "fmi", "map", "map50", "auc", "dice", "iou", "miou",
@@ -60,13 +60,24 @@ STEPS_PER_SLOPE = 1000
 """Slopes of step-indexed metrics are reported per this many steps; per single step they round to 0."""
 
 
-def x_unit(history: pd.DataFrame) -> str:
+def x_unit(history: pd.DataFrame, planned_epochs: float | None = None) -> str:
     """'step' when the history counts optimiser steps only (W&B, MLflow, TensorBoard without epochs), else 'epoch'.
 
-    Reports name the x axis with it, so 4,760 steps are never called 4,760 epochs.
+    Reports name the x axis with it, so 4,760 steps are never called 4,760 epochs. A "step" that never
+    passes the planned number of epochs is an epoch logged as a step (MLflow's step is whatever the
+    script passed, often the epoch).
     """
     kinds = set(history["x_kind"].unique()) - {"seed"}
-    return "step" if kinds == {"step"} else "epoch"
+    if kinds != {"step"}:
+        return "epoch"
+    if planned_epochs is not None and float(history["x"].max()) <= planned_epochs:
+        return "epoch"
+    return "step"
+
+
+def run_x_unit(run: Run) -> str:
+    """x_unit of a run's history, with its planned length."""
+    return x_unit(run.history, run.plan.epochs if run.plan else None)
 
 
 def finite_part(data: Series) -> Series:

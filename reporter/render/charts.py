@@ -138,7 +138,7 @@ def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
                 xs, ys = decimated(*zip(*finite))
                 axes.plot(xs, ys, marker=_marker(len(finite), "."), color=COLOURS["loss"] if index == 0 else None,
                           label=key)
-        axes.set_xlabel(labels[x_unit(history)])
+        axes.set_xlabel(labels[x_unit(history, a.run.plan.epochs if a.run.plan else None)])
         axes.set_ylabel(labels["loss"])
         axes.legend(loc="best", fontsize=8, frameon=False)
         return Chart("loss", figure)
