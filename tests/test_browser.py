@@ -22,9 +22,9 @@ WIDTHS = {"desktop": 1280, "phone": 390}
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("browser")
-    for run in ("examples/iemocap-da", "tests/fixtures/hostile"):
+    for run in ("examples/iemocap-da", "tests/fixtures/hostile", "examples/wandb-export"):
         assert main(["report", run, "--out", str(out), "--format", "html", "-q", "--now", "2025-03-15T09:00:00"]) == 0
-    return {"demo": out / "iemocap-da", "hostile": out / "hostile"}
+    return {"demo": out / "iemocap-da", "hostile": out / "hostile", "steps": out / "wandb-export"}
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def browser():
         launched.close()
 
 
-@pytest.mark.parametrize("run", ["demo", "hostile"])
+@pytest.mark.parametrize("run", ["demo", "hostile", "steps"])  # steps: a projection table and a step axis
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("device", list(WIDTHS))
 def test_report_in_chromium(browser, reports, run: str, lang: str, device: str) -> None:
