@@ -9,7 +9,13 @@ import pytest
 
 from reporter.analysis.curves import FAMILIES, fit_family, fit_members
 from reporter.analysis.projection import CurveEnsemble, calibration_from_errors
-from reporter.backtest import Curve, backtest, calibration_errors, gain_over_last_value, summarise
+from reporter.backtest import (
+    Curve,
+    backtest,
+    calibration_errors,
+    gain_over_last_value,
+    summarise,
+)
 from reporter.cli import main
 from reporter.ingest.reference import projection_calibration
 

@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reporter.analysis.projection import default_targets, project, projection_limit, thinned
+from reporter.analysis.projection import (
+    default_targets,
+    project,
+    projection_limit,
+    thinned,
+)
 from reporter.model import Scale, Series, Status
 
 

@@ -7,7 +7,6 @@ label such as `$x$` from a run is drawn literally. Labels arrive already transla
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -18,7 +17,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from reporter.analysis.metrics import series, x_unit  # noqa: E402
+from reporter.analysis.metrics import finite_part, series, x_unit  # noqa: E402
 from reporter.analysis.status import main_phase  # noqa: E402
 from reporter.model import Analysis, Scale  # noqa: E402
 
@@ -133,10 +132,10 @@ def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
         axes = figure.add_subplot()
         for index, key in enumerate(keys[:6]):
             data = series(history, key)
-            finite = [(x, v) for x, v in zip(data.x, data.values) if math.isfinite(v)]
-            if finite:
-                xs, ys = decimated(*zip(*finite))
-                axes.plot(xs, ys, marker=_marker(len(finite), "."), color=COLOURS["loss"] if index == 0 else None,
+            finite = finite_part(data)
+            if finite.x:
+                xs, ys = decimated(finite.x, finite.values)
+                axes.plot(xs, ys, marker=_marker(len(finite.x), "."), color=COLOURS["loss"] if index == 0 else None,
                           label=key)
         axes.set_xlabel(labels[x_unit(history, a.run.plan.epochs if a.run.plan else None)])
         axes.set_ylabel(labels["loss"])
