@@ -67,6 +67,16 @@ def test_jsonl_and_truncated_json() -> None:
         parse_json(text_file('[{"epoch": 1, "acc": 0.5}, {"epo', "h.json"))
 
 
+def test_jsonl_being_written_keeps_the_complete_lines() -> None:
+    done = '{"epoch": 1, "acc": 0.5}\n{"epoch": 2, "acc": 0.6}\n'
+    parsed = parse_json(text_file(done + '{"epoch": 3, "ac', "h.jsonl"))  # the logger is mid-line
+    assert [(x, v) for _, x, v in triples(parsed)] == [(1.0, 0.5), (2.0, 0.6)]
+    with pytest.raises(HistoryError, match=r"h.jsonl:3: invalid JSON line"):  # a finished, broken line
+        parse_json(text_file(done + '{"epoch": 3, "ac\n', "h.jsonl"))
+    with pytest.raises(HistoryError, match=r"h.jsonl:2: invalid JSON line"):  # damage before the end
+        parse_json(text_file('{"epoch": 1, "acc": 0.5}\n{"epoch": 2,\n{"epoch": 3, "acc": 0.7}', "h.jsonl"))
+
+
 @pytest.mark.parametrize("key, split", [("eval_loss", "val"), ("val/acc", "val"), ("test_nmi", "test"), ("loss", None)])
 def test_split_from_prefix(key: str, split: str | None) -> None:
     assert split_of(key) == split

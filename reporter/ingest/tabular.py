@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 import math
 import re
 from typing import Any, Iterable
@@ -21,6 +22,8 @@ from reporter.errors import HistoryError
 from reporter.ingest.files import TextFile, checked_lines
 from reporter.ingest.parsed import ParsedHistory
 from reporter.ingest.umc import looks_like_umc_results, parse_umc_results
+
+log = logging.getLogger(__name__)
 
 X_COLUMNS = ("epoch", "step", "global_step", "_step", "iter", "iteration")
 """Accepted names of the x column, in order of preference (case-insensitive)."""
@@ -197,12 +200,18 @@ def json_records(file: TextFile) -> list[dict[str, Any]]:
             raise HistoryError(f"{file.path}: invalid JSON ({getattr(exc, 'msg', exc)}); is the file truncated?") from None
         return [item for item in data if isinstance(item, dict)]
     records = []
-    for line_number, line in enumerate(checked_lines(file, HistoryError), start=1):
+    lines = checked_lines(file, HistoryError)
+    last = max((n for n, line in enumerate(lines, start=1) if line.strip()), default=0)
+    for line_number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
         except (json.JSONDecodeError, RecursionError) as exc:
+            if line_number == last and not file.text.endswith("\n"):
+                # a run still writing: the logger is mid-line; the next report will have it
+                log.info("%s:%d: ignored the incomplete last line (the run is still writing it)", file.path, line_number)
+                continue
             raise HistoryError(f"{file.path}:{line_number}: invalid JSON line ({getattr(exc, 'msg', exc)}); "
                                "is the file truncated?") from None
         if isinstance(item, dict):
