@@ -44,6 +44,7 @@ class Score:
     error: float  # |forecast of the final value - final value| / range of the whole curve
     rest_error: float  # median over every point after the prefix of |forecast - value| / range
     covered: bool | None  # the final value inside the interval (methods with an interval only)
+    rest_covered: float | None  # share of the points after the prefix inside their intervals
     width: float | None  # the interval's width / range of the whole curve
     milliseconds: float
 
@@ -57,6 +58,7 @@ class Summary:
     mean_error: float
     median_rest_error: float
     coverage: float | None
+    rest_coverage: float | None  # mean over curves of the share of later points inside their intervals
     median_width: float | None
     median_ms: float
     gain: tuple[float, float, float] | None  # 1 - median error / last value's, with a 90% bootstrap interval
@@ -88,10 +90,10 @@ def leave_one_source_out(curves: Sequence[Curve]) -> dict[str, Calibration]:
             for source in errors_by_source}
 
 
-Forecast = tuple[np.ndarray, float | None, float | None]  # values at every later x; interval of the final one
+Forecast = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]  # values and interval at every later x
 
 
-def _timed(forecast: Callable[[], Forecast]) -> tuple[np.ndarray, float | None, float | None, float]:
+def _timed(forecast: Callable[[], Forecast]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, float]:
     start = time.perf_counter()
     values, low, high = forecast()
     return values, low, high, (time.perf_counter() - start) * 1000
@@ -104,8 +106,8 @@ def _forecasts(curve: Curve, cut: int, calibration: Calibration | None, interval
 
     def ours() -> Forecast:
         model = CurveEnsemble(interval=interval, calibration=calibration).fit(x, y, curve.higher_is_better)
-        low, high = model.predict_interval(later[-1:])
-        return model.predict(later), float(low[0]), float(high[0])
+        low, high = model.predict_interval(later)
+        return model.predict(later), low, high
 
     def pow3() -> Forecast:
         step = np.median(np.diff(x)) or 1
@@ -135,10 +137,12 @@ def backtest(curves: Sequence[Curve], prefixes: Sequence[float] = PREFIXES,
             actual = np.asarray(curve.y[cut:])
             for method, forecast in _forecasts(curve, cut, calibration, interval).items():
                 values, low, high, ms = _timed(forecast)
-                covered = None if low is None or high is None else bool(low <= curve.y[-1] <= high)
-                width = None if low is None or high is None else (high - low) / span
+                inside = None if low is None or high is None else (low <= actual) & (actual <= high)
                 scores.append(Score(curve.id, curve.source, fraction, method, abs(values[-1] - actual[-1]) / span,
-                                    float(np.median(np.abs(values - actual))) / span, covered, width, ms))
+                                    float(np.median(np.abs(values - actual))) / span,
+                                    None if inside is None else bool(inside[-1]),
+                                    None if inside is None else float(np.mean(inside)),
+                                    None if low is None or high is None else float(high[-1] - low[-1]) / span, ms))
     return scores
 
 
@@ -181,6 +185,7 @@ def summarise(scores: Sequence[Score]) -> list[Summary]:
                 continue
             covered = [s.covered for s in chosen if s.covered is not None]
             widths = [s.width for s in chosen if s.width is not None]
+            rest = [s.rest_covered for s in chosen if s.rest_covered is not None]
             baseline = [s for s in scores if s.method == "last_value" and s.prefix == prefix]
             gain = (gain_over_last_value(_by_source(chosen), _by_source(baseline))
                     if method != "last_value" and len(baseline) == len(chosen) else None)
@@ -188,6 +193,7 @@ def summarise(scores: Sequence[Score]) -> list[Summary]:
                                 float(np.mean([s.error for s in chosen])),
                                 float(np.median([s.rest_error for s in chosen])),
                                 float(np.mean(covered)) if covered else None,
+                                float(np.mean(rest)) if rest else None,
                                 float(np.median(widths)) if widths else None,
                                 float(np.median([s.milliseconds for s in chosen])), gain))
     return rows

@@ -30,17 +30,19 @@ def _prefixes(text: str) -> tuple[float, ...]:
 
 def table(rows: list[Summary]) -> str:
     lines = [f"{'method':<12} {'prefix':>6} {'curves':>6} {'median err':>10} {'mean err':>9} {'rest err':>9} "
-             f"{'vs last value (90% CI)':>23} {'cover80':>8} {'width80':>8} {'ms':>7}"]
+             f"{'vs last value (90% CI)':>23} {'cover80':>8} {'rest':>5} {'width80':>8} {'ms':>7}"]
     for r in rows:
         coverage = "-" if r.coverage is None else f"{r.coverage:.0%}"
         width = "-" if r.median_width is None else f"{r.median_width:.3f}"
+        rest = "-" if r.rest_coverage is None else f"{r.rest_coverage:.0%}"
         gain = "-" if r.gain is None else f"{-r.gain[0]:+.0%} ({-r.gain[2]:+.0%}…{-r.gain[1]:+.0%})"
         lines.append(f"{r.method:<12} {r.prefix:>6.0%} {r.curves:>6} {r.median_error:>10.3f} {r.mean_error:>9.3f} "
-                     f"{r.median_rest_error:>9.3f} {gain:>23} {coverage:>8} {width:>8} {r.median_ms:>7.2f}")
+                     f"{r.median_rest_error:>9.3f} {gain:>23} {coverage:>8} {rest:>5} {width:>8} {r.median_ms:>7.2f}")
     lines.append("err: |forecast - value| / the curve's range, for the final value (median, mean over curves) and "
                  "for every point after the prefix (rest: median per curve, then over curves). vs last value: change "
-                 "in the median final error; the interval resamples whole sources. width80: median width of the 80% interval "
-                 "of the final value / range.")
+                 "in the median final error; the interval resamples whole sources. cover80: final values inside the 80% "
+                 "interval; rest: later points inside theirs. width80: median width of the final value's interval / "
+                 "range.")
     return "\n".join(lines)
 
 
@@ -48,13 +50,15 @@ def _table_csv(rows: list[Summary]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["method", "prefix", "curves", "median_error", "mean_error", "median_rest_error",
-                     "gain_over_last_value", "gain_low_90", "gain_high_90", "coverage_80", "median_width_80",
+                     "gain_over_last_value", "gain_low_90", "gain_high_90", "coverage_80", "rest_coverage_80",
+                     "median_width_80",
                      "median_ms"])
     for r in rows:
         gain = r.gain or (None, None, None)
         writer.writerow([r.method, r.prefix, r.curves, f"{r.median_error:.6f}", f"{r.mean_error:.6f}",
                          f"{r.median_rest_error:.6f}", *("" if g is None else f"{g:.4f}" for g in gain),
                          "" if r.coverage is None else f"{r.coverage:.4f}",
+                         "" if r.rest_coverage is None else f"{r.rest_coverage:.4f}",
                          "" if r.median_width is None else f"{r.median_width:.4f}", f"{r.median_ms:.3f}"])
     return buffer.getvalue().encode("utf-8")
 
@@ -62,9 +66,11 @@ def _table_csv(rows: list[Summary]) -> bytes:
 def _scores_csv(scores: list[Score]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["curve", "source", "prefix", "method", "error", "rest_error", "covered", "width", "milliseconds"])
+    writer.writerow(["curve", "source", "prefix", "method", "error", "rest_error", "covered", "rest_covered", "width",
+                     "milliseconds"])
     for s in scores:
         writer.writerow([s.curve, s.source, s.prefix, s.method, f"{s.error:.6f}", f"{s.rest_error:.6f}", s.covered,
+                         "" if s.rest_covered is None else f"{s.rest_covered:.4f}",
                          "" if s.width is None else f"{s.width:.6f}", f"{s.milliseconds:.3f}"])
     return buffer.getvalue().encode("utf-8")
 

@@ -65,6 +65,8 @@ def test_intervals_cover_at_the_nominal_rate_on_fresh_curves() -> None:
                                                                                   for i in range(4)})
     coverage = np.mean([s.covered for s in scores if s.method == "ours"])
     assert 0.7 <= coverage <= 0.95
+    rest = np.mean([s.rest_covered for s in scores if s.method == "ours"])  # every later point, not only the last
+    assert 0.7 <= rest <= 0.95
 
 
 def test_ensemble_beats_last_value_on_rising_curves() -> None:
