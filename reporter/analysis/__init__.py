@@ -136,7 +136,7 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
     status = run_status(run, [loss_name] if loss_name else [], key, now, limits)
     planned_last = run.plan.epochs - (1 - run.epoch_base) if run.plan else None
     limit = projection_limit(status.status, status.last_epoch, planned_last)
-    unit = metrics.run_x_unit(run)
+    unit = metrics.x_unit(run.history, run.plan.epochs if run.plan else None)
     ahead = 20.0 if unit == "epoch" or not data.x else max(data.x[-1] - data.x[0], 1.0)
     requested = tuple(float(t) for t in project_to) or default_targets(status.last_epoch or 0.0, limit, ahead)
     refs = tuple(r for r in references if run.dataset and r.dataset.lower() == run.dataset.lower())
@@ -148,7 +148,7 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
                          target=target[0] if target else None)
     dataset = profile(run.labels) if run.labels is not None else None
     clustering = analyse_clustering(run.predictions) if run.predictions else None
-    facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds, clustering)
+    facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds, clustering, unit)
     found = findings(facts)
     return Analysis(
         run=run, status=status.status, last_epoch=status.last_epoch, metric=metric, loss=loss,

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from reporter.analysis.metrics import STEPS_PER_SLOPE, run_x_unit, series, tokens
+from reporter.analysis.metrics import STEPS_PER_SLOPE, series, tokens
 from reporter.analysis.status import StatusResult
 from reporter.config import Thresholds
 from reporter.ingest.umc import scalar
@@ -49,6 +49,7 @@ class Facts:
     limits: Thresholds
     seeds: SeedSummary | None = None
     clustering: Any = None
+    x_unit: str = "epoch"  # what x counts, as analysis.analyse decided once
 
 
 def finding(code: str, severity: Severity, **params: object) -> Finding:
@@ -103,7 +104,7 @@ def _metric(f: Facts) -> Iterator[Finding]:
         yield finding("metric.sparse", Severity.WARN, n_points=m.n_points, last_metric_epoch=m.current.x,
                       last_epoch=last, best_so_far=m.best_so_far)
     t = m.trend
-    per = f"{STEPS_PER_SLOPE} steps" if run_x_unit(f.run) == "step" else "epoch"  # said in summary.json too
+    per = f"{STEPS_PER_SLOPE} steps" if f.x_unit == "step" else "epoch"  # said in summary.json too
     slope = t.slope * STEPS_PER_SLOPE if t.slope is not None and per != "epoch" else t.slope
     plateau = m.epochs_since_best is not None and t.kind is not Trend.INSUFFICIENT and \
         _evaluations_since_best(f) >= f.limits.patience

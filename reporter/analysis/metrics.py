@@ -18,7 +18,6 @@ from reporter.config import Thresholds
 from reporter.model import (
     Mode,
     Point,
-    Run,
     Scale,
     Series,
     Stability,
@@ -85,10 +84,6 @@ def x_unit(history: pd.DataFrame, planned_epochs: float | None = None) -> str:
         return "epoch"
     return "step"
 
-
-def run_x_unit(run: Run) -> str:
-    """x_unit of a run's history, with its planned length."""
-    return x_unit(run.history, run.plan.epochs if run.plan else None)
 
 
 def finite_part(data: Series) -> Series:

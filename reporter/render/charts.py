@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from reporter.analysis.metrics import finite_part, series, x_unit  # noqa: E402
+from reporter.analysis.metrics import finite_part, series  # noqa: E402
 from reporter.analysis.status import main_phase  # noqa: E402
 from reporter.model import Analysis, Scale  # noqa: E402
 
@@ -137,7 +137,7 @@ def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
                 xs, ys = decimated(finite.x, finite.values)
                 axes.plot(xs, ys, marker=_marker(len(finite.x), "."), color=COLOURS["loss"] if index == 0 else None,
                           label=key)
-        axes.set_xlabel(labels[x_unit(history, a.run.plan.epochs if a.run.plan else None)])
+        axes.set_xlabel(labels[a.x_unit])
         axes.set_ylabel(labels["loss"])
         axes.legend(loc="best", fontsize=8, frameon=False)
         return Chart("loss", figure)
