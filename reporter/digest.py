@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reporter.analysis.changes import Changes, changes
+from reporter.index import problems_first
 from reporter.ingest.summaries import figure_bytes, read_summary, snapshot_on_or_before
 from reporter.publish import write_atomic
 from reporter.render.environment import environment, format_date, render_template
@@ -28,7 +29,7 @@ class DigestRun:
     run_id: str
     summary: dict[str, Any]
     changes: Changes | None
-    figure: str | None  # data URI of the metric plot
+    figures: dict[str, str]  # language -> data URI of the metric plot, for the languages that have one
 
 
 @dataclass(frozen=True)
@@ -67,30 +68,31 @@ class _ScaleFree:
     metric: None = None
 
 
-def collect(out: Path, run_ids: list[str], since: str, lang: str) -> list[DigestRun]:
+def collect(out: Path, run_ids: list[str], since: str, languages: tuple[str, ...]) -> list[DigestRun]:
+    """What the digest shows of each run, read once for every language, problems first."""
     runs = []
     for run_id in run_ids:
         summary = read_summary(out / run_id / "summary.json")
         if summary is None:
             continue
         before = snapshot_on_or_before(out / run_id, since)
-        svg = figure_bytes(out / run_id, f"metric.{lang}.svg")
+        svgs = {lang: figure_bytes(out / run_id, f"metric.{lang}.svg") for lang in languages}
         runs.append(DigestRun(run_id, summary, changes(*before, summary) if before else None,
-                              "data:image/svg+xml;base64," + base64.b64encode(svg).decode() if svg else None))
-    return runs
+                              {lang: "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
+                               for lang, svg in svgs.items() if svg}))
+    return sorted(runs, key=lambda r: problems_first(r.summary))
 
 
 def write_digest(out: Path, run_ids: list[str], now: datetime, since: str, languages: tuple[str, ...],
                  formats: tuple[str, ...]) -> list[Path]:
     """out/digest.<lang>.<format> for every language and format asked for."""
-    from reporter.index import STATUS_ORDER
     from reporter.render.pdf import html_to_pdf
 
+    runs = collect(out, run_ids, since, languages)
+    groups = seed_groups(runs)
     written = []
     for lang in languages:
-        runs = sorted(collect(out, run_ids, since, lang),
-                      key=lambda r: (STATUS_ORDER.get(r.summary["run"]["status"], 3), r.summary["run"]["name"]))
-        context = {"runs": runs, "groups": seed_groups(runs), "since": since, "date": format_date(now, lang),
+        context = {"runs": runs, "groups": groups, "since": since, "date": format_date(now, lang),
                    "scale_free": _ScaleFree}
         if "md" in formats:
             path = out / f"digest.{lang}.md"

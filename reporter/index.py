@@ -8,11 +8,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from reporter.analysis.changes import projected_final
 from reporter.ingest.summaries import read_summary
 from reporter.publish import write_atomic
 from reporter.render.environment import environment, format_date, render_template
 
 STATUS_ORDER = {"crashed": 0, "stalled": 1, "stopped_early": 2, "unknown": 3, "running": 4, "finished": 5}
+
+
+def problems_first(summary: dict[str, Any]) -> tuple[int, str]:
+    """Sort key of a run's summary: crashed and stalled runs first, finished last, then by name."""
+    return STATUS_ORDER.get(summary["run"]["status"], 3), summary["run"]["name"]
 
 
 @dataclass(frozen=True)
@@ -42,10 +48,8 @@ def read_rows(out: Path, run_ids: list[str]) -> list[IndexRow]:
         data = read_summary(out / run_id / "summary.json")
         if data is None:
             continue
-        points = data.get("projection", {}).get("points") or []
-        rows.append(IndexRow(run_id, data, sparkline_points(data.get("series")),
-                             points[-1]["median"] if points else None))
-    rows.sort(key=lambda r: (STATUS_ORDER.get(r.summary["run"]["status"], 3), r.summary["run"]["name"]))
+        rows.append(IndexRow(run_id, data, sparkline_points(data.get("series")), projected_final(data)))
+    rows.sort(key=lambda r: problems_first(r.summary))
     return rows
 
 

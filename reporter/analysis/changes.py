@@ -31,7 +31,7 @@ def _current(summary: dict[str, Any]) -> float | None:
     return summary.get("current", {}).get(metric) if metric else None
 
 
-def _projected(summary: dict[str, Any]) -> float | None:
+def projected_final(summary: dict[str, Any]) -> float | None:
     points = (summary.get("projection") or {}).get("points") or []
     return points[-1]["median"] if points else None
 
@@ -49,5 +49,5 @@ def changes(previous_date: str, before: dict[str, Any], now: dict[str, Any]) -> 
         trend=(str(before.get("trend")), str(now.get("trend"))),
         status=(str(before.get("run", {}).get("status")), str(now.get("run", {}).get("status"))),
         new_findings=tuple(sorted(new_codes - old_codes)), resolved_findings=tuple(sorted(old_codes - new_codes)),
-        projected_before=_projected(before), projected_now=_projected(now),
+        projected_before=projected_final(before), projected_now=projected_final(now),
     )
