@@ -120,7 +120,6 @@ class _State:
         self.pretrain_epoch: int | None = None
         self.epoch = 0  # clustering epoch in progress (0-based)
         self.fork = False
-        self.saw_training = False
 
 
 @functools.lru_cache(maxsize=4096)
@@ -201,7 +200,6 @@ def _parse_training_line(parsed: ParsedHistory, state: _State, file: TextFile, n
         parsed.splits["pretrain_loss"] = "train"
     elif match := _EPOCH_HEADER.match(line):
         state.epoch = int(match.group(1))
-        state.saw_training = True
     elif match := _SUP_LOSS.match(line):
         parsed.add("sup_loss", state.epoch - 1, float(match.group(1)), wall_time=wall)
     elif match := _UNSUP_LOSS.match(line):
@@ -209,7 +207,7 @@ def _parse_training_line(parsed: ParsedHistory, state: _State, file: TextFile, n
     elif match := _PLAIN_LOSS.match(line):
         parsed.add("loss", state.epoch, float(match.group(1)), wall_time=wall)
     elif match := _FORK_LOSS.match(line):
-        state.fork, state.saw_training = True, True
+        state.fork = True
         epoch = int(match.group(1))
         parsed.add("loss", epoch, float(match.group(2)), wall_time=wall)
         state.epoch = epoch + 1
