@@ -7,6 +7,7 @@ its own repository, because in-sample calibration flatters itself.
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from reporter.analysis.projection import (
 )
 
 PREFIXES = (0.2, 0.4, 0.6)
+MIN_CURVE_POINTS = 6
+"""Shorter curves are skipped: the 20% prefix must still hold 3 points and leave some to score."""
 CALIBRATION_CUTS = tuple(np.round(np.linspace(0.2, 0.8, 7), 2))
 METHODS = ("ours", "last_value", "best_so_far", "pow3")
 
@@ -33,6 +36,7 @@ class Curve:
     x: tuple[float, ...]
     y: tuple[float, ...]
     higher_is_better: bool
+    bounds: tuple[float, float] = (-math.inf, math.inf)  # the metric's natural range, as reports use it
 
 
 @dataclass(frozen=True)
@@ -74,7 +78,7 @@ def calibration_errors(curves: Iterable[Curve], cuts: Sequence[float] = CALIBRAT
     for curve in curves:
         x, y = np.asarray(curve.x), np.asarray(curve.y)
         for cut in sorted({prefix_length(len(x), c) for c in cuts}):
-            model = CurveEnsemble().fit(x[:cut], y[:cut], curve.higher_is_better)
+            model = CurveEnsemble(bounds=curve.bounds).fit(x[:cut], y[:cut], curve.higher_is_better)
             future = x[cut:]
             pairs.extend(zip(model.horizon(future).tolist(), model.calibration_error(future, y[cut:]).tolist()))
     return pairs
@@ -105,14 +109,15 @@ def _forecasts(curve: Curve, cut: int, calibration: Calibration | None, interval
     later = np.asarray(curve.x[cut:])
 
     def ours() -> Forecast:
-        model = CurveEnsemble(interval=interval, calibration=calibration).fit(x, y, curve.higher_is_better)
+        model = CurveEnsemble(interval=interval, calibration=calibration, bounds=curve.bounds).fit(
+            x, y, curve.higher_is_better)
         low, high = model.predict_interval(later)
         return model.predict(later), low, high
 
     def pow3() -> Forecast:
         step = np.median(np.diff(x)) or 1
         fit = fit_family(FAMILIES[0], 1 + (x - x[0]) / step, y)
-        return fit.predict(1 + (later - x[0]) / step), None, None
+        return np.clip(fit.predict(1 + (later - x[0]) / step), *curve.bounds), None, None
 
     def constant(value: float) -> Callable[[], Forecast]:
         return lambda: (np.full(len(later), value), None, None)

@@ -8,6 +8,7 @@ import io
 
 from reporter.backtest import (
     METHODS,
+    MIN_CURVE_POINTS,
     Score,
     Summary,
     backtest,
@@ -97,17 +98,23 @@ def _plot(rows: list[Summary]) -> bytes:
 
 def run_backtest(args: argparse.Namespace) -> int:
     from reporter.ingest.curves import load_curves
+    from reporter.ingest.reference import projection_calibration
 
     prefixes = _prefixes(args.prefixes)
     curves = load_curves(args.curves)
     if not curves:
-        raise UsageError("no curve with at least 6 finite points in the input")
+        raise UsageError(f"no curve with at least {MIN_CURVE_POINTS} finite points in the input")
     sources = {c.source for c in curves}
-    calibrations = leave_one_source_out(curves) if len(sources) > 1 else None
+    choice = args.calibration or ("held-out" if len(sources) > 1 else "shipped")
+    if choice == "held-out" and len(sources) < 2:
+        raise UsageError("--calibration held-out needs curves from at least two sources; use --calibration shipped")
+    calibrations = (leave_one_source_out(curves) if choice == "held-out"
+                    else dict.fromkeys(sources, projection_calibration()))
     scores = backtest(curves, prefixes, calibrations)
     rows = summarise(scores)
     if not args.quiet:
-        note = "leave-one-source-out calibration" if calibrations else "built-in calibration (one source only)"
+        note = ("leave-one-source-out calibration" if choice == "held-out"
+                else "the calibration reports use (built from shared/curves)")
         print(f"{len(curves)} curves from {len(sources)} sources; intervals: {note}")
         print(table(rows))
     if args.csv:

@@ -76,10 +76,15 @@ def _parser() -> argparse.ArgumentParser:
         "backtest", help="measure projection accuracy on real learning curves",
         description="Cut each curve at 20/40/60%% of its points, forecast the final value with each method, and "
                     "print median/mean error (divided by the curve's range), 80%% interval coverage and time. "
-                    "Intervals are calibrated leave-one-source-out.")
+                    "Intervals are calibrated leave-one-source-out when the curves come from several sources "
+                    "(see --calibration).")
     backtest.add_argument("curves", nargs="+", metavar="CURVES",
                           help="curves JSONL (id, x, y, higher_is_better, source_repo) or run directories/histories")
     backtest.add_argument("--prefixes", default="0.2,0.4,0.6", help="prefix fractions (default: 0.2,0.4,0.6)")
+    backtest.add_argument("--calibration", choices=("held-out", "shipped"), default=None,
+                          help="intervals from a calibration that left each curve's source out (default with several "
+                               "sources), or the one reports use, built from shared/curves (default with one source; "
+                               "the honest choice for curves that calibration never saw, such as your own runs)")
     backtest.add_argument("--csv", type=Path, help="also write the table as CSV")
     backtest.add_argument("--scores", type=Path, help="also write every curve's score at every prefix as CSV")
     backtest.add_argument("--plot", type=Path, help="also write a plot of the error per method and prefix (PNG)")

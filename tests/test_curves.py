@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pytest
@@ -17,6 +18,7 @@ from reporter.backtest import (
     summarise,
 )
 from reporter.cli import main
+from reporter.ingest.curves import load_curves
 from reporter.ingest.reference import projection_calibration
 
 U = np.arange(1.0, 41.0)
@@ -132,3 +134,35 @@ def test_a_settled_curve_gets_a_narrower_band_than_one_still_climbing() -> None:
         low, high = CurveEnsemble(calibration=SHIPPED).fit(u, y).predict_interval([60.0])
         widths.append(float(high[0] - low[0]))
     assert widths[0] < widths[1] / 3
+
+
+def test_curves_carry_their_metric_range_and_forecasts_stay_inside_it(tmp_path) -> None:
+    path = tmp_path / "curves.jsonl"
+    falling = [0.33, 0.29, 0.11, 0.13, 0.10, 0.22, 0.07, 0.12, 0.06, 0.067, 0.063, 0.061, 0.062, 0.06, 0.061]
+    path.write_text(json.dumps({"id": "asr", "metric": "eval_cer", "higher_is_better": False,
+                                "x": list(range(len(falling))), "y": falling}) + "\n")
+    [curve] = load_curves([str(path)])
+    assert curve.bounds == (0.0, math.inf)
+    model = CurveEnsemble(calibration=SHIPPED, bounds=curve.bounds).fit(curve.x[:8], curve.y[:8], False)
+    low, high = model.predict_interval([14.0, 100.0])
+    assert (low >= 0).all() and (model.predict([14.0, 100.0]) >= 0).all() and (high >= low).all()
+
+
+def test_backtest_of_one_run_uses_the_shipped_calibration(tmp_path, capsys) -> None:
+    history = tmp_path / "run" / "history.csv"
+    history.parent.mkdir()
+    history.write_text("epoch,val_acc\n" + "".join(f"{e},{0.9 - 0.5 * (e + 1) ** -0.7:.4f}\n" for e in range(20)))
+    assert main(["backtest", str(history.parent)]) == 0
+    assert "the calibration reports use" in capsys.readouterr().out
+    assert main(["backtest", str(history.parent), "--calibration", "held-out"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--calibration shipped" in err[0]
+
+
+def test_a_run_too_short_to_backtest_is_skipped_with_its_name_not_a_crash(tmp_path, capsys, caplog) -> None:
+    short = tmp_path / "short" / "history.csv"
+    short.parent.mkdir()
+    short.write_text("epoch,val_acc\n0,0.5\n")
+    assert main(["backtest", str(short.parent)]) == 2  # was an IndexError
+    assert "no curve with at least 6" in capsys.readouterr().err
+    assert "val_acc has 1 finite points" in caplog.text

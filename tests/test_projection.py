@@ -15,7 +15,8 @@ from reporter.analysis.projection import (
     projection_limit,
     thinned,
 )
-from reporter.model import Scale, Series, Status
+from reporter.analysis.metrics import natural_range
+from reporter.model import Series, Status
 
 
 def curve(values: list[float]) -> Series:
@@ -30,16 +31,16 @@ SATURATING = [0.9 - 0.5 * (i + 1) ** -0.8 for i in range(20)]
     ([0.5] * 10, "constant"), ([0.1, math.nan, 0.2, math.nan, 0.3], "insufficient_data"),
 ])
 def test_too_little_or_uninformative_data_gives_a_reason_not_numbers(values: list[float], reason: str) -> None:
-    result = project(curve(values), Scale.FRACTION, False, (30.0,), 40.0, 0.8, False)
+    result = project(curve(values), (0.0, 1.0), (30.0,), 40.0, 0.8, False)
     assert result.points == () and result.reason == reason
 
 
 def test_best_so_far_values_are_not_extrapolated() -> None:
-    assert project(curve(SATURATING), Scale.FRACTION, False, (30.0,), 40.0, 0.8, True).reason == "best_so_far"
+    assert project(curve(SATURATING), (0.0, 1.0), (30.0,), 40.0, 0.8, True).reason == "best_so_far"
 
 
 def test_saturating_curve_projects_near_its_asymptote_inside_bounds() -> None:
-    result = project(curve(SATURATING), Scale.FRACTION, False, (25.0, 39.0), 39.0, 0.8, False)
+    result = project(curve(SATURATING), (0.0, 1.0), (25.0, 39.0), 39.0, 0.8, False)
     assert [p.epoch for p in result.points] == [25.0, 39.0]
     for point in result.points:
         assert 0 <= point.low <= point.median <= point.high <= 1
@@ -50,12 +51,12 @@ def test_saturating_curve_projects_near_its_asymptote_inside_bounds() -> None:
 def test_a_single_outlier_does_not_blow_up_the_median() -> None:
     values = list(SATURATING)
     values[12] = 0.1
-    result = project(curve(values), Scale.FRACTION, False, (30.0,), 39.0, 0.8, False)
+    result = project(curve(values), (0.0, 1.0), (30.0,), 39.0, 0.8, False)
     assert abs(result.points[0].median - SATURATING[-1]) < 0.15
 
 
 def test_epochs_past_the_limit_are_capped() -> None:
-    result = project(curve(SATURATING), Scale.FRACTION, False, (25.0, 50.0), 30.0, 0.8, False)
+    result = project(curve(SATURATING), (0.0, 1.0), (25.0, 50.0), 30.0, 0.8, False)
     assert [p.epoch for p in result.points] == [25.0] and result.capped == (50.0,)
 
 
@@ -75,7 +76,7 @@ def test_default_targets_stop_at_the_limit() -> None:
 
 def test_losses_stay_non_negative() -> None:
     loss = [2.0 * np.exp(-i / 3) for i in range(15)]
-    result = project(Series("loss", tuple(map(float, range(15))), tuple(loss)), Scale.RAW, True, (40.0,), 50.0, 0.8,
+    result = project(Series("loss", tuple(map(float, range(15))), tuple(loss)), (0.0, math.inf), (40.0,), 50.0, 0.8,
                      False)
     assert result.points[0].low >= 0
 
@@ -95,3 +96,21 @@ def test_thinned_keeps_short_curves_and_ends_at_the_last_point(n: int, limit: in
 def test_default_targets_for_a_long_step_run_are_round_numbers() -> None:
     assert default_targets(200_000.0, None, ahead=199_999.0) == (250_000.0, 300_000.0, 350_000.0, 400_000.0)
     assert default_targets(30.0, None) == (35.0, 40.0, 45.0, 50.0)
+
+
+@pytest.mark.parametrize("name, values, expected", [
+    ("val_acc", (0.5, 0.9), (0.0, 1.0)), ("top1", (50.0, 90.0), (0.0, 100.0)), ("eval_wer", (0.4, 0.1), (0.0, math.inf)),
+    ("steer_mae", (3.0, 1.0), (0.0, math.inf)), ("val_loss", (2.0, 1.0), (0.0, math.inf)),
+    ("reward", (-5.0, 3.0), (-math.inf, math.inf)),
+])
+def test_natural_range_bounds_ratios_losses_and_error_rates(name: str, values: tuple, expected: tuple) -> None:
+    assert natural_range(name, values) == expected
+
+
+def test_a_steeply_falling_error_rate_is_never_forecast_below_zero() -> None:
+    cer = [0.33, 0.29, 0.11, 0.13, 0.10, 0.22, 0.07, 0.12, 0.06, 0.067, 0.063, 0.061]  # whisper_hdsd, first 12
+    data = Series("eval_cer", tuple(float(i) for i in range(len(cer))), tuple(cer))
+    unbounded = project(data, (-math.inf, math.inf), (29.0,), 29.0, 0.8, False, higher_is_better=False)
+    bounded = project(data, natural_range("eval_cer", data.values), (29.0,), 29.0, 0.8, False, higher_is_better=False)
+    assert unbounded.points[0].low < 0  # what the families alone would say
+    assert 0 <= bounded.points[0].low <= bounded.points[0].median <= bounded.points[0].high

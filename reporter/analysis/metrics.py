@@ -59,6 +59,19 @@ def scale_of(name: str, values: tuple[float, ...]) -> Scale:
     return Scale.FRACTION if max(abs(v) for v in finite) <= 1.0 else Scale.PERCENT
 
 
+def natural_range(name: str, values: tuple[float, ...]) -> tuple[float, float]:
+    """The values the metric can take: [0, 1] or [0, 100] for ratios, [0, inf) for losses and error
+    rates, unbounded otherwise. Forecasts are kept inside it."""
+    scale = scale_of(name, values)
+    if scale is Scale.FRACTION:
+        return 0.0, 1.0
+    if scale is Scale.PERCENT:
+        return 0.0, 100.0
+    if direction(name) is Mode.MIN:
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
 def series(history: pd.DataFrame, key: str) -> Series:
     """One key of the long history table, sorted by x."""
     rows = history[history["key"] == key].sort_values("x")

@@ -26,7 +26,7 @@ import numpy as np
 
 from reporter.analysis.curves import Fit, fit_members
 from reporter.analysis.metrics import finite_part
-from reporter.model import Projection, ProjectionPoint, Scale, Series, Status
+from reporter.model import Projection, ProjectionPoint, Series, Status
 
 METHOD = "ensemble of learning-curve families (Domhan et al. 2015), weighted median, conformal interval"
 MIN_POINTS = 6
@@ -114,14 +114,17 @@ class CurveEnsemble:
         cap: largest forecast change from the recent level, in units of the observed range.
         floor: error floor in the member weights, in units of the observed range.
         calibration: error quantiles from a corpus; the fallback is deliberately wide.
+        bounds: the values the metric can take (`metrics.natural_range`); forecasts and intervals stay inside.
     """
 
     def __init__(self, interval: float = 0.8, cap: float = 0.5, floor: float = 0.02,
-                 calibration: Calibration | None = None) -> None:
+                 calibration: Calibration | None = None,
+                 bounds: tuple[float, float] = (-math.inf, math.inf)) -> None:
         self.interval = interval
         self.cap = cap
         self.floor = floor
         self.calibration = calibration
+        self.bounds = bounds
 
     def fit(self, x: Sequence[float], y: Sequence[float], higher_is_better: bool = True) -> "CurveEnsemble":
         x_arr, y_arr = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
@@ -133,6 +136,7 @@ class CurveEnsemble:
         self.span_ = float(np.ptp(y_arr)) or max(abs(float(y_arr[-1])) * 0.01, 1e-9)
         u, z = self._u(x_arr), self._z(y_arr)
         self.u_last_ = float(u[-1])
+        self.z_bounds_ = tuple(sorted(float(b) for b in self._z(np.asarray(self.bounds, dtype=float))))
         self.level_ = float(np.mean(z[-3:]))
         tail = z[-max(3, len(z) // 3):]
         self.unit_ = max(float(np.ptp(tail)), RECENT_FLOOR)  # interval unit, in units of the span
@@ -166,7 +170,7 @@ class CurveEnsemble:
             values = np.array([m.predict(u) for m in self.members_])
         values = np.where(np.isfinite(values), values, self.level_)
         median = _weighted_median(values, self.weights_)
-        return np.clip(median, self.level_ - self.cap, self.level_ + self.cap)
+        return np.clip(np.clip(median, self.level_ - self.cap, self.level_ + self.cap), *self.z_bounds_)
 
     def horizon(self, x: Sequence[float]) -> np.ndarray:
         """How far ahead each x lies, relative to the observed length."""
@@ -185,8 +189,8 @@ class CurveEnsemble:
         tail = (1 - self.interval) / 2
         low = self.unit_ * np.asarray([self.calibration_.quantile(h, tail) for h in self.horizon(x)])
         high = self.unit_ * np.asarray([self.calibration_.quantile(h, 1 - tail) for h in self.horizon(x)])
-        bounds = sorted([self._y(median + low), self._y(median + high)], key=lambda a: a[0])
-        return np.minimum(bounds[0], bounds[1]), np.maximum(bounds[0], bounds[1])
+        ends = [self._y(np.clip(median + q, *self.z_bounds_)) for q in (low, high)]
+        return np.minimum(*ends), np.maximum(*ends)
 
     def probability_beyond(self, x: float, target: float) -> float:
         """P(the metric at x is better than target), from the calibrated error distribution."""
@@ -203,14 +207,6 @@ class CurveEnsemble:
         ahead = self._median_z(grid + FLAT_WINDOW * self.dx_)
         flat = np.nonzero(ahead - z < FLAT_GAIN)[0]
         return float(grid[flat[0]]) if len(flat) else None
-
-
-def _bounds(scale: Scale, is_loss: bool) -> tuple[float, float]:
-    if scale is Scale.FRACTION:
-        return 0.0, 1.0
-    if scale is Scale.PERCENT:
-        return 0.0, 100.0
-    return (0.0, math.inf) if is_loss else (-math.inf, math.inf)
 
 
 def default_targets(last: float, limit: float | None, ahead: float = 20.0) -> tuple[float, ...]:
@@ -235,7 +231,7 @@ def no_projection(reason: str, interval: float, capped: tuple[float, ...], limit
     return Projection(METHOD, interval, (), None, None, capped, limit, reason, None, None, None)
 
 
-def project(data: Series, scale: Scale, is_loss: bool, requested: tuple[float, ...], limit: float | None,
+def project(data: Series, bounds: tuple[float, float], requested: tuple[float, ...], limit: float | None,
             interval: float, best_so_far: bool, higher_is_better: bool = True,
             calibration: Calibration | None = None, target: float | None = None) -> Projection:
     """Low/median/high at the requested epochs within the limit, or the reason there are none."""
@@ -250,15 +246,14 @@ def project(data: Series, scale: Scale, is_loss: bool, requested: tuple[float, .
     x, y = thinned(np.asarray(clean.x), np.asarray(clean.values))
     if np.ptp(y) == 0:
         return no_projection("constant", interval, capped, limit)
-    model = CurveEnsemble(interval=interval, calibration=calibration).fit(x, y, higher_is_better)
-    low, high = _bounds(scale, is_loss)
-    points = tuple(_point(model, t, low, high) for t in allowed)
+    model = CurveEnsemble(interval=interval, calibration=calibration, bounds=bounds).fit(x, y, higher_is_better)
+    points = tuple(_point(model, t) for t in allowed)
     first, final = clean.x[0], clean.x[-1]  # the history's own ends, not bucket means
     end = limit if limit is not None else final + (final - first)
     far = final + 10 * max(final - first, model.dx_)
     best = float(max(clean.values) if higher_is_better else min(clean.values))  # the real best, not a bucket mean
     return Projection(
-        METHOD, interval, points, _point(model, far, low, high), _backtest_error(x, y, higher_is_better, calibration),
+        METHOD, interval, points, _point(model, far), _backtest_error(x, y, higher_is_better, calibration, bounds),
         capped, limit, None if points else ("run_ended" if capped or (limit is not None and limit <= x[-1])
                                             else "nothing_requested"),
         model.flatten_x(end) if end > x[-1] else None,
@@ -281,16 +276,16 @@ def thinned(x: np.ndarray, y: np.ndarray, limit: int = MAX_FIT_POINTS) -> tuple[
     return xs, ys
 
 
-def _point(model: CurveEnsemble, t: float, low: float, high: float) -> ProjectionPoint:
+def _point(model: CurveEnsemble, t: float) -> ProjectionPoint:
     lo, hi = model.predict_interval([t])
-    median = float(np.clip(model.predict([t])[0], low, high))
-    return ProjectionPoint(float(t), float(np.clip(lo[0], low, high)), median, float(np.clip(hi[0], low, high)))
+    return ProjectionPoint(float(t), float(lo[0]), float(model.predict([t])[0]), float(hi[0]))
 
 
-def _backtest_error(x: np.ndarray, y: np.ndarray, higher_is_better: bool, calibration: Calibration | None) -> float | None:
+def _backtest_error(x: np.ndarray, y: np.ndarray, higher_is_better: bool, calibration: Calibration | None,
+                    bounds: tuple[float, float]) -> float | None:
     """Median |error| / range when forecasting the last third from the first two thirds of this history."""
     cut = max(MIN_FIT_POINTS, int(len(x) * 2 / 3))
     if cut >= len(x):
         return None
-    model = CurveEnsemble(calibration=calibration).fit(x[:cut], y[:cut], higher_is_better)
+    model = CurveEnsemble(calibration=calibration, bounds=bounds).fit(x[:cut], y[:cut], higher_is_better)
     return float(np.median(np.abs(model.predict(x[cut:]) - y[cut:]))) / float(np.ptp(y))

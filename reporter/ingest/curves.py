@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
-from reporter.backtest import Curve
+from reporter.analysis.metrics import natural_range
+from reporter.backtest import MIN_CURVE_POINTS, Curve
 from reporter.errors import HistoryError
 from reporter.ingest.files import read_text
 from reporter.ingest.tabular import json_records
+
+log = logging.getLogger(__name__)
 
 
 def _from_jsonl(path: Path) -> list[Curve]:
@@ -19,10 +23,14 @@ def _from_jsonl(path: Path) -> list[Curve]:
         except (KeyError, TypeError, ValueError) as exc:
             raise HistoryError(f"{path}: record {number} is not a curve (needs id, x, y): {exc}") from None
         keep = [i for i, v in enumerate(y) if math.isfinite(v)]
-        if len(keep) >= 6:
+        if len(keep) < MIN_CURVE_POINTS:
+            log.warning("%s: record %d has %d finite points, a backtest needs %d; skipped", path, number, len(keep),
+                        MIN_CURVE_POINTS)
+        else:
+            values = tuple(y[i] for i in keep)
             curves.append(Curve(str(item.get("id", number)), str(item.get("source_repo", item.get("id", number))),
-                                tuple(x[i] for i in keep), tuple(y[i] for i in keep),
-                                bool(item.get("higher_is_better", True))))
+                                tuple(x[i] for i in keep), values, bool(item.get("higher_is_better", True)),
+                                natural_range(str(item.get("metric", "")), values)))
     return curves
 
 
@@ -48,6 +56,11 @@ def load_curves(paths: list[str]) -> list[Curve]:
         if key is None:
             raise HistoryError(f"{name}: no metric to backtest")
         data = finite_part(series(run.history, key))
+        if len(data) < MIN_CURVE_POINTS:
+            log.warning("%s: %s has %d finite points, a backtest needs %d; skipped", name, key, len(data),
+                        MIN_CURVE_POINTS)
+            continue
         mode = summarize_metric(run, key, Thresholds()).mode
-        curves.append(Curve(run.id, run.id, data.x, data.values, mode.value == "max"))
+        curves.append(Curve(run.id, run.id, data.x, data.values, mode.value == "max",
+                            natural_range(key, data.values)))
     return curves
