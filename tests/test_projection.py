@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reporter.analysis.metrics import natural_range
 from reporter.analysis.projection import (
     default_targets,
     project,
     projection_limit,
     thinned,
 )
-from reporter.analysis.metrics import natural_range
 from reporter.model import Series, Status
 
 
