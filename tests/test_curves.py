@@ -166,3 +166,20 @@ def test_a_run_too_short_to_backtest_is_skipped_with_its_name_not_a_crash(tmp_pa
     assert main(["backtest", str(short.parent)]) == 2  # was an IndexError
     assert "no curve with at least 6" in capsys.readouterr().err
     assert "val_acc has 1 finite points" in caplog.text
+
+
+def test_the_held_out_corpus_is_whole_and_each_curve_points_the_way_its_metric_does() -> None:
+    from pathlib import Path
+
+    from reporter.analysis.metrics import Mode, direction
+
+    path = Path(__file__).parent.parent / "bench" / "holdout" / "curves.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines()]
+    curves = load_curves([str(path)])
+    assert len(curves) == len(records) == 40 and len({c.source for c in curves}) == 24
+    assert len({c.id for c in curves}) == 40
+    for record, curve in zip(records, curves):
+        assert len(curve.y) >= 15 and len(curve.x) == len(record["y"]) and curve.x == tuple(sorted(curve.x))
+        assert {"source_repo", "source_path", "source_commit", "metric"} <= record.keys()
+        known = direction(record["metric"])
+        assert known is None or (known is Mode.MAX) == curve.higher_is_better, record["id"]
