@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reporter.analysis.metrics import natural_range
+from reporter.analysis.metrics import natural_range, scale_of
 from reporter.analysis.projection import (
     default_targets,
     project,
@@ -104,13 +104,13 @@ def test_default_targets_for_a_long_step_run_are_round_numbers() -> None:
     ("reward", (-5.0, 3.0), (-math.inf, math.inf)),
 ])
 def test_natural_range_bounds_ratios_losses_and_error_rates(name: str, values: tuple, expected: tuple) -> None:
-    assert natural_range(name, values) == expected
+    assert natural_range(name, scale_of(name, values)) == expected
 
 
 def test_a_steeply_falling_error_rate_is_never_forecast_below_zero() -> None:
     cer = [0.33, 0.29, 0.11, 0.13, 0.10, 0.22, 0.07, 0.12, 0.06, 0.067, 0.063, 0.061]  # whisper_hdsd, first 12
     data = Series("eval_cer", tuple(float(i) for i in range(len(cer))), tuple(cer))
     unbounded = project(data, (-math.inf, math.inf), (29.0,), 29.0, 0.8, False, higher_is_better=False)
-    bounded = project(data, natural_range("eval_cer", data.values), (29.0,), 29.0, 0.8, False, higher_is_better=False)
+    bounded = project(data, natural_range("eval_cer", scale_of("eval_cer", data.values)), (29.0,), 29.0, 0.8, False, higher_is_better=False)
     assert unbounded.points[0].low < 0  # what the families alone would say
     assert 0 <= bounded.points[0].low <= bounded.points[0].median <= bounded.points[0].high

@@ -142,7 +142,7 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
     refs = tuple(r for r in references if run.dataset and r.dataset.lower() == run.dataset.lower())
     target = reference_target(metric, refs)
     projection = no_projection("seeds", limits.interval, (), None) if seeds else project(
-                         data, metrics.natural_range(key or "", data.values), requested,
+                         data, metrics.natural_range(key or "", metric.scale if metric else metrics.Scale.RAW), requested,
                          limit, limits.interval, bool(metric and metric.best_so_far),
                          higher_is_better=metric is None or metric.mode is Mode.MAX, calibration=calibration,
                          target=target[0] if target else None)

@@ -59,10 +59,9 @@ def scale_of(name: str, values: tuple[float, ...]) -> Scale:
     return Scale.FRACTION if max(abs(v) for v in finite) <= 1.0 else Scale.PERCENT
 
 
-def natural_range(name: str, values: tuple[float, ...]) -> tuple[float, float]:
-    """The values the metric can take: [0, 1] or [0, 100] for ratios, [0, inf) for losses and error
-    rates, unbounded otherwise. Forecasts are kept inside it."""
-    scale = scale_of(name, values)
+def natural_range(name: str, scale: Scale) -> tuple[float, float]:
+    """The values the metric can take: [0, 1] or [0, 100] for ratios (`scale_of`), [0, inf) for losses
+    and error rates, unbounded otherwise. Forecasts are kept inside it."""
     if scale is Scale.FRACTION:
         return 0.0, 1.0
     if scale is Scale.PERCENT:

@@ -6,7 +6,7 @@ import logging
 import math
 from pathlib import Path
 
-from reporter.analysis.metrics import natural_range
+from reporter.analysis.metrics import natural_range, scale_of
 from reporter.backtest import MIN_CURVE_POINTS, Curve
 from reporter.errors import HistoryError
 from reporter.ingest.files import read_text
@@ -27,10 +27,10 @@ def _from_jsonl(path: Path) -> list[Curve]:
             log.warning("%s: record %d has %d finite points, a backtest needs %d; skipped", path, number, len(keep),
                         MIN_CURVE_POINTS)
         else:
-            values = tuple(y[i] for i in keep)
+            values, metric = tuple(y[i] for i in keep), str(item.get("metric", ""))
             curves.append(Curve(str(item.get("id", number)), str(item.get("source_repo", item.get("id", number))),
                                 tuple(x[i] for i in keep), values, bool(item.get("higher_is_better", True)),
-                                natural_range(str(item.get("metric", "")), values)))
+                                natural_range(metric, scale_of(metric, values))))
     return curves
 
 
@@ -60,7 +60,7 @@ def load_curves(paths: list[str]) -> list[Curve]:
             log.warning("%s: %s has %d finite points, a backtest needs %d; skipped", name, key, len(data),
                         MIN_CURVE_POINTS)
             continue
-        mode = summarize_metric(run, key, Thresholds()).mode
-        curves.append(Curve(run.id, run.id, data.x, data.values, mode.value == "max",
-                            natural_range(key, data.values)))
+        summary = summarize_metric(run, key, Thresholds())
+        curves.append(Curve(run.id, run.id, data.x, data.values, summary.mode.value == "max",
+                            natural_range(key, summary.scale)))
     return curves
