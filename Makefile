@@ -46,6 +46,7 @@ bench: $(STAMP)  ## benchmarks: projection speed, single-report time (not part o
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/clustering.py
 	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/batch.py --memory 5,30,100,500
 	$(BIN)/reporter backtest ../shared/curves/curves.jsonl
 
 clean:

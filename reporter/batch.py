@@ -23,6 +23,7 @@ from typing import Iterator
 
 from reporter import __version__
 from reporter.errors import ReporterError, UsageError
+from reporter.heap import collected_after
 from reporter.ingest import HISTORY_SUFFIXES, run_id_for
 from reporter.pipeline import ReportRequest, make_report
 from reporter.publish import write_atomic
@@ -142,7 +143,8 @@ def _report_one(folder: str, request: ReportRequest, force: bool, settings: dict
         day = f"{request.now:%Y-%m-%d}"
         if not force and unchanged(path, out, current, day):
             return BatchResult(run_id, folder, "skipped", time.perf_counter() - start)
-        make_report(replace(request, run=folder))
+        with collected_after():  # a worker makes hundreds of reports: free each one's cycles (issue 21)
+            make_report(replace(request, run=folder))
         state = {**current, "hash": _content_hash(path, list(current["files"])), "day": day}
         write_atomic(out / STATE, json.dumps(state).encode())
         return BatchResult(run_id, folder, "rendered", time.perf_counter() - start)
