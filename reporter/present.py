@@ -76,7 +76,7 @@ class ReportContext:
     findings: Mapping[str, Finding]
     seeds: SeedSummary | None
     clustering: Any
-    clustering_reference: tuple[ReferenceLine, ...]  # published values of NMI, ARI, ACC, FMI for the dataset
+    clustering_reference: Mapping[str, ReferenceLine]  # metric (nmi, ari, acc, fmi) -> best published value
     changes: Changes | None  # since the previous report; None for the first one
     x_unit: str = "epoch"  # "step" when x counts optimiser steps: labels and sentences say steps
 
@@ -154,12 +154,13 @@ def present(a: Analysis, since: Changes | None = None) -> ReportContext:
     )
 
 
-def _clustering_reference(a: Analysis) -> tuple[ReferenceLine, ...]:
-    """For each UMC metric, the best published value on the dataset (percent, test split)."""
+def _clustering_reference(a: Analysis) -> Mapping[str, ReferenceLine]:
+    """For each UMC metric, the best published value on the dataset (percent, test split), keyed by the
+    clustering metric's name so templates look a row up instead of matching strings."""
     if a.clustering is None or not a.reference:
-        return ()
-    lines = []
+        return {}
+    lines = {}
     for column in ("NMI", "ARI", "ACC", "FMI"):
         best = max(a.reference, key=lambda r: r.metrics[column])
-        lines.append(ReferenceLine(f"{column}: {best.method}", best.metrics[column], best.split, False))
-    return tuple(lines)
+        lines[column.lower()] = ReferenceLine(best.method, best.metrics[column], best.split, False)
+    return lines
