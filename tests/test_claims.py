@@ -163,3 +163,19 @@ def test_prediction_files_in_epoch_order() -> None:
     assert [s.path for s in sources][:3] == ["predictions/epoch_1.npz", "predictions/epoch_2.npz",
                                              "predictions/epoch_3.npz"]
     assert sources[-1].path == "predictions/epoch_10.npz"
+
+
+def test_a_nan_loss_is_shown_as_nan_not_as_a_python_float() -> None:
+    analysis = analyse(make_run(RISING, LOSS[:9] + [float("nan")]), CLOCK, ())
+    row = next(r for r in present(analysis).key_metrics if r.code == "key.current_loss")
+    messages = environment("en", "md").get_template("partials/messages.j2").make_module()
+    assert str(messages.key_value(row, "raw")) == "NaN"
+    assert str(messages.key_value(replace(row, value=float("-inf")), "raw")) == "−∞"
+
+
+def test_a_flat_loss_outside_umc_is_not_blamed_on_a_temperature() -> None:
+    analysis = analyse(make_run(RISING, [5.20 - 0.001 * i for i in range(10)]), CLOCK, ())
+    rec = next(r for r in analysis.recommendations if r.code == "rec.watch_metric_not_loss")
+    messages = environment("en", "md").get_template("partials/messages.j2").make_module()
+    body = str(messages.rec_body(rec))
+    assert "temperature" not in body and "None" not in body and body.startswith("The loss (loss) changed by only")

@@ -70,11 +70,15 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
             "n_points": metric.n_points if metric else 0, "best_so_far": bool(metric and metric.best_so_far)})))
     if "reference.split_mismatch" in found:
         recs.append(Recommendation("rec.evaluate_on_test", frozen_mapping(dict(found["reference.split_mismatch"].params))))
-    if "loss.near_ceiling" in found or "loss.flat" in found:
-        params = found.get("loss.near_ceiling", found.get("loss.flat")).params
+    if "loss.near_ceiling" in found:
+        params = found["loss.near_ceiling"].params
         recs.append(Recommendation("rec.watch_metric_not_loss", frozen_mapping({
             "key": "train_temperature_sup", "current": scalar(run.hyperparameters.get("train_temperature_sup")),
             **{k: params.get(k) for k in ("ceiling", "value")}})))
+    elif "loss.flat" in found:  # no known ceiling or temperature: say only what the loss did
+        params = found["loss.flat"].params
+        recs.append(Recommendation("rec.watch_metric_not_loss", frozen_mapping({
+            "loss": params["key"], "relative_change": params["relative_change"], "ceiling": None})))
     if "metric.plateau" in found and (lr := scalar(run.hyperparameters.get("lr"))) is not None:
         if isinstance(lr, (int, float)):
             recs.append(Recommendation("rec.lower_lr", frozen_mapping({"key": "lr", "current": lr, "suggested": lr / 2})))
