@@ -38,6 +38,8 @@ class Thresholds:
     """Max/min class ratio from which imbalance is a watch item."""
     stall_factor: float = 5.0
     """A run is stalled when its last entry is older than this many typical epoch durations."""
+    stall_min_hours: float = 6.0
+    """...and older than this many hours: a short silence (or a pinned --now before the last write) is normal."""
     interval: float = 0.8
     """Coverage of the projection interval."""
 
@@ -134,6 +136,7 @@ _THRESHOLD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "tiny_class": (_is_positive_int, "a positive integer"),
     "imbalance_warn": (lambda v: _is_number(v) and v > 1, "a number > 1"),
     "stall_factor": (lambda v: _is_number(v) and v > 1, "a number > 1"),
+    "stall_min_hours": (lambda v: _is_number(v) and v > 0, "a positive number of hours"),
     "interval": (lambda v: _is_number(v) and 0.5 <= v < 1, "a number in [0.5, 1)"),
 }
 

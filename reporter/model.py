@@ -62,7 +62,8 @@ class Severity(StrEnum):
 class CheckStatus(StrEnum):
     PASS = "pass"
     FAIL = "fail"
-    PENDING = "pending"
+    PENDING = "pending"  # the data cannot tell yet
+    NOT_APPLICABLE = "n/a"  # nothing to check: no loss, no metric, no plan, no label file, no published results
 
 
 @dataclass(frozen=True)

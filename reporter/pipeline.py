@@ -44,11 +44,12 @@ def make_report(request: ReportRequest) -> list[Path]:
     settings = load_settings(request.config)
     run = load_run(request.run, Path(settings.runs_root), request.overrides)
     log.info("read %s (%s, %d history rows)", run.id, run.family, len(run.history))
+    calibration = projection_calibration()
     analysis = analyse(run, request.now, published_results(), settings.thresholds,
-                       request.project_to or settings.project_to, projection_calibration())
+                       request.project_to or settings.project_to, calibration)
     result = summary(analysis)
     previous = previous_snapshot(run_directory(request.out, run.id), f"{request.now:%Y-%m-%d}")
-    context = present(analysis, changes(*previous, result) if previous else None)
+    context = present(analysis, changes(*previous, result) if previous else None, calibration)
     files = render_report(analysis, context, request.languages or settings.languages,
                           request.formats or settings.formats, request.templates, request.parallel)
     return publish(request.out, run.id, files, result, request.now)

@@ -6,12 +6,14 @@ this run sits in the published table) but holds no words: codes, numbers and the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
 from reporter import __version__
 from reporter.analysis.changes import Changes
+from reporter.analysis.metrics import MIN_TREND_POINTS, OSCILLATING_BELOW
+from reporter.analysis.projection import HELD_OUT_COVERAGE, HELD_OUT_INTERVAL, MIN_POINTS, Calibration
 from reporter.ingest.umc import scalar
 from reporter.model import (
     Analysis,
@@ -24,6 +26,7 @@ from reporter.model import (
     SeedSummary,
     Severity,
     Source,
+    frozen_mapping,
 )
 
 SHOWN_HYPERPARAMETERS = ("lr", "lr_pre", "thres", "delta", "base_dim", "train_batch_size", "num_train_epochs",
@@ -76,9 +79,10 @@ class ReportContext:
     findings: Mapping[str, Finding]
     seeds: SeedSummary | None
     clustering: Any
-    clustering_reference: tuple[ReferenceLine, ...]  # published values of NMI, ARI, ACC, FMI for the dataset
+    clustering_reference: Mapping[str, ReferenceLine]  # metric (nmi, ari, acc, fmi) -> best published value
     changes: Changes | None  # since the previous report; None for the first one
     x_unit: str = "epoch"  # "step" when x counts optimiser steps: labels and sentences say steps
+    rules: Mapping[str, Any] = field(default_factory=frozen_mapping)  # fixed numbers the text states (see _rules), never typed twice
 
 
 def _seed_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
@@ -134,7 +138,17 @@ def _verdict(findings: tuple[Finding, ...]) -> str:
     return "verdict.healthy"
 
 
-def present(a: Analysis, since: Changes | None = None) -> ReportContext:
+def _rules(calibration: Calibration | None) -> Mapping[str, Any]:
+    """The analysis' fixed rules that the report's sentences quote, taken from where they are defined."""
+    return frozen_mapping({
+        "trend_min_points": MIN_TREND_POINTS, "oscillating_below": OSCILLATING_BELOW,
+        "projection_min_points": MIN_POINTS, "calibration_curves": calibration.curves if calibration else None,
+        "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
+        "held_out_interval": HELD_OUT_INTERVAL,
+    })
+
+
+def present(a: Analysis, since: Changes | None = None, calibration: Calibration | None = None) -> ReportContext:
     """The report's structure for one analysis; the same context serves every language and format."""
     column, lines = _reference_lines(a)
     return ReportContext(
@@ -150,16 +164,17 @@ def present(a: Analysis, since: Changes | None = None) -> ReportContext:
         counts={s.value: sum(1 for f in a.findings if f.severity is s) for s in Severity},
         thresholds=a.thresholds, sources=a.run.sources, version=__version__,
         findings={f.code: f for f in a.findings}, seeds=a.seeds, clustering=a.clustering,
-        clustering_reference=_clustering_reference(a), changes=since, x_unit=a.x_unit,
+        clustering_reference=_clustering_reference(a), changes=since, x_unit=a.x_unit, rules=_rules(calibration),
     )
 
 
-def _clustering_reference(a: Analysis) -> tuple[ReferenceLine, ...]:
-    """For each UMC metric, the best published value on the dataset (percent, test split)."""
+def _clustering_reference(a: Analysis) -> Mapping[str, ReferenceLine]:
+    """For each UMC metric, the best published value on the dataset (percent, test split), keyed by the
+    clustering metric's name so templates look a row up instead of matching strings."""
     if a.clustering is None or not a.reference:
-        return ()
-    lines = []
+        return {}
+    lines = {}
     for column in ("NMI", "ARI", "ACC", "FMI"):
         best = max(a.reference, key=lambda r: r.metrics[column])
-        lines.append(ReferenceLine(f"{column}: {best.method}", best.metrics[column], best.split, False))
-    return tuple(lines)
+        lines[column.lower()] = ReferenceLine(best.method, best.metrics[column], best.split, False)
+    return lines

@@ -30,8 +30,9 @@ def main() -> None:
             catalog = Catalog(locale="zh_Hans_CN" if lang == "zh" else "en", project="reporter")
         catalog.update(template, no_fuzzy_matching=True)
         for message in catalog:
-            if message.id and lang == "en" and not message.string:
-                message.string = message.id
+            untranslated = not all(message.string) if isinstance(message.string, tuple) else not message.string
+            if message.id and lang == "en" and untranslated:
+                message.string = message.id  # a plural message: (singular, plural), the two English forms
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("wb") as handle:
             write_po(handle, catalog, omit_header=False, no_location=True, sort_output=True, width=0, ignore_obsolete=True)

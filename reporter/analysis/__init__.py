@@ -11,7 +11,7 @@ from datetime import datetime
 from reporter.analysis import metrics
 from reporter.analysis.advice import checklist, recommendations
 from reporter.analysis.clustering import analyse_clustering
-from reporter.analysis.dataset import profile
+from reporter.analysis.dataset import dataset_mismatch, profile
 from reporter.analysis.findings import Facts, findings, reference_target
 from reporter.analysis.projection import (
     Calibration,
@@ -134,12 +134,13 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
     loss_name = loss_key(run, key)
     loss = summarize_loss(run, loss_name) if loss_name else None
     status = run_status(run, [loss_name] if loss_name else [], key, now, limits)
-    planned_last = run.plan.epochs - (1 - run.epoch_base) if run.plan else None
+    planned_last = run.plan.epochs - (1 - run.epoch_base) if run.plan and not status.past_plan else None
     limit = projection_limit(status.status, status.last_epoch, planned_last)
     unit = metrics.x_unit(run.history, run.plan.epochs if run.plan else None)
     ahead = 20.0 if unit == "epoch" or not data.x else max(data.x[-1] - data.x[0], 1.0)
     requested = tuple(float(t) for t in project_to) or default_targets(status.last_epoch or 0.0, limit, ahead)
-    refs = tuple(r for r in references if run.dataset and r.dataset.lower() == run.dataset.lower())
+    refs = () if dataset_mismatch(run) else tuple(r for r in references
+                                                  if run.dataset and r.dataset.lower() == run.dataset.lower())
     target = reference_target(metric, refs)
     projection = no_projection("seeds", limits.interval, (), None) if seeds else project(
                          data, metrics.natural_range(key or "", metric.scale if metric else metrics.Scale.RAW), requested,
@@ -154,7 +155,7 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
         run=run, status=status.status, last_epoch=status.last_epoch, metric=metric, loss=loss,
         x_unit=unit,
         projection=projection, dataset=dataset,
-        reference=refs, findings=found, checklist=checklist(run, metric, found),
+        reference=refs, findings=found, checklist=checklist(run, metric, found, loss),
         recommendations=recommendations(run, metric, found), thresholds=frozen_mapping(asdict(limits)),
         generated_at=now, seeds=seeds, clustering=clustering,
     )

@@ -6,11 +6,13 @@ finding supports the change; otherwise they ask for the evidence that is missing
 
 from __future__ import annotations
 
+from reporter.analysis.findings import STOP_BELOW
 from reporter.ingest.umc import scalar
 from reporter.model import (
     CheckItem,
     CheckStatus,
     Finding,
+    LossSummary,
     MetricSummary,
     Recommendation,
     Run,
@@ -26,25 +28,29 @@ def _item(code: str, status: CheckStatus, **params: object) -> CheckItem:
     return CheckItem(code, status, frozen_mapping(params))
 
 
-def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, ...]) -> tuple[CheckItem, ...]:
-    """Pass / fail / pending items; pending means the data cannot tell yet."""
+def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, ...],
+              loss: LossSummary | None = None) -> tuple[CheckItem, ...]:
+    """Pass / fail / pending / n/a items: pending means the data cannot tell yet, n/a that there is nothing
+    to check (no loss, no metric, no plan...), so the report never marks 'pass' for what it never checked."""
     found = _codes(findings)
-    P, F, W = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.PENDING
+    P, F, W, NA = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.PENDING, CheckStatus.NOT_APPLICABLE
     items = [
         _item("check.no_crash", F if "run.crashed" in found else P),
-        _item("check.loss_finite", F if "metric.diverged" in found else P),
-        _item("check.loss_informative", F if {"loss.flat", "loss.near_ceiling"} & found.keys() else P),
-        _item("check.metric_logged_often", F if "metric.sparse" in found or "metric.insufficient_data" in found else P),
+        _item("check.loss_finite", F if "metric.diverged" in found else P if loss or metric else NA),
+        _item("check.loss_informative", F if {"loss.flat", "loss.near_ceiling"} & found.keys() else
+              P if loss and loss.relative_change is not None else NA),
+        _item("check.metric_logged_often",
+              NA if metric is None else F if "metric.sparse" in found or "metric.insufficient_data" in found else P),
         _item("check.metric_improving",
-              P if "metric.improving" in found else
+              NA if metric is None else P if "metric.improving" in found else
               F if {"metric.plateau", "metric.declining"} & found.keys() else W),
         _item("check.reached_plan",
-              P if "run.finished" in found else F if {"run.stopped_early", "run.crashed", "run.stalled"} & found.keys()
-              else W),
+              NA if run.plan is None else P if {"run.finished", "run.past_plan"} & found.keys() else
+              F if {"run.stopped_early", "run.crashed", "run.stalled"} & found.keys() else W),
         _item("check.dataset_clean",
-              W if run.labels is None else F if {"dataset.header_as_class", "dataset.tiny_class"} & found.keys() else P),
+              NA if run.labels is None else F if {"dataset.header_as_class", "dataset.tiny_class"} & found.keys() else P),
         _item("check.same_split_as_reference",
-              F if "reference.split_mismatch" in found else P if "reference.compare" in found else W),
+              F if "reference.split_mismatch" in found else P if "reference.compare" in found else NA),
         _item("check.test_result", P if any(s == "test" for s in run.splits.values()) else W),
     ]
     return tuple(items)
@@ -64,17 +70,21 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
             "n_points": metric.n_points if metric else 0, "best_so_far": bool(metric and metric.best_so_far)})))
     if "reference.split_mismatch" in found:
         recs.append(Recommendation("rec.evaluate_on_test", frozen_mapping(dict(found["reference.split_mismatch"].params))))
-    if "loss.near_ceiling" in found or "loss.flat" in found:
-        params = found.get("loss.near_ceiling", found.get("loss.flat")).params
+    if "loss.near_ceiling" in found:
+        params = found["loss.near_ceiling"].params
         recs.append(Recommendation("rec.watch_metric_not_loss", frozen_mapping({
             "key": "train_temperature_sup", "current": scalar(run.hyperparameters.get("train_temperature_sup")),
             **{k: params.get(k) for k in ("ceiling", "value")}})))
+    elif "loss.flat" in found:  # no known ceiling or temperature: say only what the loss did
+        params = found["loss.flat"].params
+        recs.append(Recommendation("rec.watch_metric_not_loss", frozen_mapping({
+            "loss": params["key"], "relative_change": params["relative_change"], "ceiling": None})))
     if "metric.plateau" in found and (lr := scalar(run.hyperparameters.get("lr"))) is not None:
         if isinstance(lr, (int, float)):
             recs.append(Recommendation("rec.lower_lr", frozen_mapping({"key": "lr", "current": lr, "suggested": lr / 2})))
     chance = found.get("projection.improvement_chance")
-    if chance is not None and chance.params["probability"] < 0.05:
-        recs.append(Recommendation("rec.stop_training", frozen_mapping(dict(chance.params))))
+    if chance is not None and chance.params["probability"] < STOP_BELOW:
+        recs.append(Recommendation("rec.stop_training", frozen_mapping({**chance.params, "stop_below": STOP_BELOW})))
     if "metric.declining" in found:
         recs.append(Recommendation("rec.use_best_checkpoint", frozen_mapping({
             "epoch": metric.best.x if metric and metric.best else None})))

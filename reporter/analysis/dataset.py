@@ -7,11 +7,28 @@ report got wrong (869 instead of about 39).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import numpy as np
 
-from reporter.model import ClassCount, DatasetProfile, LabelTable
+from reporter.model import ClassCount, DatasetProfile, LabelTable, Run
+
+
+def dataset_mismatch(run: Run) -> tuple[str, str] | None:
+    """(declared, found) when run.toml names another dataset than the history's own rows or params.
+
+    Published results are chosen by dataset name, so a wrong name silently compares a run with the
+    wrong papers' numbers. Names compare without case and punctuation: 'IEMOCAP-DA' equals 'iemocap_da'.
+    """
+    declared, found = run.config.dataset, run.hyperparameters.get("dataset")
+    if not isinstance(declared, str) or not isinstance(found, str) or not found.strip():
+        return None
+    return None if _name_key(declared) == _name_key(found) else (declared, found.strip())
+
+
+def _name_key(name: str) -> str:
+    return re.sub(r"[\W_]+", "", name).lower()
 
 
 def _segments(labels: tuple[str, ...], artefacts: set[str]) -> tuple[int, ...]:

@@ -11,7 +11,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from reporter.analysis.metrics import STEPS_PER_SLOPE, series, tokens
+from reporter.analysis.dataset import dataset_mismatch
+from reporter.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, series, tokens
 from reporter.analysis.status import StatusResult
 from reporter.config import Thresholds
 from reporter.ingest.umc import scalar
@@ -57,8 +58,10 @@ def finding(code: str, severity: Severity, **params: object) -> Finding:
 
 
 def _status(f: Facts) -> Iterator[Finding]:
-    planned = f.run.plan.epochs if f.run.plan else None
     s = f.status
+    planned = f.run.plan.epochs if f.run.plan and not s.past_plan else None
+    if s.past_plan:
+        yield finding("run.past_plan", Severity.WARN, last_epoch=s.last_epoch, planned_epochs=f.run.plan.epochs)
     if s.status is Status.CRASHED:
         yield finding("run.crashed", Severity.ERROR, epoch=s.crash_epoch, reason=s.reason)
     elif s.status is Status.STOPPED_EARLY:
@@ -71,6 +74,10 @@ def _status(f: Facts) -> Iterator[Finding]:
                       typical_hours=s.typical_epoch_hours)
     elif s.status is Status.RUNNING:
         yield finding("run.running", Severity.INFO, last_epoch=s.last_epoch, planned_epochs=planned)
+    elif s.reason == "stopped_logging":  # no end marker and a long silence: finished, or killed without a trace
+        planned = planned if f.x_unit == "epoch" else None  # a plan counts epochs, this history steps
+        yield finding("run.stopped_logging", Severity.WARN if planned else Severity.INFO,
+                      hours_since_last=s.hours_since_last, last_epoch=s.last_epoch, planned_epochs=planned)
     if f.run.plan is not None and f.run.plan.basis == "umc_thres_delta":
         configured = scalar(f.run.hyperparameters.get("num_train_epochs"))
         yield finding("run.planned_from_thres_delta", Severity.INFO, planned_epochs=f.run.plan.epochs,
@@ -109,7 +116,7 @@ def _metric(f: Facts) -> Iterator[Finding]:
     plateau = m.epochs_since_best is not None and t.kind is not Trend.INSUFFICIENT and \
         _evaluations_since_best(f) >= f.limits.patience
     if t.kind is Trend.INSUFFICIENT:
-        yield finding("metric.insufficient_data", Severity.WARN, n_points=m.n_points, needed=4)
+        yield finding("metric.insufficient_data", Severity.WARN, n_points=m.n_points, needed=MIN_TREND_POINTS)
     elif t.kind is Trend.DECLINING:
         yield finding("metric.declining", Severity.WARN, window=t.window, slope=slope, slope_per=per,
                       epochs_since_best=m.epochs_since_best)
@@ -226,6 +233,9 @@ def _constant_origin(f: Facts, key: str) -> dict[str, object]:
 
 
 def _dataset(f: Facts) -> Iterator[Finding]:
+    mismatch = dataset_mismatch(f.run)
+    if mismatch is not None:
+        yield finding("dataset.mismatch", Severity.ERROR, declared=mismatch[0], found=mismatch[1])
     d = f.dataset
     if d is None:
         return
@@ -287,10 +297,12 @@ def _projection(f: Facts) -> Iterator[Finding]:
         yield finding("projection.unlikely_target", Severity.WARN, target=target[1].metrics[target[2]],
                       probability=p.p_reach_target, epoch=p.chance_at)
     if p.p_beat_best is not None and f.status.status is Status.RUNNING:
-        severity = Severity.WARN if p.p_beat_best < 0.05 else Severity.INFO
+        severity = Severity.WARN if p.p_beat_best < STOP_BELOW else Severity.INFO
         yield finding("projection.improvement_chance", severity, probability=p.p_beat_best, epoch=p.chance_at)
 
 
+STOP_BELOW = 0.05
+"""Domhan et al. (2015) stop a run when the chance of beating the best so far is below this."""
 MINORITY_SHARE = 0.05
 """A class with under this share of the samples is a minority class."""
 LOST_RECALL = 0.1
@@ -306,10 +318,14 @@ def _clusters(f: Facts) -> Iterator[Finding]:
     lost = [r for r in minority if r.recall < LOST_RECALL]
     if lost:
         yield finding("clusters.minority_lost", Severity.WARN, labels=[r.label for r in lost], count=len(lost),
-                      minority=len(minority))
+                      minority=len(minority), minority_share=MINORITY_SHARE, lost_recall=LOST_RECALL)
     elif minority:
         yield finding("clusters.minority_recovered", Severity.OK, count=len(minority),
-                      recall=min(r.recall for r in minority))
+                      recall=min(r.recall for r in minority), minority_share=MINORITY_SHARE)
+    if c.merges:  # one cluster is the best home of several classes: all but one of them are lost to it
+        recall = {r.label: r.recall for r in c.per_class}
+        yield finding("clusters.merged", Severity.WARN, groups=[[cluster, list(members)] for cluster, members in c.merges],
+                      count=len(c.merges), recall=min(recall[label] for _, members in c.merges for label in members))
     if c.largest_cluster_share > DEGENERATE_SHARE and c.largest_cluster_share > 1.5 * c.largest_class_share:
         yield finding("clusters.degenerate", Severity.WARN, share=c.largest_cluster_share,
                       class_share=c.largest_class_share)

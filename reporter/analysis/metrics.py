@@ -30,6 +30,8 @@ _MAX_TOKENS = {"acc", "accuracy", "f1", "nmi", "ari", "ami", "fmi", "map", "map5
                "precision", "recall", "bleu", "rouge", "top1", "top5", "acc1", "acc5", "r2", "performance"}
 _RATIO_TOKENS = _MAX_TOKENS - {"bleu", "r2"}
 MIN_TREND_POINTS = 4
+OSCILLATING_BELOW = 0.5
+"""A curve without a significant trend whose stability score is below this oscillates."""
 
 
 def tokens(name: str) -> list[str]:
@@ -175,7 +177,7 @@ def trend(data: Series, mode: Mode, limits: Thresholds) -> TrendResult:
         kind = Trend.IMPROVING if signed > 0 else Trend.DECLINING
     else:
         score = stability(data, limits.window).score
-        kind = Trend.OSCILLATING if score is not None and score < 0.5 else Trend.STABLE
+        kind = Trend.OSCILLATING if score is not None and score < OSCILLATING_BELOW else Trend.STABLE
     return TrendResult(kind, len(y), slope, p_value)
 
 

@@ -35,6 +35,10 @@ MIN_FIT_POINTS = 5
 """Below this the ensemble is only the flat member (used by the backtest, never shown as a curve)."""
 LEVELS = tuple(round(0.01 * i, 2) for i in range(1, 100))
 HORIZON_EDGES = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, math.inf)
+HELD_OUT_COVERAGE = (0.76, 0.85)
+"""Share of final values inside the HELD_OUT_INTERVAL band on bench/holdout's 40 curves, over prefixes
+(`reporter backtest bench/holdout/curves.jsonl --calibration shipped`; see bench/holdout/README.md)."""
+HELD_OUT_INTERVAL = 0.8
 FLAT_GAIN = 0.01
 """A curve has flattened when it gains less than this share of its observed range over FLAT_WINDOW epochs."""
 FLAT_WINDOW = 5
@@ -54,6 +58,7 @@ class Calibration:
     levels: tuple[float, ...]
     table: tuple[tuple[float, ...], ...]
     n: tuple[int, ...]
+    curves: int | None = None  # how many learning curves the errors were measured on (the appendix says it)
 
     def quantile(self, horizon: float, level: float) -> float:
         row = self.table[self._bin(horizon)]

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
+from reporter.analysis.metrics import x_unit
 from reporter.config import Thresholds
 from reporter.model import Run, Status
 
@@ -16,10 +17,11 @@ from reporter.model import Run, Status
 class StatusResult:
     status: Status
     last_epoch: float | None
-    reason: str | None = None  # crash: traceback | nan; stop: early_stop | short
+    reason: str | None = None  # crash: traceback | nan; stop: early_stop | short; unknown: stopped_logging
     crash_epoch: float | None = None
     hours_since_last: float | None = None
     typical_epoch_hours: float | None = None
+    past_plan: bool = False  # the history goes beyond the planned length: the plan is not the run's real plan
 
 
 PHASE_PREFIXES = ("pretrain",)
@@ -70,13 +72,38 @@ def run_status(run: Run, loss_keys: list[str], metric_key: str | None, now: date
         return StatusResult(Status.CRASHED, end, "nan", bad)
     if any(e.kind == "early_stop" for e in run.events):
         return StatusResult(Status.STOPPED_EARLY, end, "early_stop")
-    done = end is not None and run.plan is not None and end + (1 - run.epoch_base) >= run.plan.epochs
-    if done or any(e.kind == "finished" for e in run.events):
-        return StatusResult(Status.FINISHED, end)
+    done = epochs_done(run, end)
+    planned = run.plan.epochs if run.plan is not None else None
+    past = done is not None and planned is not None and done >= planned + 1
+    if (done is not None and planned is not None and planned <= done < planned + 1) or \
+            any(e.kind == "finished" for e in run.events):
+        return StatusResult(Status.FINISHED, end, past_plan=past)
+    expect_more = done is not None and planned is not None and done < planned
+    return replace(_by_timing(run, end, now, limits, expect_more), past_plan=past)
+
+
+def epochs_done(run: Run, end: float | None) -> float | None:
+    """Epochs completed, comparable with the plan; None when x counts steps (a plan counts epochs)."""
+    if end is None or run.plan is None or x_unit(run.history, run.plan.epochs) == "step":
+        return None
+    return end + (1 - run.epoch_base)
+
+
+def _by_timing(run: Run, end: float | None, now: datetime, limits: Thresholds, expect_more: bool) -> StatusResult:
+    """Running, stalled or unknown, from the silence since the last write against the run's own cadence.
+
+    A silence shorter than `stall_min_hours` (or than `stall_factor` usual epochs) is normal. A longer
+    one is an alarm (stalled) only when the run's cadence is known from wall times and its planned end
+    lies ahead; otherwise the run may simply have finished without writing an end marker: unknown.
+    """
     typical = typical_epoch_hours(run.history)
-    if run.last_write is None or typical is None:
+    if run.last_write is None:
         return StatusResult(Status.UNKNOWN, end, typical_epoch_hours=typical)
     since = max(0.0, (now - run.last_write).total_seconds() / 3600)
-    if since > limits.stall_factor * typical:
+    quiet = max(limits.stall_min_hours, limits.stall_factor * typical) if typical else limits.stall_min_hours
+    if since <= quiet:
+        status = Status.RUNNING if typical is not None else Status.UNKNOWN
+        return StatusResult(status, end, hours_since_last=since, typical_epoch_hours=typical)
+    if typical is not None and expect_more:
         return StatusResult(Status.STALLED, end, hours_since_last=since, typical_epoch_hours=typical)
-    return StatusResult(Status.RUNNING, end, hours_since_last=since, typical_epoch_hours=typical)
+    return StatusResult(Status.UNKNOWN, end, "stopped_logging", hours_since_last=since, typical_epoch_hours=typical)

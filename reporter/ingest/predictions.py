@@ -28,7 +28,14 @@ def prediction_files(directory: Path) -> list[Path]:
     folder = directory / "predictions"
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and _NAME.match(p.name))
+    return sorted((p for p in folder.iterdir() if p.is_file() and _NAME.match(p.name)), key=_epoch_order)
+
+
+def _epoch_order(path: Path) -> tuple[bool, float, str]:
+    """epoch_2 before epoch_10 (the appendix lists files in this order), final last."""
+    match = _NAME.match(path.name)
+    epoch = match.group("epoch") if match else None
+    return epoch is None, float(epoch) if epoch else 0.0, path.name
 
 
 def _arrays(path: Path, data: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

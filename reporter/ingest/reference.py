@@ -40,4 +40,4 @@ def projection_calibration() -> Calibration | None:
         return None
     data = json.loads(resource.read_text(encoding="utf-8"))
     return Calibration(tuple(float(e) for e in data["edges"]), tuple(data["levels"]),
-                       tuple(tuple(row) for row in data["table"]), tuple(data["n"]))
+                       tuple(tuple(row) for row in data["table"]), tuple(data["n"]), data.get("curves"))

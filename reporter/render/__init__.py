@@ -19,10 +19,11 @@ from reporter.render.environment import environment, format_date, render_templat
 log = logging.getLogger(__name__)
 
 
-def chart_labels(lang: str, templates: Path | None) -> Mapping[str, str]:
-    """Translated chart labels, defined in templates/partials/chart_labels.j2 with the other messages."""
+def chart_labels(lang: str, templates: Path | None, interval: float) -> Mapping[str, str]:
+    """Translated chart labels, defined in templates/partials/chart_labels.j2 with the other messages;
+    `interval` is the projection band's coverage, which the legend states."""
     env = environment(lang, "html", templates)
-    module = env.get_template("partials/chart_labels.j2").make_module()
+    module = env.get_template("partials/chart_labels.j2").make_module({"interval": interval})
     return {key: str(value) for key, value in getattr(module, "labels").items()}
 
 
@@ -89,7 +90,7 @@ def _render_in_child(sender: Connection, analysis: Analysis, context: ReportCont
 def _render_language(analysis: Analysis, context: ReportContext, lang: str, formats: tuple[str, ...],
                      templates: Path | None) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
-    made = charts(analysis, chart_labels(lang, templates))
+    made = charts(analysis, chart_labels(lang, templates, analysis.projection.interval))
     figures = {chart.name: chart for chart in made}
     date = format_date(context.generated_at, lang)
     if "md" in formats:

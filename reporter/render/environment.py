@@ -82,8 +82,10 @@ class Numbers:
         self.locale = Locale.parse(LOCALES[lang])
 
     def number(self, value: Any, digits: int = 2) -> str:
-        if value is None or (isinstance(value, float) and not math.isfinite(value)):
-            return "—" if value is None else str(value)
+        if value is None:
+            return "—"
+        if isinstance(value, float) and not math.isfinite(value):  # a crashed run's loss: say what it is
+            return "NaN" if math.isnan(value) else ("∞" if value > 0 else "−∞")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return str(value)
         pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
