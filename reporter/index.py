@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from reporter.analysis.changes import projected_final
-from reporter.ingest.summaries import read_summary
+from reporter.config import LANGUAGES
+from reporter.ingest.summaries import last_report_date, read_summary
 from reporter.publish import write_atomic
 from reporter.render.environment import environment, format_date, render_template
 
@@ -22,11 +23,30 @@ def problems_first(summary: dict[str, Any]) -> tuple[int, str]:
 
 
 @dataclass(frozen=True)
+class ReportLink:
+    lang: str
+    format: str
+    href: str  # relative to the run's folder
+
+
+@dataclass(frozen=True)
 class IndexRow:
     run_id: str
     summary: dict[str, Any]
     sparkline: str  # SVG points, "" when there is nothing to draw
     projected: float | None
+    links: tuple[ReportLink, ...]
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """A run that failed tonight; its last good report (if any) is still in out/ and is linked with its date."""
+
+    run_id: str
+    name: str
+    error: str
+    last_report: str | None  # YYYY-MM-DD of the report still published, None when there is none
+    links: tuple[ReportLink, ...]
 
 
 def sparkline_points(series: dict | None, width: int = 100, height: int = 24) -> str:
@@ -42,21 +62,50 @@ def sparkline_points(series: dict | None, width: int = 100, height: int = 24) ->
                     for x, y in pairs)
 
 
-def read_rows(out: Path, run_ids: list[str]) -> list[IndexRow]:
+def report_links(run_out: Path, output: str) -> tuple[ReportLink, ...]:
+    """One link per language to a report that exists, in the index's own format where there is one, so
+    a batch rendered with `--lang en` or `--format pdf` never gets a dead link."""
+    links = []
+    for lang in LANGUAGES:
+        name = next((f"report.{lang}.{fmt}" for fmt in (output, "html", "pdf", "md") if (run_out / f"report.{lang}.{fmt}").is_file()),
+                    None)
+        if name is not None:
+            links.append(ReportLink(lang, name.rsplit(".", 1)[1], name))
+    return tuple(links)
+
+
+def read_rows(out: Path, run_ids: list[str], output: str) -> list[IndexRow]:
     rows = []
     for run_id in run_ids:
         data = read_summary(out / run_id / "summary.json")
         if data is None:
             continue
-        rows.append(IndexRow(run_id, data, sparkline_points(data.get("series")), projected_final(data)))
+        rows.append(IndexRow(run_id, data, sparkline_points(data.get("series")), projected_final(data),
+                             report_links(out / run_id, output)))
     rows.sort(key=lambda r: problems_first(r.summary))
     return rows
 
 
-def write_index(out: Path, run_ids: list[str], now: datetime, lang: str) -> None:
-    """out/index.html and index.md in the batch's first language; every row links to both languages."""
-    rows = read_rows(out, run_ids)
-    date = format_date(now, lang)
-    for output, name in (("html", "index.html"), ("md", "index.md")):
-        text = render_template(environment(lang, output), f"index.{output}.j2", rows=rows, date=date)
-        write_atomic(out / name, text.encode("utf-8"))
+def failed_rows(out: Path, failures: dict[str, str], output: str) -> list[FailedRow]:
+    """Runs that failed in this batch, each with its error and the report it left from before, if any."""
+    rows = []
+    for run_id, error in sorted(failures.items()):
+        previous = read_summary(out / run_id / "summary.json")
+        rows.append(FailedRow(run_id, previous["run"]["name"] if previous else run_id, error.splitlines()[0] if error else "",
+                              last_report_date(out / run_id) if previous else None,
+                              report_links(out / run_id, output) if previous else ()))
+    return rows
+
+
+def write_index(out: Path, run_ids: list[str], failures: dict[str, str], now: datetime, languages: tuple[str, ...],
+                templates: Path | None = None) -> None:
+    """out/index.<lang>.html|md for every language of the batch, and index.html|md (the first language) as
+    the entry point; failed runs come first, and every row links only to reports that exist."""
+    for output in ("html", "md"):
+        rows, failed = read_rows(out, run_ids, output), failed_rows(out, failures, output)
+        for lang in languages:
+            text = render_template(environment(lang, output, templates), f"index.{output}.j2", rows=rows, failed=failed,
+                                   languages=languages, date=format_date(now, lang)).encode("utf-8")
+            write_atomic(out / f"index.{lang}.{output}", text)
+            if lang == languages[0]:
+                write_atomic(out / f"index.{output}", text)
