@@ -63,19 +63,23 @@ def discover(root: Path, depth: int = 3, pattern: str | None = None) -> list[Pat
 
     With a pattern, only runs whose path below root matches it, matched from the right as
     pathlib does: 'seed*' picks every run folder named seed*, 'umc/*' the runs directly in umc/.
-    Every folder is visited once, by its resolved path, so a symbolic link back up the tree (or two
+    Every folder is visited once (by device and inode), so a symbolic link back up the tree (or two
     links to one run) cannot list a run twice. A run below `depth` is left out with one warning line
     naming the first such folder, found by a short look past the limit.
     """
     found: list[Path] = []
-    visited: set[Path] = set()
+    visited: set[tuple[int, int]] = set()  # (device, inode): one stat, cheaper than resolving the path
     too_deep: list[tuple[Path, int]] = []
 
     def matches(folder: Path) -> bool:
         return not pattern or (folder != root and PurePath(folder.relative_to(root).as_posix()).match(pattern))
 
     def walk(folder: Path, level: int) -> None:
-        real = folder.resolve()
+        try:
+            info = folder.stat()
+        except OSError:
+            return
+        real = (info.st_dev, info.st_ino)
         if real in visited or (too_deep and level > depth):
             return
         if level <= depth:  # the look past the limit is bounded by its levels and must not hide a run
