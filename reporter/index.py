@@ -1,4 +1,4 @@
-"""out/index.html and out/index.md: every run at a glance, problems first."""
+"""out/index.<lang>.html|md and out/index.html|md: every run at a glance, failed runs and problems first."""
 
 from __future__ import annotations
 
@@ -67,10 +67,9 @@ def report_links(run_out: Path, output: str) -> tuple[ReportLink, ...]:
     a batch rendered with `--lang en` or `--format pdf` never gets a dead link."""
     links = []
     for lang in LANGUAGES:
-        name = next((f"report.{lang}.{fmt}" for fmt in (output, "html", "pdf", "md") if (run_out / f"report.{lang}.{fmt}").is_file()),
-                    None)
-        if name is not None:
-            links.append(ReportLink(lang, name.rsplit(".", 1)[1], name))
+        fmt = next((f for f in (output, "html", "pdf", "md") if (run_out / f"report.{lang}.{f}").is_file()), None)
+        if fmt is not None:
+            links.append(ReportLink(lang, fmt, f"report.{lang}.{fmt}"))
     return tuple(links)
 
 
@@ -91,7 +90,8 @@ def failed_rows(out: Path, failures: dict[str, str], output: str) -> list[Failed
     rows = []
     for run_id, error in sorted(failures.items()):
         previous = read_summary(out / run_id / "summary.json")
-        rows.append(FailedRow(run_id, previous["run"]["name"] if previous else run_id, error.splitlines()[0] if error else "",
+        first_line = error.splitlines()[0] if error else ""
+        rows.append(FailedRow(run_id, previous["run"]["name"] if previous else run_id, first_line,
                               last_report_date(out / run_id) if previous else None,
                               report_links(out / run_id, output) if previous else ()))
     return rows
