@@ -100,7 +100,8 @@ def failed_rows(out: Path, failures: dict[str, str], output: str) -> list[Failed
 def write_index(out: Path, run_ids: list[str], failures: dict[str, str], now: datetime, languages: tuple[str, ...],
                 templates: Path | None = None) -> None:
     """out/index.<lang>.html|md for every language of the batch, and index.html|md (the first language) as
-    the entry point; failed runs come first, and every row links only to reports that exist."""
+    the entry point; failed runs come first, and every row links only to reports that exist. An index left
+    in another language by an earlier batch is removed, so no stale index stays beside tonight's."""
     for output in ("html", "md"):
         rows, failed = read_rows(out, run_ids, output), failed_rows(out, failures, output)
         for lang in languages:
@@ -109,3 +110,5 @@ def write_index(out: Path, run_ids: list[str], failures: dict[str, str], now: da
             write_atomic(out / f"index.{lang}.{output}", text)
             if lang == languages[0]:
                 write_atomic(out / f"index.{output}", text)
+        for lang in set(LANGUAGES) - set(languages):  # an earlier batch's index in a language not made tonight
+            (out / f"index.{lang}.{output}").unlink(missing_ok=True)

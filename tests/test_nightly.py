@@ -107,6 +107,8 @@ def test_the_index_links_only_rendered_reports_and_exists_in_each_language(tmp_p
     assert english.startswith("# All runs") and "[中文](index.zh.md)" in english
     assert "[English](alpha/report.en.md)" in english and "[中文](alpha/report.zh.md)" in english
     assert 'href="index.en.html"' in (out / "index.zh.html").read_text()
+    assert nightly("batch", root, out, "--format", "md", "--lang", "en") == 0
+    assert not (out / "index.zh.md").exists() and not (out / "index.zh.html").exists()  # no stale index
 
 
 def test_index_and_digest_use_the_labs_templates(tmp_path: Path) -> None:
