@@ -24,6 +24,8 @@ def problems_first(summary: dict[str, Any]) -> tuple[int, str]:
 
 @dataclass(frozen=True)
 class ReportLink:
+    """A report document that exists in out/<run>/, so the index never links to one that was not rendered."""
+
     lang: str
     format: str
     href: str  # relative to the run's folder
