@@ -26,10 +26,10 @@ $(TEST_STAMP): $(STAMP)
 setup: $(STAMP)  ## install system packages, the virtualenv and reporter
 
 report: $(STAMP)  ## make report [RUN=dir-or-run-id] [OUT=out] [ARGS='--lang en']
-	$(BIN)/reporter report $(RUN) --out $(OUT) $(ARGS)
+	$(BIN)/reporter report "$(RUN)" --out "$(OUT)" $(ARGS)
 
 nightly: $(STAMP)  ## make nightly RUNS=/data/runs [OUT=out]: every run under RUNS, changed ones only
-	$(BIN)/reporter batch $(RUNS) --out $(OUT) $(ARGS)
+	$(BIN)/reporter batch "$(RUNS)" --out "$(OUT)" $(ARGS)
 
 test: $(TEST_STAMP)  ## run the test suite (installs Chromium for the browser tests)
 	$(BIN)/python -m pytest -q

@@ -103,7 +103,8 @@ def run_backtest(args: argparse.Namespace) -> int:
     prefixes = _prefixes(args.prefixes)
     curves = load_curves(args.curves)
     if not curves:
-        raise UsageError(f"no curve with at least {MIN_CURVE_POINTS} finite points in the input")
+        raise UsageError(f"no curve with at least {MIN_CURVE_POINTS} finite points in the input (the lines above say "
+                         "why each input was skipped)")
     sources = {c.source for c in curves}
     choice = args.calibration or ("held-out" if len(sources) > 1 else "shipped")
     if choice == "held-out" and len(sources) < 2:

@@ -31,6 +31,8 @@ from reporter.publish import write_atomic
 log = logging.getLogger(__name__)
 STATE = ".inputs.json"
 """Per-run record of what the last report was made from, in out/<run-id>/."""
+_LOOK_PAST_DEPTH = 2
+"""How many levels below --depth discovery looks for a run it would skip, to name it in a warning."""
 _MARKERS = ("run.toml", "trainer_state.json", "metrics.csv", "results.csv", "meta.yaml")
 
 
@@ -62,26 +64,54 @@ def discover(root: Path, depth: int = 3, pattern: str | None = None) -> list[Pat
 
     With a pattern, only runs whose path below root matches it, matched from the right as
     pathlib does: 'seed*' picks every run folder named seed*, 'umc/*' the runs directly in umc/.
+    Every folder is visited once (by device and inode), so a symbolic link back up the tree (or two
+    links to one run) cannot list a run twice. A run below `depth` is left out with one warning line
+    naming the first such folder, found by a short look past the limit.
     """
     found: list[Path] = []
+    visited: set[tuple[int, int]] = set()  # (device, inode): one stat, cheaper than resolving the path
+    too_deep: list[tuple[Path, int]] = []
+
+    def matches(folder: Path) -> bool:
+        return not pattern or (folder != root and PurePath(folder.relative_to(root).as_posix()).match(pattern))
 
     def walk(folder: Path, level: int) -> None:
+        try:
+            info = folder.stat()
+        except OSError:
+            return
+        real = (info.st_dev, info.st_ino)
+        if real in visited or (too_deep and level > depth):
+            return
+        if level <= depth:  # the look past the limit is bounded by its levels and must not hide a run
+            visited.add(real)
         # ROOT itself is a run only when it says so; otherwise its loose files (notes, batch.json) are not a run.
         is_run = (root / "run.toml").exists() if folder == root else looks_like_run(folder)
-        if is_run:
+        if is_run and level > depth:
+            too_deep.extend([(folder, level)] if matches(folder) else [])
+        elif is_run:
             found.append(folder)
-            return
-        if level >= depth:
-            return
-        for child in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-            walk(child, level + 1)
+        elif level < depth + _LOOK_PAST_DEPTH:
+            for child in _subfolders(folder):
+                walk(child, level + 1)
 
     if not root.is_dir():
         raise UsageError(f"{root}: not a folder of runs")
     walk(root, 0)
-    if pattern:
-        found = [f for f in found if f != root and PurePath(f.relative_to(root).as_posix()).match(pattern)]
-    return found
+    if too_deep:
+        folder, level = too_deep[0]
+        log.warning("%s: a run below --depth %d was skipped; use --depth %d to include it", folder, depth, level)
+    return [f for f in found if matches(f)]
+
+
+def _subfolders(folder: Path) -> list[Path]:
+    """Sub-folders worth searching for runs, real folders before symbolic links (so a run reached both
+    ways is listed under its real path)."""
+    try:
+        children = [p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))]
+    except OSError:
+        return []
+    return sorted(children, key=lambda p: (p.is_symlink(), p.name))
 
 
 def _files(folder: Path) -> Iterator[Path]:
@@ -225,6 +255,12 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
     from reporter.ingest import load_settings
 
     folders = discover(root, depth, pattern)
+    if not folders:  # a wrong ROOT or --glob must not turn last night's index into an empty table
+        where = f"depth {depth}" + (f", --glob {pattern!r}" if pattern else "")
+        raise UsageError(f"{root}: no runs found ({where}); the index was left as it was: check ROOT, --glob "
+                         "or --depth")
+    lab = load_settings(request.config)
+    request = replace(request, languages=request.languages or lab.languages, formats=request.formats or lab.formats)
     settings = {"languages": request.languages, "formats": request.formats, "project_to": request.project_to,
                 "config": Path(request.config).read_text() if request.config else None,
                 "templates": _templates_fingerprint(request.templates)}
@@ -246,6 +282,7 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
         results.sort(key=lambda r: r.run)
         write_atomic(request.out / "batch.json", json.dumps(
             {"root": str(root), "runs": [asdict(r) for r in results]}, indent=2, ensure_ascii=False).encode())
-        languages = request.languages or load_settings(request.config).languages
-        write_index(request.out, [r.run for r in results if r.status != "failed"], request.now, languages[0])
+        write_index(request.out, [r.run for r in results if r.status != "failed"],
+                    {r.run: r.error or "" for r in results if r.status == "failed"}, request.now, request.languages,
+                    request.templates)
     return results

@@ -8,7 +8,7 @@ import os
 import re
 import sys
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from reporter import __version__
@@ -94,8 +94,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _request(args: argparse.Namespace) -> ReportRequest:
     problems = _Problems("command line")
-    langs = _choice_list(problems, "--lang", args.lang, LANGUAGES) if args.lang else None
-    formats = _choice_list(problems, "--format", args.formats, FORMATS) if args.formats else None
+    langs = _choice_list(problems, "--lang", args.lang, LANGUAGES) if args.lang is not None else None
+    formats = _choice_list(problems, "--format", args.formats, FORMATS) if args.formats is not None else None
     project_arg = getattr(args, "project_to", None)  # report-only flags are absent for batch and digest
     project_to = parse_epoch_list(problems, "--project-to", project_arg) if project_arg else None
     now = datetime.now(timezone.utc)
@@ -119,14 +119,27 @@ def _request(args: argparse.Namespace) -> ReportRequest:
                          config=args.config, templates=args.templates, now=now, overrides=overrides)
 
 
+def _is_date(text: str) -> bool:
+    """A real calendar date written YYYY-MM-DD (2026-02-30 is not one)."""
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d", text):
+        return False
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _batch(args: argparse.Namespace) -> int:
     from reporter.batch import run_batch
 
     request = _request(args)
     since = getattr(args, "since", None) or f"{request.now - timedelta(days=7):%Y-%m-%d}"
-    if not re.fullmatch(r"\d{4}-\d\d-\d\d", since):  # checked before any work is done
+    if not _is_date(since):  # checked before any work is done
         raise UsageError(f"--since: expected a date such as 2026-11-17, got {since!r}")
-    results = run_batch(args.root, request, args.jobs, args.force, args.depth, args.scheduler, args.glob)
+    # The digest's --lang/--format choose the digest only: the runs' reports keep the nightly settings.
+    nightly = replace(request, languages=None, formats=None) if args.command == "digest" else request
+    results = run_batch(args.root, nightly, args.jobs, args.force, args.depth, args.scheduler, args.glob)
     failed = [r for r in results if r.status == "failed"]
     counts = {status: sum(r.status == status for r in results) for status in ("rendered", "skipped", "failed")}
     print(f"{len(results)} runs: {counts['rendered']} rendered, {counts['skipped']} unchanged, {counts['failed']} failed; "
@@ -138,8 +151,10 @@ def _batch(args: argparse.Namespace) -> int:
         from reporter.ingest import load_settings
 
         settings = load_settings(request.config)  # the lab's languages and formats, as the reports used
-        written = write_digest(args.out, [r.run for r in results if r.status != "failed"], request.now, since,
-                               request.languages or settings.languages, request.formats or settings.formats)
+        written = write_digest(args.out, [r.run for r in results if r.status != "failed"],
+                               {r.run: r.error or "" for r in results if r.status == "failed"}, request.now, since,
+                               request.languages or settings.languages, request.formats or settings.formats,
+                               request.templates)
         print(f"digest: {', '.join(p.name for p in written)}")
     return 1 if failed else 0
 

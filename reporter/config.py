@@ -98,7 +98,7 @@ def _is_text(value: Any) -> bool:
 
 def _choice_list(problems: _Problems, key: str, value: Any, allowed: tuple[str, ...]) -> tuple[str, ...] | None:
     items = value.split(",") if isinstance(value, str) else value
-    if not isinstance(items, (list, tuple)) or not items:
+    if not isinstance(items, (list, tuple)) or not items or any(not str(item).strip() for item in items):
         problems.add(key, f"expected a list drawn from {', '.join(allowed)}, got {value!r}")
         return None
     cleaned = tuple(dict.fromkeys(str(item).strip() for item in items))

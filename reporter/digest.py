@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reporter.analysis.changes import Changes, changes
-from reporter.index import problems_first
+from reporter.index import failed_rows, problems_first
 from reporter.ingest.summaries import figure_bytes, read_summary, snapshot_on_or_before
 from reporter.publish import write_atomic
 from reporter.render.environment import environment, format_date, render_template
@@ -83,9 +83,10 @@ def collect(out: Path, run_ids: list[str], since: str, languages: tuple[str, ...
     return sorted(runs, key=lambda r: problems_first(r.summary))
 
 
-def write_digest(out: Path, run_ids: list[str], now: datetime, since: str, languages: tuple[str, ...],
-                 formats: tuple[str, ...]) -> list[Path]:
-    """out/digest.<lang>.<format> for every language and format asked for."""
+def write_digest(out: Path, run_ids: list[str], failures: dict[str, str], now: datetime, since: str,
+                 languages: tuple[str, ...], formats: tuple[str, ...], templates: Path | None = None) -> list[Path]:
+    """out/digest.<lang>.<format> for every language and format asked for; runs that failed in this batch
+    come first, with their error and the last good report, so a broken run is never missing from the meeting."""
     from reporter.render.pdf import html_to_pdf
 
     runs = collect(out, run_ids, since, languages)
@@ -96,10 +97,12 @@ def write_digest(out: Path, run_ids: list[str], now: datetime, since: str, langu
                    "scale_free": _ScaleFree}
         if "md" in formats:
             path = out / f"digest.{lang}.md"
-            write_atomic(path, render_template(environment(lang, "md"), "digest.md.j2", **context).encode())
+            write_atomic(path, render_template(environment(lang, "md", templates), "digest.md.j2",
+                                               failed=failed_rows(out, failures, "md"), **context).encode())
             written.append(path)
         if "html" in formats or "pdf" in formats:
-            html = render_template(environment(lang, "html"), "digest.html.j2", **context)
+            html = render_template(environment(lang, "html", templates), "digest.html.j2",
+                                   failed=failed_rows(out, failures, "html"), **context)
             if "html" in formats:
                 write_atomic(out / f"digest.{lang}.html", html.encode())
                 written.append(out / f"digest.{lang}.html")

@@ -1,4 +1,4 @@
-"""out/index.html and out/index.md: every run at a glance, problems first."""
+"""out/index.<lang>.html|md and out/index.html|md: every run at a glance, failed runs and problems first."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from reporter.analysis.changes import projected_final
-from reporter.ingest.summaries import read_summary
+from reporter.config import LANGUAGES
+from reporter.ingest.summaries import last_report_date, read_summary
 from reporter.publish import write_atomic
 from reporter.render.environment import environment, format_date, render_template
 
@@ -22,11 +23,32 @@ def problems_first(summary: dict[str, Any]) -> tuple[int, str]:
 
 
 @dataclass(frozen=True)
+class ReportLink:
+    """A report document that exists in out/<run>/, so the index never links to one that was not rendered."""
+
+    lang: str
+    format: str
+    href: str  # relative to the run's folder
+
+
+@dataclass(frozen=True)
 class IndexRow:
     run_id: str
     summary: dict[str, Any]
     sparkline: str  # SVG points, "" when there is nothing to draw
     projected: float | None
+    links: tuple[ReportLink, ...]
+
+
+@dataclass(frozen=True)
+class FailedRow:
+    """A run that failed tonight; its last good report (if any) is still in out/ and is linked with its date."""
+
+    run_id: str
+    name: str
+    error: str
+    last_report: str | None  # YYYY-MM-DD of the report still published, None when there is none
+    links: tuple[ReportLink, ...]
 
 
 def sparkline_points(series: dict | None, width: int = 100, height: int = 24) -> str:
@@ -42,21 +64,53 @@ def sparkline_points(series: dict | None, width: int = 100, height: int = 24) ->
                     for x, y in pairs)
 
 
-def read_rows(out: Path, run_ids: list[str]) -> list[IndexRow]:
+def report_links(run_out: Path, output: str) -> tuple[ReportLink, ...]:
+    """One link per language to a report that exists, in the index's own format where there is one, so
+    a batch rendered with `--lang en` or `--format pdf` never gets a dead link."""
+    links = []
+    for lang in LANGUAGES:
+        fmt = next((f for f in (output, "html", "pdf", "md") if (run_out / f"report.{lang}.{f}").is_file()), None)
+        if fmt is not None:
+            links.append(ReportLink(lang, fmt, f"report.{lang}.{fmt}"))
+    return tuple(links)
+
+
+def read_rows(out: Path, run_ids: list[str], output: str) -> list[IndexRow]:
     rows = []
     for run_id in run_ids:
         data = read_summary(out / run_id / "summary.json")
         if data is None:
             continue
-        rows.append(IndexRow(run_id, data, sparkline_points(data.get("series")), projected_final(data)))
+        rows.append(IndexRow(run_id, data, sparkline_points(data.get("series")), projected_final(data),
+                             report_links(out / run_id, output)))
     rows.sort(key=lambda r: problems_first(r.summary))
     return rows
 
 
-def write_index(out: Path, run_ids: list[str], now: datetime, lang: str) -> None:
-    """out/index.html and index.md in the batch's first language; every row links to both languages."""
-    rows = read_rows(out, run_ids)
-    date = format_date(now, lang)
-    for output, name in (("html", "index.html"), ("md", "index.md")):
-        text = render_template(environment(lang, output), f"index.{output}.j2", rows=rows, date=date)
-        write_atomic(out / name, text.encode("utf-8"))
+def failed_rows(out: Path, failures: dict[str, str], output: str) -> list[FailedRow]:
+    """Runs that failed in this batch, each with its error and the report it left from before, if any."""
+    rows = []
+    for run_id, error in sorted(failures.items()):
+        previous = read_summary(out / run_id / "summary.json")
+        first_line = error.splitlines()[0] if error else ""
+        rows.append(FailedRow(run_id, previous["run"]["name"] if previous else run_id, first_line,
+                              last_report_date(out / run_id) if previous else None,
+                              report_links(out / run_id, output) if previous else ()))
+    return rows
+
+
+def write_index(out: Path, run_ids: list[str], failures: dict[str, str], now: datetime, languages: tuple[str, ...],
+                templates: Path | None = None) -> None:
+    """out/index.<lang>.html|md for every language of the batch, and index.html|md (the first language) as
+    the entry point; failed runs come first, and every row links only to reports that exist. An index left
+    in another language by an earlier batch is removed, so no stale index stays beside tonight's."""
+    for output in ("html", "md"):
+        rows, failed = read_rows(out, run_ids, output), failed_rows(out, failures, output)
+        for lang in languages:
+            text = render_template(environment(lang, output, templates), f"index.{output}.j2", rows=rows, failed=failed,
+                                   languages=languages, date=format_date(now, lang)).encode("utf-8")
+            write_atomic(out / f"index.{lang}.{output}", text)
+            if lang == languages[0]:
+                write_atomic(out / f"index.{output}", text)
+        for lang in set(LANGUAGES) - set(languages):  # an earlier batch's index in a language not made tonight
+            (out / f"index.{lang}.{output}").unlink(missing_ok=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from reporter.analysis.metrics import natural_range, scale_of
 from reporter.backtest import MIN_CURVE_POINTS, Curve
-from reporter.errors import HistoryError
+from reporter.errors import HistoryError, ReporterError
 from reporter.ingest.files import TextFile, read_text
 from reporter.ingest.tabular import json_records
 
@@ -39,10 +39,11 @@ def _from_jsonl(path: Path, text: TextFile) -> list[Curve]:
 
 
 def load_curves(paths: list[str]) -> list[Curve]:
-    """Curves from JSONL files, or the primary metric of run directories / history files.
+    """Curves from JSONL files, or the primary metric of run directories / history files. A run that
+    cannot be read, has no metric or is too short is skipped with one warning line naming it.
 
     Raises:
-        HistoryError: a file is not a curves file or a readable history.
+        HistoryError: a curves file holds a record that is not a curve.
     """
     from reporter.analysis import primary_metric_key, summarize_metric
     from reporter.analysis.metrics import finite_part, series
@@ -56,10 +57,15 @@ def load_curves(paths: list[str]) -> list[Curve]:
         if text is not None and text.text.lstrip().startswith('{"id"'):
             curves.extend(_from_jsonl(path, text))
             continue
-        run = load_run(name)
+        try:
+            run = load_run(name)
+        except ReporterError as exc:  # one unreadable run is skipped like a short one, not fatal
+            log.warning("%s; skipped", exc)
+            continue
         key = primary_metric_key(run)
         if key is None:
-            raise HistoryError(f"{name}: no metric to backtest")
+            log.warning("%s: no metric to backtest; skipped", name)
+            continue
         data = finite_part(series(run.history, key))
         if not _long_enough(f"{name}: {key}", len(data)):
             continue

@@ -33,6 +33,12 @@ def snapshot_on_or_before(run_out: Path, day: str) -> tuple[str, dict[str, Any]]
     return previous_snapshot(run_out, day + "~")  # '~' sorts after any date suffix
 
 
+def last_report_date(run_out: Path) -> str | None:
+    """The date (YYYY-MM-DD) of the report published in out/<run>/: its newest history snapshot."""
+    latest = previous_snapshot(run_out, "9999-99-99")
+    return latest[0] if latest else None
+
+
 def figure_bytes(run_out: Path, name: str) -> bytes | None:
     """A published figure of a run, for the digest; None when the run has none."""
     path = run_out / "figures" / name
