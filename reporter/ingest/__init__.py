@@ -5,6 +5,7 @@ Formats are detected by content, not by name, because labs rename their logs fre
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import dataclass, replace
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import pandas as pd
 
-from reporter.config import run_config_from_dict
+from reporter.config import MAX_PLANNED_EPOCHS, run_config_from_dict
 from reporter.errors import ConfigError, HistoryError, UsageError
 from reporter.ingest.files import TextFile, read_text
 from reporter.ingest.hf import looks_like_trainer_state, parse_trainer_state
@@ -37,6 +38,8 @@ from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, frozen
 
 if TYPE_CHECKING:
     from reporter.config import Settings
+
+log = logging.getLogger(__name__)
 
 HISTORY_SUFFIXES = (".log", ".txt", ".csv", ".tsv", ".jsonl", ".json")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
@@ -296,15 +299,23 @@ def _merge(config: RunConfig, overrides: RunConfig) -> RunConfig:
 
 
 def _plan(config: RunConfig, parsed: Plan | None, hyperparameters: dict[str, Any]) -> Plan | None:
-    """run.toml first, then what the history's format says, then an epochs hyperparameter."""
+    """run.toml first, then what the history's format says, then an epochs hyperparameter.
+
+    A derived length beyond MAX_PLANNED_EPOCHS (max_epochs: 1e20, a tiny UMC delta) means "no fixed end":
+    it is ignored, not projected to.
+    """
     if config.planned_epochs is not None:
         return Plan(epochs=config.planned_epochs, basis="run_toml")
-    if parsed is not None:
+    if parsed is not None and parsed.epochs <= MAX_PLANNED_EPOCHS:
         return parsed
     for key in PLAN_KEYS:
         value = hyperparameters.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and float(value).is_integer():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_PLANNED_EPOCHS \
+                and float(value).is_integer():
             return Plan(epochs=int(value), basis="config", params={"key": key})
+    if parsed is not None:
+        log.info("ignored a planned length of %s epochs (more than %s): the run has no fixed end", parsed.epochs,
+                 f"{MAX_PLANNED_EPOCHS:,}")
     return None
 
 
