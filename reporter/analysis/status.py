@@ -8,6 +8,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from reporter.analysis.metrics import is_loss
 from reporter.config import Thresholds
 from reporter.model import Run, Status
 
@@ -65,7 +66,8 @@ def run_status(run: Run, loss_keys: list[str], metric_key: str | None, now: date
     crash = next((e for e in run.events if e.kind == "crash"), None)
     if crash is not None:
         return StatusResult(Status.CRASHED, end, "traceback", crash.x)
-    bad = _first_non_finite(run.history, loss_keys + ([metric_key] if metric_key else []))
+    # NaN in a loss is a crash; NaN in one evaluation of a metric is a finding (metric.nan), not a crash
+    bad = _first_non_finite(run.history, loss_keys + ([metric_key] if metric_key and is_loss(metric_key) else []))
     if bad is not None:
         return StatusResult(Status.CRASHED, end, "nan", bad)
     if any(e.kind == "early_stop" for e in run.events):
