@@ -174,10 +174,11 @@ def _checkpoint_step(folder: Path) -> int:
     return int(digits) if digits.isdigit() else -1
 
 
-def _find_history(directory: Path, config: RunConfig) -> Candidate:
+def _find_history(directory: Path, config: RunConfig, flag: str | None = None) -> Candidate:
+    """The history to read: the one named (by run.toml, or by `flag` on the command line), else the only one."""
     if config.history:
         name, _, selector = config.history.partition("#")
-        return _candidate_for(_inside(directory, name, "history"), directory, selector or None)
+        return _candidate_for(_inside(directory, name, "history", flag), directory, selector or None)
     found = _candidates(directory, config)
     if not found:
         raise HistoryError(
@@ -191,9 +192,15 @@ def _find_history(directory: Path, config: RunConfig) -> Candidate:
     return found[0]
 
 
-def _inside(directory: Path, relative: str, what: str) -> Path:
-    """A path named in run.toml, refused when it points outside the run directory."""
+def _inside(directory: Path, relative: str, what: str, flag: str | None = None) -> Path:
+    """A path named in run.toml (or by a command-line flag), refused when it points outside the run directory.
+
+    Raises:
+        UsageError: the flag's path is outside. ConfigError: run.toml's path is outside.
+    """
     path = (directory / relative).resolve()
+    if not path.is_relative_to(directory.resolve()) and flag is not None:
+        raise UsageError(f"{flag} '{relative}' points outside the run directory {directory}; name a file inside it")
     if not path.is_relative_to(directory.resolve()):
         raise ConfigError(f"{directory / 'run.toml'}: {what} '{relative}' points outside the run directory; keep inputs inside it")
     return path
@@ -246,7 +253,8 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
     directory = path if path.is_dir() else path.parent
     config, toml_file = _read_run_toml(path) if path.is_dir() else (RunConfig(), None)
     config = _merge(config, overrides)
-    candidate = _find_history(path, config) if path.is_dir() else _candidate_for(path, directory)
+    flag = "--source" if overrides.history else None
+    candidate = _find_history(path, config, flag) if path.is_dir() else _candidate_for(path, directory)
     parsed, sources = candidate.load()
     frame, restarts = history_frame(parsed, candidate.path.name)
     if frame.empty:
