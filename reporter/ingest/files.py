@@ -61,15 +61,14 @@ def decode(data: bytes, path: Path, error: type[InputError] = InputError) -> str
     """Text from bytes: UTF-16/32 when a byte-order mark says so, else UTF-8, then GB18030, then latin-1.
 
     Raises:
-        InputError: UTF-16/32 that does not decode, or bytes that look binary (NUL bytes, no byte-order mark).
+        InputError: the bytes look binary (NUL bytes, and no UTF-16/32 byte-order mark that decodes).
     """
     encoding = next((name for bom, name in BOMS if data.startswith(bom)), None)
     if encoding is not None:
         try:
-            return data.decode(encoding).lstrip("\ufeff")
-        except UnicodeDecodeError as exc:
-            raise error(f"{path}: starts with a {encoding.upper()} byte-order mark but byte {exc.start} does not "
-                        f"decode; save the file as UTF-8") from None
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            pass  # not UTF-16/32 after all: the mark was a coincidence, read on as below
     if b"\x00" in data[:65536]:
         raise error(f"{path}: looks like a binary file, not text; point at the text history instead")
     for encoding in ENCODINGS:
