@@ -69,6 +69,10 @@ def _status(f: Facts) -> Iterator[Finding]:
     elif s.status is Status.STALLED:
         yield finding("run.stalled", Severity.ERROR, hours_since_last=s.hours_since_last,
                       typical_hours=s.typical_epoch_hours)
+    elif s.pretraining_epoch is not None:
+        pretrain = scalar(f.run.hyperparameters.get("num_pretrain_epochs"))
+        yield finding("run.pretraining", Severity.INFO, epoch=s.pretraining_epoch,
+                      planned_epochs=pretrain if isinstance(pretrain, int) else None, metric=f.run.config.metric)
     elif s.status is Status.RUNNING:
         yield finding("run.running", Severity.INFO, last_epoch=s.last_epoch, planned_epochs=planned)
     if f.run.plan is not None and f.run.plan.basis == "umc_thres_delta":
@@ -91,8 +95,9 @@ def _fork_early_stop(f: Facts) -> Iterator[Finding]:
 
 def _metric(f: Facts) -> Iterator[Finding]:
     m = f.metric
-    if m is None:
+    if m is None and f.status.pretraining_epoch is None:  # in pre-training, run.pretraining says why
         yield finding("metric.missing", Severity.WARN)
+    if m is None:
         return
     if f.seeds is not None:
         stats = f.seeds.metrics[m.name]

@@ -21,6 +21,7 @@ class StatusResult:
     crash_epoch: float | None = None
     hours_since_last: float | None = None
     typical_epoch_hours: float | None = None
+    pretraining_epoch: float | None = None  # set while the run is still in its pre-training phase
 
 
 PHASE_PREFIXES = ("pretrain",)
@@ -30,6 +31,15 @@ PHASE_PREFIXES = ("pretrain",)
 def main_phase(history: pd.DataFrame) -> pd.DataFrame:
     """The rows of the main training phase, with their own epoch axis."""
     return history[~history["key"].str.startswith(PHASE_PREFIXES)]
+
+
+def pretraining_epoch(run: Run) -> float | None:
+    """The last pre-training epoch when the history holds nothing else yet (UMC before its first clustering
+    epoch), else None: such a run has no evaluation metric to report on yet."""
+    history = run.history
+    if history.empty or not main_phase(history).empty:
+        return None
+    return float(history["x"].max())
 
 
 def last_epoch(run: Run) -> float | None:
@@ -66,6 +76,8 @@ def run_status(run: Run, loss_keys: list[str], metric_key: str | None, now: date
     crash = next((e for e in run.events if e.kind == "crash"), None)
     if crash is not None:
         return StatusResult(Status.CRASHED, end, "traceback", crash.x)
+    if (pretraining := pretraining_epoch(run)) is not None:
+        return StatusResult(Status.RUNNING, end, "pretraining", pretraining_epoch=pretraining)
     # NaN in a loss is a crash; NaN in one evaluation of a metric is a finding (metric.nan), not a crash
     bad = _first_non_finite(run.history, loss_keys + ([metric_key] if metric_key and is_loss(metric_key) else []))
     if bad is not None:
