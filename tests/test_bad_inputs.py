@@ -42,6 +42,9 @@ CASES: list[tuple[str, list[str], int, Any]] = [
     ("gbk-chinese-columns", [], 0, lambda s: s["primary_metric"]["name"] == "验证准确率" and healthy_val_acc(s)),
     ("chinese-metric-names", [], 0, lambda s: s["primary_metric"]["scale"] == "fraction"
      and all(0 <= p["low"] <= p["high"] <= 1 for p in s["projection"]["points"]) and s["projection"]["points"]),
+    # an absurd thres/delta plan is ignored; the log's num_train_epochs (100) is the plan left
+    ("umc-delta-1e-30", [], 0, lambda s: s["run"]["planned_epochs"] == 100 and "run.finished" in codes(s)),
+    ("umc-delta-subnormal", [], 0, lambda s: s["run"]["planned_epochs"] == 100 and "run.finished" in codes(s)),
     ("nan-in-metric", [], 0, lambda s: s["run"]["status"] != "crashed"
      and codes(s)["metric.nan"] == {"key": "val_acc", "epochs": [10.0], "count": 1}),
     ("utf8-bom", ["--source", "../utf16-bom/history.csv"], 2, "--source '../utf16-bom/history.csv' points outside"),
