@@ -14,6 +14,9 @@ from typing import Any, Callable, Mapping
 from reporter.errors import ConfigError
 from reporter.model import Mode, RunConfig
 
+MAX_PLANNED_EPOCHS = 10_000_000
+"""No training run plans more epochs than this; a larger planned length is a typo or a placeholder for
+"forever", and projecting to it would exhaust memory."""
 LANGUAGES = ("zh", "en")
 FORMATS = ("md", "html", "pdf")
 
@@ -184,7 +187,9 @@ def run_config_from_dict(data: Mapping[str, Any], origin: str = "run.toml") -> R
     for key in ("name", "dataset", "history"):
         if key in data and _check(problems, key, data[key], _is_text, "a non-empty string"):
             values[key] = data[key].strip()
-    if "planned_epochs" in data and _check(problems, "planned_epochs", data["planned_epochs"], _is_positive_int, "a positive integer"):
+    if "planned_epochs" in data and _check(problems, "planned_epochs", data["planned_epochs"],
+                                           lambda v: _is_positive_int(v) and v <= MAX_PLANNED_EPOCHS,
+                                           f"a positive integer up to {MAX_PLANNED_EPOCHS:,}"):
         values["planned_epochs"] = data["planned_epochs"]
     metric = data.get("metric", {})
     if isinstance(metric, str):

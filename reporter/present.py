@@ -116,11 +116,22 @@ def _key_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
 
 def _reference_lines(a: Analysis) -> tuple[str | None, tuple[ReferenceLine, ...]]:
     compare = next((f for f in a.findings if f.code == "reference.compare"), None)
+    if a.metric is None and a.reference:  # no metric yet (pre-training): the published results it will meet
+        return _published_only(a)
     if compare is None or a.metric is None or a.metric.best is None:
         return None, ()
     column = compare.params["column"]
     lines = [ReferenceLine(r.method, r.metrics[column], r.split, False) for r in a.reference]
     lines.append(ReferenceLine(a.run.name, compare.params["value"], a.metric.split or "unknown", True))
+    return column, tuple(sorted(lines, key=lambda line: -line.value))
+
+
+def _published_only(a: Analysis) -> tuple[str | None, tuple[ReferenceLine, ...]]:
+    """The published column of the configured metric (else the table's first), without a line for this run."""
+    columns = list(a.reference[0].metrics)
+    wanted = (a.run.config.metric or "").lower()
+    column = next((c for c in columns if c.lower() == wanted), columns[0])
+    lines = [ReferenceLine(r.method, r.metrics[column], r.split, False) for r in a.reference]
     return column, tuple(sorted(lines, key=lambda line: -line.value))
 
 

@@ -114,3 +114,27 @@ def test_a_steeply_falling_error_rate_is_never_forecast_below_zero() -> None:
     bounded = project(data, natural_range("eval_cer", scale_of("eval_cer", data.values)), (29.0,), 29.0, 0.8, False, higher_is_better=False)
     assert unbounded.points[0].low < 0  # what the families alone would say
     assert 0 <= bounded.points[0].low <= bounded.points[0].median <= bounded.points[0].high
+
+
+@pytest.mark.parametrize("name, values, expected", [
+    ("验证准确率", (0.30, 0.48), (0.0, 1.0)), ("测试精度", (30.0, 48.0), (0.0, 100.0)),
+    ("训练损失", (2.0, 1.0), (0.0, math.inf)), ("验证错误率", (0.4, 0.1), (0.0, 1.0)),
+])
+def test_chinese_metric_names_get_their_natural_range(name: str, values: tuple, expected: tuple) -> None:
+    """Issue #12 item 13: 验证准确率 at 0.30-0.48 was projected up to 1.88, its range guessed from English only."""
+    assert natural_range(name, scale_of(name, values)) == expected
+
+
+def test_the_band_widens_smoothly_with_the_horizon() -> None:
+    """Issue #12 item 13: the upper bound jumped at each calibration bin edge (x12 from epoch 40 to 41 of a
+    20-epoch history) and shrank again in the sparse last bin."""
+    from reporter.ingest.reference import projection_calibration
+
+    values = [0.30 + 0.18 * (1 - math.exp(-epoch / 6)) for epoch in range(1, 21)]
+    data = Series("val_acc", tuple(float(e) for e in range(1, 21)), tuple(values))
+    targets = tuple(float(e) for e in range(21, 101))
+    highs = [p.high for p in project(data, (-math.inf, math.inf), targets, 100.0, 0.8, False,
+                                     calibration=projection_calibration()).points]
+    steps = np.diff(highs)
+    assert steps.min() >= 0  # never narrower further ahead for a rising curve
+    assert steps.max() < 0.02  # no jump between adjacent epochs

@@ -90,3 +90,16 @@ def test_any_csv_text_parses_or_raises_history_error(text: str) -> None:
             parser(text_file("epoch,acc\n" + text, "h.csv"))
         except HistoryError:
             pass
+
+
+@pytest.mark.parametrize("tail, last_epoch", [
+    ("2,0.6", 1.0),  # fewer cells than the header: the logger is mid-line
+    ("2,0.6,1e", 1.0),  # the last cell is cut inside a number
+    ("2,0.6,", 1.0),  # the last cell is not written yet
+    ("2,0.6,0.3", 2.0),  # a complete row that only lacks its newline is kept
+    ("2,0.6,0.3\n", 2.0),
+])
+def test_a_half_written_last_csv_row_is_ignored(tail: str, last_epoch: float) -> None:
+    """Issue #12 item 16: '31,0.6' of a CSV being appended was read as data ('best 0.6000 at epoch 31')."""
+    parsed = parse_csv(text_file("epoch,val_acc,loss\n0,0.4,0.9\n1,0.5,0.7\n" + tail))
+    assert max(x for _, x, _ in triples(parsed)) == last_epoch

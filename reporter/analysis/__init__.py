@@ -20,7 +20,7 @@ from reporter.analysis.projection import (
     project,
     projection_limit,
 )
-from reporter.analysis.status import run_status
+from reporter.analysis.status import pretraining_epoch, run_status
 from reporter.config import Thresholds
 from reporter.errors import HistoryError
 from reporter.model import (
@@ -123,9 +123,11 @@ def seed_summary(run: Run) -> SeedSummary | None:
 def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), limits: Thresholds = Thresholds(),
             project_to: tuple[int, ...] = (), calibration: Calibration | None = None) -> Analysis:
     """The whole analysis of one run; `now` is injected so reports are reproducible."""
-    key = primary_metric_key(run)
+    pretraining = pretraining_epoch(run) is not None  # no evaluation metric exists yet: none is chosen or required
+    key = None if pretraining else primary_metric_key(run)
     data = metrics.series(run.history, key) if key else Series("", (), ())
-    _check_metric(run, key, data)
+    if not pretraining:
+        _check_metric(run, key, data)
     seeds = seed_summary(run)
     metric = summarize_metric(run, key, limits, data) if key else None
     if metric is not None and seeds is not None:  # seeds are not a curve: no trend, no stability

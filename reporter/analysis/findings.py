@@ -12,7 +12,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from reporter.analysis.dataset import dataset_mismatch
-from reporter.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, series, tokens
+from reporter.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, series, tokens
 from reporter.analysis.status import StatusResult
 from reporter.config import Thresholds
 from reporter.ingest.umc import scalar
@@ -72,6 +72,10 @@ def _status(f: Facts) -> Iterator[Finding]:
     elif s.status is Status.STALLED:
         yield finding("run.stalled", Severity.ERROR, hours_since_last=s.hours_since_last,
                       typical_hours=s.typical_epoch_hours)
+    elif s.pretraining_epoch is not None:
+        pretrain = scalar(f.run.hyperparameters.get("num_pretrain_epochs"))
+        yield finding("run.pretraining", Severity.INFO, epoch=s.pretraining_epoch,
+                      planned_epochs=pretrain if isinstance(pretrain, int) else None, metric=f.run.config.metric)
     elif s.status is Status.RUNNING:
         yield finding("run.running", Severity.INFO, last_epoch=s.last_epoch, planned_epochs=planned)
     elif s.reason == "stopped_logging":  # no end marker and a long silence: finished, or killed without a trace
@@ -98,8 +102,9 @@ def _fork_early_stop(f: Facts) -> Iterator[Finding]:
 
 def _metric(f: Facts) -> Iterator[Finding]:
     m = f.metric
-    if m is None:
+    if m is None and f.status.pretraining_epoch is None:  # in pre-training, run.pretraining says why
         yield finding("metric.missing", Severity.WARN)
+    if m is None:
         return
     if f.seeds is not None:
         stats = f.seeds.metrics[m.name]
@@ -146,19 +151,43 @@ def _diverged(f: Facts) -> Iterator[Finding]:
     for key, mode in keys:
         data = series(f.run.history, key)
         values = np.asarray(data.values, dtype=float)
-        bad = ~np.isfinite(values)
+        bad = ~np.isfinite(values) if is_loss(key) else np.isinf(values)  # a metric's NaN: _nan_metric
         if bad.any():
-            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[int(np.argmax(bad))], cause="nan")
+            first = int(np.argmax(bad))
+            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[first],
+                          cause="inf" if np.isinf(values[first]) else "nan")
             continue
-        steps = np.diff(values)
-        worse = steps if mode is Mode.MIN else -steps
-        typical = float(np.median(np.abs(steps))) if len(steps) >= 4 else 0.0
-        if typical <= 0 or worse.max() <= 50 * typical or worse.max() <= abs(values).mean():
-            continue
-        at = int(np.argmax(worse)) + 1
+        xs, values = np.asarray(data.x)[np.isfinite(values)], values[np.isfinite(values)]
+        with np.errstate(over="ignore", invalid="ignore"):  # values near the float limit overflow to inf here
+            at = _jump(values, mode)
+        if at is not None:
+            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=float(xs[at]), cause="jump")
+
+
+def _jump(values: np.ndarray, mode: Mode) -> int | None:
+    """The index of the first jump for the worse far beyond the usual step that the curve never recovers from
+    (the first, so a loss exploding over several epochs diverged where it started)."""
+    steps = np.diff(values)
+    worse = steps if mode is Mode.MIN else -steps
+    typical = float(np.median(np.abs(steps))) if len(steps) >= 4 else 0.0
+    if typical <= 0 or worse.max() <= 50 * typical or worse.max() <= abs(values).mean():
+        return None
+    for at in np.nonzero(worse > 50 * typical)[0] + 1:
         later = values[at:] - values[at - 1]
         if (later if mode is Mode.MIN else -later).min() >= 10 * typical:  # never came back
-            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[at], cause="jump")
+            return int(at)
+    return None
+
+
+def _nan_metric(f: Facts) -> Iterator[Finding]:
+    """NaN in some evaluations of a metric (not a loss): a failed evaluation to look at, not a crash."""
+    m = f.metric
+    if m is None or is_loss(m.name):
+        return
+    data = series(f.run.history, m.name)
+    epochs = [x for x, value in zip(data.x, data.values) if math.isnan(value)]
+    if epochs:
+        yield finding("metric.nan", Severity.WARN, key=m.name, epochs=epochs[:10], count=len(epochs))
 
 
 def _logged_monitor(f: Facts) -> Iterator[Finding]:
@@ -346,7 +375,7 @@ def _seed_spread(f: Facts) -> Iterator[Finding]:
         yield finding("seeds.high_variance", Severity.WARN, std=std, gap=gap, n=f.seeds.n)
 
 
-RULES = (_status, _metric, _diverged, _logged_monitor, _stability, _loss, _constants, _dataset, _reference,
+RULES = (_status, _metric, _diverged, _nan_metric, _logged_monitor, _stability, _loss, _constants, _dataset, _reference,
          _projection, _clusters, _seed_spread)
 
 

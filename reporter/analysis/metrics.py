@@ -29,6 +29,10 @@ _MIN_TOKENS = {"loss", "error", "err", "perplexity", "ppl", "wer", "cer", "mae",
 _MAX_TOKENS = {"acc", "accuracy", "f1", "nmi", "ari", "ami", "fmi", "map", "map50", "auc", "dice", "iou", "miou",
                "precision", "recall", "bleu", "rouge", "top1", "top5", "acc1", "acc5", "r2", "performance"}
 _RATIO_TOKENS = _MAX_TOKENS - {"bleu", "r2"}
+_CJK_MIN_WORDS = ("损失", "错误率", "误差", "困惑度")
+_CJK_MAX_WORDS = ("准确率", "正确率", "精度", "精确率", "召回率")
+_CJK_RATIO_WORDS = ("准确率", "正确率", "精度", "精确率", "召回率", "错误率")
+"""Chinese metric words (as in `验证准确率`, `训练损失`), matched as substrings: Chinese has no spaces to split on."""
 MIN_TREND_POINTS = 4
 OSCILLATING_BELOW = 0.5
 """A curve without a significant trend whose stability score is below this oscillates."""
@@ -42,21 +46,26 @@ def tokens(name: str) -> list[str]:
 def direction(name: str) -> Mode | None:
     """max or min from the metric's name, by whole tokens (never Keras's `'acc' in name` trap)."""
     words = tokens(name)
-    if any(word in _MIN_TOKENS for word in words):
+    if any(word in _MIN_TOKENS for word in words) or any(word in name for word in _CJK_MIN_WORDS):
         return Mode.MIN
-    if any(word in _MAX_TOKENS for word in words):
+    if any(word in _MAX_TOKENS for word in words) or any(word in name for word in _CJK_MAX_WORDS):
         return Mode.MAX
     return None
 
 
 def is_loss(name: str) -> bool:
-    return "loss" in tokens(name)
+    return "loss" in tokens(name) or "损失" in name
+
+
+def is_ratio(name: str) -> bool:
+    """Whether the name says the metric is a share (accuracy, F1, NMI, 准确率, 错误率): it lies in [0, 1] or [0, 100]."""
+    return any(word in _RATIO_TOKENS for word in tokens(name)) or any(word in name for word in _CJK_RATIO_WORDS)
 
 
 def scale_of(name: str, values: tuple[float, ...]) -> Scale:
     """Whether a ratio metric is written as a fraction (0.243) or a percent (24.3)."""
     finite = [v for v in values if math.isfinite(v)]
-    if not finite or not any(word in _RATIO_TOKENS for word in tokens(name)):
+    if not finite or not is_ratio(name):
         return Scale.RAW
     return Scale.FRACTION if max(abs(v) for v in finite) <= 1.0 else Scale.PERCENT
 

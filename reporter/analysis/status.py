@@ -8,7 +8,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from reporter.analysis.metrics import x_unit
+from reporter.analysis.metrics import is_loss, x_unit
 from reporter.config import Thresholds
 from reporter.model import Run, Status
 
@@ -22,6 +22,7 @@ class StatusResult:
     hours_since_last: float | None = None
     typical_epoch_hours: float | None = None
     past_plan: bool = False  # the history goes beyond the planned length: the plan is not the run's real plan
+    pretraining_epoch: float | None = None  # set while the run is still in its pre-training phase
 
 
 PHASE_PREFIXES = ("pretrain",)
@@ -31,6 +32,15 @@ PHASE_PREFIXES = ("pretrain",)
 def main_phase(history: pd.DataFrame) -> pd.DataFrame:
     """The rows of the main training phase, with their own epoch axis."""
     return history[~history["key"].str.startswith(PHASE_PREFIXES)]
+
+
+def pretraining_epoch(run: Run) -> float | None:
+    """The last pre-training epoch when the history holds nothing else yet (UMC before its first clustering
+    epoch), else None: such a run has no evaluation metric to report on yet."""
+    history = run.history
+    if history.empty or not main_phase(history).empty:
+        return None
+    return float(history["x"].max())
 
 
 def last_epoch(run: Run) -> float | None:
@@ -67,7 +77,10 @@ def run_status(run: Run, loss_keys: list[str], metric_key: str | None, now: date
     crash = next((e for e in run.events if e.kind == "crash"), None)
     if crash is not None:
         return StatusResult(Status.CRASHED, end, "traceback", crash.x)
-    bad = _first_non_finite(run.history, loss_keys + ([metric_key] if metric_key else []))
+    if (pretraining := pretraining_epoch(run)) is not None:
+        return StatusResult(Status.RUNNING, end, "pretraining", pretraining_epoch=pretraining)
+    # NaN in a loss is a crash; NaN in one evaluation of a metric is a finding (metric.nan), not a crash
+    bad = _first_non_finite(run.history, loss_keys + ([metric_key] if metric_key and is_loss(metric_key) else []))
     if bad is not None:
         return StatusResult(Status.CRASHED, end, "nan", bad)
     if any(e.kind == "early_stop" for e in run.events):

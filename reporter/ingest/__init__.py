@@ -5,6 +5,7 @@ Formats are detected by content, not by name, because labs rename their logs fre
 
 from __future__ import annotations
 
+import logging
 import re
 import tomllib
 from dataclasses import dataclass, replace
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 import pandas as pd
 
-from reporter.config import run_config_from_dict
+from reporter.config import MAX_PLANNED_EPOCHS, run_config_from_dict
 from reporter.errors import ConfigError, HistoryError, UsageError
 from reporter.ingest.files import TextFile, read_text
 from reporter.ingest.hf import looks_like_trainer_state, parse_trainer_state
@@ -37,6 +38,8 @@ from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, frozen
 
 if TYPE_CHECKING:
     from reporter.config import Settings
+
+log = logging.getLogger(__name__)
 
 HISTORY_SUFFIXES = (".log", ".txt", ".csv", ".tsv", ".jsonl", ".json")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
@@ -171,10 +174,11 @@ def _checkpoint_step(folder: Path) -> int:
     return int(digits) if digits.isdigit() else -1
 
 
-def _find_history(directory: Path, config: RunConfig) -> Candidate:
+def _find_history(directory: Path, config: RunConfig, flag: str | None = None) -> Candidate:
+    """The history to read: the one named (by run.toml, or by `flag` on the command line), else the only one."""
     if config.history:
         name, _, selector = config.history.partition("#")
-        return _candidate_for(_inside(directory, name, "history"), directory, selector or None)
+        return _candidate_for(_inside(directory, name, "history", flag), directory, selector or None)
     found = _candidates(directory, config)
     if not found:
         raise HistoryError(
@@ -188,9 +192,15 @@ def _find_history(directory: Path, config: RunConfig) -> Candidate:
     return found[0]
 
 
-def _inside(directory: Path, relative: str, what: str) -> Path:
-    """A path named in run.toml, refused when it points outside the run directory."""
+def _inside(directory: Path, relative: str, what: str, flag: str | None = None) -> Path:
+    """A path named in run.toml (or by a command-line flag), refused when it points outside the run directory.
+
+    Raises:
+        UsageError: the flag's path is outside. ConfigError: run.toml's path is outside.
+    """
     path = (directory / relative).resolve()
+    if not path.is_relative_to(directory.resolve()) and flag is not None:
+        raise UsageError(f"{flag} '{relative}' points outside the run directory {directory}; name a file inside it")
     if not path.is_relative_to(directory.resolve()):
         raise ConfigError(f"{directory / 'run.toml'}: {what} '{relative}' points outside the run directory; keep inputs inside it")
     return path
@@ -243,7 +253,8 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
     directory = path if path.is_dir() else path.parent
     config, toml_file = _read_run_toml(path) if path.is_dir() else (RunConfig(), None)
     config = _merge(config, overrides)
-    candidate = _find_history(path, config) if path.is_dir() else _candidate_for(path, directory)
+    flag = "--source" if overrides.history else None
+    candidate = _find_history(path, config, flag) if path.is_dir() else _candidate_for(path, directory)
     parsed, sources = candidate.load()
     frame, restarts = history_frame(parsed, candidate.path.name)
     if frame.empty:
@@ -296,15 +307,23 @@ def _merge(config: RunConfig, overrides: RunConfig) -> RunConfig:
 
 
 def _plan(config: RunConfig, parsed: Plan | None, hyperparameters: dict[str, Any]) -> Plan | None:
-    """run.toml first, then what the history's format says, then an epochs hyperparameter."""
+    """run.toml first, then what the history's format says, then an epochs hyperparameter.
+
+    A derived length beyond MAX_PLANNED_EPOCHS (max_epochs: 1e20, a tiny UMC delta) means "no fixed end":
+    it is ignored, not projected to.
+    """
     if config.planned_epochs is not None:
         return Plan(epochs=config.planned_epochs, basis="run_toml")
-    if parsed is not None:
+    if parsed is not None and parsed.epochs <= MAX_PLANNED_EPOCHS:
         return parsed
     for key in PLAN_KEYS:
         value = hyperparameters.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and float(value).is_integer():
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_PLANNED_EPOCHS \
+                and float(value).is_integer():
             return Plan(epochs=int(value), basis="config", params={"key": key})
+    if parsed is not None:
+        log.info("ignored a planned length of %s epochs (more than %s): the run has no fixed end", parsed.epochs,
+                 f"{MAX_PLANNED_EPOCHS:,}")
     return None
 
 

@@ -5,6 +5,7 @@ Every read of a user's file goes through here, so limits and error wording live 
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,10 @@ MAX_LINE_CHARS = 100_000
 """A longer line is not a log line; refusing it avoids pathological regexes and parses."""
 ENCODINGS = ("utf-8-sig", "gb18030", "latin-1")
 """Logs from Chinese Windows machines are often GBK; latin-1 accepts any byte sequence last."""
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"))
+"""Byte-order marks of the encodings whose text holds NUL bytes (Excel and PowerShell save UTF-16 with one);
+UTF-32 first, since its little-endian mark starts with UTF-16's."""
 
 
 @dataclass(frozen=True)
@@ -53,11 +58,17 @@ def read_bytes(path: Path, error: type[InputError] = InputError) -> bytes:
 
 
 def decode(data: bytes, path: Path, error: type[InputError] = InputError) -> str:
-    """Text from bytes, trying UTF-8 then GB18030 then latin-1.
+    """Text from bytes: UTF-16/32 when a byte-order mark says so, else UTF-8, then GB18030, then latin-1.
 
     Raises:
-        InputError: the bytes look binary (NUL bytes), so the file is not a text history.
+        InputError: the bytes look binary (NUL bytes, and no UTF-16/32 byte-order mark that decodes).
     """
+    encoding = next((name for bom, name in BOMS if data.startswith(bom)), None)
+    if encoding is not None:
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            pass  # not UTF-16/32 after all: the mark was a coincidence, read on as below
     if b"\x00" in data[:65536]:
         raise error(f"{path}: looks like a binary file, not text; point at the text history instead")
     for encoding in ENCODINGS:

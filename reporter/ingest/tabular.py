@@ -34,7 +34,7 @@ DBL_MAX = 1.7976931348623157e308
 """MLflow stores +/-inf as +/-DBL_MAX; read back as infinities."""
 _SPLIT_PREFIXES = (("eval_", "val"), ("eval/", "val"), ("val_", "val"), ("val/", "val"), ("valid_", "val"),
                    ("validation_", "val"), ("validation/", "val"), ("test_", "test"), ("test/", "test"),
-                   ("train_", "train"), ("train/", "train"))
+                   ("train_", "train"), ("train/", "train"), ("验证", "val"), ("测试", "test"), ("训练", "train"))
 MAX_COLUMNS = 10_000
 _WANDB_COLUMN = re.compile(r"^(?P<run>.+?) - (?P<key>.+?)(?P<bound>__MIN|__MAX)?$")
 _TB_EXPORT = re.compile(r"run-(?P<run>.*)-tag-(?P<tag>.+)\.csv$")
@@ -128,10 +128,11 @@ def _read_table(file: TextFile) -> pd.DataFrame:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",\t;").delimiter
     except csv.Error:
         delimiter = ","
+    text = _without_partial_last_row(file, lines, delimiter)
     try:
         # Empty cells become NaN ("not logged" in sparse loggers); spelled-out NaN/inf leave a column as
         # text, and numeric_column reads those columns cell by cell.
-        table = pd.read_csv(io.StringIO(file.text), sep=delimiter, keep_default_na=False, na_values=[""],
+        table = pd.read_csv(io.StringIO(text), sep=delimiter, keep_default_na=False, na_values=[""],
                             skipinitialspace=True, low_memory=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise HistoryError(f"{file.path}: malformed CSV ({str(exc).splitlines()[0]})") from None
@@ -139,6 +140,27 @@ def _read_table(file: TextFile) -> pd.DataFrame:
         raise HistoryError(f"{file.path}:1: {len(table.columns):,} columns (limit {MAX_COLUMNS:,}); this is not a history")
     table.columns = [str(c).strip() for c in table.columns]
     return table
+
+
+def _without_partial_last_row(file: TextFile, lines: list[str], delimiter: str) -> str:
+    """The text without a last row the logger is still writing, as JSON Lines are read.
+
+    A last row is partial when the file does not end with a newline (every CSV writer ends its rows with
+    one) and the row has fewer cells than the header, or its last cell is not a number while the row above
+    has one there. A complete row that merely lacks the newline is kept; so is a row cut inside its last
+    number where the cut leaves a number ("0.6" of "0.6123"): nothing in the file tells those apart.
+    """
+    if file.text.endswith(("\n", "\r")) or len(lines) < 2:
+        return file.text
+
+    def cells(line: str) -> list[str]:
+        return next(csv.reader([line], delimiter=delimiter), None) or [""]
+
+    header, above, last = cells(lines[0]), cells(lines[-2]), cells(lines[-1])
+    if len(last) >= len(header) and not (number(above[-1]) is not None and number(last[-1]) is None):
+        return file.text
+    log.info("%s:%d: ignored the incomplete last line (the run is still writing it)", file.path, len(lines))
+    return file.text[:file.text.rfind("\n") + 1]
 
 
 def parse_csv(file: TextFile) -> ParsedHistory:

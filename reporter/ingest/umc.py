@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import math
 import re
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -80,7 +81,7 @@ def planned_epochs(hyperparameters: dict[str, Any]) -> Plan | None:
     thres, delta = scalar(hyperparameters.get("thres")), scalar(hyperparameters.get("delta"))
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (thres, delta)):
         return None
-    if delta <= 0 or not 0 <= thres < 1:
+    if delta <= 0 or not 0 <= thres < 1 or not math.isfinite((1 - thres) / delta):  # a subnormal delta overflows
         return None
     return Plan(epochs=int((1 - thres) / delta), basis="umc_thres_delta", params={"thres": thres, "delta": delta})
 

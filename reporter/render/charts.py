@@ -7,6 +7,7 @@ label such as `$x$` from a run is drawn literally. Labels arrive already transla
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -35,6 +36,9 @@ STYLE = {
 DRAWN_BUCKETS = 600
 """A line with more points than the figure has pixels is drawn as each bucket's lowest and highest point
 (in order), so spikes stay visible while the SVG stays small: 200,000 points made 21 MB SVGs."""
+DRAWABLE = 1e100
+"""Values of larger magnitude are left out of figures, as NaN and inf are: near the float limit (1.7e308)
+matplotlib's axis transforms overflow and raise. The findings still report such values (metric.diverged)."""
 MARKER_LIMIT = 80
 """Beyond this many points, markers hide the line rather than show the evaluations."""
 COLOURS = {"metric": "#1f5fa8", "band": "#9ec3ea", "best": "#d9822b", "reference": "#7a7a7a",
@@ -78,6 +82,11 @@ def decimated(xs: Sequence[float], ys: Sequence[float], buckets: int = DRAWN_BUC
     return x[order].tolist(), y[order].tolist()
 
 
+def drawable(values: Sequence[float]) -> list[float]:
+    """The values as drawn: NaN where a value is not finite or too large to draw (see DRAWABLE)."""
+    return [v if math.isfinite(v) and abs(v) < DRAWABLE else math.nan for v in values]
+
+
 def _marker(count: int, marker: str) -> str | None:
     return marker if count <= MARKER_LIMIT else None
 
@@ -97,17 +106,19 @@ def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
         data = series(a.run.history, m.name)
         # Too few points or best-so-far values: markers only, so no curve is implied between them.
         joined = len(data) >= 4 and not m.best_so_far
-        xs, ys = decimated(data.x, data.values)
+        xs, ys = decimated(data.x, drawable(data.values))
         axes.plot(xs, ys, marker=_marker(len(data), "o") if joined else "o", ls="-" if joined else "none",
                   color=COLOURS["metric"], label=labels["measured"])
         p = a.projection
-        if p.points:
-            xs = [data.x[-1]] + [q.epoch for q in p.points]
-            axes.fill_between(xs, [data.values[-1]] + [q.low for q in p.points],
-                              [data.values[-1]] + [q.high for q in p.points], color=COLOURS["band"], alpha=0.5,
-                              label=labels["band"])
-            axes.plot(xs, [data.values[-1]] + [q.median for q in p.points], ls="--", color=COLOURS["metric"])
-        if m.best is not None:
+        if p.points:  # the band starts where the projection does: the last finite value
+            start = finite_part(data)
+            xs = [start.x[-1]] + [q.epoch for q in p.points]
+            axes.fill_between(xs, drawable([start.values[-1]] + [q.low for q in p.points]),
+                              drawable([start.values[-1]] + [q.high for q in p.points]), color=COLOURS["band"],
+                              alpha=0.5, label=labels["band"])
+            axes.plot(xs, drawable([start.values[-1]] + [q.median for q in p.points]), ls="--",
+                      color=COLOURS["metric"])
+        if m.best is not None and drawable([m.best.value]) == [m.best.value]:
             axes.scatter([m.best.x], [m.best.value], s=60, color=COLOURS["best"], zorder=3, label=labels["best"])
         compare = next((f for f in a.findings if f.code == "reference.compare"), None)
         if compare is not None:
@@ -134,7 +145,7 @@ def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
             data = series(history, key)
             finite = finite_part(data)
             if finite.x:
-                xs, ys = decimated(finite.x, finite.values)
+                xs, ys = decimated(finite.x, drawable(finite.values))
                 axes.plot(xs, ys, marker=_marker(len(finite.x), "."), color=COLOURS["loss"] if index == 0 else None,
                           label=key)
         axes.set_xlabel(labels[a.x_unit])

@@ -18,7 +18,7 @@ from typing import Any, Callable
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_scientific
 from babel.support import Translations
 from jinja2 import (
     BytecodeCache,
@@ -35,6 +35,9 @@ from reporter.errors import RenderError
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
+SCIENTIFIC_FROM = 1e15
+"""Larger magnitudes are shown as 1.50E25: digit grouping says nothing there, and from 1e24 on Babel's
+decimal context cannot even round them (a diverging loss of 1e24 crashed every report)."""
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#])")
 
 
@@ -88,6 +91,8 @@ class Numbers:
             return "NaN" if math.isnan(value) else ("∞" if value > 0 else "−∞")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return str(value)
+        if abs(value) >= SCIENTIFIC_FROM:
+            return format_scientific(value, format="0." + "0" * max(digits, 2) + "E0", locale=self.locale)
         pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
         return format_decimal(value, format=pattern, locale=self.locale)
 
