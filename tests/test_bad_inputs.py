@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -81,3 +82,12 @@ def test_chinese_metric_names_in_a_pdf(tmp_path: Path) -> None:
     text = subprocess.run(["pdftotext", str(out / "chinese-metric-names" / "report.zh.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
     assert "验证准确率" in "".join(text.split())
+
+
+@pytest.mark.parametrize("case", ["huge-loss", "overflow-inf", "loss-at-float-limit"])
+def test_values_near_the_float_limit_add_no_numpy_warnings_to_the_cron_mail(case: str, tmp_path: Path) -> None:
+    shutil.copytree(CORPUS / case, tmp_path / case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert main(["report", str(tmp_path / case), "--out", str(tmp_path / "out"), "--format", "md", "--lang", "en",
+                     "--now", NOW, "--jobs", "1", "-q"]) == 0

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, replace
 from datetime import datetime
 
+import numpy as np
+
 from reporter.analysis import metrics
 from reporter.analysis.advice import checklist, recommendations
 from reporter.analysis.clustering import analyse_clustering
@@ -122,7 +124,18 @@ def seed_summary(run: Run) -> SeedSummary | None:
 
 def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), limits: Thresholds = Thresholds(),
             project_to: tuple[int, ...] = (), calibration: Calibration | None = None) -> Analysis:
-    """The whole analysis of one run; `now` is injected so reports are reproducible."""
+    """The whole analysis of one run; `now` is injected so reports are reproducible.
+
+    A diverging run's values near the float limit overflow in sums and products along the way; the rules
+    judge such results as non-finite themselves, so numpy's RuntimeWarnings would only add lines to the
+    nightly cron mail.
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _analysis(run, now, references, limits, project_to, calibration)
+
+
+def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], limits: Thresholds,
+              project_to: tuple[int, ...], calibration: Calibration | None) -> Analysis:
     pretraining = pretraining_epoch(run) is not None  # no evaluation metric exists yet: none is chosen or required
     key = None if pretraining else primary_metric_key(run)
     data = metrics.series(run.history, key) if key else Series("", (), ())
