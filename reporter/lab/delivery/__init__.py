@@ -116,6 +116,8 @@ def deliver(out: Path, settings: DeliverySettings, now: datetime, origin: str, t
     nightly = read_nightly(out, settings.languages, now)
     if not should_send(nightly, settings.notify_on):
         log.info("delivery: nothing to send tonight (notify_on = %s)", settings.notify_on)
+        if not dry_run:
+            _record(out, [])
         return []
     content = Content(nightly, settings.languages, settings.base_url, templates)
     outbox = out / "outbox" if dry_run else None

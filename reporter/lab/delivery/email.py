@@ -64,8 +64,9 @@ def send_email(message: EmailMessage, settings: EmailSettings, user: str | None,
                             f"{settings.user_env} and {settings.password_env} (QQ and 163 mail want an app code)") from None
     except smtplib.SMTPRecipientsRefused as exc:
         raise DeliveryError(f"{where} refused every recipient: {_refused(exc.recipients)}") from None
-    except smtplib.SMTPNotSupportedError:
-        raise DeliveryError(f"{where} does not offer STARTTLS; use security = \"ssl\" (port 465)") from None
+    except smtplib.SMTPNotSupportedError as exc:  # no STARTTLS, or no AUTH (many servers offer it only after TLS)
+        raise DeliveryError(f"{where}: {exc}; check security = \"{settings.security}\" (\"ssl\" for port 465, "
+                            "\"starttls\" for 587)") from None
     except smtplib.SMTPServerDisconnected as exc:
         raise DeliveryError(f"{where} closed the connection ({exc or 'no reason given'})") from None
     except smtplib.SMTPException as exc:
