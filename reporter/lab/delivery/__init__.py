@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from reporter.errors import DeliveryError
+from reporter.ingest.summaries import read_batch
 from reporter.lab.delivery import discord, dingtalk, feishu, slack, wecom
 from reporter.lab.delivery.email import email_message, send_email
 from reporter.lab.delivery.http import Request, Response, mask, masked_url, post
@@ -141,7 +142,6 @@ def deliver(out: Path, settings: DeliverySettings, now: datetime, origin: str, t
 
 def _record(out: Path, results: list[DeliveryResult]) -> None:
     """batch.json gains (or replaces) its `delivery` list: one entry per channel."""
-    path = out / "batch.json"
-    batch = json.loads(path.read_text(encoding="utf-8"))
+    batch = read_batch(out) or {"runs": []}
     batch["delivery"] = [asdict(r) for r in results]
-    write_atomic(path, json.dumps(batch, indent=2, ensure_ascii=False).encode())
+    write_atomic(out / "batch.json", json.dumps(batch, indent=2, ensure_ascii=False).encode())

@@ -8,7 +8,6 @@ rows until its payload fits (`fit`); the message then says how many runs it left
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +16,7 @@ from urllib.parse import quote
 
 from reporter.errors import DeliveryError, UsageError
 from reporter.index import problems_first, report_links
-from reporter.ingest.summaries import read_summary
+from reporter.ingest.summaries import document_bytes, read_batch, read_summary
 from reporter.render.environment import environment, format_date, render_template
 
 PROBLEM_STATUSES = ("failed", "crashed", "stalled")
@@ -83,18 +82,17 @@ def read_nightly(out: Path, languages: tuple[str, ...], now: datetime) -> Nightl
     Raises:
         UsageError: out/batch.json is missing or unreadable (no batch has run into this folder).
     """
-    try:
-        batch = json.loads((out / "batch.json").read_text(encoding="utf-8"))
-        entries = [e for e in batch["runs"] if isinstance(e, dict)]
-    except (OSError, ValueError, KeyError, TypeError):
-        raise UsageError(f"{out / 'batch.json'}: missing or unreadable; run `reporter batch` into {out} first") from None
+    batch = read_batch(out)
+    if batch is None:
+        raise UsageError(f"{out / 'batch.json'}: missing or unreadable; run `reporter batch` into {out} first")
+    entries = [e for e in batch["runs"] if isinstance(e, dict)]
     lines = [line for e in entries if (line := _run_line(out, e)) is not None]
     shown = sorted((line for line in lines if line.problem or line.changed),
                    key=lambda r: (not r.problem, r.status != "failed", problems_first(
                        {"run": {"status": r.status, "name": r.name}})))
-    digests = {lang: f"digest.{lang}.pdf" for lang in languages if (out / f"digest.{lang}.pdf").is_file()}
-    attachments = tuple(Attachment(f"digest-{now:%Y-%m-%d}.{lang}.pdf", (out / name).read_bytes())
-                        for lang, name in digests.items())
+    pdfs = {lang: document_bytes(out, f"digest.{lang}.pdf") for lang in languages}
+    digests = {lang: f"digest.{lang}.pdf" for lang, data in pdfs.items() if data is not None}
+    attachments = tuple(Attachment(f"digest-{now:%Y-%m-%d}.{lang}.pdf", data) for lang, data in pdfs.items() if data)
     return Nightly(now, tuple(shown), len(entries), sum(line.changed for line in lines),
                    sum(line.problem for line in lines), digests, attachments)
 
