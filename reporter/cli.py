@@ -142,7 +142,6 @@ def _is_date(text: str) -> bool:
 
 def _batch(args: argparse.Namespace) -> int:
     from reporter.batch import run_batch
-
     from reporter.ingest import load_settings
 
     request = _request(args)
