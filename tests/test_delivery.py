@@ -29,6 +29,8 @@ from reporter.errors import DeliveryError
 from reporter.lab.delivery.http import json_request, post
 
 NOW = "2025-03-15T09:00:00"
+# The implicit-TLS server is all TLS, but aiosmtpd cannot tell and warns about AUTH without TLS.
+pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
 SECRETS = (PASSWORD, FEISHU_SECRET, DINGTALK_SECRET, "feishutoken", "dingtoken", "wecomkey", "slacktoken",
            "discordtoken")
 
