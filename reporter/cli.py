@@ -15,6 +15,7 @@ from reporter import __version__
 from reporter.config import (
     FORMATS,
     LANGUAGES,
+    Settings,
     _choice_list,
     _Problems,
     parse_epoch_list,
@@ -72,6 +73,15 @@ def _parser() -> argparse.ArgumentParser:
         batch.add_argument("-q", "--quiet", action="store_true", help="print only errors and the summary")
         if name == "digest":
             batch.add_argument("--since", help="the last meeting's date, YYYY-MM-DD (default: 7 days before --now)")
+    send = commands.add_parser("send", help="deliver the latest nightly reports by e-mail and chat",
+                               description="Send the latest batch's message (problems first, links, the digest PDF) "
+                                           "to every channel of the [delivery] settings; exit 1 if one fails.")
+    send.add_argument("--config", type=Path, required=True, help="lab settings file (TOML) with a [delivery] table")
+    send.add_argument("--out", type=Path, default=Path("out"), help="output folder of the batch (default: out)")
+    send.add_argument("--dry-run", action="store_true", help="write each message to OUT/outbox/ instead of sending")
+    send.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
+    send.add_argument("--now", help="the message's date (ISO 8601; default: now)")
+    send.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     backtest = commands.add_parser(
         "backtest", help="measure projection accuracy on real learning curves",
         description="Cut each curve at 20/40/60%% of its points, forecast the final value with each method, and "
@@ -132,11 +142,17 @@ def _is_date(text: str) -> bool:
 
 def _batch(args: argparse.Namespace) -> int:
     from reporter.batch import run_batch
+    from reporter.ingest import load_settings
 
     request = _request(args)
     since = getattr(args, "since", None) or f"{request.now - timedelta(days=7):%Y-%m-%d}"
     if not _is_date(since):  # checked before any work is done
         raise UsageError(f"--since: expected a date such as 2026-11-17, got {since!r}")
+    lab = load_settings(request.config)
+    if lab.delivery is not None:  # a missing secret stops the batch before it starts, not after an hour
+        from reporter.lab.delivery import check_secrets
+
+        check_secrets(lab.delivery, str(request.config))
     # The digest's --lang/--format choose the digest only: the runs' reports keep the nightly settings.
     nightly = replace(request, languages=None, formats=None) if args.command == "digest" else request
     results = run_batch(args.root, nightly, args.jobs, args.force, args.depth, args.scheduler, args.glob)
@@ -148,15 +164,51 @@ def _batch(args: argparse.Namespace) -> int:
         print(f"  {result.run}: {result.error}", file=sys.stderr)
     if args.command == "digest":
         from reporter.digest import write_digest
-        from reporter.ingest import load_settings
 
-        settings = load_settings(request.config)  # the lab's languages and formats, as the reports used
         written = write_digest(args.out, [r.run for r in results if r.status != "failed"],
                                {r.run: r.error or "" for r in results if r.status == "failed"}, request.now, since,
-                               request.languages or settings.languages, request.formats or settings.formats,
+                               request.languages or lab.languages, request.formats or lab.formats,
                                request.templates)
         print(f"digest: {', '.join(p.name for p in written)}")
-    return 1 if failed else 0
+    elif lab.delivery is not None:  # the message carries tonight's digest PDF, not an old one
+        from reporter.digest import write_digest
+
+        write_digest(args.out, [r.run for r in results if r.status != "failed"],
+                     {r.run: r.error or "" for r in results if r.status == "failed"}, request.now, since,
+                     lab.delivery.languages, ("pdf",), request.templates)
+    delivery = _deliver(args.out, lab, request.config, request.now, request.templates) if lab.delivery else 0
+    return 1 if failed or delivery else 0
+
+
+def _deliver(out: Path, lab: Settings, config: Path, now: datetime, templates: Path | None,
+             dry_run: bool = False) -> int:
+    """Deliver tonight's message; each failed channel is one line on stderr. 1 when one failed, else 0."""
+    from reporter.lab.delivery import deliver
+
+    results = deliver(out, lab.delivery, now, str(config), templates, dry_run)
+    done = [r.kind for r in results if r.ok]
+    if done:
+        print(f"{'outbox' if dry_run else 'delivered'}: {', '.join(done)}" + (f" (see {out}/outbox/)" if dry_run else ""))
+    for result in results:
+        if not result.ok:
+            print(f"reporter: delivery to {result.kind} failed: {result.error}", file=sys.stderr)
+    return 1 if len(done) < len(results) else 0
+
+
+def _send(args: argparse.Namespace) -> int:
+    from reporter.ingest import load_settings
+    from reporter.lab.delivery import check_secrets
+
+    lab = load_settings(args.config)
+    if lab.delivery is None:
+        raise UsageError(f"{args.config}: no [delivery] table; add one (see the README, 'Delivering the reports')")
+    check_secrets(lab.delivery, str(args.config))
+    try:
+        now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
+    except ValueError:
+        raise UsageError(f"--now: expected an ISO 8601 date such as 2026-11-24T09:00:00, got {args.now!r}") from None
+    return _deliver(args.out, lab, args.config, now if now.tzinfo else now.replace(tzinfo=timezone.utc),
+                    args.templates, args.dry_run)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command in ("batch", "digest"):
             return _batch(args)
+        if args.command == "send":
+            return _send(args)
         if args.command == "backtest":
             from reporter.backtest_cli import run_backtest
 

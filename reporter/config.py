@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, fields, replace
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from reporter.errors import ConfigError
 from reporter.model import Mode, RunConfig
 
+if TYPE_CHECKING:
+    from reporter.lab.delivery.settings import DeliverySettings
+
 MAX_PLANNED_EPOCHS = 10_000_000
 """No training run plans more epochs than this; a larger planned length is a typo or a placeholder for
 "forever", and projecting to it would exhaust memory."""
+
 LANGUAGES = ("zh", "en")
 FORMATS = ("md", "html", "pdf")
 
@@ -56,6 +60,8 @@ class Settings:
     formats: tuple[str, ...] = FORMATS
     project_to: tuple[int, ...] = ()
     thresholds: Thresholds = Thresholds()
+    delivery: DeliverySettings | None = None
+    """Where the nightly reports are sent ([delivery]); None sends nothing."""
 
 
 class _Problems:
@@ -151,7 +157,7 @@ def settings_from_dict(data: Mapping[str, Any], origin: str = "config") -> Setti
         ConfigError: unknown keys, wrong types or out-of-range values.
     """
     problems = _Problems(origin)
-    top = ["runs_root", "languages", "formats", "project_to", "analysis"]
+    top = ["runs_root", "languages", "formats", "project_to", "analysis", "delivery"]
     problems.unknown("", data, top)
     settings = Settings()
     if "runs_root" in data and _check(problems, "runs_root", data["runs_root"], _is_text, "a path"):
@@ -171,6 +177,10 @@ def settings_from_dict(data: Mapping[str, Any], origin: str = "config") -> Setti
     for name, (valid, expected) in _THRESHOLD_CHECKS.items():
         if name in analysis and _check(problems, f"analysis.{name}", analysis[name], valid, expected) is not None:
             values[name] = analysis[name]
+    if "delivery" in data:
+        from reporter.lab.delivery.settings import delivery_from_dict
+
+        settings = replace(settings, delivery=delivery_from_dict(problems, data["delivery"], settings.languages))
     problems.raise_if_any()
     return replace(settings, thresholds=replace(settings.thresholds, **values))
 

@@ -6,7 +6,9 @@
     ├── InputError           a file that cannot be read as what it claims to be
     │   ├── HistoryError     a training history (log, CSV, JSON) that is missing, empty or malformed
     │   └── DatasetError     a dataset label file that cannot be profiled
-    └── RenderError          a report that could not be produced (missing font, template error)
+    ├── RenderError          a report that could not be produced (missing font, template error)
+    └── DeliveryError        a message that could not be sent (network, credentials, a platform's refusal);
+                             it never touches the reports: recorded in batch.json, exit status 1
 
 Anything else escaping the library is a bug: the CLI reports it as an internal error, exit 1.
 Messages name the file (and line or key where it helps) and what to do, because users see them
@@ -42,3 +44,7 @@ class DatasetError(InputError):
 
 class RenderError(ReporterError):
     """A report could not be rendered."""
+
+
+class DeliveryError(ReporterError):
+    """A message to e-mail or chat could not be delivered; the text names the channel, never a secret."""

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages reporter needs: pango for WeasyPrint, harfbuzz-subset (without it a
 # CJK PDF takes ~13 s instead of ~0.3 s), Noto CJK and DejaVu fonts, poppler-utils for the PDF tests.
-# With --test it adds Chromium for the browser tests. Installs only what is missing; needs root (or
+# With --test it adds Chromium for the browser tests and openssl (the delivery tests make a self-signed
+# certificate for their loopback SMTP servers). Installs only what is missing; needs root (or
 # sudo) the first time.
 set -euo pipefail
 packages=(python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-noto-color-emoji
           fonts-dejavu-core poppler-utils)
 if [ "${1:-}" = "--test" ]; then
-  packages+=(chromium)
+  packages+=(chromium openssl)
 fi
 missing=()
 for package in "${packages[@]}"; do

@@ -31,4 +31,4 @@ def test_only_ingest_and_publish_open_files() -> None:
             continue  # the environment reads templates and catalogs, which are code, not input
         text = path.read_text()
         for call in ("open(", ".read_text(", ".read_bytes(", ".write_text(", ".write_bytes("):
-            assert call not in text, f"{path}: {call}"
+            assert call not in text.replace("urlopen(", "url("), f"{path}: {call}"  # delivery's HTTP is no file

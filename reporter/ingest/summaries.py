@@ -46,3 +46,21 @@ def figure_bytes(run_out: Path, name: str) -> bytes | None:
         return path.read_bytes() if path.is_file() else None
     except OSError:
         return None
+
+
+def read_batch(out: Path) -> dict[str, Any] | None:
+    """out/batch.json as the last batch wrote it (for delivery), or None when missing or unreadable."""
+    try:
+        data = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("runs"), list) else None
+
+
+def document_bytes(out: Path, name: str) -> bytes | None:
+    """A published document of out/ (a digest PDF, for delivery); None when there is none."""
+    path = out / name
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError:
+        return None

@@ -162,13 +162,14 @@ def _template_cache(output: str) -> BytecodeCache | None:
 
 @functools.cache
 def environment(lang: str, output: str, templates: Path | None = None) -> Environment:
-    """The Jinja environment for one language and one output format ('md' or 'html'), built once."""
+    """The Jinja environment for one language and one output format, built once: 'md', 'html', or 'txt'
+    (plain text such as an e-mail's text part, where nothing is markup and nothing needs escaping)."""
     loaders = ([FileSystemLoader(str(templates))] if templates else []) + [FileSystemLoader(str(BUILTIN_TEMPLATES))]
-    escape_value = md_escape if output == "md" else escape
+    escape_value = {"md": md_escape, "txt": str}.get(output, escape)
     env = Environment(
-        loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=True,
+        loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=output != "txt",
         extensions=["jinja2.ext.i18n"], keep_trailing_newline=True, bytecode_cache=_template_cache(output),
-        trim_blocks=output == "md", lstrip_blocks=output == "md",
+        trim_blocks=output != "html", lstrip_blocks=output != "html",
         finalize=(lambda v: v if hasattr(v, "__html__") else md_escape(v)) if output == "md" else None,
     )
     gettext, ngettext = _gettext_with(escape_value, translations(templates, lang))
