@@ -11,6 +11,7 @@ diverged seed) are dropped here and counted by the caller, which reports them.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Callable, Sequence
@@ -127,7 +128,9 @@ def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
         return None
     from scipy.stats import ttest_ind  # half a second to import: only the compare command needs it
 
-    value = float(ttest_ind(y, x, equal_var=False).pvalue)
+    with warnings.catch_warnings():  # nearly identical seeds: scipy warns, and the p-value is still what it is
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value = float(ttest_ind(y, x, equal_var=False).pvalue)
     return value if math.isfinite(value) else None
 
 
