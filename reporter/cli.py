@@ -163,6 +163,7 @@ def _batch(args: argparse.Namespace) -> int:
     for result in failed:
         print(f"  {result.run}: {result.error}", file=sys.stderr)
     if args.command == "digest":
+        from reporter.compare.command import experiment_comparisons
         from reporter.digest import write_digest
         from reporter.ingest import load_settings
 
@@ -170,7 +171,7 @@ def _batch(args: argparse.Namespace) -> int:
         written = write_digest(args.out, [r.run for r in results if r.status != "failed"],
                                {r.run: r.error or "" for r in results if r.status == "failed"}, request.now, since,
                                request.languages or settings.languages, request.formats or settings.formats,
-                               request.templates)
+                               request.templates, experiment_comparisons(settings, request.now))
         print(f"digest: {', '.join(p.name for p in written)}")
     return 1 if failed else 0
 

@@ -200,3 +200,18 @@ def test_comparison_in_chromium(rendered: Path, lang: str) -> None:
         assert page.evaluate("[...document.images].every(img => img.alt && img.complete && img.naturalWidth > 0)")
         assert page.evaluate("document.documentElement.scrollWidth") <= 391
         browser.close()
+
+
+def test_digest_shows_one_ablation_table_per_declared_experiment(tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from reporter.compare.command import experiment_comparisons
+    from reporter.digest import write_digest
+    from reporter.ingest import load_settings
+
+    now = datetime(2025, 3, 15, 9, tzinfo=timezone.utc)
+    ablations = experiment_comparisons(load_settings(EXAMPLE / "lab.toml"), now)
+    [path] = write_digest(tmp_path, [], {}, now, "2025-03-08", ("en",), ("md",), None, ablations)
+    text = path.read_text()
+    assert "## Ablations" in text and "### learning-rate: `val\\_acc` (higher is better), baseline lr-0.001" in text
+    assert "| lr-0.003 | 2 | 0.9990 ± 0.0001 | +0.0014 | [0.0007, 0.0022] | 100% | 0.016 | better |" in text

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from reporter.analysis import analyse
 from reporter.batch import discover, looks_like_run
-from reporter.compare.analysis import Group, compare_groups, compare_json
+from reporter.compare.analysis import Comparison, Group, compare_groups, compare_json
 from reporter.config import Experiment, Settings
 from reporter.errors import UsageError
 from reporter.ingest import load_run, load_settings
@@ -88,6 +88,31 @@ def output_name(names: list[str], experiment: str | None) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", raw).strip("._")[:100] or "comparison"
 
 
+def _groups(specs: list[str], names: list[str], settings: Settings, now: datetime,
+            overrides: RunConfig = RunConfig()) -> list[Group]:
+    groups = []
+    for spec, name in zip(specs, names):
+        paths = _runs_in(spec, Path(settings.runs_root))
+        log.info("group %s: %d runs", name, len(paths))
+        groups.append(Group(name, tuple(analyse(load_run(str(p), Path(settings.runs_root), overrides), now,
+                                                limits=settings.thresholds) for p in paths)))
+    return groups
+
+
+def experiment_comparisons(settings: Settings, now: datetime) -> tuple[tuple[str, Comparison], ...]:
+    """Every declared experiment compared against its baseline, for the digest's ablation tables.
+
+    Raises:
+        ReporterError: an experiment's runs cannot be read or compared.
+    """
+    found = []
+    for experiment in settings.experiments:
+        specs = [experiment.baseline, *experiment.runs]
+        names = [_group_name(s) for s in specs]
+        found.append((experiment.name, compare_groups(_groups(specs, names, settings, now), names[0])))
+    return tuple(found)
+
+
 def make_comparison(request: CompareRequest) -> list[Path]:
     """Every file of one comparison, written only after all of them rendered.
 
@@ -99,13 +124,7 @@ def make_comparison(request: CompareRequest) -> list[Path]:
     names = [_group_name(s) for s in specs]
     if len(set(names)) < len(names):
         raise UsageError(f"two groups share a name ({', '.join(names)}); give folders with distinct names")
-    overrides = RunConfig(metric=request.metric, mode=request.mode)
-    groups = []
-    for spec, name in zip(specs, names):
-        paths = _runs_in(spec, Path(settings.runs_root))
-        log.info("group %s: %d runs", name, len(paths))
-        groups.append(Group(name, tuple(analyse(load_run(str(p), Path(settings.runs_root), overrides), request.now,
-                                                limits=settings.thresholds) for p in paths)))
+    groups = _groups(specs, names, settings, request.now, RunConfig(metric=request.metric, mode=request.mode))
     comparison = compare_groups(groups, request.baseline or baseline)
     title = experiment or " · ".join(names)
     files = render_comparison(comparison, title, request.now, request.languages or settings.languages,
