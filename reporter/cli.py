@@ -82,6 +82,22 @@ def _parser() -> argparse.ArgumentParser:
     send.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
     send.add_argument("--now", help="the message's date (ISO 8601; default: now)")
     send.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    compare = commands.add_parser(
+        "compare", help="compare runs or groups of seeds, with honest statistics",
+        description="Write OUT/compare/<name>/compare.<lang>.md|html|pdf and compare.json: config diff, curves, "
+                    "final and best values with 95%% bootstrap intervals, and each group against the baseline.")
+    compare.add_argument("groups", nargs="+", metavar="GROUP",
+                         help="a run, a folder of seeds, or a glob (quote it); or one [[experiments]] name")
+    compare.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+    compare.add_argument("--baseline", help="the group the others are compared with (default: the first)")
+    compare.add_argument("--metric", help="the metric to compare (default: each run's primary metric)")
+    compare.add_argument("--mode", choices=[m.value for m in Mode], help="whether higher (max) or lower (min) is better")
+    compare.add_argument("--lang", help="languages, comma-separated (default: zh,en)")
+    compare.add_argument("--format", dest="formats", help="formats, comma-separated (default: md,html,pdf)")
+    compare.add_argument("--config", type=Path, help="lab settings file (TOML), with [[experiments]]")
+    compare.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
+    compare.add_argument("--now", help="the report's date and time (ISO 8601), for reproducible reports")
+    compare.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     backtest = commands.add_parser(
         "backtest", help="measure projection accuracy on real learning curves",
         description="Cut each curve at 20/40/60%% of its points, forecast the final value with each method, and "
@@ -125,7 +141,7 @@ def _request(args: argparse.Namespace) -> ReportRequest:
     mode = getattr(args, "mode", None)
     overrides = RunConfig(metric=getattr(args, "metric", None), mode=Mode(mode) if mode else None,
                           history=getattr(args, "source", None))
-    return ReportRequest(run=getattr(args, "run", None) or str(args.root), out=args.out, languages=langs, formats=formats, project_to=project_to,
+    return ReportRequest(run=getattr(args, "run", None) or str(getattr(args, "root", "")), out=args.out, languages=langs, formats=formats, project_to=project_to,
                          config=args.config, templates=args.templates, now=now, overrides=overrides)
 
 
@@ -163,12 +179,13 @@ def _batch(args: argparse.Namespace) -> int:
     for result in failed:
         print(f"  {result.run}: {result.error}", file=sys.stderr)
     if args.command == "digest":
+        from reporter.compare.command import experiment_comparisons
         from reporter.digest import write_digest
 
         written = write_digest(args.out, [r.run for r in results if r.status != "failed"],
                                {r.run: r.error or "" for r in results if r.status == "failed"}, request.now, since,
                                request.languages or lab.languages, request.formats or lab.formats,
-                               request.templates)
+                               request.templates, experiment_comparisons(lab, request.now))
         print(f"digest: {', '.join(p.name for p in written)}")
     elif lab.delivery is not None:  # the message carries tonight's digest PDF, not an old one
         from reporter.digest import write_digest
@@ -211,6 +228,19 @@ def _send(args: argparse.Namespace) -> int:
                     args.templates, args.dry_run)
 
 
+def _compare(args: argparse.Namespace) -> int:
+    from reporter.compare.command import CompareRequest, make_comparison
+
+    request = _request(args)
+    written = make_comparison(CompareRequest(
+        groups=tuple(args.groups), out=args.out, now=request.now, baseline=args.baseline, languages=request.languages,
+        formats=request.formats, config=args.config, templates=args.templates, metric=args.metric,
+        mode=Mode(args.mode) if args.mode else None))
+    if not args.quiet:
+        print(f"wrote {written[0].parent}/: {', '.join(p.name for p in written if p.parent == written[0].parent)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
@@ -222,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             return _batch(args)
         if args.command == "send":
             return _send(args)
+        if args.command == "compare":
+            return _compare(args)
         if args.command == "backtest":
             from reporter.backtest_cli import run_backtest
 

@@ -52,6 +52,16 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class Experiment:
+    """A declared comparison (`[[experiments]]`): variants set against a baseline, for `reporter compare`
+    and the digest's ablations. Each group is a run, a folder of seeds or a glob, below the runs root."""
+
+    name: str
+    baseline: str
+    runs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Settings:
     """Lab-wide settings: where runs live, what to render, and the analysis thresholds."""
 
@@ -62,6 +72,7 @@ class Settings:
     thresholds: Thresholds = Thresholds()
     delivery: DeliverySettings | None = None
     """Where the nightly reports are sent ([delivery]); None sends nothing."""
+    experiments: tuple[Experiment, ...] = ()
 
 
 class _Problems:
@@ -157,7 +168,7 @@ def settings_from_dict(data: Mapping[str, Any], origin: str = "config") -> Setti
         ConfigError: unknown keys, wrong types or out-of-range values.
     """
     problems = _Problems(origin)
-    top = ["runs_root", "languages", "formats", "project_to", "analysis", "delivery"]
+    top = ["runs_root", "languages", "formats", "project_to", "analysis", "delivery", "experiments"]
     problems.unknown("", data, top)
     settings = Settings()
     if "runs_root" in data and _check(problems, "runs_root", data["runs_root"], _is_text, "a path"):
@@ -181,8 +192,30 @@ def settings_from_dict(data: Mapping[str, Any], origin: str = "config") -> Setti
         from reporter.lab.delivery.settings import delivery_from_dict
 
         settings = replace(settings, delivery=delivery_from_dict(problems, data["delivery"], settings.languages))
+    experiments = _experiments(problems, data.get("experiments", []))
     problems.raise_if_any()
-    return replace(settings, thresholds=replace(settings.thresholds, **values))
+    return replace(settings, thresholds=replace(settings.thresholds, **values), experiments=experiments)
+
+
+def _experiments(problems: _Problems, data: Any) -> tuple[Experiment, ...]:
+    """`[[experiments]]` tables: name, baseline and runs (a non-empty list), names unique."""
+    if not isinstance(data, list) or not all(isinstance(item, Mapping) for item in data):
+        problems.add("experiments", "expected [[experiments]] tables with name, baseline and runs")
+        return ()
+    found: list[Experiment] = []
+    for index, item in enumerate(data):
+        key = f"experiments[{index}]."
+        problems.unknown(key, item, ["name", "baseline", "runs"])
+        name = _check(problems, key + "name", item.get("name"), _is_text, "a non-empty name")
+        baseline = _check(problems, key + "baseline", item.get("baseline"), _is_text, "a run, folder or glob")
+        runs = _check(problems, key + "runs", item.get("runs"),
+                      lambda v: isinstance(v, list) and bool(v) and all(_is_text(r) for r in v),
+                      "a non-empty list of runs, folders or globs")
+        if name and name in {e.name for e in found}:
+            problems.add(key + "name", f"'{name}' is declared twice; give each experiment its own name")
+        elif name and baseline and runs:
+            found.append(Experiment(name.strip(), baseline.strip(), tuple(r.strip() for r in runs)))
+    return tuple(found)
 
 
 def run_config_from_dict(data: Mapping[str, Any], origin: str = "run.toml") -> RunConfig:

@@ -84,9 +84,11 @@ def collect(out: Path, run_ids: list[str], since: str, languages: tuple[str, ...
 
 
 def write_digest(out: Path, run_ids: list[str], failures: dict[str, str], now: datetime, since: str,
-                 languages: tuple[str, ...], formats: tuple[str, ...], templates: Path | None = None) -> list[Path]:
+                 languages: tuple[str, ...], formats: tuple[str, ...], templates: Path | None = None,
+                 ablations: tuple = ()) -> list[Path]:
     """out/digest.<lang>.<format> for every language and format asked for; runs that failed in this batch
-    come first, with their error and the last good report, so a broken run is never missing from the meeting."""
+    come first, with their error and the last good report, so a broken run is never missing from the meeting.
+    `ablations` are the declared experiments as (name, reporter.compare.analysis.Comparison) pairs."""
     from reporter.render.pdf import html_to_pdf
 
     runs = collect(out, run_ids, since, languages)
@@ -94,7 +96,7 @@ def write_digest(out: Path, run_ids: list[str], failures: dict[str, str], now: d
     written = []
     for lang in languages:
         context = {"runs": runs, "groups": groups, "since": since, "date": format_date(now, lang),
-                   "scale_free": _ScaleFree}
+                   "scale_free": _ScaleFree, "ablations": ablations}
         if "md" in formats:
             path = out / f"digest.{lang}.md"
             write_atomic(path, render_template(environment(lang, "md", templates), "digest.md.j2",

@@ -18,8 +18,10 @@ EXAMPLES = ROOT / "examples"
 
 
 def test_discovery_finds_each_example_once_without_descending_into_runs() -> None:
-    found = {p.name for p in discover(EXAMPLES)}
-    assert found == {p.name for p in EXAMPLES.iterdir() if p.is_dir()}
+    found = [p.relative_to(EXAMPLES).as_posix() for p in discover(EXAMPLES)]
+    single = {p.name for p in EXAMPLES.iterdir() if p.is_dir() and not p.name.startswith("compare-")}
+    seeds = {p.relative_to(EXAMPLES).as_posix() for p in EXAMPLES.glob("compare-*/*/*") if p.is_dir()}  # groups of runs
+    assert sorted(found) == sorted(single | seeds)
 
 
 def test_discovery_keeps_only_runs_matching_the_glob(tmp_path: Path) -> None:
