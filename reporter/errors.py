@@ -6,7 +6,8 @@
     ├── InputError           a file that cannot be read as what it claims to be
     │   ├── HistoryError     a training history (log, CSV, JSON) that is missing, empty or malformed
     │   └── DatasetError     a dataset label file that cannot be profiled
-    └── RenderError          a report that could not be produced (missing font, template error)
+    ├── RenderError          a report that could not be produced (missing font, template error)
+    └── OutputError          the output folder cannot be written (read-only, full disk, permissions)
 
 Anything else escaping the library is a bug: the CLI reports it as an internal error, exit 1.
 Messages name the file (and line or key where it helps) and what to do, because users see them
@@ -42,3 +43,7 @@ class DatasetError(InputError):
 
 class RenderError(ReporterError):
     """A report could not be rendered."""
+
+
+class OutputError(ReporterError):
+    """The output folder cannot be written; the message names the path and what to do."""
