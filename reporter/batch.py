@@ -30,7 +30,7 @@ from reporter.errors import ReporterError, UsageError
 from reporter.ingest import HISTORY_SUFFIXES, run_id_for
 from reporter.pipeline import ReportRequest, make_report
 from reporter.processes import die_with_parent
-from reporter.publish import write_atomic, writing
+from reporter.publish import tidy, write_atomic, writing
 
 log = logging.getLogger(__name__)
 STATE = ".inputs.json"
@@ -148,6 +148,7 @@ def _report_one(folder: str, run_id: str, request: ReportRequest, force: bool, s
         current = fingerprint(path, settings)
         day = f"{request.now:%Y-%m-%d}"
         if not force and unchanged(path, request.out / run_id, current, day):
+            tidy(request.out, run_id)
             return BatchResult(run_id, folder, "skipped", time.perf_counter() - start)
         state = {**current, "hash": _content_hash(path, list(current["files"])), "day": day}
         make_report(replace(request, run=folder), {STATE: json.dumps(state).encode()})

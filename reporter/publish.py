@@ -193,6 +193,23 @@ def publish(out: Path, run_id: str, files: Mapping[str, bytes], summary: Mapping
     return [link / relative for relative in sorted(data)]
 
 
+def tidy(out: Path, run_id: str) -> None:
+    """Remove every version of a run but its current one: what writers killed mid-way left behind.
+
+    Publishing does this too; a batch calls it for the runs it skips, which would otherwise keep
+    those leftovers until their inputs change.
+
+    Raises:
+        OutputError: out/ cannot be written.
+    """
+    link = run_directory(out, run_id)
+    versions = out.resolve() / VERSIONS / run_id
+    if not versions.is_dir():
+        return
+    with writing(out), run_lock(versions.parent, run_id):
+        _prune(versions, {link.resolve()} if link.exists() else set())
+
+
 def _adopt_legacy(link: Path, versions: Path, when: datetime) -> Path | None:
     """The version out/<run-id> points to now, or None; a plain folder from before versions is moved in."""
     if link.exists() and not link.is_symlink():

@@ -25,7 +25,11 @@ def chart_labels(lang: str, templates: Path | None) -> Mapping[str, str]:
     """Translated chart labels, defined in templates/partials/chart_labels.j2 with the other messages."""
     env = environment(lang, "html", templates)
     with lab_template_errors(env):
-        module = env.get_template("partials/chart_labels.j2").make_module()
+        template = env.get_template("partials/chart_labels.j2")
+        try:
+            module = template.make_module()
+        except Exception:  # noqa: BLE001 - re-raised by jinja with the template's own file and line
+            env.handle_exception()
     return {key: str(value) for key, value in getattr(module, "labels").items()}
 
 
