@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -19,6 +20,8 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from reporter.errors import OutputError, UsageError
+
+log = logging.getLogger(__name__)
 
 
 def _current_umask() -> int:
@@ -197,17 +200,17 @@ def tidy(out: Path, run_id: str) -> None:
     """Remove every version of a run but its current one: what writers killed mid-way left behind.
 
     Publishing does this too; a batch calls it for the runs it skips, which would otherwise keep
-    those leftovers until their inputs change.
-
-    Raises:
-        OutputError: out/ cannot be written.
+    those leftovers until their inputs change. Housekeeping only: where out/ cannot be written (a
+    full disk) the leftovers wait for the next night, and the skipped run is not a failure.
     """
     link = run_directory(out, run_id)
     versions = out.resolve() / VERSIONS / run_id
-    if not versions.is_dir():
-        return
-    with writing(out), run_lock(versions.parent, run_id):
-        _prune(versions, {link.resolve()} if link.exists() else set())
+    try:
+        if link.exists() and any(version != link.resolve() for version in versions.iterdir()):
+            with run_lock(versions.parent, run_id):
+                _prune(versions, {link.resolve()})
+    except OSError as exc:
+        log.warning("%s: could not remove what interrupted runs left there (%s)", versions, exc.strerror or exc)
 
 
 def _adopt_legacy(link: Path, versions: Path, when: datetime) -> Path | None:
