@@ -145,10 +145,11 @@ def _check_source(link: Path, source: Path | None) -> None:
 
 
 def _prune(versions: Path, keep: set[Path]) -> None:
-    """Remove every version but the new one and the one it replaced (a reader may still be in it).
+    """Remove every version not in `keep`.
 
     Called with the run's lock held, so what is removed is either an older complete report or the
-    leftover of a process that was killed while writing.
+    leftover of a process that was killed while writing. Publishing keeps the version it replaced
+    too, for a reader (an index being written) that may still be in it.
     """
     for old in versions.iterdir():
         if old not in keep:
@@ -206,7 +207,7 @@ def tidy(out: Path, run_id: str) -> None:
     link = run_directory(out, run_id)
     versions = out.resolve() / VERSIONS / run_id
     try:
-        if link.exists() and any(version != link.resolve() for version in versions.iterdir()):
+        if link.exists() and versions.is_dir() and any(v != link.resolve() for v in versions.iterdir()):
             with run_lock(versions.parent, run_id):
                 _prune(versions, {link.resolve()})
     except OSError as exc:

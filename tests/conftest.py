@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -77,5 +78,11 @@ def tmpfs(tmp_path: Path) -> Iterator[Path]:
 
 
 def remount(where: Path, mode: str) -> None:
-    """Remount a tmpfs 'ro' or 'rw' (read-only even for root, unlike chmod)."""
-    subprocess.run(["mount", "-o", f"remount,{mode}", str(where)], check=True)
+    """Remount a tmpfs 'ro' or 'rw' (read-only even for root, unlike chmod).
+
+    The kernel refuses 'ro' while a file there is open for writing, so it is retried until then.
+    """
+    deadline = time.monotonic() + 60
+    while subprocess.run(["mount", "-o", f"remount,{mode}", str(where)], capture_output=True).returncode != 0:
+        assert time.monotonic() < deadline, f"cannot remount {where} {mode}"
+        time.sleep(0.005)

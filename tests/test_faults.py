@@ -22,7 +22,6 @@ import os
 import random
 import re
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from conftest import remount
 
 from reporter.cli import main
 
@@ -346,12 +346,6 @@ def test_disk_full_at_a_random_moment(tmpfs: Path, tmp_path: Path) -> None:
     scenario("disk full (ENOSPC) during report", trial)
 
 
-def _remount(where: Path, mode: str) -> None:
-    """Remount rw or ro; ro waits while a file there is open for writing (the kernel refuses: busy)."""
-    while subprocess.run(["mount", "-o", f"remount,{mode}", str(where)], capture_output=True).returncode != 0:
-        time.sleep(0.005)
-
-
 def test_out_turns_read_only_at_a_random_moment(tmpfs: Path, tmp_path: Path) -> None:
     root, out, log = tmp_path / "runs", tmpfs / "out", tmp_path / "log"
     ids = make_runs(root, 1)
@@ -361,14 +355,14 @@ def test_out_turns_read_only_at_a_random_moment(tmpfs: Path, tmp_path: Path) -> 
     def trial(number: int, rng: random.Random) -> tuple[bool, list[str]]:
         pid = start(argv, log)
         time.sleep(rng.uniform(0, duration))
-        _remount(tmpfs, "ro")
+        remount(tmpfs, "ro")
         code = finish(pid)
         orphans(pid)
         message = log.read_text()
         violations = [] if code == 0 or (code == 2 and "make it writable or use another --out" in message
                                          and message.count("\n") == 1) else [f"exit {code}: {message[-300:]}"]
         violations += store_problems(out, ids, ("zh", "en"))
-        _remount(tmpfs, "rw")
+        remount(tmpfs, "rw")
         if (next_code := run(argv, log)) != 0:
             violations.append(f"next run: exit {next_code}: {log.read_text()[-300:]}")
         return code == 2, violations + store_problems(out, ids, ("zh", "en"), settled=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -38,10 +39,6 @@ def batch(root: Path, out: Path) -> dict[str, dict]:
     return {r["path"]: r for r in json.loads((out / "batch.json").read_text())["runs"]}
 
 
-def source_of(report_folder: Path) -> str:
-    return json.loads((report_folder / "summary.json").read_text())["run"]["sources"][0]["path"]
-
-
 # --- run ids -------------------------------------------------------------------------------------------
 
 
@@ -71,6 +68,15 @@ def test_chinese_folder_names_keep_distinct_safe_ids_and_their_real_names(tmp_pa
     assert sorted(r["status"] for r in results.values()) == ["rendered"] * 3
     names = {json.loads((out / r["run"] / "summary.json").read_text())["run"]["name"] for r in results.values()}
     assert names == {"实验一", "实验二", "seed0"}
+
+
+def test_report_spells_the_id_from_the_runs_root_as_the_batch_does(tmp_path: Path) -> None:
+    root, out = tmp_path / "runs", tmp_path / "out"
+    make_run(root / "expA" / "seed0")
+    (tmp_path / "lab.toml").write_text(f'runs_root = "{root}"\n')
+    assert report(root / "expA" / "seed0", out, "--config", str(tmp_path / "lab.toml")) == 0
+    assert [r["run"] for r in batch(root, out).values()] == ["expA-seed0"]
+    assert json.loads((out / "expA-seed0" / "summary.json").read_text())["run"]["id"] == "expA-seed0"
 
 
 def test_the_demo_keeps_its_id(tmp_path: Path) -> None:
@@ -142,6 +148,22 @@ def test_four_parallel_reports_of_one_run_all_succeed(tmp_path: Path) -> None:
     assert all((folder / link).is_file() for link in text.split("](")[1:] for link in [link.split(")")[0]]
                if link.startswith("figures/"))
     assert len(list((out / ".versions" / "run").iterdir())) <= 2  # the current report and the one it replaced
+
+
+def test_a_skipped_run_loses_what_killed_writers_left_behind(tmp_path: Path, caplog) -> None:
+    root, out = tmp_path / "runs", tmp_path / "out"
+    make_run(root / "run")
+    assert [r["status"] for r in batch(root, out).values()] == ["rendered"]
+    leftover = out / ".versions" / "run" / "20250315T090000-99999-1"
+    (leftover / "figures").mkdir(parents=True)
+    (leftover / "figures" / "metric.en.png").write_bytes(b"half")
+    caplog.set_level("WARNING")
+    assert [r["status"] for r in batch(root, out).values()] == ["skipped"]
+    assert not leftover.exists() and (out / "run" / "report.en.md").is_file()
+    legacy = tmp_path / "legacy"
+    shutil.copytree((out / "run").resolve(), legacy / "run")  # a report from before versions: nothing to tidy
+    assert [r["status"] for r in batch(root, legacy).values()] == ["skipped"]
+    assert "could not remove" not in caplog.text
 
 
 # --- processes die with their parent -------------------------------------------------------------------
