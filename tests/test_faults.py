@@ -17,6 +17,7 @@ REPORTER_FAULT_TABLE=path also writes it there.
 from __future__ import annotations
 
 import ctypes
+import gc
 import json
 import os
 import random
@@ -81,12 +82,15 @@ def subreaper() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def warm(tmp_path_factory: pytest.TempPathFactory) -> None:
+def warm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """One report in this process first: every forked trial then starts with the modules and templates loaded."""
     root = tmp_path_factory.mktemp("warm")
     make_runs(root, 1)
     assert main(["report", str(root / "r0"), "--out", str(root / "out"), "--format", "md", "--lang", "zh,en",
                  "--jobs", "1", "-q", "--now", NOW]) == 0
+    gc.freeze()  # a collection in a trial would touch, and so copy, every page of this process
+    yield
+    gc.unfreeze()
 
 
 # --- processes ---------------------------------------------------------------------------------------
@@ -225,10 +229,9 @@ def make_runs(root: Path, count: int = 2, epochs: int = 12) -> list[str]:
 
 
 def baseline(argv: list[str], log: Path) -> float:
-    """Seconds a fault-free run takes (the second of two: the first also fills caches)."""
-    for _ in range(2):
-        began = time.monotonic()
-        assert run(argv, log) == 0, log.read_text()
+    """Seconds a fault-free run takes; it also leaves the complete reports the trials start from."""
+    began = time.monotonic()
+    assert run(argv, log) == 0, log.read_text()
     return time.monotonic() - began
 
 
