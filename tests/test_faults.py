@@ -309,7 +309,7 @@ def test_sigkill_at_a_random_moment(command: str, target: str, tmp_path: Path) -
 
     def trial(number: int, rng: random.Random) -> tuple[bool, list[str]]:
         pid = start(killed_argv, log)
-        time.sleep(rng.uniform(0, duration * (0.8 if target == "worker" else 1.1)))
+        time.sleep(rng.uniform(0, duration * 0.8))  # mostly while it works; load can make it finish first
         hit = kill_target(pid, target, rng, time.monotonic() + duration)
         code = finish(pid)
         message = log.read_text()
