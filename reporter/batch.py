@@ -261,18 +261,21 @@ def _worker_started(batch: int, lock: int) -> None:
 
 def _local(runs: dict[Path, str], request: ReportRequest, jobs: int, force: bool, settings: dict,
            lock: int) -> Iterator[BatchResult]:
-    """The runs in worker processes; a worker killed from outside (out of memory) fails its runs, not the batch."""
-    with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_worker_started,
-                             initargs=(os.getpid(), lock)) as pool:
-        futures = {pool.submit(_report_one, str(f), run_id, request, force, settings): (f, run_id)
-                   for f, run_id in runs.items()}
-        for future in as_completed(futures):
-            try:
-                yield future.result()
-            except BrokenProcessPool:
-                folder, run_id = futures[future]
-                yield BatchResult(run_id, str(folder), "failed", 0.0, "a worker process was killed (out of memory?) "
-                                  "before this run was done; run the batch again, with fewer --jobs if it recurs")
+    """The runs in worker processes; a worker killed from outside (out of memory) fails the runs not yet
+    done, not the batch. The pool breaks as a whole, while it takes the work or while it does it."""
+    waiting = dict(runs)
+    try:
+        with ProcessPoolExecutor(max_workers=max(1, jobs), initializer=_worker_started,
+                                 initargs=(os.getpid(), lock)) as pool:
+            futures = {pool.submit(_report_one, str(f), run_id, request, force, settings): f for f, run_id in runs.items()}
+            for future in as_completed(futures):
+                result = future.result()
+                del waiting[futures[future]]
+                yield result
+    except BrokenProcessPool:
+        for folder, run_id in waiting.items():
+            yield BatchResult(run_id, str(folder), "failed", 0.0, "a worker process was killed (out of memory?) "
+                              "before this run was done; run the batch again, with fewer --jobs if it recurs")
 
 
 def _dask(runs: dict[Path, str], request: ReportRequest, force: bool, settings: dict,

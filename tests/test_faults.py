@@ -17,6 +17,7 @@ REPORTER_FAULT_TABLE=path also writes it there.
 from __future__ import annotations
 
 import ctypes
+import faulthandler
 import gc
 import json
 import os
@@ -107,6 +108,7 @@ def start(argv: list[str], log: Path) -> int:
             os.dup2(handle, 1)
             os.dup2(handle, 2)
             sys.stdout = sys.stderr = open(1, "w", closefd=False)
+            faulthandler.dump_traceback_later(50, exit=True)  # a hung trial leaves its stacks in the log
             code = main(argv)
         except BaseException:  # noqa: BLE001 - reported through the log and exit status
             traceback.print_exc()
@@ -313,7 +315,7 @@ def test_sigkill_at_a_random_moment(command: str, target: str, tmp_path: Path) -
         hit = kill_target(pid, target, rng, time.monotonic() + duration)
         code = finish(pid)
         message = log.read_text()
-        violations = [f"exit status {code}: {message[-300:]}"] if code not in allowed or "internal error" in message \
+        violations = [f"exit status {code}: {message[-3000:]}"] if code not in allowed or "internal error" in message \
             else []
         violations += [f"process {p} outlived the kill" for p in orphans(pid)]
         violations += store_problems(out, ids, languages)
