@@ -220,6 +220,24 @@ def test_killing_a_two_language_report_alone_ends_its_renderer(tmp_path: Path) -
     assert kill_main_alone_once_it_has_children(command) == []
 
 
+def killed(*_: object) -> None:
+    """A worker's job that ends the way the OOM killer ends it."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def test_killed_workers_fail_their_runs_in_one_line_each(tmp_path: Path, monkeypatch, capsys) -> None:
+    import reporter.batch
+
+    root, out = tmp_path / "runs", tmp_path / "out"
+    for name in ("a", "b", "c"):
+        make_run(root / name)
+    monkeypatch.setattr(reporter.batch, "_report_one", killed)
+    results = batch(root, out)
+    assert [r["status"] for r in results.values()] == ["failed"] * 3
+    assert all("a worker process was killed" in r["error"] for r in results.values())
+    assert "internal error" not in capsys.readouterr().err
+
+
 def test_a_lock_held_by_orphans_of_a_dead_batch_is_taken_over(tmp_path: Path, caplog) -> None:
     root, out = tmp_path / "runs", tmp_path / "out"
     make_run(root / "run")
