@@ -7,6 +7,7 @@
     │   ├── HistoryError     a training history (log, CSV, JSON) that is missing, empty or malformed
     │   └── DatasetError     a dataset label file that cannot be profiled
     ├── RenderError          a report that could not be produced (missing font, template error)
+    ├── OutputError          the output folder cannot be written (read-only, full disk, permissions)
     └── DeliveryError        a message that could not be sent (network, credentials, a platform's refusal);
                              it never touches the reports: recorded in batch.json, exit status 1
 
@@ -44,6 +45,10 @@ class DatasetError(InputError):
 
 class RenderError(ReporterError):
     """A report could not be rendered."""
+
+
+class OutputError(ReporterError):
+    """The output folder cannot be written; the message names the path and what to do."""
 
 
 class DeliveryError(ReporterError):

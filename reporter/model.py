@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
@@ -170,6 +171,7 @@ class Run:
     epoch_base: int  # 0 when the source counts epochs from 0, else 1
     restarts: int  # times the x axis went backwards (resumed or appended sessions)
     predictions: tuple[Predictions, ...] = ()  # per-epoch cluster assignments, sorted by epoch
+    location: Path | None = None  # the run folder or file, resolved: out/<id> records whose report it holds
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Mapping
 
 from reporter.analysis import analyse
 from reporter.analysis.changes import changes
@@ -33,16 +34,20 @@ class ReportRequest:
     templates: Path | None = None
     overrides: RunConfig = RunConfig()
     parallel: bool = False  # render the languages side by side (by hand); batches parallelise across runs
+    root: Path | None = None  # the batch's root, which run ids are spelled from
 
 
-def make_report(request: ReportRequest) -> list[Path]:
+def make_report(request: ReportRequest, extra: Mapping[str, bytes] | None = None) -> list[Path]:
     """Every file of one run's report, written only after all of them rendered.
+
+    `extra` files (the batch's record of the inputs) are published with the report, in the same
+    version, so they can never describe another report than the one beside them.
 
     Raises:
         ReporterError: any input, config or rendering problem, with one clear message.
     """
     settings = load_settings(request.config)
-    run = load_run(request.run, Path(settings.runs_root), request.overrides)
+    run = load_run(request.run, Path(settings.runs_root), request.overrides, request.root)
     log.info("read %s (%s, %d history rows)", run.id, run.family, len(run.history))
     calibration = projection_calibration()
     analysis = analyse(run, request.now, published_results(), settings.thresholds,
@@ -52,4 +57,4 @@ def make_report(request: ReportRequest) -> list[Path]:
     context = present(analysis, changes(*previous, result) if previous else None, calibration)
     files = render_report(analysis, context, request.languages or settings.languages,
                           request.formats or settings.formats, request.templates, request.parallel)
-    return publish(request.out, run.id, files, result, request.now)
+    return publish(request.out, run.id, {**files, **(extra or {})}, result, request.now, run.location)

@@ -6,16 +6,22 @@ untouched; each file is replaced whole, never truncated in place.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
+import logging
 import os
 import shutil
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
-from reporter.errors import UsageError
+from reporter.errors import OutputError, UsageError
+
+log = logging.getLogger(__name__)
 
 
 def _current_umask() -> int:
@@ -38,20 +44,47 @@ def run_directory(out: Path, run_id: str) -> Path:
     return out.resolve() / run_id
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to a temp file beside `path`, then rename it over `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+def _advice(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "free some space there or use another --out"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "make it writable or use another --out"
+    return "check that folder or use another --out"
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn a failed write under `path` (read-only, full disk, permissions) into one clear OutputError.
+
+    The environment, not reporter, is at fault, so the user gets the path and what to do, not a
+    request to report a bug.
+    """
     try:
-        os.fchmod(handle, 0o666 & ~_UMASK)  # mkstemp makes 0600; reports are shared like any written file
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        yield
+    except OSError as exc:
+        where = exc.filename or path
+        raise OutputError(f"{where}: cannot write the report ({exc.strerror or exc}); {_advice(exc)}") from None
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write bytes to a temp file beside `path`, then rename it over `path`.
+
+    Raises:
+        OutputError: the folder cannot be written; nothing is left behind.
+    """
+    with writing(path.parent):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            os.fchmod(handle, 0o666 & ~_UMASK)  # mkstemp makes 0600; reports are shared like any written file
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temp, path)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
 
 
 def summary_bytes(summary: Mapping[str, Any]) -> bytes:
@@ -76,35 +109,116 @@ def _carry_history(previous: Path | None, target: Path) -> None:
                 shutil.copy2(path, destination)
 
 
+SOURCE = ".source"
+"""In each version folder: the run folder (or file) the report was made from, to refuse another run's id."""
+
+
+@contextmanager
+def run_lock(versions: Path, run_id: str) -> Iterator[None]:
+    """An exclusive flock on out/.versions/<run-id>.lock while one process publishes that run.
+
+    Concurrent reports of one run then switch and prune one after the other, so none removes a
+    version another is still writing. The kernel releases the lock when its holder dies.
+    """
+    versions.mkdir(parents=True, exist_ok=True)
+    handle = os.open(versions / f"{run_id}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
+
+
+def _check_source(link: Path, source: Path | None) -> None:
+    """Refuse to replace out/<run-id> when it holds the report of another run folder.
+
+    Raises:
+        UsageError: naming both folders.
+    """
+    try:
+        recorded = os.fsdecode((link / SOURCE).read_bytes())
+    except FileNotFoundError:  # a first report, or one written before sources were recorded
+        return
+    if source is not None and recorded != str(source):
+        raise UsageError(f"{link} holds the report of {recorded}, not of {source}, and both have the id "
+                         f"'{link.name}'; use another --out, or remove {link} if {recorded} is gone")
+
+
+def _prune(versions: Path, keep: set[Path]) -> None:
+    """Remove every version not in `keep`.
+
+    Called with the run's lock held, so what is removed is either an older complete report or the
+    leftover of a process that was killed while writing. Publishing keeps the version it replaced
+    too, for a reader (an index being written) that may still be in it.
+    """
+    for old in versions.iterdir():
+        if old not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def publish(out: Path, run_id: str, files: Mapping[str, bytes], summary: Mapping[str, Any],
-            when: datetime) -> list[Path]:
+            when: datetime, source: Path | None = None) -> list[Path]:
     """Write a complete report, then switch out/<run-id> to it with one atomic rename.
 
     The new files go to a fresh version folder; out/<run-id> is a symbolic link replaced atomically,
     so a crash or kill -9 at any moment leaves either the previous complete report or the new one.
-    Older versions (and leftovers of interrupted runs) are removed after the switch.
+    All of it happens under the run's lock. A failed write (full disk) removes its version folder.
+
+    Raises:
+        UsageError: out/<run-id> holds the report of another `source`.
+        OutputError: out/ cannot be written.
     """
     link = run_directory(out, run_id)
     versions = out.resolve() / VERSIONS / run_id
-    stamp = f"{when:%Y%m%dT%H%M%S}-{os.getpid()}-{time.time_ns()}"
-    target = versions / stamp
-    target.mkdir(parents=True)
-    if link.exists() and not link.is_symlink():  # a report written before versions existed: adopt it
-        legacy = versions / f"legacy-{stamp}"
-        os.replace(link, legacy)
-        os.symlink(os.path.relpath(legacy, link.parent), link)
-    _carry_history(link.resolve() if link.exists() else None, target)
     data = dict(files)
     data["summary.json"] = summary_bytes(summary)
     data[f"history/{when:%Y-%m-%d}/summary.json"] = data["summary.json"]
-    for relative, content in sorted(data.items()):
-        write_atomic(target / relative, content)
-    for leftover in link.parent.glob(f".{run_id}.link-*"):  # from runs killed mid-switch
-        leftover.unlink(missing_ok=True)
-    temporary = link.parent / f".{run_id}.link-{os.getpid()}"
-    os.symlink(os.path.relpath(target, link.parent), temporary)
-    os.replace(temporary, link)
-    for old in versions.iterdir():
-        if old != target:
-            shutil.rmtree(old, ignore_errors=True)
+    with writing(out), run_lock(versions.parent, run_id):
+        _check_source(link, source)
+        previous = _adopt_legacy(link, versions, when)
+        target = versions / f"{when:%Y%m%dT%H%M%S}-{os.getpid()}-{time.time_ns()}"
+        target.mkdir(parents=True)
+        temporary = link.parent / f".{run_id}.link-{os.getpid()}"
+        try:
+            _carry_history(previous, target)
+            if source is not None:
+                write_atomic(target / SOURCE, os.fsencode(source))
+            for relative, content in sorted(data.items()):
+                write_atomic(target / relative, content)
+            for leftover in link.parent.glob(f".{run_id}.link-*"):  # from runs killed mid-switch
+                leftover.unlink(missing_ok=True)
+            os.symlink(os.path.relpath(target, link.parent), temporary)
+            os.replace(temporary, link)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+        _prune(versions, {target} | ({previous} if previous else set()))
     return [link / relative for relative in sorted(data)]
+
+
+def tidy(out: Path, run_id: str) -> None:
+    """Remove every version of a run but its current one: what writers killed mid-way left behind.
+
+    Publishing does this too; a batch calls it for the runs it skips, which would otherwise keep
+    those leftovers until their inputs change. Housekeeping only: where out/ cannot be written (a
+    full disk) the leftovers wait for the next night, and the skipped run is not a failure.
+    """
+    link = run_directory(out, run_id)
+    versions = out.resolve() / VERSIONS / run_id
+    try:
+        if link.exists() and versions.is_dir() and any(v != link.resolve() for v in versions.iterdir()):
+            with run_lock(versions.parent, run_id):
+                _prune(versions, {link.resolve()})
+    except OSError as exc:
+        log.warning("%s: could not remove what interrupted runs left there (%s)", versions, exc.strerror or exc)
+
+
+def _adopt_legacy(link: Path, versions: Path, when: datetime) -> Path | None:
+    """The version out/<run-id> points to now, or None; a plain folder from before versions is moved in."""
+    if link.exists() and not link.is_symlink():
+        legacy = versions / f"legacy-{when:%Y%m%dT%H%M%S}-{os.getpid()}"
+        versions.mkdir(parents=True, exist_ok=True)
+        os.replace(link, legacy)
+        os.symlink(os.path.relpath(legacy, link.parent), link)
+    return link.resolve() if link.exists() else None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 
@@ -59,3 +61,28 @@ def make_labels(rows: list[tuple[str, str]], columns: tuple[str, ...] = ("text",
 @pytest.fixture
 def now() -> datetime:
     return NOW
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Path]:
+    """A 3 MB file system of its own (a disk that fills up, an out/ that turns read-only); unmounted afterwards."""
+    where = tmp_path / "tmpfs"
+    where.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(where)], capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.decode().strip()}); needs root or CAP_SYS_ADMIN")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def remount(where: Path, mode: str) -> None:
+    """Remount a tmpfs 'ro' or 'rw' (read-only even for root, unlike chmod).
+
+    The kernel refuses 'ro' while a file there is open for writing, so it is retried until then.
+    """
+    deadline = time.monotonic() + 60
+    while subprocess.run(["mount", "-o", f"remount,{mode}", str(where)], capture_output=True).returncode != 0:
+        assert time.monotonic() < deadline, f"cannot remount {where} {mode}"
+        time.sleep(0.005)

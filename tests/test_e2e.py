@@ -140,7 +140,7 @@ def test_languages_rendered_side_by_side_equal_those_rendered_in_turn(tmp_path: 
                      "--jobs", jobs]) == 0
         folder = out / "iemocap-da"
         written[jobs] = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-    assert written["1"].keys() == written["2"].keys() and len(written["1"]) == 20
+    assert written["1"].keys() == written["2"].keys() and len(written["1"]) == 21  # with .source
     assert [name for name in written["1"] if written["1"][name] != written["2"][name]] == []
 
 

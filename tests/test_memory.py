@@ -42,3 +42,22 @@ def test_twenty_pdf_reports_in_one_worker_use_no_more_memory_than_five(tmp_path:
     assert sorted(p.name for p in (tmp_path / "out20").iterdir() if p.name.startswith("run")) == \
         [f"run{i:02d}" for i in range(20)]
     assert twenty - five < 100, f"the worker grew by {twenty - five:.0f} MiB from 5 to 20 runs"
+
+
+def test_every_run_is_reported_once_across_replaced_workers(tmp_path: Path, monkeypatch) -> None:
+    """Workers are replaced every RUNS_PER_WORKER runs: no run may be lost or done twice at the seams."""
+    import json
+
+    from reporter import batch
+    from reporter.cli import main
+
+    monkeypatch.setattr(batch, "RUNS_PER_WORKER", 2)
+    root = tmp_path / "runs"
+    for i in range(7):
+        (root / f"run{i}").mkdir(parents=True)
+        (root / f"run{i}" / "history.csv").write_text("epoch,loss,val_acc\n" + "".join(
+            f"{e},{1 / (e + 1):.4f},{0.5 + e / 100:.4f}\n" for e in range(1, 9)))
+    assert main(["batch", str(root), "--out", str(tmp_path / "out"), "--jobs", "2", "--format", "md", "--lang", "en",
+                 "-q", "--now", "2025-03-15T09:00:00"]) == 0
+    runs = json.loads((tmp_path / "out" / "batch.json").read_text())["runs"]
+    assert sorted((r["run"], r["status"]) for r in runs) == [(f"run{i}", "rendered") for i in range(7)]

@@ -43,8 +43,10 @@ class CompareRequest:
     mode: Mode | None = None
 
 
-def _runs_in(spec: str, runs_root: Path) -> list[Path]:
-    """The run paths a group argument stands for, sorted.
+def _runs_in(spec: str, runs_root: Path) -> list[tuple[Path, Path]]:
+    """The run paths a group argument stands for, sorted, each with the folder its id is spelled from: the
+    group's own folder for a folder of seeds, else the run's parent. So a run has the same id whether the
+    group was named on the command line or under the runs root of a lab's [[experiments]].
 
     Raises:
         UsageError: nothing matches, or the folder holds no run.
@@ -53,15 +55,15 @@ def _runs_in(spec: str, runs_root: Path) -> list[Path]:
     for base in candidates:
         if _GLOB.search(str(base)):
             matches = sorted(Path(p) for p in glob.glob(str(base)))
-            runs = [p for p in matches if p.is_file() or looks_like_run(p)]
+            runs = [(p, p.parent) for p in matches if p.is_file() or looks_like_run(p)]
             if runs:
                 return runs
         elif base.is_file() or (base.is_dir() and looks_like_run(base)):
-            return [base]
+            return [(base, base.parent)]
         elif base.is_dir():
             runs = discover(base)
             if runs:
-                return sorted(runs)
+                return [(run, base) for run in sorted(runs)]
             raise UsageError(f"{base}: no run folders below it; give run folders, a folder of seeds or a glob")
     raise UsageError(f"{spec}: no run, folder or glob match (also looked under the runs root {runs_root})")
 
@@ -94,8 +96,8 @@ def _groups(specs: list[str], names: list[str], settings: Settings, now: datetim
     for spec, name in zip(specs, names):
         paths = _runs_in(spec, Path(settings.runs_root))
         log.info("group %s: %d runs", name, len(paths))
-        groups.append(Group(name, tuple(analyse(load_run(str(p), Path(settings.runs_root), overrides), now,
-                                                limits=settings.thresholds) for p in paths)))
+        groups.append(Group(name, tuple(analyse(load_run(str(p), Path(settings.runs_root), overrides, root=root), now,
+                                                limits=settings.thresholds) for p, root in paths)))
     return groups
 
 

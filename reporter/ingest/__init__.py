@@ -5,9 +5,11 @@ Formats are detected by content, not by name, because labs rename their logs fre
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,6 +45,8 @@ log = logging.getLogger(__name__)
 
 HISTORY_SUFFIXES = (".log", ".txt", ".csv", ".tsv", ".jsonl", ".json")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
+_MAX_ID = 100
+"""Longest id kept as it is; file names may hold 255 bytes, and the id is also part of temporary names."""
 
 
 def resolve_run_path(target: str, runs_root: Path) -> Path:
@@ -61,11 +65,33 @@ def resolve_run_path(target: str, runs_root: Path) -> Path:
     raise UsageError(f"{target}: no such run directory or file, and no run id '{target}' under {runs_root}")
 
 
-def run_id_for(path: Path) -> str:
-    """A file-system-safe id: the directory name (or file stem) with unsafe characters replaced."""
-    name = path.resolve().name if path.is_dir() else path.stem
-    cleaned = _SAFE_ID.sub("-", name).strip(".-")
-    return cleaned or "run"
+def _own_name(path: Path) -> str:
+    """The run's own name as the user wrote it: the folder's name, or the single history file's stem."""
+    return path.resolve().name if path.is_dir() else path.stem
+
+
+def run_id_for(path: Path, root: Path | None = None) -> str:
+    """The run's folder name under out/: the same every night, and different for different runs.
+
+    Below `root` (a batch root, or the runs root) the id spells the path from it, so runs/expA/seed0
+    and runs/expB/seed0 become expA-seed0 and expB-seed0 instead of both overwriting out/seed0.
+    Characters outside [A-Za-z0-9._-] become '-', which keeps the id a plain folder name and a link
+    that needs no escaping anywhere (shells, URLs, zip files, cron mail). Where that drops letters (a
+    Chinese name) or the id would be too long for a file name, an 8-digit hash of the original path
+    keeps different runs apart: 实验一 becomes run-<hash>, 实验一/seed0 seed0-<hash>. The report still
+    shows the run's real name.
+    """
+    parts = [_own_name(path)]
+    if root is not None:
+        resolved, base = path.resolve(), root.resolve()
+        if resolved != base and resolved.is_relative_to(base):
+            parts = [*resolved.relative_to(base).parts[:-1], parts[0]]
+    original = unicodedata.normalize("NFC", "-".join(parts))
+    cleaned = _SAFE_ID.sub("-", original).strip(".-")
+    if cleaned and original.isascii() and len(cleaned) <= _MAX_ID:
+        return cleaned
+    digest = hashlib.sha256(original.encode("utf-8")).hexdigest()[:8]
+    return f"{cleaned[:_MAX_ID - 9].rstrip('.-') or 'run'}-{digest}"
 
 
 def _read_run_toml(directory: Path) -> tuple[RunConfig, TextFile | None]:
@@ -241,8 +267,11 @@ def _epoch_base(frame: pd.DataFrame) -> int:
     return 0 if len(epochs) and epochs.min() == 0 else 1
 
 
-def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig = RunConfig()) -> Run:
+def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig = RunConfig(),
+             root: Path | None = None) -> Run:
     """Everything reporter knows about one run, read from its directory or single history file.
+
+    Its id is spelled from `root` (the batch's root), else from the runs root when the run lies below it.
 
     Raises:
         UsageError: the run cannot be found.
@@ -274,8 +303,8 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
     predictions, prediction_sources = read_predictions(directory) if path.is_dir() else ((), [])
     sources += prediction_sources
     return Run(
-        id=run_id_for(path),
-        name=config.name or parsed.name or _name_from(hyperparameters) or run_id_for(path),
+        id=run_id_for(path, root or runs_root),
+        name=config.name or parsed.name or _name_from(hyperparameters) or _own_name(path),
         dataset=config.dataset or _text(hyperparameters.get("dataset")),
         sources=tuple(sources),
         history=frame,
@@ -292,6 +321,7 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
         epoch_base=_epoch_base(frame),
         restarts=restarts,
         predictions=predictions,
+        location=path.resolve(),
     )
 
 

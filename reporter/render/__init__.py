@@ -6,6 +6,7 @@ import base64
 import gc
 import logging
 import multiprocessing
+import os
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Mapping
@@ -13,8 +14,9 @@ from typing import Mapping
 from reporter.errors import RenderError, ReporterError
 from reporter.model import Analysis
 from reporter.present import ReportContext
+from reporter.processes import die_with_parent
 from reporter.render.charts import charts
-from reporter.render.environment import environment, format_date, render_template
+from reporter.render.environment import environment, format_date, lab_template_errors, render_template
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +25,12 @@ def chart_labels(lang: str, templates: Path | None, interval: float) -> Mapping[
     """Translated chart labels, defined in templates/partials/chart_labels.j2 with the other messages;
     `interval` is the projection band's coverage, which the legend states."""
     env = environment(lang, "html", templates)
-    module = env.get_template("partials/chart_labels.j2").make_module({"interval": interval})
+    with lab_template_errors(env):
+        template = env.get_template("partials/chart_labels.j2")
+        try:
+            module = template.make_module({"interval": interval})
+        except Exception:  # noqa: BLE001 - re-raised by jinja with the template's own file and line
+            env.handle_exception()
     return {key: str(value) for key, value in getattr(module, "labels").items()}
 
 
@@ -49,8 +56,8 @@ def render_report(analysis: Analysis, context: ReportContext, languages: tuple[s
     receivers, children = [], []
     for lang in languages[1:]:  # a forked child shares the analysis as it is, nothing to pickle
         receiver, sender = fork.Pipe(duplex=False)
-        child = fork.Process(target=_render_in_child, args=(sender, analysis, context, lang, formats, templates),
-                             daemon=True)
+        child = fork.Process(target=_render_in_child,
+                             args=(os.getpid(), sender, analysis, context, lang, formats, templates), daemon=True)
         child.start()
         sender.close()
         receivers.append(receiver)
@@ -75,8 +82,9 @@ def render_report(analysis: Analysis, context: ReportContext, languages: tuple[s
     return files
 
 
-def _render_in_child(sender: Connection, analysis: Analysis, context: ReportContext, lang: str,
+def _render_in_child(parent: int, sender: Connection, analysis: Analysis, context: ReportContext, lang: str,
                      formats: tuple[str, ...], templates: Path | None) -> None:
+    die_with_parent(parent)  # a kill -9 of the report must not leave this copy of its memory behind
     try:
         sender.send(_render_language(analysis, context, lang, formats, templates))
     except ReporterError as exc:

@@ -11,9 +11,10 @@ import functools
 import io
 import math
 import re
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from babel import Locale
 from babel.messages.mofile import write_mo
@@ -27,11 +28,13 @@ from jinja2 import (
     FileSystemBytecodeCache,
     FileSystemLoader,
     StrictUndefined,
+    TemplateError,
     TemplateNotFound,
+    TemplateSyntaxError,
 )
 from markupsafe import Markup, escape
 
-from reporter.errors import RenderError
+from reporter.errors import RenderError, ReporterError
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
@@ -188,9 +191,50 @@ def render_template(env: Environment, name: str, **context: Any) -> str:
         RenderError: the template is missing or fails to render.
     """
     try:
-        return env.get_template(name).render(**context)
+        with lab_template_errors(env):
+            return env.get_template(name).render(**context)
     except TemplateNotFound as exc:
         raise RenderError(f"template '{exc.name}' not found in the templates folder") from None
+
+
+@contextmanager
+def lab_template_errors(env: Environment) -> Iterator[None]:
+    """A lab's own template (from --templates) that fails becomes a RenderError with its file and line.
+
+    A syntax error or an undefined variable there is the lab's to fix, not a bug in reporter; a
+    failure inside the built-in templates alone still is one, and stays an internal error.
+
+    Raises:
+        RenderError: a lab's template took part in the failure.
+    """
+    try:
+        yield
+    except (ReporterError, TemplateNotFound):
+        raise
+    except Exception as exc:
+        location = _lab_location(env, exc)
+        if location is None:
+            raise
+        problem = exc.message if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {exc}"
+        raise RenderError(f"{location}: {problem}; fix this template, or remove it to use the built-in one") from None
+
+
+def _lab_location(env: Environment, exc: Exception) -> str | None:
+    """'file:line' of the innermost template in the failure, when a lab's template is among them."""
+    folders = [Path(folder).resolve() for loader in getattr(env.loader, "loaders", [])
+               for folder in getattr(loader, "searchpath", [])]
+    frames = []
+    trace = exc.__traceback__
+    while trace is not None:  # jinja rewrites its frames to the template's file and line
+        frames.append((Path(trace.tb_frame.f_code.co_filename).resolve(), trace.tb_lineno))
+        trace = trace.tb_next
+    if isinstance(exc, TemplateSyntaxError) and exc.filename:
+        frames.append((Path(exc.filename).resolve(), exc.lineno))
+    in_templates = [(file, line) for file, line in frames if any(file.is_relative_to(f) for f in folders)]
+    if not any(not file.is_relative_to(BUILTIN_TEMPLATES) for file, _ in in_templates):
+        return None
+    file, line = in_templates[-1]
+    return f"{file}:{line}"
 
 
 def format_date(value: datetime, lang: str) -> str:
