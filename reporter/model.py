@@ -170,6 +170,7 @@ class Run:
     epoch_base: int  # 0 when the source counts epochs from 0, else 1
     restarts: int  # times the x axis went backwards (resumed or appended sessions)
     predictions: tuple[Predictions, ...] = ()  # per-epoch cluster assignments, sorted by epoch
+    metric_hint: str | None = None  # the framework's own primary metric, when its files say which
 
 
 @dataclass(frozen=True)
@@ -222,6 +223,7 @@ class MetricSummary:
     epochs_since_best: float | None
     trend: TrendResult
     stability: Stability
+    basis: str | None = None  # why it is the primary metric: configured, framework, validation, test, other, loss
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,8 @@ def _status(f: Facts) -> Iterator[Finding]:
         configured = scalar(f.run.hyperparameters.get("num_train_epochs"))
         yield finding("run.planned_from_thres_delta", Severity.INFO, planned_epochs=f.run.plan.epochs,
                       thres=f.run.plan.params["thres"], delta=f.run.plan.params["delta"], configured=configured)
+    if f.run.restarts:
+        yield finding("run.resumed", Severity.INFO, restarts=f.run.restarts)
     yield from _fork_early_stop(f)
 
 
@@ -106,6 +108,8 @@ def _metric(f: Facts) -> Iterator[Finding]:
         yield finding("seeds.summary", Severity.INFO, n=f.seeds.n, key=m.name, mean=stats["mean"], std=stats["std"],
                       low=stats["min"], high=stats["max"])
         return
+    if m.basis is not None and m.basis != "configured":
+        yield finding("metric.chosen", Severity.INFO, metric=m.name, basis=m.basis, n_points=m.n_points)
     last = f.status.last_epoch
     if m.current is not None and last is not None and last - m.current.x >= 2:
         yield finding("metric.sparse", Severity.WARN, n_points=m.n_points, last_metric_epoch=m.current.x,

@@ -30,6 +30,7 @@ from reporter.ingest.openmmlab import looks_like_openmmlab, parse_openmmlab
 from reporter.ingest.parsed import ParsedHistory
 from reporter.ingest.predictions import read_predictions
 from reporter.ingest.sidecar import PLAN_KEYS, YAML_FILES, read_sidecars
+from reporter.ingest.sidefiles import is_json_document, is_side_file
 from reporter.ingest.tabular import looks_tabular, parse_csv, parse_json, split_of
 from reporter.ingest.tensorboard import event_files, parse_event_files
 from reporter.ingest.umc import looks_like_umc, parse_umc
@@ -101,8 +102,12 @@ def _parser_for(file: TextFile) -> tuple[str, Callable[[TextFile], ParsedHistory
 
 
 def _text_candidate(path: Path, base: Path, required: bool = False) -> Candidate | None:
+    if not required and is_side_file(path):
+        return None
     file = read_text(path, HistoryError)
     found = _parser_for(file) or (_BY_SUFFIX.get(path.suffix.lower()) if required else None)
+    if found is not None and found[0] == "json" and not required and is_json_document(file.text):
+        found = None  # a summary or config object beside the history, not JSON Lines
     if found is None:
         if required:
             raise HistoryError(f"{path}: not a history reporter can read (a UMC log, or CSV/JSON Lines with an "
@@ -281,6 +286,7 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
         epoch_base=_epoch_base(frame),
         restarts=restarts,
         predictions=predictions,
+        metric_hint=parsed.metric_hint,
     )
 
 

@@ -40,13 +40,18 @@ _WANDB_COLUMN = re.compile(r"^(?P<run>.+?) - (?P<key>.+?)(?P<bound>__MIN|__MAX)?
 _TB_EXPORT = re.compile(r"run-(?P<run>.*)-tag-(?P<tag>.+)\.csv$")
 
 
+_SPLIT_PARTS = {"val": "val", "valid": "val", "validation": "val", "eval": "val", "test": "test", "train": "train"}
+"""A path component naming the split: `Accuracy/val` (torch tutorial), `validation/epoch_accuracy` (Keras)."""
+
+
 def split_of(key: str) -> str | None:
-    """The split a key's prefix names (`eval_loss` -> val), or None when it says nothing."""
+    """The split a key names by prefix (`eval_loss` -> val) or by a path component (`Accuracy/val`), else None."""
     lowered = key.lower()
     for prefix, split in _SPLIT_PREFIXES:
         if lowered.startswith(prefix):
             return split
-    return None
+    parts = lowered.split("/") if "/" in lowered else []
+    return next((_SPLIT_PARTS[part] for part in parts if part in _SPLIT_PARTS), None)
 
 
 def number(raw: Any) -> float | None:
