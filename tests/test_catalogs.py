@@ -76,7 +76,7 @@ PARAMS = dict(last_epoch=9, planned_epochs=97, epoch=9, reason="traceback", hour
               probability=0.05, cause="nan", mean=24.07, std=0.13, low=23.98, high=24.16, labels=["a"],
               minority=2, recall=0.5, class_share=0.2, silhouette=0.01, gap=0.5, declared="MELD-DA",
               found="IEMOCAP-DA", groups=[[3, ["a", "b"]]], minority_share=0.05, lost_recall=0.1, stop_below=0.05,
-              metric="val_acc", restarts=1)
+              metric="val_acc", restarts=1, epoch_base=0, epochs_done=10)
 REC_CODES = ["rec.disable_fork_early_stop", "rec.log_metric_every_epoch", "rec.evaluate_on_test",
              "rec.watch_metric_not_loss", "rec.lower_lr", "rec.use_best_checkpoint", "rec.fix_label_file",
              "rec.inspect_crash", "rec.check_stalled", "rec.stop_training", "rec.keep_going"]

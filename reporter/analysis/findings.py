@@ -68,7 +68,8 @@ def _status(f: Facts) -> Iterator[Finding]:
         yield finding("run.stopped_early", Severity.WARN if planned else Severity.INFO, epoch=s.last_epoch,
                       planned_epochs=planned)
     elif s.status is Status.FINISHED:
-        yield finding("run.finished", Severity.OK, last_epoch=s.last_epoch, planned_epochs=planned)
+        yield finding("run.finished", Severity.OK, last_epoch=s.last_epoch, planned_epochs=planned,
+                      epoch_base=f.run.epoch_base, epochs_done=_epochs_done(f))
     elif s.status is Status.STALLED:
         yield finding("run.stalled", Severity.ERROR, hours_since_last=s.hours_since_last,
                       typical_hours=s.typical_epoch_hours)
@@ -85,6 +86,12 @@ def _status(f: Facts) -> Iterator[Finding]:
     if f.run.restarts:
         yield finding("run.resumed", Severity.INFO, restarts=f.run.restarts)
     yield from _fork_early_stop(f)
+
+
+def _epochs_done(f: Facts) -> float | None:
+    """Epochs completed: the last epoch + 1 when the history counts from 0 (said in the report)."""
+    last = f.status.last_epoch
+    return None if last is None or f.x_unit != "epoch" else last + 1 - f.run.epoch_base
 
 
 FORK_MIN_EVALUATIONS = 10

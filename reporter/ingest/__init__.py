@@ -232,7 +232,9 @@ def history_frame(parsed: ParsedHistory, source: str) -> tuple[pd.DataFrame, int
 
 
 def _epoch_base(frame: pd.DataFrame) -> int:
+    """0 when the history counts from 0 (Keras, Lightning, an MLflow or TensorBoard step that is the epoch)."""
     epochs = frame.loc[frame["x_kind"] == "epoch", "x"]
+    epochs = epochs if len(epochs) else frame.loc[frame["x_kind"] == "step", "x"]
     return 0 if len(epochs) and epochs.min() == 0 else 1
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import sqlite3
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def parse_filestore_run(run: Path) -> tuple[ParsedHistory, list[Source]]:
             if item.is_file():
                 value = read_text(item).text.strip() if item.stat().st_size else ""
                 if kind == "params":
-                    parsed.hyperparameters[str(item.relative_to(folder))] = number(value) if number(value) is not None else value
+                    parsed.hyperparameters[str(item.relative_to(folder))] = param_value(value)
                 elif item.name == "mlflow.runName":
                     parsed.name = value or None
     parsed.name = parsed.name or (meta.get("run_name") or meta.get("name") or None)
@@ -91,6 +92,14 @@ def parse_filestore_run(run: Path) -> tuple[ParsedHistory, list[Source]]:
                           meta_file.size))
     _splits(parsed)
     return parsed, sources
+
+
+def param_value(text: str) -> int | float | str:
+    """A param as the script passed it: MLflow stores text, so '64' is read back as 64, not 64.0."""
+    if re.fullmatch(r"[+-]?\d+", text.strip()):
+        return int(text)
+    value = number(text)
+    return value if value is not None else text
 
 
 def _splits(parsed: ParsedHistory) -> None:
@@ -136,7 +145,7 @@ def parse_sqlite(path: Path, selector: str | None) -> tuple[ParsedHistory, list[
     if not rows:
         raise HistoryError(f"{path}: MLflow run {run[0]} has no metrics")
     parsed.frames.append(pd.DataFrame(rows, columns=LONG_COLUMNS))
-    parsed.hyperparameters.update({k: number(v) if number(v) is not None else v for k, v in params})
+    parsed.hyperparameters.update({k: param_value(v) for k, v in params})
     _status_event(parsed, run[2])
     _splits(parsed)
     return parsed, [source]

@@ -166,7 +166,23 @@ def parse_csv(file: TextFile) -> ParsedHistory:
             "rename the column or pass the right file"
         )
     x_kind = "epoch" if x_name.lower() == "epoch" else "step"
-    return finish_parsed(ParsedHistory(format="csv"), long_from_wide(table, x_name, x_kind), file, x_name)
+    counters = [c for c in table.columns if c.lower() in X_COLUMNS and c != x_name]
+    if x_kind == "epoch" and counters:
+        table = _epochs_from_steps(table, x_name, counters[0])
+    return finish_parsed(ParsedHistory(format="csv"), long_from_wide(table, x_name, x_kind, skip=counters), file,
+                         x_name)
+
+
+def _epochs_from_steps(table: pd.DataFrame, epoch: str, step: str) -> pd.DataFrame:
+    """Rows logged by step only get the epoch of the next row that names one (Lightning's LearningRateMonitor
+    logs `lr-SGD` at the step an epoch starts, with an empty epoch cell); a step counter is never a metric."""
+    epochs = numeric_column(table[epoch]).reindex(table.index)
+    steps = numeric_column(table[step]).reindex(table.index)
+    if not epochs.isna().any() or steps.isna().all():
+        return table
+    order = steps.sort_values(kind="stable").index
+    filled = epochs[order].bfill().ffill().reindex(table.index)
+    return table.assign(**{epoch: epochs.fillna(filled.where(steps.notna()))})
 
 
 def _tensorboard_export(file: TextFile, table: pd.DataFrame) -> ParsedHistory:
