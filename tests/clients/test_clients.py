@@ -18,9 +18,10 @@ from typing import Any
 import pytest
 
 from reporter.cli import main
+from reporter.ingest import load_run
 
 WRITERS = Path(__file__).with_name("writers.py")
-CHECKS = ("exit", "format", "metric", "best", "planned", "hyperparameters", "status")
+CHECKS = ("exit", "format", "metric", "best", "planned", "hyperparameters", "status", "keys", "findings")
 PARAMS = {"lr": 0.01, "batch_size": 64, "epochs": 30, "optimizer": "sgd"}
 
 
@@ -34,33 +35,30 @@ class Expected:
     status: tuple[str, ...]
     hyperparameters: dict[str, Any] = field(default_factory=dict)
     folder: str = ""
+    keys: tuple[str, ...] = ()
+    not_keys: tuple[str, ...] = ()
+    findings: tuple[str, ...] = ()
+    """History keys that must be read, keys that must not be, and finding codes the report must carry."""
     wrong_today: dict[str, str] = field(default_factory=dict)
     """check -> the issue 13 row it belongs to, for the checks reporter still fails."""
 
 
-_MLFLOW = {"metric": "MLflow test metric logged once chosen over val_accuracy",
-           "best": "MLflow test metric logged once chosen over val_accuracy",
-           "hyperparameters": "MLflow integer params shown as floats"}
 # A run just written, without an end marker and without a plan, may still be running.
 JUST_WRITTEN = ("running", "unknown")
 
 CASES: dict[str, Expected] = {
-    "mlflow-sqlite": Expected("mlflow-sqlite", "val_accuracy", 30, ("finished",), PARAMS, wrong_today=_MLFLOW),
-    "mlflow-filestore": Expected("mlflow-metric", "val_accuracy", 30, ("finished",), PARAMS, wrong_today=_MLFLOW),
+    "mlflow-sqlite": Expected("mlflow-sqlite", "val_accuracy", 30, ("finished",), PARAMS, findings=("metric.chosen",)),
+    "mlflow-filestore": Expected("mlflow-metric", "val_accuracy", 30, ("finished",), PARAMS),
     "torch-tensorboard": Expected("tensorboard", "Accuracy/val", None, JUST_WRITTEN),
-    "torch-tensorboard-hparams": Expected("tensorboard", "Accuracy/val", 30, ("finished",), PARAMS, wrong_today={
-        check: "SummaryWriter add_hparams: <unix time>/hparam/... became the primary metric, hparams not read"
-        for check in ("metric", "best", "planned", "hyperparameters", "status")}),
+    "torch-tensorboard-hparams": Expected("tensorboard", "Accuracy/val", 30, ("finished",), PARAMS,
+                                          not_keys=("hparam/best_val_accuracy",)),
     "tensorboardx": Expected("tensorboard", "val/accuracy", None, JUST_WRITTEN),
     "lightning-csv": Expected("csv", "val_acc", 30, ("finished",), {"lr": 0.05, "batch_size": 64, "max_epochs": 30},
-                              folder="lightning_logs/version_0"),
+                              folder="lightning_logs/version_0", keys=("lr-SGD",), not_keys=("step",)),
     "hf-trainer": Expected("hf-trainer-state", "eval_accuracy", 4, ("finished",),
-                           {"num_train_epochs": 4, "train_batch_size": 16},
-                           wrong_today=dict.fromkeys(CHECKS, "HF Trainer output folder refused: several histories")),
-    "keras-csv-resume": Expected("csv", "val_accuracy", 30, ("finished",)),
-    "keras-tensorboard": Expected("tensorboard", "validation/epoch_accuracy", None, JUST_WRITTEN, wrong_today={
-        "metric": "Keras TensorBoard parent folder: training accuracy chosen",
-        "best": "Keras TensorBoard parent folder: training accuracy chosen"}),
+                           {"num_train_epochs": 4, "train_batch_size": 16}, findings=("metric.chosen",)),
+    "keras-csv-resume": Expected("csv", "val_accuracy", 30, ("finished",), findings=("run.resumed",)),
+    "keras-tensorboard": Expected("tensorboard", "validation/epoch_accuracy", None, JUST_WRITTEN),
     "wandb-offline": Expected("wandb", "val_accuracy", 30, ("finished",), PARAMS,
                               wrong_today=dict.fromkeys(CHECKS, "W&B offline run: no training history found")),
 }
@@ -72,6 +70,7 @@ class Reported:
     exit: int
     stderr: str
     summary: dict[str, Any] | None
+    keys: tuple[str, ...]
 
 
 def _environment(home: Path) -> dict[str, str]:
@@ -108,7 +107,8 @@ def _report(name: str, reports: dict[str, Reported], tmp_path_factory: pytest.Te
         stderr = capsys.readouterr().err
     summary_path = base / "out" / folder.name / "summary.json"
     summary = json.loads(summary_path.read_text()) if code == 0 and summary_path.exists() else None
-    reports[name] = Reported(written, code, stderr, summary)
+    keys = tuple(load_run(str(folder)).history["key"].unique()) if code == 0 else ()
+    reports[name] = Reported(written, code, stderr, summary, keys)
     return reports[name]
 
 
@@ -145,3 +145,8 @@ def test_client_run(name: str, check: str, reports: dict[str, Reported],
                {k: (v, type(v)) for k, v in expected.hyperparameters.items()}
     elif check == "status":
         assert summary["run"]["status"] in expected.status
+    elif check == "keys":
+        keys = set(reported.keys)
+        assert set(expected.keys) <= keys and not set(expected.not_keys) & keys, sorted(keys)
+    elif check == "findings":
+        assert set(expected.findings) <= {f["code"] for f in summary["findings"]}
