@@ -167,3 +167,70 @@ def test_keras_csv_logger_resume_is_mentioned_and_a_0_based_finish_is_stated(tmp
     report = (tmp_path / "out" / "keras" / "report.en.md").read_text()
     assert "Training was resumed 1 time" in report
     assert "after 20 of 20 planned epochs (this history counts epochs from 0, so the last is epoch 19)" in report
+
+
+def _wandb_log(pieces: list[bytes]) -> bytes:
+    """A W&B run file holding each piece as one logical record, split across 32 KiB blocks as W&B does."""
+    import struct
+    import zlib
+
+    from reporter.ingest.wandb_offline import BLOCK, HEADER
+
+    out = bytearray(HEADER)
+    for piece in pieces:
+        first = True
+        while True:
+            left = BLOCK - len(out) % BLOCK
+            if left < 7:
+                out += b"\x00" * left
+                continue
+            chunk, piece = piece[:left - 7], piece[left - 7:]
+            kind = (1 if first else 4) if not piece else (2 if first else 3)
+            out += struct.pack("<IHB", zlib.crc32(bytes([kind]) + chunk), len(chunk), kind) + chunk
+            first = False
+            if not piece:
+                break
+    return bytes(out)
+
+
+def test_wandb_record_log_joins_pieces_across_blocks_and_stops_at_a_record_cut_off(tmp_path: Path) -> None:
+    from reporter.ingest.wandb_offline import records
+
+    pieces = [b"a" * 100, b"b" * 70_000, b"c" * 10]  # the second spans three blocks: FIRST, MIDDLE, LAST
+    path = tmp_path / "run-x.wandb"
+    data = _wandb_log(pieces)
+    path.write_bytes(data)
+    assert records(path) == pieces
+    path.write_bytes(data[:-4])  # a run still writing: the last record is incomplete
+    assert records(path) == pieces[:2]
+
+
+def test_wandb_damaged_record_and_missing_extra_are_one_clear_error(tmp_path: Path, monkeypatch) -> None:
+    import sys
+
+    from reporter.errors import HistoryError, InputError
+    from reporter.ingest.wandb_offline import records
+
+    data = bytearray(_wandb_log([b"a" * 100, b"b" * 100]))
+    data[20] ^= 0xFF
+    path = tmp_path / "wandb" / "offline-run-1-x" / "run-x.wandb"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(bytes(data))
+    with pytest.raises(HistoryError, match=r"byte 7: a record fails its checksum"):
+        records(path)
+    path.write_bytes(_wandb_log([b"a"]))
+    monkeypatch.setitem(sys.modules, "wandb.proto", None)
+    with pytest.raises(InputError, match=r"pip install 'reporter\[wandb\]'"):
+        load_run(str(tmp_path))
+
+
+def test_folder_with_several_wandb_offline_runs_asks_for_a_choice(tmp_path: Path) -> None:
+    from reporter.errors import HistoryError
+
+    for run in ("offline-run-20261204_100000-aaa", "offline-run-20261204_110000-bbb"):
+        path = tmp_path / "wandb" / run / f"run-{run[-3:]}.wandb"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(_wandb_log([b"x"]))
+    with pytest.raises(HistoryError, match=r"several histories \(wandb/offline-run-20261204_100000-aaa/run-aaa\.wandb, "
+                                           r"wandb/offline-run-20261204_110000-bbb/run-bbb\.wandb\); choose one"):
+        load_run(str(tmp_path))

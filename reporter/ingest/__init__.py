@@ -34,6 +34,7 @@ from reporter.ingest.sidefiles import is_json_document, is_side_file
 from reporter.ingest.tabular import looks_tabular, parse_csv, parse_json, split_of
 from reporter.ingest.tensorboard import event_files, parse_event_files
 from reporter.ingest.umc import looks_like_umc, parse_umc
+from reporter.ingest.wandb_offline import parse_wandb_run, wandb_runs
 from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, frozen_mapping
 
 if TYPE_CHECKING:
@@ -131,7 +132,11 @@ def _candidate_for(path: Path, base: Path, selector: str | None = None) -> Candi
             return Candidate(runs[0], "mlflow-filestore", lambda: parse_filestore_run(runs[0]))
         if event_files(path):
             return Candidate(path, "tensorboard", lambda: parse_event_files(path))
-        raise HistoryError(f"{path}: not a history folder (an MLflow run or TensorBoard event files)")
+        if len(wandb := wandb_runs(path)) == 1:
+            return Candidate(wandb[0], "wandb", lambda: parse_wandb_run(wandb[0]))
+        raise HistoryError(f"{path}: not a history folder (an MLflow run, TensorBoard event files or a W&B run)")
+    if path.suffix == ".wandb":
+        return Candidate(path, "wandb", lambda: parse_wandb_run(path))
     if path.name.startswith("events.out.tfevents"):
         return Candidate(path, "tensorboard", lambda: parse_event_files(path))
     if is_sqlite(path):
@@ -148,6 +153,7 @@ def _candidates(directory: Path, config: RunConfig) -> list[Candidate]:
     found += [Candidate(run, "mlflow-filestore", lambda run=run: parse_filestore_run(run)) for run in runs]
     if not runs and event_files(directory):
         found.append(Candidate(directory, "tensorboard", lambda: parse_event_files(directory)))
+    found += [Candidate(run, "wandb", lambda run=run: parse_wandb_run(run)) for run in wandb_runs(directory)]
     checkpoints = sorted(directory.glob("checkpoint-*/trainer_state.json"), key=lambda p: _checkpoint_step(p.parent))
     if checkpoints and not (directory / "trainer_state.json").exists():
         found.append(_text_candidate(checkpoints[-1], directory))  # type: ignore[arg-type]
@@ -184,7 +190,7 @@ def _find_history(directory: Path, config: RunConfig) -> Candidate:
     if not found:
         raise HistoryError(
             f"{directory}: no training history found (looked for UMC logs, CSV/JSON Lines with an epoch or step "
-            "column, trainer_state.json, OpenMMLab vis_data, MLflow runs, TensorBoard event files)"
+            "column, trainer_state.json, OpenMMLab vis_data, MLflow runs, TensorBoard event files, W&B run files)"
         )
     if len(found) > 1:
         names = ", ".join(str(c.path.relative_to(directory)) or "." for c in found)
