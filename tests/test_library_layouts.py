@@ -234,3 +234,25 @@ def test_folder_with_several_wandb_offline_runs_asks_for_a_choice(tmp_path: Path
     with pytest.raises(HistoryError, match=r"several histories \(wandb/offline-run-20261204_100000-aaa/run-aaa\.wandb, "
                                            r"wandb/offline-run-20261204_110000-bbb/run-bbb\.wandb\); choose one"):
         load_run(str(tmp_path))
+
+
+def test_mlflow3_store_names_runs_by_workspace_and_skips_deleted_experiments(tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    from conftest import ROOT
+    from reporter.errors import HistoryError
+
+    db = tmp_path / "mlflow.db"
+    shutil.copy(ROOT / "examples" / "mlflow-sqlite" / "mlflow.db", db)
+    with sqlite3.connect(db) as connection:  # the MLflow 3 additions: workspaces, experiments.workspace
+        connection.execute("CREATE TABLE workspaces (name VARCHAR(63) PRIMARY KEY, description TEXT)")
+        connection.execute("ALTER TABLE experiments ADD COLUMN workspace VARCHAR(63) DEFAULT 'default' NOT NULL")
+        connection.execute("INSERT INTO experiments (experiment_id, name, lifecycle_stage, workspace) "
+                           "VALUES (7, 'sweep', 'active', 'team-b'), (8, 'old', 'deleted', 'default')")
+        for run, experiment in (("b1", 7), ("d1", 8)):
+            connection.execute("INSERT INTO runs (run_uuid, name, status, lifecycle_stage, experiment_id, start_time) "
+                               f"VALUES ('{run}', 'run-{run}', 'FINISHED', 'active', {experiment}, 1800000000000)")
+    with pytest.raises(HistoryError, match=r"2 runs \(.*\(run-b1, experiment team-b/sweep\)\); choose one") as error:
+        load_run(str(db))
+    assert "d1" not in str(error.value)

@@ -131,8 +131,7 @@ def parse_sqlite(path: Path, selector: str | None) -> tuple[ParsedHistory, list[
     source = Source(path.name, "mlflow-sqlite", hashlib.sha256(data).hexdigest(), len(data))
     try:
         with _connect(path) as db:
-            runs = db.execute("SELECT run_uuid, name, status FROM runs WHERE lifecycle_stage = 'active' "
-                              "ORDER BY start_time").fetchall()
+            runs = _active_runs(db)
             run = _choose(path, runs, selector)
             metrics = db.execute("SELECT key, step, timestamp, value, is_nan FROM metrics WHERE run_uuid = ? "
                                  "ORDER BY key, step, timestamp", (run[0],)).fetchall()
@@ -151,6 +150,22 @@ def parse_sqlite(path: Path, selector: str | None) -> tuple[ParsedHistory, list[
     return parsed, [source]
 
 
+def _active_runs(db: sqlite3.Connection) -> list[tuple]:
+    """(run id, run name, status, experiment) of the live runs in live experiments.
+
+    MLflow 3 stores put experiments in workspaces (`experiments.workspace`); a run outside the default
+    workspace is named with its workspace, so two experiments of the same name stay apart. Model
+    metrics (`logged_model_metrics`) repeat the run's own metrics and are not read twice.
+    """
+    columns = {row[1] for row in db.execute("PRAGMA table_info(experiments)")}
+    workspace = "e.workspace" if "workspace" in columns else "'default'"
+    rows = db.execute(f"SELECT r.run_uuid, r.name, r.status, e.name, {workspace} FROM runs r "
+                      "JOIN experiments e ON e.experiment_id = r.experiment_id "
+                      "WHERE r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active' ORDER BY r.start_time")
+    return [(run, name, status, experiment if space == "default" else f"{space}/{experiment}")
+            for run, name, status, experiment, space in rows.fetchall()]
+
+
 def _choose(path: Path, runs: list[tuple], selector: str | None) -> tuple:
     if selector:
         chosen = [r for r in runs if selector in (r[0], r[1])]
@@ -161,5 +176,5 @@ def _choose(path: Path, runs: list[tuple], selector: str | None) -> tuple:
         return runs[0]
     if not runs:
         raise HistoryError(f"{path}: the MLflow store has no active runs")
-    names = ", ".join(f"{r[0]} ({r[1]})" for r in runs[:10])
+    names = ", ".join(f"{r[0]} ({r[1]}, experiment {r[3]})" for r in runs[:10])
     raise HistoryError(f"{path}: {len(runs)} runs ({names}); choose one with --source '{path.name}#<run id or name>'")
