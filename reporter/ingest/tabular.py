@@ -36,6 +36,8 @@ _SPLIT_PREFIXES = (("eval_", "val"), ("eval/", "val"), ("val_", "val"), ("val/",
                    ("validation_", "val"), ("validation/", "val"), ("test_", "test"), ("test/", "test"),
                    ("train_", "train"), ("train/", "train"))
 MAX_COLUMNS = 10_000
+FITNESS_KEYS = ("metrics/mAP50-95(B)", "metrics/mAP50-95(M)", "metrics/mAP50-95(P)")
+"""Ultralytics keeps its best model by fitness = 0.1 mAP50 + 0.9 mAP50-95: mAP50-95 is its primary metric."""
 _WANDB_COLUMN = re.compile(r"^(?P<run>.+?) - (?P<key>.+?)(?P<bound>__MIN|__MAX)?$")
 _TB_EXPORT = re.compile(r"run-(?P<run>.*)-tag-(?P<tag>.+)\.csv$")
 
@@ -169,8 +171,8 @@ def parse_csv(file: TextFile) -> ParsedHistory:
     counters = [c for c in table.columns if c.lower() in X_COLUMNS and c != x_name]
     if x_kind == "epoch" and counters:
         table = _epochs_from_steps(table, x_name, counters[0])
-    return finish_parsed(ParsedHistory(format="csv"), long_from_wide(table, x_name, x_kind, skip=counters), file,
-                         x_name)
+    parsed = ParsedHistory(format="csv", metric_hint=next((c for c in table.columns if c in FITNESS_KEYS), None))
+    return finish_parsed(parsed, long_from_wide(table, x_name, x_kind, skip=counters), file, x_name)
 
 
 def _epochs_from_steps(table: pd.DataFrame, epoch: str, step: str) -> pd.DataFrame:
