@@ -132,8 +132,8 @@ def _candidate_for(path: Path, base: Path, selector: str | None = None) -> Candi
             return Candidate(runs[0], "mlflow-filestore", lambda: parse_filestore_run(runs[0]))
         if event_files(path):
             return Candidate(path, "tensorboard", lambda: parse_event_files(path))
-        if len(wandb := wandb_runs(path)) == 1:
-            return Candidate(wandb[0], "wandb", lambda: parse_wandb_run(wandb[0]))
+        if len(run_files := wandb_runs(path)) == 1:
+            return Candidate(run_files[0], "wandb", lambda: parse_wandb_run(run_files[0]))
         raise HistoryError(f"{path}: not a history folder (an MLflow run, TensorBoard event files or a W&B run)")
     if path.suffix == ".wandb":
         return Candidate(path, "wandb", lambda: parse_wandb_run(path))

@@ -1,12 +1,13 @@
 """The real-client suite: needs the heavy libraries of the `test-clients` extra (make test-clients).
 
 In the light test venv none of them is installed and the suite is not collected; in .venv-clients the
-header of the test output names every library version the runs were written with.
+end of the test output names every library version the runs were written with (also under -q).
 """
 
 from __future__ import annotations
 
 import importlib.util
+from typing import Any
 from importlib.metadata import PackageNotFoundError, version
 
 LIBRARIES = ("mlflow", "torch", "tensorboard", "tensorboardX", "lightning", "transformers", "keras", "tensorflow-cpu",
@@ -23,5 +24,5 @@ def _version(name: str) -> str:
         return "missing"
 
 
-def pytest_report_header() -> str:
-    return "client libraries: " + ", ".join(f"{name} {_version(name)}" for name in LIBRARIES)
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    terminalreporter.write_line("client libraries: " + ", ".join(f"{name} {_version(name)}" for name in LIBRARIES))
