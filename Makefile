@@ -8,8 +8,10 @@ ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
+CLIENTS_VENV ?= .venv-clients
+CLIENTS_STAMP := $(CLIENTS_VENV)/.installed
 
-.PHONY: setup report nightly test golden catalogs bench clean
+.PHONY: setup report nightly test test-clients golden catalogs bench clean
 
 $(STAMP): pyproject.toml scripts/setup-system.sh
 	./scripts/setup-system.sh
@@ -34,6 +36,18 @@ nightly: $(STAMP)  ## make nightly RUNS=/data/runs [OUT=out]: every run under RU
 test: $(TEST_STAMP)  ## run the test suite (installs Chromium for the browser tests)
 	$(BIN)/python -m pytest -q
 
+# torch==2.13.0 first: pip then takes the CPU wheel, and lightning/transformers find torch satisfied.
+$(CLIENTS_STAMP): pyproject.toml scripts/setup-system.sh
+	./scripts/setup-system.sh
+	$(PYTHON) -m venv $(CLIENTS_VENV)
+	$(CLIENTS_VENV)/bin/pip install --quiet --upgrade pip
+	$(CLIENTS_VENV)/bin/pip install --quiet torch==2.13.0
+	$(CLIENTS_VENV)/bin/pip install --quiet -e '.[test-clients,tensorboard]'
+	touch $(CLIENTS_STAMP)
+
+test-clients: $(CLIENTS_STAMP)  ## write a run with each real library (MLflow, TensorBoard, Lightning, HF, Keras, W&B) and report on it
+	$(CLIENTS_VENV)/bin/python -m pytest -q tests/clients
+
 golden: $(TEST_STAMP)  ## rewrite the golden reports after an intended change; review the diff
 	REPORTER_REGENERATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_golden.py
 
@@ -50,4 +64,4 @@ bench: $(STAMP)  ## benchmarks: projection speed, single-report time (not part o
 	$(BIN)/reporter backtest ../shared/curves/curves.jsonl
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) $(CLIENTS_VENV) $(OUT) .pytest_cache

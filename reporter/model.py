@@ -172,6 +172,7 @@ class Run:
     restarts: int  # times the x axis went backwards (resumed or appended sessions)
     predictions: tuple[Predictions, ...] = ()  # per-epoch cluster assignments, sorted by epoch
     location: Path | None = None  # the run folder or file, resolved: out/<id> records whose report it holds
+    metric_hint: str | None = None  # the framework's own primary metric, when its files say which
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,7 @@ class MetricSummary:
     epochs_since_best: float | None
     trend: TrendResult
     stability: Stability
+    basis: str | None = None  # why it is the primary metric: configured, framework, validation, test, other, loss
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,8 @@ FINDING_CODES = ["run.finished", "run.running", "run.stopped_early", "run.crashe
                  "projection.unlikely_target", "projection.improvement_chance", "seeds.summary",
                  "clusters.minority_lost", "clusters.minority_recovered", "clusters.degenerate",
                  "features.poor_separation", "seeds.high_variance", "run.stopped_logging", "run.past_plan",
-                 "dataset.mismatch", "clusters.merged", "metric.nan", "run.pretraining"]
+                 "dataset.mismatch", "clusters.merged", "metric.nan", "run.pretraining", "metric.chosen",
+                 "run.resumed"]
 PARAMS = dict(last_epoch=9, planned_epochs=97, epoch=9, reason="traceback", hours_since_last=30, typical_hours=0.5,
               thres=0.03, delta=0.01, configured=100, n_points=2, last_metric_epoch=5, best_so_far=True, needed=4,
               window=8, slope=0.01, epochs_since_best=3, noise=0.01, key="loss", trend="improving", stability=0.07,
@@ -76,7 +77,8 @@ PARAMS = dict(last_epoch=9, planned_epochs=97, epoch=9, reason="traceback", hour
               probability=0.05, cause="nan", mean=24.07, std=0.13, low=23.98, high=24.16, labels=["a"],
               minority=2, recall=0.5, class_share=0.2, silhouette=0.01, gap=0.5, declared="MELD-DA",
               found="IEMOCAP-DA", groups=[[3, ["a", "b"]]], minority_share=0.05, lost_recall=0.1, stop_below=0.05,
-              epochs=[10.0], metric="nmi")
+              epochs=[10.0], metric="nmi", restarts=1, epoch_base=0,
+              epochs_done=10)
 REC_CODES = ["rec.disable_fork_early_stop", "rec.log_metric_every_epoch", "rec.evaluate_on_test",
              "rec.watch_metric_not_loss", "rec.lower_lr", "rec.use_best_checkpoint", "rec.fix_label_file",
              "rec.inspect_crash", "rec.check_stalled", "rec.stop_training", "rec.keep_going"]

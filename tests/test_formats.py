@@ -31,7 +31,7 @@ EXPECTED = {  # example -> (format of the history, primary metric, number of its
     "mlflow-sqlite": ("mlflow-sqlite", "test_acc", 50),
     "tensorboard": ("tensorboard", "validation/epoch_categorical_accuracy", 20),
     "wandb-export": ("wandb-csv", "nmi", 35),
-    "ultralytics": ("csv", "metrics/mAP50(B)", 50),
+    "ultralytics": ("csv", "metrics/mAP50-95(B)", 50),
     "digits-kmeans": ("csv", "nmi", 10),
     "timm-summary": ("csv", "eval_top1", 50),
     "deit-log": ("jsonl", "test_acc1", 138),

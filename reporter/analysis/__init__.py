@@ -46,19 +46,8 @@ def _keys(run: Run) -> list[str]:
 
 
 def primary_metric_key(run: Run) -> str | None:
-    """The metric the report is about: run.toml / --metric, else the first evaluation metric with a direction."""
-    keys = _keys(run)
-    wanted = run.config.metric
-    if wanted is not None:
-        return wanted if wanted in keys else None
-    ranked = [k for k in keys if metrics.direction(k) is Mode.MAX]
-    # Evaluation splits first; among them NMI, the headline metric of clustering papers.
-    ranked.sort(key=lambda k: (run.splits.get(k) not in ("val", "train+dev", "test"), "nmi" not in metrics.tokens(k),
-                               keys.index(k)))
-    if ranked:
-        return ranked[0]
-    losses = [k for k in keys if metrics.is_loss(k)]
-    return next((k for k in losses if run.splits.get(k) == "val"), losses[0] if losses else None)
+    """The metric the report is about (see metrics.primary_choice for the order)."""
+    return metrics.primary_choice(run)[0]
 
 
 def loss_key(run: Run, metric_key: str | None) -> str | None:
@@ -137,12 +126,12 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
 def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], limits: Thresholds,
               project_to: tuple[int, ...], calibration: Calibration | None) -> Analysis:
     pretraining = pretraining_epoch(run) is not None  # no evaluation metric exists yet: none is chosen or required
-    key = None if pretraining else primary_metric_key(run)
+    key, basis = (None, None) if pretraining else metrics.primary_choice(run)
     data = metrics.series(run.history, key) if key else Series("", (), ())
     if not pretraining:
         _check_metric(run, key, data)
     seeds = seed_summary(run)
-    metric = summarize_metric(run, key, limits, data) if key else None
+    metric = replace(summarize_metric(run, key, limits, data), basis=basis) if key else None
     if metric is not None and seeds is not None:  # seeds are not a curve: no trend, no stability
         metric = replace(metric, trend=TrendResult(Trend.INSUFFICIENT, metric.n_points, None, None),
                          stability=metrics.Stability(None, None, None), epochs_since_best=None)

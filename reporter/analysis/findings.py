@@ -68,7 +68,8 @@ def _status(f: Facts) -> Iterator[Finding]:
         yield finding("run.stopped_early", Severity.WARN if planned else Severity.INFO, epoch=s.last_epoch,
                       planned_epochs=planned)
     elif s.status is Status.FINISHED:
-        yield finding("run.finished", Severity.OK, last_epoch=s.last_epoch, planned_epochs=planned)
+        yield finding("run.finished", Severity.OK, last_epoch=s.last_epoch, planned_epochs=planned,
+                      epoch_base=f.run.epoch_base, epochs_done=_epochs_done(f))
     elif s.status is Status.STALLED:
         yield finding("run.stalled", Severity.ERROR, hours_since_last=s.hours_since_last,
                       typical_hours=s.typical_epoch_hours)
@@ -86,7 +87,15 @@ def _status(f: Facts) -> Iterator[Finding]:
         configured = scalar(f.run.hyperparameters.get("num_train_epochs"))
         yield finding("run.planned_from_thres_delta", Severity.INFO, planned_epochs=f.run.plan.epochs,
                       thres=f.run.plan.params["thres"], delta=f.run.plan.params["delta"], configured=configured)
+    if f.run.restarts:
+        yield finding("run.resumed", Severity.INFO, restarts=f.run.restarts)
     yield from _fork_early_stop(f)
+
+
+def _epochs_done(f: Facts) -> float | None:
+    """Epochs completed: the last epoch + 1 when the history counts from 0 (said in the report)."""
+    last = f.status.last_epoch
+    return None if last is None or f.x_unit != "epoch" else last + 1 - f.run.epoch_base
 
 
 FORK_MIN_EVALUATIONS = 10
@@ -111,6 +120,8 @@ def _metric(f: Facts) -> Iterator[Finding]:
         yield finding("seeds.summary", Severity.INFO, n=f.seeds.n, key=m.name, mean=stats["mean"], std=stats["std"],
                       low=stats["min"], high=stats["max"])
         return
+    if m.basis is not None and m.basis != "configured":
+        yield finding("metric.chosen", Severity.INFO, metric=m.name, basis=m.basis, n_points=m.n_points)
     last = f.status.last_epoch
     if m.current is not None and last is not None and last - m.current.x >= 2:
         yield finding("metric.sparse", Severity.WARN, n_points=m.n_points, last_metric_epoch=m.current.x,

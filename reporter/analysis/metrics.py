@@ -18,6 +18,7 @@ from reporter.config import Thresholds
 from reporter.model import (
     Mode,
     Point,
+    Run,
     Scale,
     Series,
     Stability,
@@ -68,6 +69,36 @@ def scale_of(name: str, values: tuple[float, ...]) -> Scale:
     if not finite or not is_ratio(name):
         return Scale.RAW
     return Scale.FRACTION if max(abs(v) for v in finite) <= 1.0 else Scale.PERCENT
+
+
+_SPLIT_TIERS = {"val": 0, "train+dev": 0, "test": 1}
+"""Validation metrics first; a test metric (often logged once, at the end) only when none exists."""
+
+
+def primary_choice(run: Run) -> tuple[str | None, str]:
+    """The metric the report is about and why it was chosen (the report states the basis).
+
+    run.toml / --metric ("configured"); else the metric the framework itself treats as primary, such as
+    HF's metric_for_best_model ("framework"); else accuracy-like metrics before losses, a validation split
+    before test and others, NMI (clustering papers' headline) first, then the one with the most points.
+    """
+    keys = [str(key) for key in run.history["key"].unique()]
+    if run.config.metric is not None:
+        return (run.config.metric if run.config.metric in keys else None), "configured"
+    if run.metric_hint in keys:
+        return run.metric_hint, "framework"
+    points = run.history["key"].value_counts()
+    ranked = [k for k in keys if direction(k) is Mode.MAX]
+    ranked.sort(key=lambda k: (_SPLIT_TIERS.get(run.splits.get(k) or "", 2), "nmi" not in tokens(k), -points[k],
+                               keys.index(k)))
+    if ranked:
+        return ranked[0], _basis(run.splits.get(ranked[0]))
+    losses = [k for k in keys if is_loss(k)]
+    return next((k for k in losses if run.splits.get(k) == "val"), losses[0] if losses else None), "loss"
+
+
+def _basis(split: str | None) -> str:
+    return {"val": "validation", "train+dev": "validation", "test": "test"}.get(split or "", "other")
 
 
 def natural_range(name: str, scale: Scale) -> tuple[float, float]:

@@ -33,9 +33,11 @@ from reporter.ingest.openmmlab import looks_like_openmmlab, parse_openmmlab
 from reporter.ingest.parsed import ParsedHistory
 from reporter.ingest.predictions import read_predictions
 from reporter.ingest.sidecar import PLAN_KEYS, YAML_FILES, read_sidecars
+from reporter.ingest.sidefiles import is_json_document, is_side_file
 from reporter.ingest.tabular import looks_tabular, parse_csv, parse_json, split_of
 from reporter.ingest.tensorboard import event_files, parse_event_files
 from reporter.ingest.umc import looks_like_umc, parse_umc
+from reporter.ingest.wandb_offline import parse_wandb_run, wandb_runs
 from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, frozen_mapping
 
 if TYPE_CHECKING:
@@ -130,8 +132,12 @@ def _parser_for(file: TextFile) -> tuple[str, Callable[[TextFile], ParsedHistory
 
 
 def _text_candidate(path: Path, base: Path, required: bool = False) -> Candidate | None:
+    if not required and is_side_file(path):
+        return None
     file = read_text(path, HistoryError)
     found = _parser_for(file) or (_BY_SUFFIX.get(path.suffix.lower()) if required else None)
+    if found is not None and found[0] == "json" and not required and is_json_document(file.text):
+        found = None  # a summary or config object beside the history, not JSON Lines
     if found is None:
         if required:
             raise HistoryError(f"{path}: not a history reporter can read (a UMC log, or CSV/JSON Lines with an "
@@ -155,7 +161,11 @@ def _candidate_for(path: Path, base: Path, selector: str | None = None) -> Candi
             return Candidate(runs[0], "mlflow-filestore", lambda: parse_filestore_run(runs[0]))
         if event_files(path):
             return Candidate(path, "tensorboard", lambda: parse_event_files(path))
-        raise HistoryError(f"{path}: not a history folder (an MLflow run or TensorBoard event files)")
+        if len(run_files := wandb_runs(path)) == 1:
+            return Candidate(run_files[0], "wandb", lambda: parse_wandb_run(run_files[0]))
+        raise HistoryError(f"{path}: not a history folder (an MLflow run, TensorBoard event files or a W&B run)")
+    if path.suffix == ".wandb":
+        return Candidate(path, "wandb", lambda: parse_wandb_run(path))
     if path.name.startswith("events.out.tfevents"):
         return Candidate(path, "tensorboard", lambda: parse_event_files(path))
     if is_sqlite(path):
@@ -172,6 +182,7 @@ def _candidates(directory: Path, config: RunConfig) -> list[Candidate]:
     found += [Candidate(run, "mlflow-filestore", lambda run=run: parse_filestore_run(run)) for run in runs]
     if not runs and event_files(directory):
         found.append(Candidate(directory, "tensorboard", lambda: parse_event_files(directory)))
+    found += [Candidate(run, "wandb", lambda run=run: parse_wandb_run(run)) for run in wandb_runs(directory)]
     checkpoints = sorted(directory.glob("checkpoint-*/trainer_state.json"), key=lambda p: _checkpoint_step(p.parent))
     if checkpoints and not (directory / "trainer_state.json").exists():
         found.append(_text_candidate(checkpoints[-1], directory))  # type: ignore[arg-type]
@@ -209,7 +220,7 @@ def _find_history(directory: Path, config: RunConfig, flag: str | None = None) -
     if not found:
         raise HistoryError(
             f"{directory}: no training history found (looked for UMC logs, CSV/JSON Lines with an epoch or step "
-            "column, trainer_state.json, OpenMMLab vis_data, MLflow runs, TensorBoard event files)"
+            "column, trainer_state.json, OpenMMLab vis_data, MLflow runs, TensorBoard event files, W&B run files)"
         )
     if len(found) > 1:
         names = ", ".join(str(c.path.relative_to(directory)) or "." for c in found)
@@ -263,7 +274,9 @@ def history_frame(parsed: ParsedHistory, source: str) -> tuple[pd.DataFrame, int
 
 
 def _epoch_base(frame: pd.DataFrame) -> int:
+    """0 when the history counts from 0 (Keras, Lightning, an MLflow or TensorBoard step that is the epoch)."""
     epochs = frame.loc[frame["x_kind"] == "epoch", "x"]
+    epochs = epochs if len(epochs) else frame.loc[frame["x_kind"] == "step", "x"]
     return 0 if len(epochs) and epochs.min() == 0 else 1
 
 
@@ -322,6 +335,7 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
         restarts=restarts,
         predictions=predictions,
         location=path.resolve(),
+        metric_hint=parsed.metric_hint,
     )
 
 

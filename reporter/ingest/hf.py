@@ -41,6 +41,22 @@ def parse_trainer_state(file: TextFile) -> ParsedHistory:
     epochs = state.get("num_train_epochs")
     if isinstance(epochs, (int, float)) and epochs > 0:
         parsed.plan = Plan(epochs=int(epochs), basis="config", params={"key": "num_train_epochs"})
+    parsed.metric_hint = _best_model_metric(state, entries)
     skip = ("step",) + SUMMARY_KEYS if x_name == "epoch" else SUMMARY_KEYS
     return finish_parsed(parsed, long_from_wide(table, x_name, "epoch" if x_name == "epoch" else "step", skip=skip),
                    file, x_name)
+
+
+def _best_model_metric(state: dict, entries: list) -> str | None:
+    """The eval key holding `best_metric` at `best_global_step`: the run's metric_for_best_model.
+
+    trainer_state.json does not name that metric, and training_args.bin, which does, is a pickle that is
+    never loaded; the value the Trainer kept as best identifies it when exactly one key matches.
+    """
+    best, step = state.get("best_metric"), state.get("best_global_step")
+    if not isinstance(best, (int, float)) or isinstance(best, bool):
+        return None
+    matches = {key for entry in entries if isinstance(entry, dict) and (step is None or entry.get("step") == step)
+               for key, value in entry.items()
+               if key.startswith("eval_") and key not in SUMMARY_KEYS and value == best}
+    return matches.pop() if len(matches) == 1 else None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import sqlite3
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def parse_filestore_run(run: Path) -> tuple[ParsedHistory, list[Source]]:
             if item.is_file():
                 value = read_text(item).text.strip() if item.stat().st_size else ""
                 if kind == "params":
-                    parsed.hyperparameters[str(item.relative_to(folder))] = number(value) if number(value) is not None else value
+                    parsed.hyperparameters[str(item.relative_to(folder))] = param_value(value)
                 elif item.name == "mlflow.runName":
                     parsed.name = value or None
     parsed.name = parsed.name or (meta.get("run_name") or meta.get("name") or None)
@@ -91,6 +92,14 @@ def parse_filestore_run(run: Path) -> tuple[ParsedHistory, list[Source]]:
                           meta_file.size))
     _splits(parsed)
     return parsed, sources
+
+
+def param_value(text: str) -> int | float | str:
+    """A param as the script passed it: MLflow stores text, so '64' is read back as 64, not 64.0."""
+    if re.fullmatch(r"[+-]?\d+", text.strip()):
+        return int(text)
+    value = number(text)
+    return value if value is not None else text
 
 
 def _splits(parsed: ParsedHistory) -> None:
@@ -122,8 +131,7 @@ def parse_sqlite(path: Path, selector: str | None) -> tuple[ParsedHistory, list[
     source = Source(path.name, "mlflow-sqlite", hashlib.sha256(data).hexdigest(), len(data))
     try:
         with _connect(path) as db:
-            runs = db.execute("SELECT run_uuid, name, status FROM runs WHERE lifecycle_stage = 'active' "
-                              "ORDER BY start_time").fetchall()
+            runs = _active_runs(db)
             run = _choose(path, runs, selector)
             metrics = db.execute("SELECT key, step, timestamp, value, is_nan FROM metrics WHERE run_uuid = ? "
                                  "ORDER BY key, step, timestamp", (run[0],)).fetchall()
@@ -136,10 +144,26 @@ def parse_sqlite(path: Path, selector: str | None) -> tuple[ParsedHistory, list[
     if not rows:
         raise HistoryError(f"{path}: MLflow run {run[0]} has no metrics")
     parsed.frames.append(pd.DataFrame(rows, columns=LONG_COLUMNS))
-    parsed.hyperparameters.update({k: number(v) if number(v) is not None else v for k, v in params})
+    parsed.hyperparameters.update({k: param_value(v) for k, v in params})
     _status_event(parsed, run[2])
     _splits(parsed)
     return parsed, [source]
+
+
+def _active_runs(db: sqlite3.Connection) -> list[tuple]:
+    """(run id, run name, status, experiment) of the live runs in live experiments.
+
+    MLflow 3 stores put experiments in workspaces (`experiments.workspace`); a run outside the default
+    workspace is named with its workspace, so two experiments of the same name stay apart. Model
+    metrics (`logged_model_metrics`) repeat the run's own metrics and are not read twice.
+    """
+    columns = {row[1] for row in db.execute("PRAGMA table_info(experiments)")}
+    workspace = "e.workspace" if "workspace" in columns else "'default'"
+    rows = db.execute(f"SELECT r.run_uuid, r.name, r.status, e.name, {workspace} FROM runs r "
+                      "JOIN experiments e ON e.experiment_id = r.experiment_id "
+                      "WHERE r.lifecycle_stage = 'active' AND e.lifecycle_stage = 'active' ORDER BY r.start_time")
+    return [(run, name, status, experiment if space == "default" else f"{space}/{experiment}")
+            for run, name, status, experiment, space in rows.fetchall()]
 
 
 def _choose(path: Path, runs: list[tuple], selector: str | None) -> tuple:
@@ -152,5 +176,5 @@ def _choose(path: Path, runs: list[tuple], selector: str | None) -> tuple:
         return runs[0]
     if not runs:
         raise HistoryError(f"{path}: the MLflow store has no active runs")
-    names = ", ".join(f"{r[0]} ({r[1]})" for r in runs[:10])
+    names = ", ".join(f"{r[0]} ({r[1]}, experiment {r[3]})" for r in runs[:10])
     raise HistoryError(f"{path}: {len(runs)} runs ({names}); choose one with --source '{path.name}#<run id or name>'")

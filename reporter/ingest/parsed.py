@@ -31,6 +31,8 @@ class ParsedHistory:
     logged_stats: list[LoggedStats] = field(default_factory=list)
     plan: Plan | None = None
     name: str | None = None
+    metric_hint: str | None = None
+    """The metric the framework itself treats as primary (HF metric_for_best_model), when the files say it."""
 
     def add(self, key: str, x: float, value: float, x_kind: str = "epoch", wall_time: float | None = None) -> None:
         self.rows.append((key, x_kind, float(x), float(value), wall_time))

@@ -36,17 +36,24 @@ _SPLIT_PREFIXES = (("eval_", "val"), ("eval/", "val"), ("val_", "val"), ("val/",
                    ("validation_", "val"), ("validation/", "val"), ("test_", "test"), ("test/", "test"),
                    ("train_", "train"), ("train/", "train"), ("验证", "val"), ("测试", "test"), ("训练", "train"))
 MAX_COLUMNS = 10_000
+FITNESS_KEYS = ("metrics/mAP50-95(B)", "metrics/mAP50-95(M)", "metrics/mAP50-95(P)")
+"""Ultralytics keeps its best model by fitness = 0.1 mAP50 + 0.9 mAP50-95: mAP50-95 is its primary metric."""
 _WANDB_COLUMN = re.compile(r"^(?P<run>.+?) - (?P<key>.+?)(?P<bound>__MIN|__MAX)?$")
 _TB_EXPORT = re.compile(r"run-(?P<run>.*)-tag-(?P<tag>.+)\.csv$")
 
 
+_SPLIT_PARTS = {"val": "val", "valid": "val", "validation": "val", "eval": "val", "test": "test", "train": "train"}
+"""A path component naming the split: `Accuracy/val` (torch tutorial), `validation/epoch_accuracy` (Keras)."""
+
+
 def split_of(key: str) -> str | None:
-    """The split a key's prefix names (`eval_loss` -> val), or None when it says nothing."""
+    """The split a key names by prefix (`eval_loss` -> val) or by a path component (`Accuracy/val`), else None."""
     lowered = key.lower()
     for prefix, split in _SPLIT_PREFIXES:
         if lowered.startswith(prefix):
             return split
-    return None
+    parts = lowered.split("/") if "/" in lowered else []
+    return next((_SPLIT_PARTS[part] for part in parts if part in _SPLIT_PARTS), None)
 
 
 def number(raw: Any) -> float | None:
@@ -183,7 +190,23 @@ def parse_csv(file: TextFile) -> ParsedHistory:
             "rename the column or pass the right file"
         )
     x_kind = "epoch" if x_name.lower() == "epoch" else "step"
-    return finish_parsed(ParsedHistory(format="csv"), long_from_wide(table, x_name, x_kind), file, x_name)
+    counters = [c for c in table.columns if c.lower() in X_COLUMNS and c != x_name]
+    if x_kind == "epoch" and counters:
+        table = _epochs_from_steps(table, x_name, counters[0])
+    parsed = ParsedHistory(format="csv", metric_hint=next((c for c in table.columns if c in FITNESS_KEYS), None))
+    return finish_parsed(parsed, long_from_wide(table, x_name, x_kind, skip=counters), file, x_name)
+
+
+def _epochs_from_steps(table: pd.DataFrame, epoch: str, step: str) -> pd.DataFrame:
+    """Rows logged by step only get the epoch of the next row that names one (Lightning's LearningRateMonitor
+    logs `lr-SGD` at the step an epoch starts, with an empty epoch cell); a step counter is never a metric."""
+    epochs = numeric_column(table[epoch]).reindex(table.index)
+    steps = numeric_column(table[step]).reindex(table.index)
+    if not epochs.isna().any() or steps.isna().all():
+        return table
+    order = steps.sort_values(kind="stable").index
+    filled = epochs[order].bfill().ffill().reindex(table.index)
+    return table.assign(**{epoch: epochs.fillna(filled.where(steps.notna()))})
 
 
 def _tensorboard_export(file: TextFile, table: pd.DataFrame) -> ParsedHistory:

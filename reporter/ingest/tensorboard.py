@@ -2,13 +2,18 @@
 
 All scalars are read in full (size_guidance 0: the default keeps 10,000 per tag by reservoir
 sampling), both encodings: TF1/torch `simple_value` and TF2 0-d `tensor` scalars. Event files in
-sub-folders (Keras writes train/ and validation/) become keys prefixed with the folder.
+sub-folders (Keras writes train/ and validation/) become keys prefixed with the folder below the
+folder all of them share. torch's `add_hparams` writes a sub-run `<unix time>/` holding the
+hyperparameters and one-point `hparam/...` summaries: its hyperparameters are read, its scalars are
+not history. Folders that are runs of their own ask for a choice.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -18,6 +23,9 @@ from reporter.ingest.tabular import split_of
 from reporter.model import Source
 
 PATTERN = "events.out.tfevents.*"
+SPLIT_FOLDERS = frozenset({"train", "validation", "val", "eval", "test"})
+"""Sub-folders that hold one split of their parent's run (Keras's TensorBoard callback)."""
+HPARAMS_TAG = "_hparams_/session_start_info"
 
 
 def event_files(root: Path) -> list[Path]:
@@ -33,7 +41,8 @@ def _accumulator(path: Path):
     return event_accumulator.EventAccumulator(str(path), size_guidance={"scalars": 0, "tensors": 0})
 
 
-def _scalars(path: Path) -> list[tuple[str, float, float, float]]:
+def _scalars(path: Path) -> tuple[list[tuple[str, float, float, float]], dict[str, Any]]:
+    """The file's scalars, and the hyperparameters its hparams plugin data hold."""
     from tensorboard.util import tensor_util
 
     accumulator = _accumulator(path)
@@ -48,7 +57,29 @@ def _scalars(path: Path) -> list[tuple[str, float, float, float]]:
             array = tensor_util.make_ndarray(event.tensor_proto)
             if array.size == 1 and array.dtype.kind in "fiu":
                 rows.append((tag, event.step, float(array.reshape(())), event.wall_time))
-    return rows
+    return rows, _hparams(accumulator)
+
+
+def _hparams(accumulator: Any) -> dict[str, Any]:
+    """Hyperparameters from the hparams plugin's session start (torch add_hparams, tf hparams api)."""
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    try:
+        content = accumulator.PluginTagToContent("hparams").get(HPARAMS_TAG)
+    except KeyError:
+        return {}
+    if content is None:
+        return {}
+    info = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
+    return {str(name): _hparam_value(value) for name, value in info.hparams.items()}
+
+
+def _hparam_value(value: Any) -> Any:
+    """A protobuf Value: numbers are doubles there, so a whole number is read as the int it was."""
+    kind = value.WhichOneof("kind")
+    if kind == "number_value":
+        return int(value.number_value) if float(value.number_value).is_integer() else value.number_value
+    return value.bool_value if kind == "bool_value" else value.string_value
 
 
 def _x_kind(tag: str) -> str:
@@ -57,20 +88,41 @@ def _x_kind(tag: str) -> str:
     return "epoch" if tag.rsplit("/", 1)[-1].startswith("epoch_") else "step"
 
 
+def _run_folder(folder: Path) -> Path:
+    """The run a folder of event files belongs to: a split folder belongs to its parent."""
+    return folder.parent if folder.name.lower() in SPLIT_FOLDERS else folder
+
+
 def parse_event_files(root: Path) -> tuple[ParsedHistory, list[Source]]:
-    """Every scalar of every event file under root, keys prefixed by their sub-folder.
+    """Every scalar of every event file of the one run under root, keys prefixed by their sub-folder.
 
     Raises:
-        HistoryError: no scalars; InputError: the tensorboard extra is missing.
+        HistoryError: no scalars, or several runs; InputError: the tensorboard extra is missing.
     """
     base = root if root.is_dir() else root.parent
+    paths = event_files(root)
+    read = {path: _scalars(path) for path in paths}
+    runs = {_run_folder(path.parent) for path in paths}
+    sub_runs = {path for path in paths if read[path][1] and path.parent.parent in runs
+                and path.parent.name.lower() not in SPLIT_FOLDERS}
+    runs -= {path.parent for path in sub_runs}
+    if len(runs) > 1:
+        names = ", ".join(sorted(str(run.relative_to(base)) or "." for run in runs)[:10])
+        raise HistoryError(f"{root}: {len(runs)} TensorBoard runs ({names}); choose one with --source FOLDER or "
+                           "history = \"FOLDER\" in run.toml")
+    kept = [path.parent for path in paths if path not in sub_runs]
+    common = Path(os.path.commonpath(kept)) if kept else base
     parsed, sources, frames = ParsedHistory(format="tensorboard"), [], []
-    for path in event_files(root):
+    for path in paths:
         data = path.read_bytes()
         sources.append(Source(str(path.relative_to(base)), "tensorboard", hashlib.sha256(data).hexdigest(), len(data)))
-        prefix = "/".join(path.relative_to(base).parts[:-1])
+        rows, hparams = read[path]
+        parsed.hyperparameters.update(hparams)
+        if path in sub_runs:
+            continue
+        prefix = "/".join(path.relative_to(common).parts[:-1])
         rows = [(f"{prefix}/{tag}" if prefix else tag, _x_kind(tag), float(step), float(value), wall)
-                for tag, step, value, wall in _scalars(path)]
+                for tag, step, value, wall in rows]
         frames.append(pd.DataFrame(rows, columns=LONG_COLUMNS))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=LONG_COLUMNS)
     if not len(table):
