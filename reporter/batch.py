@@ -387,9 +387,7 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
             results.append(result)
             if bar is not None:
                 bar.update(1)
-            elif result.status == "failed":
-                log.warning("%s: failed: %s", result.run, result.error)
-            else:
+            else:  # a failure's error is printed once, in the closing summary (cron mail under -q)
                 log.info("%s: %s in %.1f s", result.run, result.status, result.seconds)
         if bar is not None:
             bar.close()

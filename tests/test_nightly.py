@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -195,3 +196,21 @@ def test_each_digest_page_names_its_run_and_id(tmp_path: Path) -> None:
     assert "## ResNet on CIFAR（运行 seed1）" in (out / "digest.zh.md").read_text()
     html = (out / "digest.en.html").read_text()
     assert "<h2>ResNet on CIFAR (run seed0)</h2>" in html and "string(run-title)" in html  # the PDF's page header
+
+
+def test_the_index_says_what_its_count_counts(tmp_path: Path) -> None:
+    root, out = tmp_path / "runs", tmp_path / "out"
+    tiny_run(root / "alpha")
+    assert nightly("batch", root, out, "--lang", "en,zh", "--format", "md") == 0
+    assert " · 1 run · " in (out / "index.en.html").read_text() and " · 1 个运行 · " in (out / "index.zh.html").read_text()
+
+
+def test_a_failed_run_is_one_line_in_the_cron_mail(tmp_path: Path) -> None:
+    root, out = tmp_path / "runs", tmp_path / "out"
+    tiny_run(root / "alpha")
+    (root / "broken").mkdir()
+    (root / "broken" / "history.csv").write_text("epoch,loss\n1,abc\n")
+    done = subprocess.run([sys.executable, "-m", "reporter.cli", "batch", str(root), "--out", str(out), "--format", "md",
+                           "--jobs", "1", "-q", "--now", NOW], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert sum("broken" in line for line in done.stderr.splitlines()) == 1, done.stderr
