@@ -31,7 +31,7 @@ from reporter.heap import collected_after
 from reporter.ingest import HISTORY_SUFFIXES, run_id_for
 from reporter.pipeline import ReportRequest, make_report
 from reporter.processes import die_with_parent
-from reporter.publish import tidy, write_atomic, writing
+from reporter.publish import report_source, tidy, write_atomic, writing
 
 log = logging.getLogger(__name__)
 STATE = ".inputs.json"
@@ -178,7 +178,8 @@ def _report_one(folder: str, run_id: str, request: ReportRequest, force: bool, s
     try:
         current = fingerprint(path, settings)
         day = f"{request.now:%Y-%m-%d}"
-        if not force and unchanged(path, request.out / run_id, current, day):
+        same_run = report_source(request.out / run_id) in (None, str(path.resolve()))  # else: another run's id
+        if not force and same_run and unchanged(path, request.out / run_id, current, day):
             tidy(request.out, run_id)
             return BatchResult(run_id, folder, "skipped", time.perf_counter() - start)
         state = {**current, "hash": _content_hash(path, list(current["files"])), "day": day}
@@ -363,7 +364,7 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
               scheduler: str | None = None, pattern: str | None = None) -> list[BatchResult]:
     """Every run under root, in `jobs` worker processes (or on a Dask cluster); writes out/batch.json and
     out/index.*."""
-    from reporter.index import write_index
+    from reporter.index import Failure, write_index
     from reporter.ingest import load_settings
 
     folders = discover(root, depth, pattern)
@@ -395,6 +396,6 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
         write_atomic(request.out / "batch.json", json.dumps(
             {"root": str(root), "runs": [asdict(r) for r in results]}, indent=2, ensure_ascii=False).encode())
         write_index(request.out, [r.run for r in results if r.status != "failed"],
-                    {r.run: r.error or "" for r in results if r.status == "failed"}, request.now, request.languages,
+                    {r.run: Failure(r.error or "", r.path) for r in results if r.status == "failed"}, request.now, request.languages,
                     request.templates)
     return results

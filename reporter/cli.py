@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     compare = commands.add_parser(
         "compare", help="compare runs or groups of seeds, with honest statistics",
         description="Write OUT/compare/<name>/compare.<lang>.md|html|pdf and compare.json: config diff, curves, "
-                    "final and best values with 95%% bootstrap intervals, and each group against the baseline.")
+                    "final and best values with 95% bootstrap intervals, and each group against the baseline.")
     compare.add_argument("groups", nargs="+", metavar="GROUP",
                          help="a run, a folder of seeds, or a glob (quote it); or one [[experiments]] name")
     compare.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
@@ -100,8 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     compare.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     backtest = commands.add_parser(
         "backtest", help="measure projection accuracy on real learning curves",
-        description="Cut each curve at 20/40/60%% of its points, forecast the final value with each method, and "
-                    "print median/mean error (divided by the curve's range), 80%% interval coverage and time. "
+        description="Cut each curve at 20/40/60% of its points, forecast the final value with each method, and "
+                    "print median/mean error (divided by the curve's range), 80% interval coverage and time. "
                     "Intervals are calibrated leave-one-source-out when the curves come from several sources "
                     "(see --calibration).")
     backtest.add_argument("curves", nargs="+", metavar="CURVES",
@@ -158,6 +158,7 @@ def _is_date(text: str) -> bool:
 
 def _batch(args: argparse.Namespace) -> int:
     from reporter.batch import run_batch
+    from reporter.index import Failure
     from reporter.ingest import load_settings
 
     request = _request(args)
@@ -174,16 +175,17 @@ def _batch(args: argparse.Namespace) -> int:
     results = run_batch(args.root, nightly, args.jobs, args.force, args.depth, args.scheduler, args.glob)
     failed = [r for r in results if r.status == "failed"]
     counts = {status: sum(r.status == status for r in results) for status in ("rendered", "skipped", "failed")}
-    print(f"{len(results)} runs: {counts['rendered']} rendered, {counts['skipped']} unchanged, {counts['failed']} failed; "
+    print(f"{len(results)} run{'' if len(results) == 1 else 's'}: {counts['rendered']} rendered, {counts['skipped']} unchanged, {counts['failed']} failed; "
           f"see {args.out}/index.html and {args.out}/batch.json")
     for result in failed:
         print(f"  {result.run}: {result.error}", file=sys.stderr)
+    failures = {r.run: Failure(r.error or "", r.path) for r in failed}
     if args.command == "digest":
         from reporter.compare.command import experiment_comparisons
         from reporter.digest import write_digest
 
         written = write_digest(args.out, [r.run for r in results if r.status != "failed"],
-                               {r.run: r.error or "" for r in results if r.status == "failed"}, request.now, since,
+                               failures, request.now, since,
                                request.languages or lab.languages, request.formats or lab.formats,
                                request.templates, experiment_comparisons(lab, request.now))
         print(f"digest: {', '.join(p.name for p in written)}")
@@ -191,7 +193,7 @@ def _batch(args: argparse.Namespace) -> int:
         from reporter.digest import write_digest
 
         write_digest(args.out, [r.run for r in results if r.status != "failed"],
-                     {r.run: r.error or "" for r in results if r.status == "failed"}, request.now, since,
+                     failures, request.now, since,
                      lab.delivery.languages, ("pdf",), request.templates)
     delivery = _deliver(args.out, lab, request.config, request.now, request.templates) if lab.delivery else 0
     return 1 if failed or delivery else 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reporter.analysis.changes import Changes, changes
-from reporter.index import failed_rows, problems_first
+from reporter.index import Failure, failed_rows, problems_first
 from reporter.ingest.summaries import figure_bytes, read_summary, snapshot_on_or_before
 from reporter.publish import write_atomic
 from reporter.render.environment import environment, format_date, render_template
@@ -83,7 +83,7 @@ def collect(out: Path, run_ids: list[str], since: str, languages: tuple[str, ...
     return sorted(runs, key=lambda r: problems_first(r.summary))
 
 
-def write_digest(out: Path, run_ids: list[str], failures: dict[str, str], now: datetime, since: str,
+def write_digest(out: Path, run_ids: list[str], failures: dict[str, Failure], now: datetime, since: str,
                  languages: tuple[str, ...], formats: tuple[str, ...], templates: Path | None = None,
                  ablations: tuple = ()) -> list[Path]:
     """out/digest.<lang>.<format> for every language and format asked for; runs that failed in this batch

@@ -11,7 +11,7 @@ from typing import Any
 from reporter.analysis.changes import projected_final
 from reporter.config import LANGUAGES
 from reporter.ingest.summaries import last_report_date, read_summary
-from reporter.publish import write_atomic
+from reporter.publish import report_source, write_atomic
 from reporter.render.environment import environment, format_date, render_template
 
 STATUS_ORDER = {"crashed": 0, "stalled": 1, "stopped_early": 2, "unknown": 3, "running": 4, "finished": 5}
@@ -87,19 +87,33 @@ def read_rows(out: Path, run_ids: list[str], output: str) -> list[IndexRow]:
     return rows
 
 
-def failed_rows(out: Path, failures: dict[str, str], output: str) -> list[FailedRow]:
-    """Runs that failed in this batch, each with its error and the report it left from before, if any."""
+@dataclass(frozen=True)
+class Failure:
+    """A run that failed tonight: its one-line error and its folder (to tell its old report from another's)."""
+
+    error: str
+    folder: str
+
+
+def failed_rows(out: Path, failures: dict[str, Failure], output: str) -> list[FailedRow]:
+    """Runs that failed in this batch, each with its error and the report it left from before, if any.
+
+    Only a report made from the same folder is linked: out/<id> may hold another run's report (the
+    clash the batch refused, or a run reached from another batch root), and linking it would swap them.
+    """
     rows = []
-    for run_id, error in sorted(failures.items()):
+    for run_id, failure in sorted(failures.items()):
         previous = read_summary(out / run_id / "summary.json")
-        first_line = error.splitlines()[0] if error else ""
+        if previous is not None and report_source(out / run_id) not in (None, str(Path(failure.folder).resolve())):
+            previous = None
+        first_line = failure.error.splitlines()[0] if failure.error else ""
         rows.append(FailedRow(run_id, previous["run"]["name"] if previous else run_id, first_line,
                               last_report_date(out / run_id) if previous else None,
                               report_links(out / run_id, output) if previous else ()))
     return rows
 
 
-def write_index(out: Path, run_ids: list[str], failures: dict[str, str], now: datetime, languages: tuple[str, ...],
+def write_index(out: Path, run_ids: list[str], failures: dict[str, Failure], now: datetime, languages: tuple[str, ...],
                 templates: Path | None = None) -> None:
     """out/index.<lang>.html|md for every language of the batch, and index.html|md (the first language) as
     the entry point; failed runs come first, and every row links only to reports that exist. An index left

@@ -129,17 +129,27 @@ def run_lock(versions: Path, run_id: str) -> Iterator[None]:
         os.close(handle)
 
 
+def report_source(link: Path) -> str | None:
+    """The run folder (or file) out/<run-id> was made from, as recorded; None for reports that predate it."""
+    try:
+        return os.fsdecode((link / SOURCE).read_bytes())
+    except OSError:
+        return None
+
+
 def _check_source(link: Path, source: Path | None) -> None:
-    """Refuse to replace out/<run-id> when it holds the report of another run folder.
+    """Refuse to replace out/<run-id> when it holds the report of another run folder that still exists.
+
+    A recorded folder that is gone was moved or renamed with its runs root: the run is the same, and
+    refusing would fail every changed run of a lab that moved its data until out/ was cleaned by hand.
 
     Raises:
         UsageError: naming both folders.
     """
-    try:
-        recorded = os.fsdecode((link / SOURCE).read_bytes())
-    except FileNotFoundError:  # a first report, or one written before sources were recorded
+    recorded = report_source(link)
+    if recorded is None:  # a first report, or one written before sources were recorded
         return
-    if source is not None and recorded != str(source):
+    if source is not None and recorded != str(source) and os.path.lexists(recorded):
         raise UsageError(f"{link} holds the report of {recorded}, not of {source}, and both have the id "
                          f"'{link.name}'; use another --out, or remove {link} if {recorded} is gone")
 

@@ -349,3 +349,33 @@ def test_a_broken_lab_chart_label_template_names_its_file(tmp_path: Path, capsys
     (lab / "partials" / "chart_labels.j2").write_text("{% set labels = {'metric': no_such_name ~ ''} %}\n")
     assert report(make_run(tmp_path / "run"), tmp_path / "out", "--templates", str(lab)) == 2
     assert str(lab / "partials" / "chart_labels.j2") + ":1: 'no_such_name' is undefined" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("epochs_b", [9, 5], ids=["other history", "same history"])
+def test_a_run_sharing_an_id_with_another_batchs_run_is_refused_and_never_shown_as_it(tmp_path: Path,
+                                                                                      epochs_b: int) -> None:
+    """expA and expB each hold a seed0; batched from their own folders both get the id seed0. The second is
+    refused, is not skipped as 'unchanged' when its history equals expA's, and its failed row does not link
+    seed0's report, which is expA's (QA of issue 12)."""
+    out = tmp_path / "out"
+    make_run(tmp_path / "runs" / "expA" / "seed0", epochs=5)
+    make_run(tmp_path / "runs" / "expB" / "seed0", epochs=epochs_b)
+    for experiment in ("expA", "expB"):
+        main(["batch", str(tmp_path / "runs" / experiment), "--out", str(out), "--format", "md", "--lang", "en",
+              "--jobs", "1", "-q", "--now", NOW])
+    assert [r["status"] for r in json.loads((out / "batch.json").read_text())["runs"]] == ["failed"]
+    assert "expA" in (out / "seed0" / ".source").read_text()
+    assert "seed0/report." not in (out / "index.en.md").read_text()
+
+
+def test_a_moved_runs_root_keeps_its_reports(tmp_path: Path) -> None:
+    """A lab that moves or renames its runs folder keeps reporting on the same runs (QA of issue 12)."""
+    out = tmp_path / "out"
+    make_run(tmp_path / "runs" / "expA" / "seed0", epochs=5)
+    assert batch(tmp_path / "runs", out)
+    (tmp_path / "runs").rename(tmp_path / "moved")
+    with (tmp_path / "moved" / "expA" / "seed0" / "history.csv").open("a") as history:
+        history.write("6,0.360\n")
+    results = batch(tmp_path / "moved", out)
+    assert [r["status"] for r in results.values()] == ["rendered"]
+    assert json.loads((out / "expA-seed0" / "summary.json").read_text())["run"]["last_epoch"] == 6
