@@ -314,3 +314,32 @@ def test_delivery_settings_report_every_problem_at_once(tmp_path: Path, capsys: 
                  "delivery.email.password_env: expected the NAME of an environment variable",
                  "delivery.webhook[0].kind: expected one of feishu"):
         assert part in err, err
+
+
+@pytest.mark.parametrize("url", ["hooks.slack.test/services/T000/B000/TOKENqq76", "http://127.0.0.1:9/hook/A B TOKENqq77"],
+                         ids=["no scheme", "a space"])
+def test_a_mistyped_webhook_url_is_one_line_without_its_token(url: str) -> None:
+    """A URL urllib refuses used to escape as an internal error printing it whole, token and all (review of #17)."""
+    with pytest.raises(DeliveryError) as caught:
+        post(json_request(url, {"text": "t"}), retries=0)
+    assert "TOKENqq7" not in str(caught.value) and "url_env" in str(caught.value)
+
+
+def test_a_garbled_answer_fails_its_channel_in_one_line(platforms: Platforms) -> None:
+    """An answer that is not HTTP (http.client.HTTPException) used to escape post() and stop every channel."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+
+    def answer_garbage() -> None:
+        connection, _ = server.accept()
+        connection.recv(65536)
+        connection.sendall(b"NOT HTTP\r\n\r\n")
+        connection.close()
+
+    threading.Thread(target=answer_garbage, daemon=True).start()
+    with pytest.raises(DeliveryError, match="malformed"):
+        post(json_request(f"http://127.0.0.1:{server.getsockname()[1]}/hook/TOKEN", {"text": "t"}), retries=0)
+    server.close()

@@ -318,7 +318,9 @@ def test_sigkill_at_a_random_moment(command: str, target: str, tmp_path: Path) -
         violations = [f"exit status {code}: {message[-3000:]}"] if code not in allowed or "internal error" in message \
             else []
         violations += [f"process {p} outlived the kill" for p in orphans(pid)]
-        violations += store_problems(out, ids, languages)
+        # the index is tonight's (runs a killed worker failed are listed, linked to their last good report)
+        # or, when the batch itself was killed, last night's: either way it lists every run
+        violations += store_problems(out, ids, languages, index=command != "report")
         if (next_code := run(argv, log)) != 0:
             violations.append(f"next run: exit {next_code}: {log.read_text()[-300:]}")
         return hit, violations + store_problems(out, ids, languages, index=command != "report", settled=True)
@@ -349,6 +351,32 @@ def test_disk_full_at_a_random_moment(tmpfs: Path, tmp_path: Path) -> None:
         return code == 2, violations + store_problems(out, ids, ("zh", "en"), settled=True)
 
     scenario("disk full (ENOSPC) during report", trial)
+
+
+def test_disk_full_during_a_batch_keeps_every_report_and_the_index(tmpfs: Path, tmp_path: Path) -> None:
+    """On a disk that fills up during the nightly batch, runs fail in one line each (or the batch does, when
+    it cannot write batch.json), and the index still lists every run with a complete report."""
+    root, out, log = tmp_path / "runs", tmpfs / "out", tmp_path / "log"
+    ids = make_runs(root)
+    argv = COMMANDS["batch"](root, out) + ["--force"]
+    assert run(argv, log) == 0, log.read_text()
+    need = sum(p.stat().st_size for run_id in ids for p in (out / run_id).resolve().rglob("*") if p.is_file())
+    filler = tmpfs / "filler"
+
+    def trial(number: int, rng: random.Random) -> tuple[bool, list[str]]:
+        stat = os.statvfs(tmpfs)
+        free = stat.f_bavail * stat.f_frsize
+        filler.write_bytes(b"\0" * max(0, free - rng.randrange(0, need * 3 // 2)))
+        code = run(argv, log)
+        message = log.read_text()
+        violations = [] if code in (0, 1, 2) and "internal error" not in message else [f"exit {code}: {message[-300:]}"]
+        violations += store_problems(out, ids, ("en",), index=True)
+        filler.unlink()
+        if (next_code := run(argv, log)) != 0:
+            violations.append(f"next run: exit {next_code}: {log.read_text()[-300:]}")
+        return code != 0, violations + store_problems(out, ids, ("en",), index=True, settled=True)
+
+    scenario("disk full (ENOSPC) during batch", trial)
 
 
 def test_out_turns_read_only_at_a_random_moment(tmpfs: Path, tmp_path: Path) -> None:

@@ -133,6 +133,9 @@ def deliver(out: Path, settings: DeliverySettings, now: datetime, origin: str, t
             send()
         except DeliveryError as exc:
             results.append(DeliveryResult(kind, False, " ".join(str(exc).split())))
+        except Exception as exc:  # noqa: BLE001 - one channel must not stop the others; its text may hold a secret
+            results.append(DeliveryResult(kind, False, f"failed unexpectedly ({type(exc).__name__}); run "
+                                                       "'reporter send --dry-run' to check the settings"))
         else:
             results.append(DeliveryResult(kind, True))
     if not dry_run:

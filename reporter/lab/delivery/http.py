@@ -8,6 +8,7 @@ the nightly job), otherwise the wait doubles from one second. The clock is injec
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import time
 import urllib.error
@@ -96,8 +97,12 @@ def post(request: Request, timeout: float = TIMEOUT, retries: int = RETRIES,
         DeliveryError: no answer within the timeout, a refused connection, or an error status after the
             retries (the message carries the status and the platform's own words, never the URL).
     """
-    outgoing = urllib.request.Request(request.url, data=request.body, method="POST",
-                                      headers={"Content-Type": request.content_type, "User-Agent": "reporter"})
+    try:
+        outgoing = urllib.request.Request(request.url, data=request.body, method="POST",
+                                          headers={"Content-Type": request.content_type, "User-Agent": "reporter"})
+    except ValueError:  # its text would carry the URL, token included
+        raise DeliveryError("the webhook URL is not a valid https:// address; check the variable named in "
+                            "url_env") from None
     for attempt in range(retries + 1):
         try:
             with urllib.request.urlopen(outgoing, timeout=timeout) as answer:
@@ -118,6 +123,9 @@ def post(request: Request, timeout: float = TIMEOUT, retries: int = RETRIES,
             raise DeliveryError(f"cannot connect ({reason})") from None
         except OSError as exc:
             raise DeliveryError(f"connection failed ({exc})") from None
+        except (http.client.HTTPException, ValueError) as exc:  # a garbled answer, or a URL urlopen refuses
+            raise DeliveryError(f"the request or its answer was malformed ({type(exc).__name__}); check the "
+                                "webhook URL in the variable named in url_env") from None
     raise AssertionError("unreachable: the last attempt returns or raises")
 
 
