@@ -343,3 +343,13 @@ def test_a_garbled_answer_fails_its_channel_in_one_line(platforms: Platforms) ->
     with pytest.raises(DeliveryError, match="malformed"):
         post(json_request(f"http://127.0.0.1:{server.getsockname()[1]}/hook/TOKEN", {"text": "t"}), retries=0)
     server.close()
+
+
+def test_a_night_of_one_run_says_one_run(tmp_path: Path, published: Path, environment: Platforms) -> None:
+    out = copy_out(published, tmp_path)
+    batch = json.loads((out / "batch.json").read_text())
+    batch["runs"] = batch["runs"][:1]
+    (out / "batch.json").write_text(json.dumps(batch))
+    assert send(out, lab_settings(tmp_path, 1, "starttls", environment), "--dry-run") == 0
+    text = (out / "outbox" / "slack.json").read_text()
+    assert "1 run:" in text and "1 runs" not in text
