@@ -328,6 +328,12 @@ def test_sigkill_at_a_random_moment(command: str, target: str, tmp_path: Path) -
     scenario(f"SIGKILL {target} during {command}", trial)
 
 
+def fill(filler: Path, leave: int) -> None:
+    """Fill the file system holding `filler` until only `leave` bytes are free (a disk about to be full)."""
+    stat = os.statvfs(filler.parent)
+    filler.write_bytes(b"\0" * max(0, stat.f_bavail * stat.f_frsize - leave))
+
+
 def test_disk_full_at_a_random_moment(tmpfs: Path, tmp_path: Path) -> None:
     root, out, log = tmp_path / "runs", tmpfs / "out", tmp_path / "log"
     ids = make_runs(root, 1)
@@ -337,9 +343,7 @@ def test_disk_full_at_a_random_moment(tmpfs: Path, tmp_path: Path) -> None:
     filler = tmpfs / "filler"
 
     def trial(number: int, rng: random.Random) -> tuple[bool, list[str]]:
-        stat = os.statvfs(tmpfs)
-        free = stat.f_bavail * stat.f_frsize
-        filler.write_bytes(b"\0" * max(0, free - rng.randrange(0, need * 3 // 2)))
+        fill(filler, rng.randrange(0, need * 3 // 2))
         code = run(argv, log)
         message = log.read_text()
         violations = [] if code == 0 or (code == 2 and "cannot write the report (No space left on device)" in message
@@ -364,9 +368,7 @@ def test_disk_full_during_a_batch_keeps_every_report_and_the_index(tmpfs: Path, 
     filler = tmpfs / "filler"
 
     def trial(number: int, rng: random.Random) -> tuple[bool, list[str]]:
-        stat = os.statvfs(tmpfs)
-        free = stat.f_bavail * stat.f_frsize
-        filler.write_bytes(b"\0" * max(0, free - rng.randrange(0, need * 3 // 2)))
+        fill(filler, rng.randrange(0, need * 3 // 2))
         code = run(argv, log)
         message = log.read_text()
         violations = [] if code in (0, 1, 2) and "internal error" not in message else [f"exit {code}: {message[-300:]}"]
