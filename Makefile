@@ -49,7 +49,7 @@ test-clients: $(CLIENTS_STAMP)  ## write a run with each real library (MLflow, T
 	$(CLIENTS_VENV)/bin/python -m pytest -q tests/clients
 
 golden: $(TEST_STAMP)  ## rewrite the golden reports after an intended change; review the diff
-	REPORTER_REGENERATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_golden.py
+	REPORTER_REGENERATE_GOLDEN=1 $(BIN)/python -m pytest -q tests/test_golden.py tests/test_compare.py -k golden
 
 catalogs: $(STAMP)  ## re-extract messages from the templates into the zh/en catalogs
 	$(BIN)/python tools/update_catalogs.py

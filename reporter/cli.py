@@ -27,6 +27,29 @@ from reporter.pipeline import ReportRequest, make_report
 log = logging.getLogger("reporter")
 
 
+def _out_flag(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+
+
+def _languages_and_formats(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--lang", help="languages, comma-separated (default: zh,en)")
+    command.add_argument("--format", dest="formats", help="formats, comma-separated (default: md,html,pdf)")
+
+
+def _output_flags(command: argparse.ArgumentParser) -> None:
+    """--out, --lang and --format, which every command that writes documents takes alike."""
+    _out_flag(command)
+    _languages_and_formats(command)
+
+
+def _settings_flags(command: argparse.ArgumentParser, config: str, now: str, quiet: str) -> None:
+    """--config, --templates, --now and -q; only their help differs between commands."""
+    command.add_argument("--config", type=Path, help=config)
+    command.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
+    command.add_argument("--now", help=now)
+    command.add_argument("-q", "--quiet", action="store_true", help=quiet)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reporter", description="Honest bilingual status reports for ML training runs.")
     parser.add_argument("--version", action="version", version=f"reporter {__version__}")
@@ -34,20 +57,16 @@ def _parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="write the report of one run",
                                  description="Write report.<lang>.md|html|pdf, figures and summary.json to OUT/<run-id>/.")
     report.add_argument("run", metavar="RUN", help="run directory, single history file, or run id under the runs root")
-    report.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
-    report.add_argument("--lang", help="languages, comma-separated (default: zh,en)")
-    report.add_argument("--format", dest="formats", help="formats, comma-separated (default: md,html,pdf)")
+    _output_flags(report)
     report.add_argument("--source", help="the history to use when a run folder holds several (FILE, or FILE#RUN for "
                                          "an MLflow database)")
     report.add_argument("--metric", help="primary metric key (default: run.toml, else guessed from the history)")
     report.add_argument("--mode", choices=[m.value for m in Mode], help="whether higher (max) or lower (min) is better")
     report.add_argument("--project-to", help="epochs to project to, comma-separated (never past the run's end)")
-    report.add_argument("--config", type=Path, help="lab settings file (TOML): runs_root, languages, thresholds")
-    report.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
-    report.add_argument("--now", help="the report's date and time (ISO 8601), for reproducible reports")
     report.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="processes; 2 or more render the languages side by side (default: the cores)")
-    report.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    _settings_flags(report, "lab settings file (TOML): runs_root, languages, thresholds",
+                    "the report's date and time (ISO 8601), for reproducible reports", "print only errors")
     for name, summary, description in (
             ("batch", "report on every run under a folder (the nightly job)",
              "Find every run under ROOT, re-render those whose inputs changed, in parallel; write OUT/batch.json "
@@ -57,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
              "cover table, seeds grouped, changes since --since, and a page per run.")):
         batch = commands.add_parser(name, help=summary, description=description)
         batch.add_argument("root", metavar="ROOT", type=Path, help="folder holding run folders")
-        batch.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+        _out_flag(batch)
         batch.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="worker processes (default: the cores)")
         batch.add_argument("--force", action="store_true", help="re-render every run, changed or not")
         batch.add_argument("--depth", type=int, default=3, help="how deep to look for run folders (default: 3)")
@@ -65,12 +84,9 @@ def _parser() -> argparse.ArgumentParser:
                                           "'seed*', 'umc/*' (default: every run)")
         batch.add_argument("--scheduler", help="run on a Dask distributed cluster, e.g. tcp://host:8786 "
                                                "(pip install 'reporter[dask]')")
-        batch.add_argument("--lang", help="languages, comma-separated (default: zh,en)")
-        batch.add_argument("--format", dest="formats", help="formats, comma-separated (default: md,html,pdf)")
-        batch.add_argument("--config", type=Path, help="lab settings file (TOML)")
-        batch.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
-        batch.add_argument("--now", help="the reports' date and time (ISO 8601)")
-        batch.add_argument("-q", "--quiet", action="store_true", help="print only errors and the summary")
+        _languages_and_formats(batch)
+        _settings_flags(batch, "lab settings file (TOML)", "the reports' date and time (ISO 8601)",
+                        "print only errors and the summary")
         if name == "digest":
             batch.add_argument("--since", help="the last meeting's date, YYYY-MM-DD (default: 7 days before --now)")
     send = commands.add_parser("send", help="deliver the latest nightly reports by e-mail and chat",
@@ -88,16 +104,13 @@ def _parser() -> argparse.ArgumentParser:
                     "final and best values with 95% bootstrap intervals, and each group against the baseline.")
     compare.add_argument("groups", nargs="+", metavar="GROUP",
                          help="a run, a folder of seeds, or a glob (quote it); or one [[experiments]] name")
-    compare.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: out)")
+    _out_flag(compare)
     compare.add_argument("--baseline", help="the group the others are compared with (default: the first)")
     compare.add_argument("--metric", help="the metric to compare (default: each run's primary metric)")
     compare.add_argument("--mode", choices=[m.value for m in Mode], help="whether higher (max) or lower (min) is better")
-    compare.add_argument("--lang", help="languages, comma-separated (default: zh,en)")
-    compare.add_argument("--format", dest="formats", help="formats, comma-separated (default: md,html,pdf)")
-    compare.add_argument("--config", type=Path, help="lab settings file (TOML), with [[experiments]]")
-    compare.add_argument("--templates", type=Path, help="folder with templates/catalogs overriding the built-in ones")
-    compare.add_argument("--now", help="the report's date and time (ISO 8601), for reproducible reports")
-    compare.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    _languages_and_formats(compare)
+    _settings_flags(compare, "lab settings file (TOML), with [[experiments]]",
+                    "the report's date and time (ISO 8601), for reproducible reports", "print only errors")
     backtest = commands.add_parser(
         "backtest", help="measure projection accuracy on real learning curves",
         description="Cut each curve at 20/40/60% of its points, forecast the final value with each method, and "

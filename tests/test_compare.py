@@ -1,14 +1,13 @@
 """`reporter compare` end to end: golden reports of the seeds-vs-seeds example, the compare.json contract,
 the honesty rules, refusals with exit 2, the PDF's text and the HTML in a browser.
 
-After an intended change: REPORTER_REGENERATE_GOLDEN=1 rewrites tests/golden/compare-mnist-lr/; review the diff.
+After an intended change: `make golden` rewrites tests/golden/compare-mnist-lr/ too; review the diff.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 from pathlib import Path
 
@@ -17,10 +16,9 @@ import pytest
 from reporter.cli import main
 from reporter.compare import stats
 from reporter.model import Mode
-from tests.test_golden import normalised
+from tests.test_golden import assert_matches_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "compare-mnist-lr"
-REGENERATE = os.environ.get("REPORTER_REGENERATE_GOLDEN") == "1"
 EXAMPLE = Path("examples/compare-mnist-lr")
 NOW = "2025-03-15T09:00:00"
 
@@ -36,13 +34,7 @@ def rendered(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("name", ["compare.zh.md", "compare.en.md", "compare.zh.html", "compare.en.html",
                                   "compare.json"])
 def test_example_comparison_matches_golden(rendered: Path, name: str) -> None:
-    actual = normalised(rendered / name)
-    golden = GOLDEN / name
-    if REGENERATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(actual, encoding="utf-8")
-    assert golden.exists(), "no golden file yet: run with REPORTER_REGENERATE_GOLDEN=1"
-    assert actual == golden.read_text(encoding="utf-8"), f"{name} changed; if intended, regenerate the golden files"
+    assert_matches_golden(rendered / name, GOLDEN / name)
 
 
 def test_folders_on_the_command_line_give_the_same_comparison(rendered: Path, tmp_path: Path) -> None:
