@@ -14,6 +14,7 @@ import numpy as np
 from reporter.analysis.dataset import dataset_mismatch
 from reporter.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, series, tokens
 from reporter.analysis.status import StatusResult
+from reporter.codes import FINDINGS, check
 from reporter.config import Thresholds
 from reporter.ingest.umc import scalar
 from reporter.model import (
@@ -54,6 +55,8 @@ class Facts:
 
 
 def finding(code: str, severity: Severity, **params: object) -> Finding:
+    if code in FINDINGS:
+        check(FINDINGS, code, severity, params)
     return Finding(code, severity, frozen_mapping(params))
 
 
@@ -269,7 +272,7 @@ def _constant_origin(f: Facts, key: str) -> dict[str, object]:
     n, k = f.run.hyperparameters.get("num_train_examples"), f.run.hyperparameters.get("num_labels")
     if key == "min_samples_per_class" and isinstance(n, int) and isinstance(k, int) and k > 0:
         return {"formula": "umc_min_samples", "n": n, "k": k, "expected": max(5, int(n / k * 0.1))}
-    return {"formula": None}
+    return {"formula": None, "n": None, "k": None, "expected": None}
 
 
 def _dataset(f: Facts) -> Iterator[Finding]:

@@ -34,6 +34,7 @@ from jinja2 import (
 )
 from markupsafe import Markup, escape
 
+from reporter.codes import FINDINGS, RECOMMENDATIONS
 from reporter.errors import RenderError, ReporterError
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -180,7 +181,8 @@ def environment(lang: str, output: str, templates: Path | None = None) -> Enviro
     numbers = Numbers(lang)
     env.filters.update(num=numbers.number, pct=numbers.percent, epoch=numbers.epoch, signed=numbers.signed,
                        hp=numbers.scientific, css_string=css_string)
-    env.globals.update(lang=lang, output=output, css_counter=css_counter)
+    env.globals.update(lang=lang, output=output, css_counter=css_counter, finding_codes=FINDINGS,
+                       recommendation_codes=RECOMMENDATIONS)
     return env
 
 
