@@ -49,6 +49,28 @@ class Thresholds:
     """...and older than this many hours: a short silence (or a pinned --now before the last write) is normal."""
     interval: float = 0.8
     """Coverage of the projection interval."""
+    spike_window: int = 10
+    """Lightning SpikeDetection's window: a training loss is compared with the mean of its last this many values."""
+    spike_rtol: float = 2.0
+    """...and is a spike when it rose and exceeds that mean by more than this times the mean (Lightning's rtol)."""
+    diverging_share: float = 0.5
+    """The training loss diverges when it rose significantly over the last `window` values and gave back more than
+    this share of everything it had gained (from its first value down to its minimum)."""
+    unstable_factor: float = 4.0
+    """A change for the worse between two evaluations is a swing when larger than this many times the metric's noise
+    (1.4826 × the median absolute deviation of its changes)."""
+    unstable_swings: int = 2
+    """A validation metric with at least this many swings is unstable."""
+    lr_drop: float = 0.5
+    """The learning rate dropped when one logged value is at most this share of the one before."""
+    lr_window: int = 5
+    """Evaluations after a learning-rate drop in which the metric must beat its best before the drop by min_delta."""
+    lr_floor: float = 0.1
+    """A learning rate at its minimum and at most this share of its peak is at its floor."""
+    eta_window: int = 10
+    """Most recent epoch durations the time to finish is estimated from."""
+    slowdown: float = 1.5
+    """Epochs got slower when the median of the last `eta_window` durations exceeds the first ones' by this factor."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +180,16 @@ _THRESHOLD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "stall_factor": (lambda v: _is_number(v) and v > 1, "a number > 1"),
     "stall_min_hours": (lambda v: _is_number(v) and v > 0, "a positive number of hours"),
     "interval": (lambda v: _is_number(v) and 0.5 <= v < 1, "a number in [0.5, 1)"),
+    "spike_window": (_is_positive_int, "a positive integer"),
+    "spike_rtol": (lambda v: _is_number(v) and v > 0, "a positive number"),
+    "diverging_share": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "unstable_factor": (lambda v: _is_number(v) and v > 1, "a number > 1"),
+    "unstable_swings": (_is_positive_int, "a positive integer"),
+    "lr_drop": (lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1"),
+    "lr_window": (_is_positive_int, "a positive integer"),
+    "lr_floor": (lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1"),
+    "eta_window": (lambda v: _is_positive_int(v) and v >= 2, "an integer >= 2"),
+    "slowdown": (lambda v: _is_number(v) and v > 1, "a number > 1"),
 }
 
 

@@ -308,6 +308,7 @@ class CheckItem:
 class Recommendation:
     code: str
     params: Mapping[str, Any] = field(default_factory=frozen_mapping)
+    evidence: tuple[str, ...] = ()  # the finding codes that support it: a recommendation without one is a bug
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,11 @@ from typing import Any, Mapping
 
 from reporter import __version__
 from reporter.analysis.changes import Changes
+from reporter.analysis.instability import MAD_TO_STD, MIN_SWING_POINTS, SPIKE_WARMUP
+from reporter.analysis.learning_rate import WARMUP_RISE
 from reporter.analysis.metrics import MIN_TREND_POINTS, OSCILLATING_BELOW
 from reporter.analysis.projection import HELD_OUT_COVERAGE, HELD_OUT_INTERVAL, MIN_POINTS, Calibration
+from reporter.analysis.timing import ETA_QUANTILES
 from reporter.ingest.umc import scalar
 from reporter.model import (
     Analysis,
@@ -111,6 +114,9 @@ def _key_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
     rows.append(KeyMetric("key.last_epoch", "epoch", a.last_epoch))
     rows.append(KeyMetric("key.planned_epochs", "epoch", a.run.plan.epochs if a.run.plan else None,
                           a.run.plan.basis if a.run.plan else None))
+    eta = next((f for f in a.findings if f.code == "time.eta" and f.params["finish_at"] is not None), None)
+    if eta is not None:  # "finishes around Thu 14:00 (±1 h)": the middle of the range and its half-width
+        rows.append(KeyMetric("key.finish", "finish", (eta.params["finish_at"], eta.params["spread"])))
     return tuple(rows)
 
 
@@ -156,6 +162,8 @@ def _rules(calibration: Calibration | None) -> Mapping[str, Any]:
         "projection_min_points": MIN_POINTS, "calibration_curves": calibration.curves if calibration else None,
         "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
         "held_out_interval": HELD_OUT_INTERVAL,
+        "spike_warmup": SPIKE_WARMUP, "mad_to_std": MAD_TO_STD, "unstable_min_points": MIN_SWING_POINTS,
+        "warmup_rise": WARMUP_RISE, "eta_low": ETA_QUANTILES[0], "eta_high": ETA_QUANTILES[1],
     })
 
 

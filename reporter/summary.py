@@ -82,7 +82,8 @@ def summary(a: Analysis) -> dict[str, Any]:
                        "p_reach_reference": p.p_reach_target},
         "findings": [{"code": f.code, "severity": f.severity.value, "params": f.params} for f in a.findings],
         "checklist": [{"code": c.code, "status": c.status.value, "params": c.params} for c in a.checklist],
-        "recommendations": [{"code": r.code, "params": r.params} for r in a.recommendations],
+        "recommendations": [{"code": r.code, "params": r.params, "evidence": list(r.evidence)}
+                            for r in a.recommendations],
         "dataset": None if a.dataset is None else {
             "path": a.dataset.path, "rows": a.dataset.n_rows, "samples": a.dataset.n_samples,
             "classes": {c.label: c.count for c in a.dataset.classes if not c.artefact},

@@ -153,7 +153,7 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
                          target=target[0] if target else None)
     dataset = profile(run.labels) if run.labels is not None else None
     clustering = analyse_clustering(run.predictions) if run.predictions else None
-    facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds, clustering, unit)
+    facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds, clustering, unit, now)
     found = findings(facts)
     return Analysis(
         run=run, status=status.status, last_epoch=status.last_epoch, metric=metric, loss=loss,

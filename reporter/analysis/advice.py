@@ -6,6 +6,7 @@ finding supports the change; otherwise they ask for the evidence that is missing
 
 from __future__ import annotations
 
+from reporter.analysis import instability, learning_rate, timing
 from reporter.analysis.findings import STOP_BELOW
 from reporter.ingest.umc import scalar
 from reporter.model import (
@@ -94,6 +95,7 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
         recs.append(Recommendation("rec.inspect_crash", frozen_mapping(dict(found["run.crashed"].params))))
     if "run.stalled" in found:
         recs.append(Recommendation("rec.check_stalled", frozen_mapping(dict(found["run.stalled"].params))))
+    recs += [r for module in (instability, learning_rate, timing) for r in module.advice(run, found)]
     if not recs:
         recs.append(Recommendation("rec.keep_going", frozen_mapping({})))
     return tuple(recs)

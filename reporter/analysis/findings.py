@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Iterator
 
 import numpy as np
 
+from reporter.analysis import instability, learning_rate, timing
 from reporter.analysis.dataset import dataset_mismatch
 from reporter.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, series, tokens
 from reporter.analysis.status import StatusResult
@@ -52,6 +54,7 @@ class Facts:
     seeds: SeedSummary | None = None
     clustering: Any = None
     x_unit: str = "epoch"  # what x counts, as analysis.analyse decided once
+    now: datetime | None = None  # the report's clock (--now), for times still to come
 
 
 def finding(code: str, severity: Severity, **params: object) -> Finding:
@@ -390,7 +393,10 @@ def _seed_spread(f: Facts) -> Iterator[Finding]:
 
 
 RULES = (_status, _metric, _diverged, _nan_metric, _logged_monitor, _stability, _loss, _constants, _dataset, _reference,
-         _projection, _clusters, _seed_spread)
+         _projection, _clusters, _seed_spread,
+         instability.rules,
+         learning_rate.rules,
+         timing.rules)
 
 
 def findings(facts: Facts) -> tuple[Finding, ...]:

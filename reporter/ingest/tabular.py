@@ -194,7 +194,19 @@ def parse_csv(file: TextFile) -> ParsedHistory:
     if x_kind == "epoch" and counters:
         table = _epochs_from_steps(table, x_name, counters[0])
     parsed = ParsedHistory(format="csv", metric_hint=next((c for c in table.columns if c in FITNESS_KEYS), None))
-    return finish_parsed(parsed, long_from_wide(table, x_name, x_kind, skip=counters), file, x_name)
+    return finish_parsed(parsed, long_from_wide(table, x_name, x_kind, wall=_elapsed_column(table), skip=counters),
+                         file, x_name)
+
+
+def _elapsed_column(table: pd.DataFrame) -> str | None:
+    """Ultralytics' `time`: seconds since training started, written with each epoch. It is when the epoch ended
+    (what the stall rule and the time to finish need), not a metric; a `time` column that ever goes back is
+    something else and stays a metric."""
+    column = next((c for c in table.columns if c.lower() == "time"), None)
+    if column is None:
+        return None
+    values = numeric_column(table[column])
+    return column if len(values) >= 2 and bool((values.diff().dropna() >= 0).all()) and values.min() >= 0 else None
 
 
 def _epochs_from_steps(table: pd.DataFrame, epoch: str, step: str) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import io
 import math
 import re
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -116,6 +116,14 @@ class Numbers:
             return "—"
         return ("+" if value > 0 else "") + self.number(value, digits)
 
+    def clock(self, value: str) -> str:
+        """An ISO 8601 time (a finding's param) as weekday and time of day in UTC, the zone named:
+        "Thu 14:00 UTC" / "周四 14:00 UTC"."""
+        from babel.dates import format_datetime
+
+        moment = datetime.fromisoformat(value).astimezone(timezone.utc)
+        return format_datetime(moment, "EEE HH:mm", tzinfo=timezone.utc, locale=self.locale) + " UTC"
+
     def scientific(self, value: Any) -> str:
         """Hyperparameter values as written: 0.0002 stays 0.0002, 2e-05 stays 2e-05."""
         if isinstance(value, float):
@@ -180,7 +188,7 @@ def environment(lang: str, output: str, templates: Path | None = None) -> Enviro
     env.install_gettext_callables(gettext, ngettext, newstyle=False)
     numbers = Numbers(lang)
     env.filters.update(num=numbers.number, pct=numbers.percent, epoch=numbers.epoch, signed=numbers.signed,
-                       hp=numbers.scientific, css_string=css_string)
+                       hp=numbers.scientific, css_string=css_string, clock=numbers.clock)
     env.globals.update(lang=lang, output=output, css_counter=css_counter, finding_codes=FINDINGS,
                        recommendation_codes=RECOMMENDATIONS)
     return env

@@ -1,0 +1,140 @@
+"""Instability: spikes and divergence of the training loss, and a validation metric that swings beyond its noise.
+
+Rules emit codes and numbers only; the definitions are printed in the report's appendix.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+import numpy as np
+
+from reporter.analysis.metrics import finite_part, series
+from reporter.analysis.rank_tests import mann_kendall_p
+from reporter.codes import emit, recommend
+from reporter.model import Finding, Mode, Recommendation, Run, Severity
+
+if TYPE_CHECKING:
+    from reporter.analysis.findings import Facts
+
+SPIKE_WARMUP = 1
+"""Lightning SpikeDetection's default warmup: the first value is never judged."""
+MIN_SWING_POINTS = 8
+"""Fewer evaluations than this cannot separate swings from noise."""
+MAD_TO_STD = 1.4826
+"""Scales a median absolute deviation to a standard deviation under normal noise."""
+LR_KEYS = ("lr0", "lr", "learning_rate", "base_lr")
+"""Config keys holding the (initial) learning rate: Ultralytics, most research code, HF, mmengine/detectron."""
+CALMER_LR = 0.5
+"""An unstable run's next learning rate, as a share of the current one."""
+
+
+def spikes(values: Sequence[float], window: int = 10, rtol: float | None = 2.0, atol: float | None = None,
+           mode: Mode = Mode.MIN, warmup: int = SPIKE_WARMUP) -> list[int]:
+    """Indexes of the spikes, by the rule of Lightning's `lightning.fabric.utilities.spike.SpikeDetection`
+    (finite_only=True), replayed over a logged series so the report flags what the callback would have.
+
+    As in the callback: `last_val` starts at 0 and the running mean holds the last `window` accepted values.
+    From index `warmup` on, a value is a spike when it is not finite, or when it moved for the worse since
+    `last_val` and both `|v - mean| >= |atol|` (if atol is set) and `|v - mean| >= |rtol * mean|` (if rtol is
+    set). A spike is not added to the running mean or to `last_val`; the callback raises there, and a run
+    resumed past the skipped batches carries on from the same state, as this replay does.
+    """
+    accepted: list[float] = []
+    last = 0.0
+    found = []
+    for index, value in enumerate(values):
+        if index >= warmup and _is_spike(value, last, accepted[-window:], rtol, atol, mode):
+            found.append(index)
+            continue
+        if math.isfinite(value):
+            accepted.append(value)
+            last = value
+    return found
+
+
+def _is_spike(value: float, last: float, recent: list[float], rtol: float | None, atol: float | None,
+              mode: Mode) -> bool:
+    if not math.isfinite(value):
+        return True
+    if not recent:  # torchmetrics' mean of nothing is NaN, and every comparison with NaN is False
+        return False
+    mean = sum(recent) / len(recent)
+    diff = value - last
+    if (diff <= 0) if mode is Mode.MIN else (diff >= 0):
+        return False
+    return (atol is None or abs(value - mean) >= abs(atol)) and (rtol is None or abs(value - mean) >= abs(rtol * mean))
+
+
+def diverging(values: Sequence[float], window: int, significance: float, share: float) -> bool:
+    """The loss rose significantly (Mann-Kendall, p < significance) over its last `window` finite values and
+    gave back more than `share` of all it had gained from its first value down to its minimum."""
+    data = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
+    if len(data) < max(window, 4):
+        return False
+    recent = data[-window:]
+    gained = data[0] - data.min()
+    rising = recent[-1] > recent[0] and mann_kendall_p(np.arange(len(recent)), recent) < significance
+    return bool(rising and gained > 0 and data[-1] - data.min() > share * gained)
+
+
+def swings(values: Sequence[float], mode: Mode, factor: float) -> tuple[list[int], float]:
+    """Indexes where the metric changed for the worse by more than `factor` times its noise, and the noise:
+    1.4826 × the median absolute deviation of its changes between evaluations (robust to the swings)."""
+    changes = np.diff(np.asarray(values, dtype=float))
+    if not len(changes):
+        return [], 0.0
+    noise = MAD_TO_STD * float(np.median(np.abs(changes - np.median(changes))))
+    worse = -changes if mode is Mode.MAX else changes
+    if noise <= 0:
+        return [], noise
+    return [int(i) + 1 for i in np.nonzero(worse > factor * noise)[0]], noise
+
+
+def rules(f: Facts) -> Iterator[Finding]:
+    """loss.spikes, loss.diverging and metric.unstable, in that order."""
+    limits = f.limits
+    if f.loss is not None:
+        data = series(f.run.history, f.loss.key)
+        found = spikes(data.values, limits.spike_window, limits.spike_rtol)
+        if found:
+            yield emit("loss.spikes", Severity.WARN, key=f.loss.key, epochs=[data.x[i] for i in found][:10],
+                          count=len(found), window=limits.spike_window, rtol=limits.spike_rtol)
+        if diverging(data.values, limits.window, limits.significance, limits.diverging_share):
+            clean = finite_part(data)
+            low = int(np.argmin(clean.values))
+            yield emit("loss.diverging", Severity.WARN, key=f.loss.key, min_epoch=clean.x[low],
+                          minimum=clean.values[low], last=clean.values[-1], window=limits.window,
+                          share=limits.diverging_share)
+    yield from _unstable(f)
+
+
+def _unstable(f: Facts) -> Iterator[Finding]:
+    m = f.metric
+    if m is None or m.split == "train" or m.best_so_far or f.seeds is not None:
+        return
+    data = finite_part(series(f.run.history, m.name))
+    if len(data) < MIN_SWING_POINTS:
+        return
+    found, noise = swings(data.values, m.mode, f.limits.unstable_factor)
+    if len(found) >= f.limits.unstable_swings:
+        epochs = [data.x[i] for i in found]
+        yield emit("metric.unstable", Severity.WARN, key=m.name, epochs=epochs[:10], count=len(epochs), noise=noise,
+                   factor=f.limits.unstable_factor, swings=f.limits.unstable_swings)
+
+
+def advice(run: Run, found: dict[str, Finding]) -> Iterator[Recommendation]:
+    """Spikes or a diverging loss: a lower learning rate (halved, when the config holds one), a warmup, or
+    gradient clipping."""
+    evidence = tuple(code for code in ("loss.spikes", "loss.diverging") if code in found)
+    if not evidence:
+        return
+    key = next((k for k in LR_KEYS if _number(run.hyperparameters.get(k)) is not None), None)
+    current = _number(run.hyperparameters.get(key)) if key else None
+    yield recommend("rec.stabilise_training", evidence, key=key, current=current,
+                    suggested=current * CALMER_LR if current is not None else None)
+
+
+def _number(value: object) -> float | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None
