@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from reporter.analysis.metrics import better, finite_part, series
 from reporter.codes import emit, recommend
-from reporter.model import Finding, MetricSummary, Recommendation, Run, Series, Severity
+from reporter.model import Finding, Mode, Recommendation, Run, Series, Severity
 
 if TYPE_CHECKING:
     from reporter.analysis.findings import Facts
@@ -42,22 +42,27 @@ class Drop:
 
 
 def drops(values: tuple[float, ...], ratio: float, floor: float) -> list[Drop]:
-    """Steps where the rate fell to at most `ratio` of the value before, from above `floor` × its peak (so the
+    """Steps where the rate fell to at most `ratio` of the value before, from at least `floor` × its peak (so the
     last steps of a schedule decaying to zero are not counted as drops)."""
     peak = max(values, default=0.0)
     return [Drop(i, values[i - 1], values[i]) for i in range(1, len(values))
-            if 0 <= values[i] <= ratio * values[i - 1] and values[i - 1] > floor * peak]
+            if 0 <= values[i] <= ratio * values[i - 1] and _at_least(values[i - 1], floor * peak)]
 
 
-def drop_effect(metric: Series, metric_summary: MetricSummary, at: float, window: int, min_delta: float) -> bool | None:
+def _at_least(value: float, bound: float) -> bool:
+    """value >= bound, where 0.1 × 0.1 counts as 0.01."""
+    return value >= bound or math.isclose(value, bound)
+
+
+def drop_effect(metric: Series, mode: Mode, at: float, window: int, min_delta: float) -> bool | None:
     """True when the best of the first `window` evaluations from `at` on beats the best before `at` by more than
     min_delta; False when it does not; None when it did not yet and fewer than `window` evaluations exist."""
     before = [v for x, v in zip(metric.x, metric.values) if x < at]
     after = [v for x, v in zip(metric.x, metric.values) if x >= at][:window]
     if not before or not after:
         return None
-    pick = max if metric_summary.mode.value == "max" else min
-    if better(pick(after), pick(before), metric_summary.mode, min_delta):
+    pick = max if mode is Mode.MAX else min
+    if better(pick(after), pick(before), mode, min_delta):
         return True
     return False if len(after) >= window else None
 
@@ -65,7 +70,7 @@ def drop_effect(metric: Series, metric_summary: MetricSummary, at: float, window
 def warmup_end(values: tuple[float, ...]) -> int | None:
     """The index of the peak a rising start reaches, when the rate starts below WARMUP_RISE of it."""
     end = 0
-    while end + 1 < len(values) and values[end + 1] >= values[end]:
+    while end + 1 < len(values) and values[end + 1] > values[end]:
         end += 1
     if end == 0 or values[end] <= 0 or values[0] >= WARMUP_RISE * values[end]:
         return None
@@ -101,7 +106,7 @@ def _drops(f: Facts, key: str, rate: Series, metric: Series) -> Iterator[Finding
     assert f.metric is not None
     for drop in drops(rate.values, f.limits.lr_drop, f.limits.lr_floor):
         at = rate.x[drop.index]
-        helped = drop_effect(metric, f.metric, at, f.limits.lr_window, f.limits.min_delta)
+        helped = drop_effect(metric, f.metric.mode, at, f.limits.lr_window, f.limits.min_delta)
         if helped is None:
             continue
         yield emit("lr.drop_helped" if helped else "lr.drop_no_effect", Severity.OK if helped else Severity.INFO,

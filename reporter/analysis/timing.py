@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from reporter.analysis.findings import Facts
 
 ETA_QUANTILES = (0.1, 0.9)
-"""The range of the time to finish: the remaining epochs at these quantiles of the recent epoch durations."""
+"""Quantiles of the recent epoch durations that bound the pace (see eta_range)."""
 MIN_SLOWDOWN_WINDOW = 3
 """Fewer durations than this on either side cannot show a slowdown."""
 LOADER_KEYS = ("workers", "num_workers", "dataloader_num_workers")
@@ -35,6 +35,7 @@ class Timeline:
     epochs: np.ndarray
     ends: np.ndarray
     hours: np.ndarray  # per epoch, between consecutive timed epochs (divided by the epochs between them)
+    closing: np.ndarray  # the epoch that ends each of those durations
 
 
 def timeline(history: pd.DataFrame) -> Timeline | None:
@@ -47,20 +48,24 @@ def timeline(history: pd.DataFrame) -> Timeline | None:
     epochs, seconds = ends.index.to_numpy(dtype=float), ends.to_numpy(dtype=float)
     gaps = np.diff(seconds) / np.diff(epochs) / 3600
     keep = gaps > 0  # a resumed run's clock restarts: that gap is not an epoch
-    return Timeline(epochs, seconds, gaps[keep]) if keep.any() else None
+    return Timeline(epochs, seconds, gaps[keep], epochs[1:][keep]) if keep.any() else None
 
 
 def eta_range(hours: np.ndarray, epochs_left: float, window: int) -> tuple[float, float, float]:
-    """Hours to finish `epochs_left` epochs: at the median, and at the low and high quantiles of the last
-    `window` epoch durations."""
+    """Hours to finish `epochs_left` epochs at the median pace of the last `window` epochs, and a range around
+    it as wide as the pace has strayed in this run: the largest relative departure from that pace of the median
+    of each earlier block of `window` epochs (the first epoch left out: it carries the start-up) and of the
+    recent durations' ETA_QUANTILES."""
     recent = hours[-window:]
-    low, high = np.quantile(recent, ETA_QUANTILES)
-    return float(np.median(recent)) * epochs_left, float(low) * epochs_left, float(high) * epochs_left
+    pace = float(np.median(recent))
+    blocks = [float(np.median(hours[i:i + window])) for i in range(1, len(hours) - window + 1, window)]
+    spread = max(abs(value / pace - 1) for value in [*blocks, *np.quantile(recent, ETA_QUANTILES)])
+    return pace * epochs_left, max(0.0, pace * (1 - spread)) * epochs_left, pace * (1 + spread) * epochs_left
 
 
 def slowdown(hours: np.ndarray, window: int) -> tuple[float, float, int] | None:
-    """Median duration of the first and of the last `window` epochs (the very first left out: it carries the
-    start-up), and where the last window starts; None when there are too few durations."""
+    """Median duration of the first and of the last `window` epochs (the very first left out: warmup and caching
+    often slow it), and the index of the first duration of the last window; None when there are too few durations."""
     size = min(window, (len(hours) - 1) // 2)
     if size < MIN_SLOWDOWN_WINDOW:
         return None
@@ -70,7 +75,10 @@ def slowdown(hours: np.ndarray, window: int) -> tuple[float, float, int] | None:
 def rules(f: Facts) -> Iterator[Finding]:
     """time.spent, time.eta (running runs with a plan) and time.slowdown."""
     line = timeline(f.run.history)
-    if line is None or f.x_unit != "epoch":
+    if f.x_unit != "epoch":
+        return
+    if line is None:
+        yield from _runtime(f)
         return
     per = float(np.median(line.hours))
     spent = float(line.ends[-1] - line.ends[0]) / 3600 + per  # the first epoch's own duration: a typical one
@@ -80,7 +88,16 @@ def rules(f: Facts) -> Iterator[Finding]:
     if found is not None and found[1] > f.limits.slowdown * found[0]:
         before, after, start = found
         yield emit("time.slowdown", Severity.WARN, before=before, after=after, ratio=after / before,
-                   since=float(line.epochs[start]), factor=f.limits.slowdown)
+                   since=float(line.closing[start]), factor=f.limits.slowdown)
+
+
+def _runtime(f: Facts) -> Iterator[Finding]:
+    """Without per-epoch wall times, the total a framework records at the end (HF `train_runtime`, seconds)."""
+    seconds, last = f.run.hyperparameters.get("train_runtime"), f.status.last_epoch
+    epochs = last + 1 - f.run.epoch_base if last is not None else None
+    if isinstance(seconds, (int, float)) and seconds > 0 and epochs is not None and epochs > 0:
+        hours = float(seconds) / 3600
+        yield emit("time.spent", Severity.INFO, hours=hours, epochs=max(1, round(epochs)), hours_per_epoch=hours / epochs)
 
 
 def _eta(f: Facts, line: Timeline) -> Iterator[Finding]:

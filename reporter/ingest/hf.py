@@ -38,6 +38,10 @@ def parse_trainer_state(file: TextFile) -> ParsedHistory:
     for key in ("num_train_epochs", "max_steps", "train_batch_size", "eval_steps", "logging_steps"):
         if isinstance(state.get(key), (int, float)):
             parsed.hyperparameters[key] = state[key]
+    runtime = next((e["train_runtime"] for e in reversed(entries) if isinstance(e, dict)
+                    and isinstance(e.get("train_runtime"), (int, float))), None)
+    if runtime is not None:  # seconds of the whole training, written when it ends: the hours spent
+        parsed.hyperparameters["train_runtime"] = runtime
     epochs = state.get("num_train_epochs")
     if isinstance(epochs, (int, float)) and epochs > 0:
         parsed.plan = Plan(epochs=int(epochs), basis="config", params={"key": "num_train_epochs"})
