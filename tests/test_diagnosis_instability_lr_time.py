@@ -68,6 +68,31 @@ def test_the_running_mean_covers_the_window_and_skips_spikes() -> None:
 finite = st.floats(min_value=1e-3, max_value=1e3, allow_nan=False)
 
 
+def lightning_transcription(losses: list[float], window: int = 10, warmup: int = 1, rtol: float = 2.0) -> list[int]:
+    """SpikeDetection.on_train_batch_end / _is_spike / _update_stats line by line (finite_only=True, atol=None),
+    continuing after each TrainingSpikeException with the callback's state, on plain floats."""
+    slots: list[float] = []  # Running(MeanMetric, window): the last `window` updates
+    last_val, bad = 0.0, []
+    for batch_idx, loss in enumerate(losses):
+        counted = [v for v in slots[-window:] if not math.isnan(v)]
+        running_val = sum(counted) / len(counted) if counted else math.nan
+        curr_diff = loss - last_val
+        if batch_idx >= warmup and (not math.isfinite(loss) or (
+                not curr_diff <= 0.0 and abs(loss - running_val) >= abs(rtol * running_val))):
+            bad.append(batch_idx)
+        else:
+            slots.append(loss)
+            last_val = loss
+    return bad
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.one_of(finite, st.floats(min_value=1e-3, max_value=20.0), st.just(math.nan)), max_size=60),
+       st.integers(min_value=1, max_value=12))
+def test_spikes_equal_a_transcription_of_the_callback(losses: list[float], window: int) -> None:
+    assert spikes(losses, window) == lightning_transcription(losses, window)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(finite, min_size=2, max_size=40), st.floats(min_value=1e-2, max_value=1e2))
 def test_spikes_do_not_depend_on_the_loss_unit(losses: list[float], scale: float) -> None:

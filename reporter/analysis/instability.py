@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 SPIKE_WARMUP = 1
 """Lightning SpikeDetection's default warmup: the first value is never judged."""
+CANDIDATE_SLACK = 1e-6
+"""Relative margin by which the vectorised pre-scan errs towards candidates (see _first_candidate)."""
 MIN_SWING_POINTS = 8
 """Fewer evaluations than this cannot separate swings from noise."""
 MAD_TO_STD = 1.4826
@@ -39,28 +41,49 @@ def spikes(values: Sequence[float], window: int = 10, rtol: float | None = 2.0, 
     From index `warmup` on, a value is a spike when it is not finite, or when it moved for the worse since
     `last_val` and both `|v - mean| >= |atol|` (if atol is set) and `|v - mean| >= |rtol * mean|` (if rtol is
     set). A spike is not added to the running mean or to `last_val`; the callback raises there, and a run
-    resumed past the skipped batches carries on from the same state, as this replay does.
+    resumed past the skipped batches carries on from the same state, as this replay does. Every other value is
+    added (a NaN before warmup takes a window slot but no part in the mean, as torchmetrics' MeanMetric drops it).
     """
-    accepted: list[float] = []
-    last = 0.0
+    start = _first_candidate(np.asarray(values, dtype=float), window, rtol, atol, mode, warmup)
+    accepted = [float(v) for v in values[:start]]  # before the first candidate every value was accepted
+    last = accepted[-1] if accepted else 0.0
     found = []
-    for index, value in enumerate(values):
+    for index in range(start, len(values)):
+        value = values[index]
         if index >= warmup and _is_spike(value, last, accepted[-window:], rtol, atol, mode):
             found.append(index)
             continue
-        if math.isfinite(value):
-            accepted.append(value)
-            last = value
+        accepted.append(value)  # only a value before warmup can be non-finite here: the callback keeps it too
+        last = value
     return found
+
+
+def _first_candidate(values: np.ndarray, window: int, rtol: float | None, atol: float | None, mode: Mode,
+                     warmup: int) -> int:
+    """The first index the rule could call a spike, judged as if no earlier value had been one (exactly the
+    callback's state up to there); len(values) when there is none. Vectorised: histories of a million steps."""
+    if len(values) < 2 or not np.isfinite(values).all():
+        return 0
+    sums = np.concatenate([[0.0], np.cumsum(values)])
+    index = np.arange(1, len(values))
+    lower = np.maximum(index - window, 0)
+    mean = (sums[index] - sums[lower]) / (index - lower)
+    gap = np.abs(values[1:] - mean) * (1 + CANDIDATE_SLACK)  # cumulative sums round: the loop decides exactly
+    rose = values[1:] > values[:-1] if mode is Mode.MIN else values[1:] < values[:-1]
+    hit = rose & (gap >= np.abs(rtol * mean) if rtol is not None else True) & \
+        (gap >= abs(atol) if atol is not None else True) & (index >= warmup)
+    hits = np.nonzero(hit)[0]
+    return int(index[hits[0]]) if len(hits) else len(values)
 
 
 def _is_spike(value: float, last: float, recent: list[float], rtol: float | None, atol: float | None,
               mode: Mode) -> bool:
     if not math.isfinite(value):
         return True
-    if not recent:  # torchmetrics' mean of nothing is NaN, and every comparison with NaN is False
+    counted = [v for v in recent if not math.isnan(v)]  # MeanMetric drops NaN (nan_strategy="warn")
+    if not counted:  # torchmetrics' mean of nothing is NaN, and every comparison with NaN is False
         return False
-    mean = sum(recent) / len(recent)
+    mean = sum(counted) / len(counted)
     diff = value - last
     if (diff <= 0) if mode is Mode.MIN else (diff >= 0):
         return False

@@ -101,8 +101,8 @@ def _runtime(f: Facts) -> Iterator[Finding]:
 
 
 def _eta(f: Facts, line: Timeline) -> Iterator[Finding]:
-    """From the end of the last epoch (the history file's last write), the remaining planned epochs at the
-    recent pace; the hours left count from `now`."""
+    """From the end of the last epoch (the history file's last write, or `now` when the clock is pinned before
+    it), the remaining planned epochs at the recent pace; the hours left count from `now`."""
     plan, last = f.run.plan, f.status.last_epoch
     if f.status.status is not Status.RUNNING or plan is None or last is None:
         return
@@ -110,7 +110,7 @@ def _eta(f: Facts, line: Timeline) -> Iterator[Finding]:
     if epochs_left <= 0:
         return
     median, low, high = eta_range(line.hours, epochs_left, f.limits.eta_window)
-    anchor = f.run.last_write
+    anchor = min(f.run.last_write, f.now) if f.run.last_write and f.now else f.run.last_write  # a pinned --now
     elapsed = max(0.0, (f.now - anchor).total_seconds() / 3600) if anchor and f.now else 0.0
     finish_at = (anchor + timedelta(hours=median)).astimezone(timezone.utc).isoformat() if anchor else None
     yield emit("time.eta", Severity.INFO, hours_left=max(0.0, median - elapsed), low=max(0.0, low - elapsed),
