@@ -55,12 +55,12 @@ class Thresholds:
     """...and is a spike when it rose and exceeds that mean by more than this times the mean (Lightning's rtol)."""
     diverging_share: float = 0.5
     """The training loss diverges when it rose significantly over the last `window` values and gave back more than
-    this share of everything it had gained (from its first value down to its minimum)."""
-    unstable_factor: float = 4.0
-    """A change for the worse between two evaluations is a swing when larger than this many times the metric's noise
-    (1.4826 × the median absolute deviation of its changes)."""
-    unstable_swings: int = 2
-    """A validation metric with at least this many swings is unstable."""
+    this share of everything it had gained (from its first value down to its minimum)..."""
+    diverging_ratio: float = 2.0
+    """...or ended at least this many times above its (positive) minimum."""
+    unstable_change: float = 0.1
+    """The validation loss is unstable when, over the second half of the run, it moves by at least this share of
+    itself from one evaluation to the next (median): a converged curve moves by a few percent."""
     lr_drop: float = 0.5
     """The learning rate dropped when one logged value is at most this share of the one before."""
     lr_window: int = 5
@@ -183,8 +183,8 @@ _THRESHOLD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "spike_window": (_is_positive_int, "a positive integer"),
     "spike_rtol": (lambda v: _is_number(v) and v > 0, "a positive number"),
     "diverging_share": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
-    "unstable_factor": (lambda v: _is_number(v) and v > 1, "a number > 1"),
-    "unstable_swings": (_is_positive_int, "a positive integer"),
+    "diverging_ratio": (lambda v: _is_number(v) and v > 1, "a number > 1"),
+    "unstable_change": (lambda v: _is_number(v) and v > 0, "a positive number"),
     "lr_drop": (lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1"),
     "lr_window": (_is_positive_int, "a positive integer"),
     "lr_floor": (lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1"),

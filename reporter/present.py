@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from reporter import __version__
 from reporter.analysis.changes import Changes
-from reporter.analysis.instability import MAD_TO_STD, MIN_SWING_POINTS, SPIKE_WARMUP
+from reporter.analysis.instability import MIN_SWING_POINTS, SPIKE_WARMUP
 from reporter.analysis.learning_rate import WARMUP_RISE
 from reporter.analysis.metrics import MIN_TREND_POINTS, OSCILLATING_BELOW
 from reporter.analysis.projection import HELD_OUT_COVERAGE, HELD_OUT_INTERVAL, MIN_POINTS, Calibration
@@ -162,7 +162,7 @@ def _rules(calibration: Calibration | None) -> Mapping[str, Any]:
         "projection_min_points": MIN_POINTS, "calibration_curves": calibration.curves if calibration else None,
         "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
         "held_out_interval": HELD_OUT_INTERVAL,
-        "spike_warmup": SPIKE_WARMUP, "mad_to_std": MAD_TO_STD, "unstable_min_points": MIN_SWING_POINTS,
+        "spike_warmup": SPIKE_WARMUP, "unstable_min_points": MIN_SWING_POINTS,
         "warmup_rise": WARMUP_RISE, "eta_low": ETA_QUANTILES[0], "eta_high": ETA_QUANTILES[1],
     })
 

@@ -18,12 +18,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reporter.analysis import analyse
-from reporter.analysis.instability import spikes, swings
+from reporter.analysis.instability import spikes
 from reporter.analysis.learning_rate import lr_key
 from reporter.analysis.timing import eta_range, timeline
 from reporter.cli import main
 from reporter.ingest import load_run
-from reporter.model import Mode
 
 ETA_RUNS = ROOT / "tests" / "fixtures" / "eta-runs"
 
@@ -138,13 +137,21 @@ def test_a_loss_growing_again_is_diverging_and_a_noisy_one_is_not() -> None:
     assert "loss.diverging" not in found(make_run([0.5] * 18, noisy))
 
 
-def test_a_metric_that_swings_beyond_its_noise_is_unstable() -> None:
-    steady = [0.5 + 0.01 * i + 0.005 * math.sin(1.7 * i) for i in range(20)]  # a rise with some noise
-    swinging = steady.copy()
-    swinging[8], swinging[15] = 0.2, 0.25
-    assert swings(swinging, Mode.MAX, 4.0)[0] == [8, 15]
-    assert "metric.unstable" in found(make_run(swinging, [1.0 - 0.01 * i for i in range(20)]))
-    assert "metric.unstable" not in found(make_run(steady, [1.0 - 0.01 * i for i in range(20)]))
+def test_a_validation_loss_that_keeps_swinging_is_unstable() -> None:
+    settling = [1.0 / (1 + 0.1 * i) for i in range(20)]  # moves by under 5% per epoch in its second half
+    swinging = settling[:10] + [0.6, 0.45, 0.62, 0.44, 0.6, 0.47, 0.63, 0.45, 0.61, 0.46]
+    train = [1.0 - 0.03 * i for i in range(20)]
+    unstable = found(make_run(swinging, train, metric_key="val_loss", split="val"))["metric.unstable"].params
+    assert unstable["key"] == "val_loss" and unstable["since"] == 10.0 and unstable["change"] > 0.25
+    assert "metric.unstable" not in found(make_run(settling, train, metric_key="val_loss", split="val"))
+
+
+def test_a_loss_ten_times_its_minimum_is_diverging() -> None:
+    """other-volatility (D1's labelled set): 2.58 down to 0.061, then steadily back up to 0.554."""
+    loss = [2.579, 2.377, 1.654, 1.3, 1.1, 0.885, 0.67, 0.496, 0.339, 0.209, 0.114, 0.069, 0.061, 0.067, 0.11,
+            0.204, 0.334, 0.462, 0.554]
+    diverging = found(make_run([0.5] * 19, loss))["loss.diverging"].params
+    assert (diverging["min_epoch"], diverging["minimum"], diverging["last"]) == (12.0, 0.061, 0.554)
 
 
 # --- learning rate
@@ -168,12 +175,13 @@ def test_a_step_drop_that_helped_and_one_that_did_not() -> None:
 
 
 def test_a_plateau_with_the_rate_at_its_floor_recommends_the_schedule() -> None:
-    lr = [0.01 * (1 - i / 30) + 1e-5 for i in range(30)]
+    lr = [0.01 * 0.5 ** i for i in range(8)] + [0.01 * 0.5 ** 7] * 22  # halved down to 0.8%, then held
     metric = [0.5 + 0.02 * i for i in range(15)] + [0.78] * 15
-    run = make_run(metric, [1.0 - 0.01 * i for i in range(30)], extra={"lr": lr}, hyperparameters={"lrf": 0.01})
+    run = make_run(metric, [1.0 - 0.01 * i for i in range(30)], extra={"lr": lr}, hyperparameters={"lrf": 0.01},
+                   planned=100, wall_hours=1.0, last_write=NOW)
     analysis = analyse(run, NOW)
     floor = next(f for f in analysis.findings if f.code == "lr.at_floor")
-    assert floor.params["since"] == 28.0 and floor.params["floor"] == 0.1
+    assert floor.severity.value == "warn" and floor.params["since"] == 4.0 and floor.params["best_epoch"] == 14.0
     rec = next(r for r in analysis.recommendations if r.code == "rec.review_lr_schedule")
     assert rec.evidence == ("lr.at_floor",) and rec.params["key"] == "lrf" and rec.params["current"] == 0.01
 

@@ -1,4 +1,4 @@
-"""Instability: spikes and divergence of the training loss, and a validation metric that swings beyond its noise.
+"""Instability: spikes and divergence of the training loss, and a validation loss that keeps swinging.
 
 Rules emit codes and numbers only; the definitions are printed in the report's appendix.
 """
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 
 import numpy as np
 
-from reporter.analysis.metrics import finite_part, series
+from reporter.analysis.metrics import finite_part, is_loss, series
 from reporter.analysis.rank_tests import mann_kendall_p
 from reporter.codes import emit, recommend
 from reporter.model import Finding, Mode, Recommendation, Run, Severity
@@ -23,9 +23,7 @@ SPIKE_WARMUP = 1
 CANDIDATE_SLACK = 1e-6
 """Relative margin by which the vectorised pre-scan errs towards candidates (see _first_candidate)."""
 MIN_SWING_POINTS = 8
-"""Fewer evaluations than this cannot separate swings from noise."""
-MAD_TO_STD = 1.4826
-"""Scales a median absolute deviation to a standard deviation under normal noise."""
+"""Fewer evaluations than this cannot tell swings from a settling curve."""
 LR_KEYS = ("lr0", "lr", "learning_rate", "base_lr")
 """Config keys holding the (initial) learning rate: Ultralytics, most research code, HF, mmengine/detectron."""
 CALMER_LR = 0.5
@@ -90,29 +88,23 @@ def _is_spike(value: float, last: float, recent: list[float], rtol: float | None
     return (atol is None or abs(value - mean) >= abs(atol)) and (rtol is None or abs(value - mean) >= abs(rtol * mean))
 
 
-def diverging(values: Sequence[float], window: int, significance: float, share: float) -> bool:
-    """The loss rose significantly (Mann-Kendall, p < significance) over its last `window` finite values and
-    gave back more than `share` of all it had gained from its first value down to its minimum."""
+def diverging(values: Sequence[float], window: int, significance: float, share: float, ratio: float) -> bool:
+    """The loss rose significantly (Mann-Kendall, p < significance) over its last `window` finite values, and
+    either gave back more than `share` of all it had gained from its first value down to its minimum, or ended
+    at least `ratio` times its (positive) minimum."""
     data = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
     if len(data) < max(window, 4):
         return False
-    recent = data[-window:]
-    gained = data[0] - data.min()
+    recent, low = data[-window:], data.min()
     rising = recent[-1] > recent[0] and mann_kendall_p(np.arange(len(recent)), recent) < significance
-    return bool(rising and gained > 0 and data[-1] - data.min() > share * gained)
+    gave_back = data[0] > low and data[-1] - low > share * (data[0] - low)
+    return bool(rising and (gave_back or (low > 0 and data[-1] >= ratio * low)))
 
 
-def swings(values: Sequence[float], mode: Mode, factor: float) -> tuple[list[int], float]:
-    """Indexes where the metric changed for the worse by more than `factor` times its noise, and the noise:
-    1.4826 × the median absolute deviation of its changes between evaluations (robust to the swings)."""
-    changes = np.diff(np.asarray(values, dtype=float))
-    if not len(changes):
-        return [], 0.0
-    noise = MAD_TO_STD * float(np.median(np.abs(changes - np.median(changes))))
-    worse = -changes if mode is Mode.MAX else changes
-    if noise <= 0:
-        return [], noise
-    return [int(i) + 1 for i in np.nonzero(worse > factor * noise)[0]], noise
+def relative_changes(values: Sequence[float]) -> np.ndarray:
+    """|v[i] - v[i-1]| / v[i-1] between consecutive evaluations of a positive series."""
+    data = np.asarray(values, dtype=float)
+    return np.abs(np.diff(data)) / data[:-1]
 
 
 def rules(f: Facts) -> Iterator[Finding]:
@@ -124,27 +116,39 @@ def rules(f: Facts) -> Iterator[Finding]:
         if found:
             yield emit("loss.spikes", Severity.WARN, key=f.loss.key, epochs=[data.x[i] for i in found][:10],
                           count=len(found), window=limits.spike_window, rtol=limits.spike_rtol)
-        if diverging(data.values, limits.window, limits.significance, limits.diverging_share):
+        if diverging(data.values, limits.window, limits.significance, limits.diverging_share, limits.diverging_ratio):
             clean = finite_part(data)
             low = int(np.argmin(clean.values))
             yield emit("loss.diverging", Severity.WARN, key=f.loss.key, min_epoch=clean.x[low],
-                          minimum=clean.values[low], last=clean.values[-1], window=limits.window,
-                          share=limits.diverging_share)
+                          minimum=clean.values[low], last=clean.values[-1], window=limits.window)
     yield from _unstable(f)
 
 
 def _unstable(f: Facts) -> Iterator[Finding]:
+    """The validation loss jumps by more than `unstable_change` of itself from one evaluation to the next, in the
+    median over the second half of the run: a converged curve moves by a few percent, a swinging one does not
+    settle."""
+    key = validation_loss(f)
+    if key is None:
+        return
+    data = finite_part(series(f.run.history, key))
+    if len(data) < MIN_SWING_POINTS or min(data.values) <= 0:
+        return
+    half = len(data) // 2
+    change = float(np.median(relative_changes(data.values[half - 1:])))
+    if change >= f.limits.unstable_change:
+        yield emit("metric.unstable", Severity.WARN, key=key, change=change, since=data.x[half],
+                   threshold=f.limits.unstable_change)
+
+
+def validation_loss(f: Facts) -> str | None:
+    """The primary metric when it is a validation loss, else the validation loss with the most values."""
     m = f.metric
-    if m is None or m.split == "train" or m.best_so_far or f.seeds is not None:
-        return
-    data = finite_part(series(f.run.history, m.name))
-    if len(data) < MIN_SWING_POINTS:
-        return
-    found, noise = swings(data.values, m.mode, f.limits.unstable_factor)
-    if len(found) >= f.limits.unstable_swings:
-        epochs = [data.x[i] for i in found]
-        yield emit("metric.unstable", Severity.WARN, key=m.name, epochs=epochs[:10], count=len(epochs), noise=noise,
-                   factor=f.limits.unstable_factor, swings=f.limits.unstable_swings)
+    if m is not None and is_loss(m.name) and m.split != "train":
+        return m.name
+    keys = [str(k) for k in f.run.history["key"].unique() if is_loss(str(k)) and f.run.splits.get(str(k)) == "val"]
+    counts = f.run.history[f.run.history["key"].isin(keys)].groupby("key").size()
+    return max(sorted(keys), key=lambda k: counts[k]) if keys else None
 
 
 def advice(run: Run, found: dict[str, Finding]) -> Iterator[Recommendation]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from reporter.analysis.metrics import better, finite_part, series
 from reporter.codes import emit, recommend
-from reporter.model import Finding, Mode, Recommendation, Run, Series, Severity
+from reporter.model import Finding, Mode, Recommendation, Run, Series, Severity, Status
 
 if TYPE_CHECKING:
     from reporter.analysis.findings import Facts
@@ -115,25 +115,29 @@ def _drops(f: Facts, key: str, rate: Series, metric: Series) -> Iterator[Finding
 
 
 def _at_floor(f: Facts, key: str, rate: Series, metric: Series) -> Iterator[Finding]:
-    """The metric has had no new best for `patience` evaluations while the rate sits at its minimum, at most
-    `lr_floor` of its peak: the schedule has nothing left to give."""
+    """The metric has had no new best for `patience` evaluations, all of them with the rate at its floor (its
+    minimum, at most `lr_floor` of its peak): the schedule has nothing left to give. A watch item while the run
+    goes on; for a run that has ended, a fact about its schedule."""
     assert f.metric is not None and f.metric.best is not None
     if not rate.values:
         return
     peak, last = max(rate.values), rate.values[-1]
     floor = f.limits.lr_floor * peak
-    since_best = sum(1 for x in metric.x if x > f.metric.best.x)
-    if peak <= 0 or last > floor or not math.isclose(last, min(rate.values)) or since_best < f.limits.patience:
+    if peak <= 0 or last > floor or not math.isclose(last, min(rate.values)):
         return
     since = next(x for x, v in zip(rate.x, rate.values) if v <= floor)
-    yield emit("lr.at_floor", Severity.WARN, key=key, value=last, peak=peak, since=since, best_epoch=f.metric.best.x,
-               evaluations_since_best=since_best, floor=f.limits.lr_floor)
+    after_best = [x for x in metric.x if x > f.metric.best.x]
+    if len(after_best) < f.limits.patience or since > after_best[0]:  # the plateau began before the floor
+        return
+    going = f.status.status in (Status.RUNNING, Status.STALLED)
+    yield emit("lr.at_floor", Severity.WARN if going else Severity.INFO, key=key, value=last, peak=peak, since=since,
+               best_epoch=f.metric.best.x, evaluations_since_best=len(after_best), floor=f.limits.lr_floor)
 
 
 def advice(run: Run, found: dict[str, Finding]) -> Iterator[Recommendation]:
     """A plateau at the floor: stop, or change the schedule (naming its key in the config when there is one)."""
     floor = found.get("lr.at_floor")
-    if floor is None:
+    if floor is None or floor.severity is not Severity.WARN:  # a run that has ended spends no more epochs
         return
     key = next((k for k in SCHEDULE_KEYS if k in run.hyperparameters), None)
     yield recommend("rec.review_lr_schedule", ("lr.at_floor",), key=key,
