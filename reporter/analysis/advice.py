@@ -7,6 +7,7 @@ finding supports the change; otherwise they ask for the evidence that is missing
 from __future__ import annotations
 
 from reporter.analysis.findings import STOP_BELOW
+from reporter.codes import RECOMMENDATIONS, check
 from reporter.ingest.umc import scalar
 from reporter.model import (
     CheckItem,
@@ -22,6 +23,12 @@ from reporter.model import (
 
 def _codes(findings: tuple[Finding, ...]) -> dict[str, Finding]:
     return {f.code: f for f in findings}
+
+
+def recommendation(code: str, **params: object) -> Recommendation:
+    """A recommendation of a code declared in reporter/codes.py, with exactly the params it declares."""
+    check(RECOMMENDATIONS, code, None, params)
+    return Recommendation(code, frozen_mapping(params))
 
 
 def _item(code: str, status: CheckStatus, **params: object) -> CheckItem:
@@ -61,39 +68,39 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
     found = _codes(findings)
     recs: list[Recommendation] = []
     if "umc.early_stop_rule" in found:
-        recs.append(Recommendation("rec.disable_fork_early_stop", frozen_mapping({
-            "key": "enable_early_stop", "current": run.hyperparameters.get("enable_early_stop"), "suggested": False,
-            "epoch": found["umc.early_stop_rule"].params["epoch"],
-            "planned_epochs": run.plan.epochs if run.plan else None})))
+        recs.append(recommendation(
+            "rec.disable_fork_early_stop", key="enable_early_stop", current=run.hyperparameters.get("enable_early_stop"),
+            suggested=False, epoch=found["umc.early_stop_rule"].params["epoch"],
+            planned_epochs=run.plan.epochs if run.plan else None))
     if "metric.sparse" in found or "metric.insufficient_data" in found:
-        recs.append(Recommendation("rec.log_metric_every_epoch", frozen_mapping({
-            "n_points": metric.n_points if metric else 0, "best_so_far": bool(metric and metric.best_so_far)})))
+        recs.append(recommendation("rec.log_metric_every_epoch", n_points=metric.n_points if metric else 0,
+                                   best_so_far=bool(metric and metric.best_so_far)))
     if "reference.split_mismatch" in found:
-        recs.append(Recommendation("rec.evaluate_on_test", frozen_mapping(dict(found["reference.split_mismatch"].params))))
+        recs.append(recommendation("rec.evaluate_on_test", **found["reference.split_mismatch"].params))
     if "loss.near_ceiling" in found:
         params = found["loss.near_ceiling"].params
-        recs.append(Recommendation("rec.watch_metric_not_loss", frozen_mapping({
-            "key": "train_temperature_sup", "current": scalar(run.hyperparameters.get("train_temperature_sup")),
-            **{k: params.get(k) for k in ("ceiling", "value")}})))
+        recs.append(recommendation(
+            "rec.watch_metric_not_loss", key="train_temperature_sup",
+            current=scalar(run.hyperparameters.get("train_temperature_sup")), ceiling=params["ceiling"],
+            value=params["value"], loss=None, relative_change=None))
     elif "loss.flat" in found:  # no known ceiling or temperature: say only what the loss did
         params = found["loss.flat"].params
-        recs.append(Recommendation("rec.watch_metric_not_loss", frozen_mapping({
-            "loss": params["key"], "relative_change": params["relative_change"], "ceiling": None})))
+        recs.append(recommendation("rec.watch_metric_not_loss", key=None, current=None, ceiling=None, value=None,
+                                   loss=params["key"], relative_change=params["relative_change"]))
     if "metric.plateau" in found and (lr := scalar(run.hyperparameters.get("lr"))) is not None:
         if isinstance(lr, (int, float)):
-            recs.append(Recommendation("rec.lower_lr", frozen_mapping({"key": "lr", "current": lr, "suggested": lr / 2})))
+            recs.append(recommendation("rec.lower_lr", key="lr", current=lr, suggested=lr / 2))
     chance = found.get("projection.improvement_chance")
     if chance is not None and chance.params["probability"] < STOP_BELOW:
-        recs.append(Recommendation("rec.stop_training", frozen_mapping({**chance.params, "stop_below": STOP_BELOW})))
+        recs.append(recommendation("rec.stop_training", **chance.params, stop_below=STOP_BELOW))
     if "metric.declining" in found:
-        recs.append(Recommendation("rec.use_best_checkpoint", frozen_mapping({
-            "epoch": metric.best.x if metric and metric.best else None})))
+        recs.append(recommendation("rec.use_best_checkpoint", epoch=metric.best.x if metric and metric.best else None))
     if "dataset.header_as_class" in found:
-        recs.append(Recommendation("rec.fix_label_file", frozen_mapping(dict(found["dataset.header_as_class"].params))))
+        recs.append(recommendation("rec.fix_label_file", **found["dataset.header_as_class"].params))
     if "run.crashed" in found:
-        recs.append(Recommendation("rec.inspect_crash", frozen_mapping(dict(found["run.crashed"].params))))
+        recs.append(recommendation("rec.inspect_crash", **found["run.crashed"].params))
     if "run.stalled" in found:
-        recs.append(Recommendation("rec.check_stalled", frozen_mapping(dict(found["run.stalled"].params))))
+        recs.append(recommendation("rec.check_stalled", **found["run.stalled"].params))
     if not recs:
-        recs.append(Recommendation("rec.keep_going", frozen_mapping({})))
+        recs.append(recommendation("rec.keep_going"))
     return tuple(recs)
