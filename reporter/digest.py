@@ -17,6 +17,7 @@ from typing import Any
 from reporter.analysis.changes import Changes, changes
 from reporter.index import Failure, failed_rows, problems_first
 from reporter.ingest.summaries import figure_bytes, read_summary, snapshot_on_or_before
+from reporter.present import stated_rules
 from reporter.publish import write_atomic
 from reporter.render.environment import environment, format_date, render_template
 
@@ -62,10 +63,12 @@ def seed_groups(runs: list[DigestRun]) -> tuple[SeedGroup, ...]:
 @dataclass(frozen=True)
 class _ScaleFree:
     """What the finding messages read from a report context: c.metric for the metric's scale (the
-    digest states values scale-free) and c.x_unit, so a step-indexed run's sentences say steps."""
+    digest states values scale-free), c.x_unit, so a step-indexed run's sentences say steps, and c.rules,
+    the fixed numbers the sentences quote."""
 
     x_unit: str = "epoch"
     metric: None = None
+    rules = stated_rules(None)
 
 
 def collect(out: Path, run_ids: list[str], since: str, languages: tuple[str, ...]) -> list[DigestRun]:

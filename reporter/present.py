@@ -12,8 +12,16 @@ from typing import Any, Mapping
 
 from reporter import __version__
 from reporter.analysis.changes import Changes
-from reporter.analysis.metrics import MIN_TREND_POINTS, OSCILLATING_BELOW
-from reporter.analysis.projection import HELD_OUT_COVERAGE, HELD_OUT_INTERVAL, MIN_POINTS, Calibration
+from reporter.analysis.findings import FORK_MIN_EVALUATIONS
+from reporter.analysis.metrics import LOSS_EDGE, MIN_TREND_POINTS, OSCILLATING_BELOW, STABILITY_SCALE
+from reporter.analysis.projection import (
+    FLAT_GAIN,
+    FLAT_WINDOW,
+    HELD_OUT_COVERAGE,
+    HELD_OUT_INTERVAL,
+    MIN_POINTS,
+    Calibration,
+)
 from reporter.ingest.umc import scalar
 from reporter.model import (
     Analysis,
@@ -82,7 +90,7 @@ class ReportContext:
     clustering_reference: Mapping[str, ReferenceLine]  # metric (nmi, ari, acc, fmi) -> best published value
     changes: Changes | None  # since the previous report; None for the first one
     x_unit: str = "epoch"  # "step" when x counts optimiser steps: labels and sentences say steps
-    rules: Mapping[str, Any] = field(default_factory=frozen_mapping)  # fixed numbers the text states (see _rules), never typed twice
+    rules: Mapping[str, Any] = field(default_factory=frozen_mapping)  # fixed numbers the text states (see stated_rules), never typed twice
 
 
 def _seed_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
@@ -149,13 +157,14 @@ def _verdict(findings: tuple[Finding, ...]) -> str:
     return "verdict.healthy"
 
 
-def _rules(calibration: Calibration | None) -> Mapping[str, Any]:
+def stated_rules(calibration: Calibration | None) -> Mapping[str, Any]:
     """The analysis' fixed rules that the report's sentences quote, taken from where they are defined."""
     return frozen_mapping({
         "trend_min_points": MIN_TREND_POINTS, "oscillating_below": OSCILLATING_BELOW,
         "projection_min_points": MIN_POINTS, "calibration_curves": calibration.curves if calibration else None,
         "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
-        "held_out_interval": HELD_OUT_INTERVAL,
+        "held_out_interval": HELD_OUT_INTERVAL, "stability_scale": STABILITY_SCALE, "loss_edge": LOSS_EDGE,
+        "flat_gain": FLAT_GAIN, "flat_window": FLAT_WINDOW, "fork_min_evaluations": FORK_MIN_EVALUATIONS,
     })
 
 
@@ -175,7 +184,7 @@ def present(a: Analysis, since: Changes | None = None, calibration: Calibration 
         counts={s.value: sum(1 for f in a.findings if f.severity is s) for s in Severity},
         thresholds=a.thresholds, sources=a.run.sources, version=__version__,
         findings={f.code: f for f in a.findings}, seeds=a.seeds, clustering=a.clustering,
-        clustering_reference=_clustering_reference(a), changes=since, x_unit=a.x_unit, rules=_rules(calibration),
+        clustering_reference=_clustering_reference(a), changes=since, x_unit=a.x_unit, rules=stated_rules(calibration),
     )
 
 

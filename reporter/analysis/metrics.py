@@ -35,6 +35,10 @@ _CJK_MAX_WORDS = ("准确率", "正确率", "精度", "精确率", "召回率")
 _CJK_RATIO_WORDS = ("准确率", "正确率", "精度", "精确率", "召回率", "错误率")
 """Chinese metric words (as in `验证准确率`, `训练损失`), matched as substrings: Chinese has no spaces to split on."""
 MIN_TREND_POINTS = 4
+STABILITY_SCALE = 10
+"""Stability is 1 - STABILITY_SCALE * noise / |mean|, clipped to 0..1, as the UMC fork scores it."""
+LOSS_EDGE = 3
+"""The loss's relative change compares the medians of this many first and last values."""
 OSCILLATING_BELOW = 0.5
 """A curve without a significant trend whose stability score is below this oscillates."""
 
@@ -185,7 +189,7 @@ def _window(data: Series, size: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def stability(data: Series, window: int) -> Stability:
-    """Noise around the Theil-Sen line of the recent window, scored 1 - 10 * noise / |mean| in 0..1.
+    """Noise around the Theil-Sen line of the recent window, scored 1 - STABILITY_SCALE * noise / |mean| in 0..1.
 
     The raw score applies the same formula to the raw window, as the UMC fork does; comparing the
     two separates "moves steadily" from "is noisy".
@@ -198,8 +202,8 @@ def stability(data: Series, window: int) -> Stability:
     noise = float(np.std(y - (intercept + slope * x)))
     if mean == 0:
         return Stability(None, None, noise)
-    score = float(np.clip(1 - 10 * noise / abs(mean), 0, 1))
-    raw = float(np.clip(1 - 10 * float(np.std(y)) / abs(mean), 0, 1))
+    score = float(np.clip(1 - STABILITY_SCALE * noise / abs(mean), 0, 1))
+    raw = float(np.clip(1 - STABILITY_SCALE * float(np.std(y)) / abs(mean), 0, 1))
     return Stability(score, raw, noise)
 
 
@@ -221,7 +225,7 @@ def trend(data: Series, mode: Mode, limits: Thresholds) -> TrendResult:
     return TrendResult(kind, len(y), slope, p_value)
 
 
-def relative_change(data: Series, edge: int = 3) -> float | None:
+def relative_change(data: Series, edge: int = LOSS_EDGE) -> float | None:
     """|median of the last points - median of the first points| / |median of the first points|."""
     values = finite_part(data).values
     if len(values) < 2:

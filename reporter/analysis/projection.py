@@ -41,7 +41,8 @@ HELD_OUT_COVERAGE = (0.76, 0.85)
 (`reporter backtest bench/holdout/curves.jsonl --calibration shipped`; see bench/holdout/README.md)."""
 HELD_OUT_INTERVAL = 0.8
 FLAT_GAIN = 0.01
-"""A curve has flattened when it gains less than this share of its observed range over FLAT_WINDOW epochs."""
+"""A curve has flattened when it gains less than this share of its observed range over FLAT_WINDOW evaluation
+intervals (the median spacing of its x values: epochs apart when evaluated every few epochs)."""
 FLAT_WINDOW = 5
 MAX_FLAT_GRID = 10_000
 """flatten_x looks at most this many points ahead: one per epoch up to a planned end of 10 million epochs
