@@ -1,9 +1,11 @@
 """Every finding and recommendation code, declared once: its severities, its params and their kinds.
 
 Analysis emits only declared codes (`check` refuses any other, or a param the code does not declare), every
-code has one template, `templates/findings/<code>.j2` or `templates/recommendations/<code>.j2`, with a
-`title()` and a `text(p, c)` macro, and the catalog test renders each code from the example values of its
-params, in both languages and on both x units. summary.json carries the params under the same names, so the
+code has one template, `templates/findings/<code>.j2` (macros `title()`, which change lists show without
+params, and `text(p, c)`) or `templates/recommendations/<code>.j2` (`title(p, c)` and `text(p, c)`), where p
+holds the params and c the report context (c.x_unit, c.rules: the fixed numbers a sentence quotes).
+tests/test_codes.py renders each code from the example values of its params, every choice and flag, in both
+languages and on both x units. summary.json carries the params under the same names, so the
 names here are a contract with the tools that read it.
 """
 
