@@ -13,7 +13,13 @@ from typing import Any, Mapping
 from reporter import __version__
 from reporter.analysis.changes import Changes
 from reporter.analysis.findings import FORK_MIN_EVALUATIONS
-from reporter.analysis.metrics import LOSS_EDGE, MIN_TREND_POINTS, OSCILLATING_BELOW, STABILITY_SCALE
+from reporter.analysis.metrics import (
+    LOSS_EDGE,
+    MIN_TREND_POINTS,
+    OSCILLATING_BELOW,
+    STABILITY_SCALE,
+    STEPS_PER_SLOPE,
+)
 from reporter.analysis.projection import (
     FLAT_GAIN,
     FLAT_WINDOW,
@@ -165,6 +171,7 @@ def stated_rules(calibration: Calibration | None) -> Mapping[str, Any]:
         "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
         "held_out_interval": HELD_OUT_INTERVAL, "stability_scale": STABILITY_SCALE, "loss_edge": LOSS_EDGE,
         "flat_gain": FLAT_GAIN, "flat_window": FLAT_WINDOW, "fork_min_evaluations": FORK_MIN_EVALUATIONS,
+        "steps_per_slope": STEPS_PER_SLOPE,
     })
 
 
