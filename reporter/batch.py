@@ -28,7 +28,8 @@ from typing import Iterator
 from reporter import __version__
 from reporter.errors import ReporterError, UsageError
 from reporter.heap import collected_after
-from reporter.ingest import HISTORY_SUFFIXES, run_id_for
+from reporter.ingest import run_id_for
+from reporter.ingest.registry import RUN_FILE, looks_like_run
 from reporter.pipeline import ReportRequest, make_report
 from reporter.processes import die_with_parent
 from reporter.publish import report_source, tidy, write_atomic, writing
@@ -38,7 +39,6 @@ STATE = ".inputs.json"
 """Per-run record of what the last report was made from, in out/<run-id>/."""
 _LOOK_PAST_DEPTH = 2
 """How many levels below --depth discovery looks for a run it would skip, to name it in a warning."""
-_MARKERS = ("run.toml", "trainer_state.json", "metrics.csv", "results.csv", "meta.yaml")
 
 
 @dataclass(frozen=True)
@@ -48,20 +48,6 @@ class BatchResult:
     status: str  # rendered | skipped | failed
     seconds: float
     error: str | None = None
-
-
-def looks_like_run(folder: Path) -> bool:
-    """A folder holding a history or run.toml, directly or in the layouts frameworks write; cheap, no parsing."""
-    try:
-        names = [p for p in folder.iterdir() if p.is_file()]
-    except OSError:
-        return False
-    if any(p.name in _MARKERS or p.suffix.lower() in HISTORY_SUFFIXES + (".db", ".sqlite")
-           or p.name.startswith("events.out.tfevents") for p in names):
-        return True
-    layouts = ("checkpoint-*/trainer_state.json", "vis_data/*.json", "*/vis_data/*.json", "mlruns/*/*/meta.yaml",
-               "*/events.out.tfevents.*")
-    return any(next(folder.glob(pattern), None) is not None for pattern in layouts)
 
 
 def discover(root: Path, depth: int = 3, pattern: str | None = None) -> list[Path]:
@@ -91,7 +77,7 @@ def discover(root: Path, depth: int = 3, pattern: str | None = None) -> list[Pat
         if level <= depth:  # the look past the limit is bounded by its levels and must not hide a run
             visited.add(real)
         # ROOT itself is a run only when it says so; otherwise its loose files (notes, batch.json) are not a run.
-        is_run = (root / "run.toml").exists() if folder == root else looks_like_run(folder)
+        is_run = (root / RUN_FILE).exists() if folder == root else looks_like_run(folder)
         if is_run and level > depth:
             too_deep.extend([(folder, level)] if matches(folder) else [])
         elif is_run:

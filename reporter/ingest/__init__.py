@@ -10,10 +10,10 @@ import logging
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,23 +21,12 @@ import pandas as pd
 from reporter.config import MAX_PLANNED_EPOCHS, run_config_from_dict
 from reporter.errors import ConfigError, HistoryError, UsageError
 from reporter.ingest.files import TextFile, read_text
-from reporter.ingest.hf import looks_like_trainer_state, parse_trainer_state
 from reporter.ingest.labels import read_labels
-from reporter.ingest.mlflow import (
-    filestore_runs,
-    is_sqlite,
-    parse_filestore_run,
-    parse_sqlite,
-)
-from reporter.ingest.openmmlab import looks_like_openmmlab, parse_openmmlab
 from reporter.ingest.parsed import ParsedHistory
 from reporter.ingest.predictions import read_predictions
+from reporter.ingest.registry import RUN_FILE, Candidate, histories, named_history, no_history_error
 from reporter.ingest.sidecar import PLAN_KEYS, YAML_FILES, read_sidecars
-from reporter.ingest.sidefiles import is_json_document, is_side_file
-from reporter.ingest.tabular import looks_tabular, parse_csv, parse_json, split_of
-from reporter.ingest.tensorboard import event_files, parse_event_files
-from reporter.ingest.umc import looks_like_umc, parse_umc
-from reporter.ingest.wandb_offline import parse_wandb_run, wandb_runs
+from reporter.ingest.tabular import split_of
 from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, frozen_mapping
 
 if TYPE_CHECKING:
@@ -45,7 +34,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HISTORY_SUFFIXES = (".log", ".txt", ".csv", ".tsv", ".jsonl", ".json")
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_ID = 100
 """Longest id kept as it is; file names may hold 255 bytes, and the id is also part of temporary names."""
@@ -97,7 +85,7 @@ def run_id_for(path: Path, root: Path | None = None) -> str:
 
 
 def _read_run_toml(directory: Path) -> tuple[RunConfig, TextFile | None]:
-    path = directory / "run.toml"
+    path = directory / RUN_FILE
     if not path.exists():
         return RunConfig(), None
     file = read_text(path, ConfigError)
@@ -108,120 +96,21 @@ def _read_run_toml(directory: Path) -> tuple[RunConfig, TextFile | None]:
     return run_config_from_dict(data, origin=str(path)), file
 
 
-@dataclass(frozen=True)
-class Candidate:
-    """A history found in a run directory, loaded only once it is chosen."""
-
-    path: Path
-    format: str
-    load: Callable[[], tuple[ParsedHistory, list[Source]]]
-
-
-def _parser_for(file: TextFile) -> tuple[str, Callable[[TextFile], ParsedHistory]] | None:
-    if looks_like_umc(file.text):
-        return "umc", parse_umc
-    if looks_like_trainer_state(file.text):
-        return "hf-trainer-state", parse_trainer_state
-    if looks_like_openmmlab(file.text):
-        return "openmmlab", parse_openmmlab
-    if file.text.lstrip().startswith(("[", "{")):
-        return "json", parse_json
-    if looks_tabular(file.text):
-        return "csv", parse_csv
-    return None
-
-
-def _text_candidate(path: Path, base: Path, required: bool = False) -> Candidate | None:
-    if not required and is_side_file(path):
-        return None
-    file = read_text(path, HistoryError)
-    found = _parser_for(file) or (_BY_SUFFIX.get(path.suffix.lower()) if required else None)
-    if found is not None and found[0] == "json" and not required and is_json_document(file.text):
-        found = None  # a summary or config object beside the history, not JSON Lines
-    if found is None:
-        if required:
-            raise HistoryError(f"{path}: not a history reporter can read (a UMC log, or CSV/JSON Lines with an "
-                               "epoch or step column)")
-        return None
-    name, parser = found
-    shown = str(path.relative_to(base)) if path.is_relative_to(base) else path.name
-
-    def load() -> tuple[ParsedHistory, list[Source]]:
-        parsed = parser(file)
-        return parsed, [Source(shown, parsed.format, file.sha256, file.size)]
-
-    return Candidate(path, name, load)
-
-
-def _candidate_for(path: Path, base: Path, selector: str | None = None) -> Candidate:
-    """The candidate for a path named by the user (a file, an MLflow run or store, an event-file folder)."""
-    if path.is_dir():
-        runs = filestore_runs(path)
-        if len(runs) == 1:
-            return Candidate(runs[0], "mlflow-filestore", lambda: parse_filestore_run(runs[0]))
-        if event_files(path):
-            return Candidate(path, "tensorboard", lambda: parse_event_files(path))
-        if len(run_files := wandb_runs(path)) == 1:
-            return Candidate(run_files[0], "wandb", lambda: parse_wandb_run(run_files[0]))
-        raise HistoryError(f"{path}: not a history folder (an MLflow run, TensorBoard event files or a W&B run)")
-    if path.suffix == ".wandb":
-        return Candidate(path, "wandb", lambda: parse_wandb_run(path))
-    if path.name.startswith("events.out.tfevents"):
-        return Candidate(path, "tensorboard", lambda: parse_event_files(path))
-    if is_sqlite(path):
-        return Candidate(path, "mlflow-sqlite", lambda: parse_sqlite(path, selector))
-    return _text_candidate(path, base, required=True)  # type: ignore[return-value]
-
-
 def _candidates(directory: Path, config: RunConfig) -> list[Candidate]:
-    excluded = {"run.toml", *YAML_FILES}
+    excluded = {RUN_FILE, *YAML_FILES}
     if config.labels_file:
         excluded.add(Path(config.labels_file).name)
-    found: list[Candidate] = []
-    runs = filestore_runs(directory) or filestore_runs(directory / "mlruns")
-    found += [Candidate(run, "mlflow-filestore", lambda run=run: parse_filestore_run(run)) for run in runs]
-    if not runs and event_files(directory):
-        found.append(Candidate(directory, "tensorboard", lambda: parse_event_files(directory)))
-    found += [Candidate(run, "wandb", lambda run=run: parse_wandb_run(run)) for run in wandb_runs(directory)]
-    checkpoints = sorted(directory.glob("checkpoint-*/trainer_state.json"), key=lambda p: _checkpoint_step(p.parent))
-    if checkpoints and not (directory / "trainer_state.json").exists():
-        found.append(_text_candidate(checkpoints[-1], directory))  # type: ignore[arg-type]
-    vis = sorted((directory / "vis_data").glob("*.json")) or _latest_vis_data(directory)
-    if vis:
-        chosen = next((p for p in vis if p.name != "scalars.json"), vis[0])  # both hold the same records
-        found.append(_text_candidate(chosen, directory))  # type: ignore[arg-type]
-    for path in sorted(directory.iterdir()):
-        if not path.is_file() or path.name in excluded or path.name.startswith("."):
-            continue
-        if path.suffix.lower() in (".db", ".sqlite") and is_sqlite(path):
-            found.append(Candidate(path, "mlflow-sqlite", lambda path=path: parse_sqlite(path, None)))
-        elif path.suffix.lower() in HISTORY_SUFFIXES and (candidate := _text_candidate(path, directory)):
-            found.append(candidate)
-    return [c for c in found if c is not None]
-
-
-def _latest_vis_data(directory: Path) -> list[Path]:
-    """mmengine writes work_dir/<timestamp>/vis_data/: the latest timestamp folder's files."""
-    folders = sorted(p for p in directory.glob("*/vis_data") if p.is_dir())
-    return sorted(folders[-1].glob("*.json")) if folders else []
-
-
-def _checkpoint_step(folder: Path) -> int:
-    digits = folder.name.rsplit("-", 1)[-1]
-    return int(digits) if digits.isdigit() else -1
+    return histories(directory, excluded)
 
 
 def _find_history(directory: Path, config: RunConfig, flag: str | None = None) -> Candidate:
     """The history to read: the one named (by run.toml, or by `flag` on the command line), else the only one."""
     if config.history:
         name, _, selector = config.history.partition("#")
-        return _candidate_for(_inside(directory, name, "history", flag), directory, selector or None)
+        return named_history(_inside(directory, name, "history", flag), directory, selector or None)
     found = _candidates(directory, config)
     if not found:
-        raise HistoryError(
-            f"{directory}: no training history found (looked for UMC logs, CSV/JSON Lines with an epoch or step "
-            "column, trainer_state.json, OpenMMLab vis_data, MLflow runs, TensorBoard event files, W&B run files)"
-        )
+        raise no_history_error(directory)
     if len(found) > 1:
         names = ", ".join(str(c.path.relative_to(directory)) or "." for c in found)
         raise HistoryError(f"{directory}: several histories ({names}); choose one with --source FILE or "
@@ -296,7 +185,7 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
     config, toml_file = _read_run_toml(path) if path.is_dir() else (RunConfig(), None)
     config = _merge(config, overrides)
     flag = "--source" if overrides.history else None
-    candidate = _find_history(path, config, flag) if path.is_dir() else _candidate_for(path, directory)
+    candidate = _find_history(path, config, flag) if path.is_dir() else named_history(path, directory)
     parsed, sources = candidate.load()
     frame, restarts = history_frame(parsed, candidate.path.name)
     if frame.empty:
@@ -337,12 +226,6 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
         location=path.resolve(),
         metric_hint=parsed.metric_hint,
     )
-
-
-_BY_SUFFIX: dict[str, tuple[str, Callable[[TextFile], ParsedHistory]]] = {
-    ".csv": ("csv", parse_csv), ".tsv": ("csv", parse_csv), ".json": ("json", parse_json),
-    ".jsonl": ("json", parse_json)}
-"""A file named explicitly is parsed by its suffix when sniffing fails, for the more precise error."""
 
 
 def _merge(config: RunConfig, overrides: RunConfig) -> RunConfig:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from reporter.errors import HistoryError
 from reporter.ingest.files import TextFile
 from reporter.ingest.parsed import ParsedHistory
+from reporter.ingest.reader import text_reader
 from reporter.ingest.tabular import finish_parsed, long_from_wide, records_table
 from reporter.model import Plan
 
 SUMMARY_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos",
                 "eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
 """Throughput and size figures: kept out of the metric table, they are not learning signals."""
+LAYOUTS = ("checkpoint-*/trainer_state.json",)
+"""Where the Trainer saves its state while training; the output folder gets its own copy only at the end."""
 
 
 def looks_like_trainer_state(text: str) -> bool:
@@ -60,3 +64,20 @@ def _best_model_metric(state: dict, entries: list) -> str | None:
                for key, value in entry.items()
                if key.startswith("eval_") and key not in SUMMARY_KEYS and value == best}
     return matches.pop() if len(matches) == 1 else None
+
+
+def latest_checkpoint(folder: Path) -> list[Path]:
+    """The newest checkpoint's trainer_state.json, while the output folder has none of its own."""
+    if (folder / "trainer_state.json").exists():
+        return []
+    states = sorted(folder.glob(LAYOUTS[0]), key=lambda p: _checkpoint_step(p.parent))
+    return states[-1:]
+
+
+def _checkpoint_step(folder: Path) -> int:
+    digits = folder.name.rsplit("-", 1)[-1]
+    return int(digits) if digits.isdigit() else -1
+
+
+READER = text_reader("hf-trainer-state", lambda target: looks_like_trainer_state(target.file.text),
+                     parse_trainer_state, layouts=LAYOUTS, locate=latest_checkpoint)

@@ -19,10 +19,14 @@ import pandas as pd
 from reporter.errors import HistoryError
 from reporter.ingest.files import read_text
 from reporter.ingest.parsed import LONG_COLUMNS, ParsedHistory
+from reporter.ingest.reader import Reader
 from reporter.ingest.tabular import DBL_MAX, number, split_of
 from reporter.model import Event, Source
 
 FILE_STATUS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
+STORE = "mlruns"
+LAYOUTS = ("meta.yaml", f"{STORE}/*/*/meta.yaml")
+"""A run folder itself, or a folder holding the store (mlflow's default tracking URI is ./mlruns)."""
 
 
 def is_filestore_run(path: Path) -> bool:
@@ -34,6 +38,11 @@ def filestore_runs(root: Path) -> list[Path]:
     if is_filestore_run(root):
         return [root]
     return sorted(p for p in root.glob("*/*") if is_filestore_run(p))
+
+
+def located_runs(folder: Path) -> list[Path]:
+    """The file-store runs of a folder: the folder itself, the runs of the store it is, or of its mlruns/."""
+    return filestore_runs(folder) or filestore_runs(folder / STORE)
 
 
 def _infinite(value: float) -> float:
@@ -178,3 +187,9 @@ def _choose(path: Path, runs: list[tuple], selector: str | None) -> tuple:
         raise HistoryError(f"{path}: the MLflow store has no active runs")
     names = ", ".join(f"{r[0]} ({r[1]}, experiment {r[3]})" for r in runs[:10])
     raise HistoryError(f"{path}: {len(runs)} runs ({names}); choose one with --source '{path.name}#<run id or name>'")
+
+
+FILESTORE_READER = Reader("mlflow-filestore", lambda target: is_filestore_run(target.path),
+                          lambda target: parse_filestore_run(target.path), layouts=LAYOUTS, locate=located_runs)
+SQLITE_READER = Reader("mlflow-sqlite", lambda target: is_sqlite(target.path),
+                       lambda target: parse_sqlite(target.path, target.selector), files=("*.db", "*.sqlite"))

@@ -6,11 +6,14 @@ validation records, so validation rows are placed by their step and train rows b
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from reporter.errors import HistoryError
 from reporter.ingest.files import TextFile
 from reporter.ingest.parsed import ParsedHistory
+from reporter.ingest.reader import text_reader
 from reporter.ingest.tabular import (
     finish_parsed,
     json_records,
@@ -19,6 +22,9 @@ from reporter.ingest.tabular import (
 )
 
 NOT_METRICS = ("data_time", "time", "memory", "iter", "step", "epoch", "mode")
+VIS_DATA = "vis_data"
+LAYOUTS = (f"{VIS_DATA}/*.json", f"*/{VIS_DATA}/*.json")
+"""mmengine writes work_dir/<timestamp>/vis_data/; a copied run may hold vis_data/ directly."""
 
 
 def looks_like_openmmlab(text: str) -> bool:
@@ -69,3 +75,18 @@ def _mmdet2(file: TextFile, records: list[dict]) -> ParsedHistory:
                 frame["key"] = frame["key"].where(~frame["key"].isin(["loss"]), "val_loss")
             frames.append(frame)
     return finish_parsed(parsed, pd.concat(frames, ignore_index=True), file, "epoch")
+
+
+def vis_data(folder: Path) -> list[Path]:
+    """The one vis_data file to read: folder/vis_data/, else the latest timestamp folder's."""
+    found = sorted(folder.glob(LAYOUTS[0])) or _latest_vis_data(folder)
+    return [next((p for p in found if p.name != "scalars.json"), found[0])] if found else []  # both hold the same
+
+
+def _latest_vis_data(folder: Path) -> list[Path]:
+    folders = sorted(p for p in folder.glob(f"*/{VIS_DATA}") if p.is_dir())
+    return sorted(folders[-1].glob("*.json")) if folders else []
+
+
+READER = text_reader("openmmlab", lambda target: looks_like_openmmlab(target.file.text), parse_openmmlab,
+                     layouts=LAYOUTS, locate=vis_data)

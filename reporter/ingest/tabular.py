@@ -21,6 +21,8 @@ import pandas as pd
 from reporter.errors import HistoryError
 from reporter.ingest.files import TextFile, checked_lines
 from reporter.ingest.parsed import ParsedHistory
+from reporter.ingest.reader import Target, text_reader
+from reporter.ingest.sidefiles import is_json_document
 from reporter.ingest.umc import looks_like_umc_results, parse_umc_results
 
 log = logging.getLogger(__name__)
@@ -128,13 +130,16 @@ def finish_parsed(parsed: ParsedHistory, frame: pd.DataFrame, file: TextFile, x_
     return parsed
 
 
+def _delimiter(lines: list[str]) -> str:
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",\t;").delimiter
+    except csv.Error:
+        return ","
+
+
 def _read_table(file: TextFile) -> pd.DataFrame:
     lines = checked_lines(file, HistoryError)
-    sample = "\n".join(lines[:20])
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",\t;").delimiter
-    except csv.Error:
-        delimiter = ","
+    delimiter = _delimiter(lines)
     text = _without_partial_last_row(file, lines, delimiter)
     try:
         # Empty cells become NaN ("not logged" in sparse loggers); spelled-out NaN/inf leave a column as
@@ -171,19 +176,13 @@ def _without_partial_last_row(file: TextFile, lines: list[str], delimiter: str) 
 
 
 def parse_csv(file: TextFile) -> ParsedHistory:
-    """A CSV/TSV history with a header naming an epoch or step column (W&B and TensorBoard exports too).
+    """A CSV/TSV history with a header naming an epoch or step column (Keras, Lightning, Ultralytics, timm...).
 
     Raises:
         HistoryError: no header, no x column, too many columns or no numbers.
     """
     table = _read_table(file)
-    if [c.lower() for c in table.columns[:3]] == ["wall time", "step", "value"]:
-        return _tensorboard_export(file, table)
-    if "Step" in table.columns and any(_WANDB_COLUMN.match(c) for c in table.columns if c != "Step"):
-        return _wandb_export(file, table)
     x_name = x_column(table.columns)
-    if x_name is None and looks_like_umc_results(list(table.columns)):
-        return parse_umc_results(file, table)
     if x_name is None:
         raise HistoryError(
             f"{file.path}:1: no epoch/step column in the header (looked for {', '.join(X_COLUMNS)}); "
@@ -209,7 +208,13 @@ def _epochs_from_steps(table: pd.DataFrame, epoch: str, step: str) -> pd.DataFra
     return table.assign(**{epoch: epochs.fillna(filled.where(steps.notna()))})
 
 
-def _tensorboard_export(file: TextFile, table: pd.DataFrame) -> ParsedHistory:
+def _is_tensorboard_export(columns: list[str]) -> bool:
+    return [c.lower() for c in columns[:3]] == ["wall time", "step", "value"]
+
+
+def _tensorboard_export(file: TextFile) -> ParsedHistory:
+    """TensorBoard's UI export: `Wall time,Step,Value`, the tag only in the file's name."""
+    table = _read_table(file)
     match = _TB_EXPORT.search(file.path.name)
     tag = match.group("tag") if match else file.path.stem
     renamed = table.rename(columns={table.columns[2]: tag})
@@ -217,7 +222,17 @@ def _tensorboard_export(file: TextFile, table: pd.DataFrame) -> ParsedHistory:
                    long_from_wide(renamed, table.columns[1], "step", wall=table.columns[0]), file, "Step")
 
 
-def _wandb_export(file: TextFile, table: pd.DataFrame) -> ParsedHistory:
+def _is_wandb_export(columns: list[str]) -> bool:
+    return "Step" in columns and any(_WANDB_COLUMN.match(c) for c in columns if c != "Step")
+
+
+def _wandb_export(file: TextFile) -> ParsedHistory:
+    """W&B's UI export: `Step, <run> - <metric>, <run> - <metric>__MIN, ...`; one run per file.
+
+    Raises:
+        HistoryError: the export holds several runs.
+    """
+    table = _read_table(file)
     columns, runs = {}, set()
     for column in table.columns:
         match = _WANDB_COLUMN.match(column)
@@ -288,3 +303,41 @@ def looks_tabular(text: str) -> bool:
     first = text.lstrip("\ufeff").split("\n", 1)[0].lower()
     return bool(re.search(r"(^|[,\t;\"])\s*(epoch|step|global_step|_step|iter|iteration|wall time|seed)\s*($|[,\t;\"])",
                           first))
+
+
+def _header(text: str) -> list[str]:
+    """The first line's cells as _read_table names the columns, read without parsing the file."""
+    lines = [line.rstrip("\r") for line in text.split("\n", 20)[:20]]
+    cells = next(csv.reader(lines[:1], delimiter=_delimiter(lines), skipinitialspace=True), [])
+    return [cell.strip() for cell in cells]
+
+
+def _tabular(target: Target) -> bool:
+    """A table's header line; text opening like JSON is the JSON reader's, even when that one declines it."""
+    text = target.file.text
+    return not text.lstrip().startswith(("[", "{")) and looks_tabular(text)
+
+
+def _is_umc_results(columns: list[str]) -> bool:
+    return x_column(columns) is None and looks_like_umc_results(columns)
+
+
+def _json(target: Target) -> bool:
+    """JSON Lines or a JSON list; a JSON object over several lines beside a history is a summary or config."""
+    text = target.file.text
+    return text.lstrip().startswith(("[", "{")) and (target.named or not is_json_document(text))
+
+
+def _umc_results(file: TextFile) -> ParsedHistory:
+    return parse_umc_results(file, _read_table(file))
+
+
+JSON_READER = text_reader("json", _json, parse_json, suffixes=(".json", ".jsonl"))
+TENSORBOARD_CSV_READER = text_reader(
+    "tensorboard-csv", lambda target: _tabular(target) and _is_tensorboard_export(_header(target.file.text)),
+    _tensorboard_export)
+WANDB_CSV_READER = text_reader(
+    "wandb-csv", lambda target: _tabular(target) and _is_wandb_export(_header(target.file.text)), _wandb_export)
+UMC_RESULTS_READER = text_reader(
+    "umc-results", lambda target: _tabular(target) and _is_umc_results(_header(target.file.text)), _umc_results)
+CSV_READER = text_reader("csv", _tabular, parse_csv, suffixes=(".csv", ".tsv"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,13 @@ import pandas as pd
 
 from reporter.errors import HistoryError, InputError
 from reporter.ingest.parsed import LONG_COLUMNS, ParsedHistory
+from reporter.ingest.reader import Reader, Target
 from reporter.ingest.tabular import split_of
 from reporter.model import Source
 
 PATTERN = "events.out.tfevents.*"
+LAYOUTS = (PATTERN, f"*/{PATTERN}")
+"""Event files in the run folder, or in its train/ and validation/ (Keras); deeper ones are read too."""
 SPLIT_FOLDERS = frozenset({"train", "validation", "val", "eval", "test"})
 """Sub-folders that hold one split of their parent's run (Keras's TensorBoard callback)."""
 HPARAMS_TAG = "_hparams_/session_start_info"
@@ -132,3 +136,16 @@ def parse_event_files(root: Path) -> tuple[ParsedHistory, list[Source]]:
         if split := split_of(key):
             parsed.splits[key] = split
     return parsed, sources
+
+
+def _is_event_file(target: Target) -> bool:
+    return not target.path.is_dir() and fnmatchcase(target.path.name, PATTERN)
+
+
+def _whole_folder(folder: Path) -> list[Path]:
+    """The folder is one history when it holds event files anywhere below it."""
+    return [folder] if event_files(folder) else []
+
+
+READER = Reader("tensorboard", _is_event_file, lambda target: parse_event_files(target.path), layouts=LAYOUTS,
+                locate=_whole_folder)

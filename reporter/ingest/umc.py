@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from reporter.errors import HistoryError
 from reporter.ingest.files import TextFile, checked_lines
 from reporter.ingest.parsed import ParsedHistory
+from reporter.ingest.reader import text_reader
 from reporter.model import Event, LoggedStats, Plan
 
 if TYPE_CHECKING:
@@ -269,3 +270,6 @@ def parse_umc_results(file: TextFile, table: pd.DataFrame) -> ParsedHistory:
         raise HistoryError(f"{file.path}: no metric values in the results rows")
     parsed.events.append(Event("finished", None))
     return parsed
+
+
+READER = text_reader("umc", lambda target: looks_like_umc(target.file.text), parse_umc)

@@ -23,6 +23,7 @@ import pandas as pd
 from reporter.errors import HistoryError, InputError
 from reporter.ingest.files import read_bytes
 from reporter.ingest.parsed import LONG_COLUMNS, ParsedHistory
+from reporter.ingest.reader import Reader
 from reporter.ingest.tabular import split_of
 from reporter.model import Event, Source
 
@@ -32,13 +33,13 @@ RECORD_HEADER = 7
 FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
 X_KEYS = ("epoch", "_step")
 """The x axis: the epoch the script logged, else W&B's own step counter."""
+LAYOUTS = ("run-*.wandb", "wandb/*run-*/run-*.wandb")
+"""A run's own folder, or a project folder holding wandb/offline-run-*/ (and wandb/run-*/ once synced)."""
 
 
 def wandb_runs(directory: Path) -> list[Path]:
     """The run files in a folder: its own `run-*.wandb`, or those of the runs in its `wandb/` folder."""
-    found = {p.resolve() for p in directory.glob("run-*.wandb") if p.is_file()}
-    found |= {p.resolve() for p in directory.glob("wandb/*run-*/run-*.wandb") if p.is_file()}
-    return sorted(found)
+    return sorted({p.resolve() for pattern in LAYOUTS for p in directory.glob(pattern) if p.is_file()})
 
 
 def records(path: Path) -> list[bytes]:
@@ -157,3 +158,7 @@ def _long_table(path: Path, rows: list[dict[str, Any]]) -> pd.DataFrame:
     if not table:
         raise HistoryError(f"{path}: the W&B run's history holds no numbers")
     return pd.DataFrame(table, columns=LONG_COLUMNS)
+
+
+READER = Reader("wandb", lambda target: target.path.suffix == ".wandb" and not target.path.is_dir(),
+                lambda target: parse_wandb_run(target.path), layouts=LAYOUTS, locate=wandb_runs)
