@@ -14,11 +14,12 @@ before the generic CSV reader, which accepts any header with an epoch or step co
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from fnmatch import translate
 from pathlib import Path
-from typing import Collection, Iterable, Sequence
+from typing import Callable, Collection, Iterable, Sequence
 
 from reporter.errors import HistoryError
 from reporter.ingest import hf, mlflow, openmmlab, tabular, tensorboard, umc, wandb_offline
@@ -113,13 +114,21 @@ def no_history_error(folder: Path) -> HistoryError:
 def looks_like_run(folder: Path) -> bool:
     """A folder holding run.toml, a file some reader reads, or a layout some reader knows; cheap, no parsing."""
     try:
-        names = [p.name for p in folder.iterdir() if p.is_file()]
+        entries = [(p.name, p.is_file()) for p in folder.iterdir()]
     except OSError:
         return False
-    readable = re.compile("|".join(translate(pattern) for reader in READERS for pattern in reader.files) or "(?!)")
-    if RUN_FILE in names or any(readable.match(name.lower()) for name in names):
+    readable = _matcher(tuple(pattern for reader in READERS for pattern in reader.files))
+    layouts = [pattern for reader in READERS for pattern in reader.layouts]
+    here = _matcher(tuple(pattern for pattern in layouts if "/" not in pattern))
+    if any(is_file and (name == RUN_FILE or readable(name.lower())) or here(name) for name, is_file in entries):
         return True
-    return any(next(folder.glob(pattern), None) is not None for reader in READERS for pattern in reader.layouts)
+    return any(next(folder.glob(pattern), None) is not None for pattern in layouts if "/" in pattern)
+
+
+@functools.lru_cache(maxsize=8)
+def _matcher(patterns: tuple[str, ...]) -> Callable[[str], object]:
+    """One compiled test for many name patterns: discovery asks it of every file in every folder it visits."""
+    return re.compile("|".join(translate(pattern) for pattern in patterns) or "(?!)").match
 
 
 def _located(reader: Reader, path: Path, base: Path) -> Candidate | None:
