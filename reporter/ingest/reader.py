@@ -89,7 +89,8 @@ class Reader:
         except (ReporterError, MemoryError):
             raise
         except Exception as exc:  # noqa: BLE001 - a parser tripping on odd content is still bad input
-            raise HistoryError(f"{target.path}: cannot read it as {self.name} ({type(exc).__name__}: {exc}); "
+            detail = str(exc).split("\n", 1)[0]  # the CLI prints one line
+            raise HistoryError(f"{target.path}: cannot read it as {self.name} ({type(exc).__name__}: {detail}); "
                                "check the file, or name another with --source") from exc
 
 

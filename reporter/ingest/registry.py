@@ -79,10 +79,10 @@ def named_history(path: Path, base: Path, selector: str | None = None) -> Candid
                 return found[0]
         raise HistoryError(f"{path}: not a history folder (looked for {_names(r for r in READERS if r.locate)})")
     target = Target(path, base, named=True, selector=selector)
-    reader = reader_for(target) or next((r for r in READERS if path.suffix.lower() in r.suffixes), None)
-    if reader is None:
+    chosen = reader_for(target) or next((r for r in READERS if path.suffix.lower() in r.suffixes), None)
+    if chosen is None:
         raise HistoryError(f"{path}: not a history reporter can read (looked for {_names(READERS)})")
-    return Candidate(reader, target)
+    return Candidate(chosen, target)
 
 
 def histories(folder: Path, excluded: Collection[str] = ()) -> list[Candidate]:
@@ -101,8 +101,8 @@ def histories(folder: Path, excluded: Collection[str] = ()) -> list[Candidate]:
             continue
         target = Target(path, folder)
         readers = [reader for reader in READERS if reader.reads_name(path.name)]
-        if readers and (reader := reader_for(target, readers)):
-            found.append(Candidate(reader, target))
+        if readers and (recognised := reader_for(target, readers)):
+            found.append(Candidate(recognised, target))
     return found
 
 
