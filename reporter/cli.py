@@ -170,8 +170,8 @@ def _is_date(text: str) -> bool:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from reporter.batch import run_batch
-    from reporter.index import Failure
+    from reporter.lab.batch import run_batch
+    from reporter.lab.index import Failure
     from reporter.ingest import load_settings
 
     request = _request(args)
@@ -194,8 +194,8 @@ def _batch(args: argparse.Namespace) -> int:
         print(f"  {result.run}: {result.error}", file=sys.stderr)
     failures = {r.run: Failure(r.error or "", r.path) for r in failed}
     if args.command == "digest":
-        from reporter.compare.command import experiment_comparisons
-        from reporter.digest import write_digest
+        from reporter.lab.compare.command import experiment_comparisons
+        from reporter.lab.digest import write_digest
 
         written = write_digest(args.out, [r.run for r in results if r.status != "failed"],
                                failures, request.now, since,
@@ -203,7 +203,7 @@ def _batch(args: argparse.Namespace) -> int:
                                request.templates, experiment_comparisons(lab, request.now))
         print(f"digest: {', '.join(p.name for p in written)}")
     elif lab.delivery is not None:  # the message carries tonight's digest PDF, not an old one
-        from reporter.digest import write_digest
+        from reporter.lab.digest import write_digest
 
         write_digest(args.out, [r.run for r in results if r.status != "failed"],
                      failures, request.now, since,
@@ -244,7 +244,7 @@ def _send(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from reporter.compare.command import CompareRequest, make_comparison
+    from reporter.lab.compare.command import CompareRequest, make_comparison
 
     request = _request(args)
     written = make_comparison(CompareRequest(

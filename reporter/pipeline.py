@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Mapping
 
 from reporter.analysis import analyse
-from reporter.analysis.changes import changes
+from reporter.changes import changes
 from reporter.ingest import load_run, load_settings
 from reporter.ingest.reference import projection_calibration, published_results
 from reporter.ingest.summaries import previous_snapshot

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from reporter import __version__
-from reporter.analysis.changes import Changes
+from reporter.changes import Changes
 from reporter.analysis.metrics import MIN_TREND_POINTS, OSCILLATING_BELOW
 from reporter.analysis.projection import HELD_OUT_COVERAGE, HELD_OUT_INTERVAL, MIN_POINTS, Calibration
 from reporter.ingest.umc import scalar

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from reporter.batch import Lock, discover
+from reporter.lab.discover import discover
+from reporter.lab.lock import Lock
 from reporter.cli import main
 from reporter.errors import UsageError
 
@@ -144,7 +145,7 @@ def test_kill_9_at_any_moment_leaves_complete_reports_and_a_rerun_finishes(tmp_p
 def test_the_same_work_on_a_dask_cluster(lab: Path, tmp_path: Path) -> None:
     from distributed import LocalCluster
 
-    from reporter.batch import run_batch
+    from reporter.lab.batch import run_batch
     from reporter.pipeline import ReportRequest
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from reporter.batch import discover
+from reporter.lab.discover import discover
 from reporter.cli import main
 
 NOW = "2025-03-15T09:00:00"

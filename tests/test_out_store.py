@@ -226,12 +226,12 @@ def killed(*_: object) -> None:
 
 
 def test_killed_workers_fail_their_runs_in_one_line_each(tmp_path: Path, monkeypatch, capsys) -> None:
-    import reporter.batch
+    import reporter.lab.runners
 
     root, out = tmp_path / "runs", tmp_path / "out"
     for name in ("a", "b", "c"):
         make_run(root / name)
-    monkeypatch.setattr(reporter.batch, "_report_one", killed)
+    monkeypatch.setattr(reporter.lab.runners, "_report_one", killed)
     results = batch(root, out)
     assert [r["status"] for r in results.values()] == ["failed"] * 3
     assert all("a worker process was killed" in r["error"] for r in results.values())

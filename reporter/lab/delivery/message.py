@@ -15,7 +15,7 @@ from typing import Callable, TypeVar
 from urllib.parse import quote
 
 from reporter.errors import DeliveryError, UsageError
-from reporter.index import problems_first, report_links
+from reporter.lab.index import problems_first, report_links
 from reporter.ingest.summaries import document_bytes, read_batch, read_summary
 from reporter.render.environment import environment, format_date, render_template
 

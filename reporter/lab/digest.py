@@ -14,8 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reporter.analysis.changes import Changes, changes
-from reporter.index import Failure, failed_rows, problems_first
+from reporter.changes import Changes, changes
+from reporter.lab.index import Failure, failed_rows, problems_first
 from reporter.ingest.summaries import figure_bytes, read_summary, snapshot_on_or_before
 from reporter.publish import write_atomic
 from reporter.render.environment import environment, format_date, render_template
@@ -88,7 +88,7 @@ def write_digest(out: Path, run_ids: list[str], failures: dict[str, Failure], no
                  ablations: tuple = ()) -> list[Path]:
     """out/digest.<lang>.<format> for every language and format asked for; runs that failed in this batch
     come first, with their error and the last good report, so a broken run is never missing from the meeting.
-    `ablations` are the declared experiments as (name, reporter.compare.analysis.Comparison) pairs."""
+    `ablations` are the declared experiments as (name, reporter.lab.compare.analysis.Comparison) pairs."""
     from reporter.render.pdf import html_to_pdf
 
     runs = collect(out, run_ids, since, languages)

@@ -9,7 +9,7 @@ from typing import Mapping
 
 import matplotlib
 
-from reporter.compare.analysis import Band, Comparison
+from reporter.lab.compare.analysis import Band, Comparison
 from reporter.render.charts import STYLE, Chart, _figure
 from reporter.render.environment import environment, format_date, render_template
 

@@ -14,8 +14,8 @@ import numpy as np
 
 from reporter.analysis import loss_key
 from reporter.analysis.metrics import series
-from reporter.compare import stats
-from reporter.compare.stats import Difference, Estimate
+from reporter.lab.compare import stats
+from reporter.lab.compare.stats import Difference, Estimate
 from reporter.errors import UsageError
 from reporter.model import Analysis, Finding, Mode, Severity, frozen_mapping
 

@@ -16,14 +16,14 @@ from datetime import datetime
 from pathlib import Path
 
 from reporter.analysis import analyse
-from reporter.batch import discover, looks_like_run
-from reporter.compare.analysis import Comparison, Group, compare_groups, compare_json
+from reporter.lab.discover import discover, looks_like_run
+from reporter.lab.compare.analysis import Comparison, Group, compare_groups, compare_json
 from reporter.config import Experiment, Settings
 from reporter.errors import UsageError
 from reporter.ingest import load_run, load_settings
 from reporter.model import Mode, RunConfig
 from reporter.publish import run_directory, write_atomic
-from reporter.render.compare import render_comparison
+from reporter.lab.compare.render import render_comparison
 
 log = logging.getLogger(__name__)
 _GLOB = re.compile(r"[*?\[]")

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reporter.analysis.changes import projected_final
+from reporter.changes import projected_final
 from reporter.config import LANGUAGES
 from reporter.ingest.summaries import last_report_date, read_summary
 from reporter.publish import report_source, write_atomic

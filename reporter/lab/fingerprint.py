@@ -1,0 +1,64 @@
+"""What a run's report depends on, and whether it changed since the last report (the batch's incremental skip).
+
+A changed mtime with the same content is re-hashed, so `touch` alone does not re-render.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Iterator
+
+from reporter import __version__
+
+STATE = ".inputs.json"
+"""Per-run record of what the last report was made from, in out/<run-id>/."""
+
+
+def _files(folder: Path) -> Iterator[Path]:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts):
+            yield path
+
+
+def fingerprint(folder: Path, settings: dict) -> dict:
+    """What a report depends on: every input's size and mtime, the settings, templates and version."""
+    return {"version": __version__, "settings": json.loads(json.dumps(settings)),  # as it reads back from disk
+            "files": {str(p.relative_to(folder)): [(info := p.stat()).st_size, info.st_mtime_ns] for p in _files(folder)}}
+
+
+def content_hash(folder: Path, names: list[str]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(names):
+        digest.update(name.encode())
+        digest.update((folder / name).read_bytes())
+    return digest.hexdigest()
+
+
+def unchanged(folder: Path, out: Path, current: dict, day: str) -> bool:
+    """True when the last report was made from the same inputs (mtime-only changes re-hashed).
+
+    A run still 'running' or 'unknown' is judged again on a new day, since the same history can
+    become 'stalled' as time passes; within a day it is skipped like any other.
+    """
+    try:
+        previous = json.loads((out / STATE).read_text())
+        status = json.loads((out / "summary.json").read_text())["run"]["status"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    if status in ("running", "unknown") and previous.get("day") != day:
+        return False
+    if {k: previous.get(k) for k in ("version", "settings")} != {k: current[k] for k in ("version", "settings")}:
+        return False
+    old, new = previous.get("files", {}), current["files"]
+    if old.keys() != new.keys() or any(old[k][0] != new[k][0] for k in new):
+        return False
+    touched = [k for k in new if old[k][1] != new[k][1]]
+    return not touched or previous.get("hash") == content_hash(folder, list(new))
+
+
+def templates_fingerprint(templates: Path | None) -> str | None:
+    if templates is None:
+        return None
+    return content_hash(templates, [str(p.relative_to(templates)) for p in _files(templates)])
