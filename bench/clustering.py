@@ -12,7 +12,7 @@ import time
 import numpy as np
 from sklearn.metrics import silhouette_score
 
-from reporter.analysis.clustering import analyse_clustering
+from reporter.report.analysis.clustering import analyse_clustering
 from reporter.model import Predictions
 
 

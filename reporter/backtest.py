@@ -15,8 +15,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
-from reporter.analysis.curves import FAMILIES, fit_family
-from reporter.analysis.projection import (
+from reporter.report.analysis.curves import FAMILIES, fit_family
+from reporter.report.analysis.projection import (
     Calibration,
     CurveEnsemble,
     calibration_from_errors,

@@ -97,8 +97,8 @@ def _plot(rows: list[Summary]) -> bytes:
 
 
 def run_backtest(args: argparse.Namespace) -> int:
-    from reporter.ingest.curves import load_curves
-    from reporter.ingest.reference import projection_calibration
+    from reporter.report.ingest.curves import load_curves
+    from reporter.report.ingest.reference import projection_calibration
 
     prefixes = _prefixes(args.prefixes)
     curves = load_curves(args.curves)

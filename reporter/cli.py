@@ -22,7 +22,7 @@ from reporter.config import (
 )
 from reporter.errors import ReporterError, UsageError
 from reporter.model import Mode, RunConfig
-from reporter.pipeline import ReportRequest, make_report
+from reporter.report.pipeline import ReportRequest, make_report
 
 log = logging.getLogger("reporter")
 
@@ -172,7 +172,7 @@ def _is_date(text: str) -> bool:
 def _batch(args: argparse.Namespace) -> int:
     from reporter.lab.batch import run_batch
     from reporter.lab.index import Failure
-    from reporter.ingest import load_settings
+    from reporter.report.ingest import load_settings
 
     request = _request(args)
     since = getattr(args, "since", None) or f"{request.now - timedelta(days=7):%Y-%m-%d}"
@@ -228,7 +228,7 @@ def _deliver(out: Path, lab: Settings, config: Path, now: datetime, templates: P
 
 
 def _send(args: argparse.Namespace) -> int:
-    from reporter.ingest import load_settings
+    from reporter.report.ingest import load_settings
     from reporter.lab.delivery import check_secrets
 
     lab = load_settings(args.config)

@@ -336,3 +336,10 @@ class Analysis:
     seeds: SeedSummary | None = None
     clustering: Any = None  # analysis.clustering.ClusteringResult when predictions exist
     x_unit: str = "epoch"  # what x counts: "epoch", or "step" for histories indexed by optimiser steps only
+
+
+def scalar(value: Any) -> Any:
+    """The single value of a one-element grid-search list, as the UMC code itself unwraps it."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        return value[0]
+    return value

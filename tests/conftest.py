@@ -10,8 +10,8 @@ from typing import Any, Iterator
 
 import pytest
 
-from reporter.ingest import history_frame
-from reporter.ingest.parsed import ParsedHistory
+from reporter.report.ingest import history_frame
+from reporter.report.ingest.parsed import ParsedHistory
 from reporter.model import (
     Event,
     LabelTable,

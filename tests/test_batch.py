@@ -146,7 +146,7 @@ def test_the_same_work_on_a_dask_cluster(lab: Path, tmp_path: Path) -> None:
     from distributed import LocalCluster
 
     from reporter.lab.batch import run_batch
-    from reporter.pipeline import ReportRequest
+    from reporter.report.pipeline import ReportRequest
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         request = ReportRequest(run=str(lab), out=tmp_path / "out", now=datetime(2025, 3, 15, tzinfo=timezone.utc),

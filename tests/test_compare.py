@@ -199,7 +199,7 @@ def test_digest_shows_one_ablation_table_per_declared_experiment(tmp_path: Path)
 
     from reporter.lab.compare.command import experiment_comparisons
     from reporter.lab.digest import write_digest
-    from reporter.ingest import load_settings
+    from reporter.report.ingest import load_settings
 
     now = datetime(2025, 3, 15, 9, tzinfo=timezone.utc)
     ablations = experiment_comparisons(load_settings(EXAMPLE / "lab.toml"), now)

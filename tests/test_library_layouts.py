@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from reporter.cli import main
-from reporter.ingest import load_run
-from reporter.ingest.tabular import split_of
+from reporter.report.ingest import load_run
+from reporter.report.ingest.tabular import split_of
 
 NOW = "2026-12-04T12:00:00"
 
@@ -174,7 +174,7 @@ def _wandb_log(pieces: list[bytes]) -> bytes:
     import struct
     import zlib
 
-    from reporter.ingest.wandb_offline import BLOCK, HEADER
+    from reporter.report.ingest.wandb_offline import BLOCK, HEADER
 
     out = bytearray(HEADER)
     for piece in pieces:
@@ -194,7 +194,7 @@ def _wandb_log(pieces: list[bytes]) -> bytes:
 
 
 def test_wandb_record_log_joins_pieces_across_blocks_and_stops_at_a_record_cut_off(tmp_path: Path) -> None:
-    from reporter.ingest.wandb_offline import records
+    from reporter.report.ingest.wandb_offline import records
 
     pieces = [b"a" * 100, b"b" * 70_000, b"c" * 10]  # the second spans three blocks: FIRST, MIDDLE, LAST
     path = tmp_path / "run-x.wandb"
@@ -209,7 +209,7 @@ def test_wandb_damaged_record_and_missing_extra_are_one_clear_error(tmp_path: Pa
     import sys
 
     from reporter.errors import HistoryError, InputError
-    from reporter.ingest.wandb_offline import records
+    from reporter.report.ingest.wandb_offline import records
 
     data = bytearray(_wandb_log([b"a" * 100, b"b" * 100]))
     data[20] ^= 0xFF

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reporter.analysis import metrics
+from reporter.report.analysis import metrics
 from reporter.config import Thresholds
 from reporter.model import Mode, Scale, Series, Trend
 

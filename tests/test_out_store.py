@@ -18,7 +18,7 @@ from conftest import ROOT, remount
 
 import reporter.publish
 from reporter.cli import main
-from reporter.ingest import run_id_for
+from reporter.report.ingest import run_id_for
 
 NOW = "2025-03-15T09:00:00"
 

@@ -19,12 +19,12 @@ from itertools import chain
 from pathlib import Path
 
 from reporter.errors import UsageError
-from reporter.ingest import run_id_for
+from reporter.report.ingest import run_id_for
 from reporter.lab.discover import discover
 from reporter.lab.fingerprint import templates_fingerprint
 from reporter.lab.lock import Lock
 from reporter.lab.runners import BatchResult, run_local, run_on_dask
-from reporter.pipeline import ReportRequest
+from reporter.report.pipeline import ReportRequest
 from reporter.publish import write_atomic
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
     """Every run under root, in `jobs` worker processes (or on a Dask cluster); writes out/batch.json and
     out/index.*."""
     from reporter.lab.index import Failure, write_index
-    from reporter.ingest import load_settings
+    from reporter.report.ingest import load_settings
 
     folders = discover(root, depth, pattern)
     if not folders:  # a wrong ROOT or --glob must not turn last night's index into an empty table

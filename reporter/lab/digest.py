@@ -16,9 +16,9 @@ from typing import Any
 
 from reporter.changes import Changes, changes
 from reporter.lab.index import Failure, failed_rows, problems_first
-from reporter.ingest.summaries import figure_bytes, read_summary, snapshot_on_or_before
+from reporter.report.ingest.summaries import figure_bytes, read_summary, snapshot_on_or_before
 from reporter.publish import write_atomic
-from reporter.render.environment import environment, format_date, render_template
+from reporter.report.render.environment import environment, format_date, render_template
 
 SEED_KEYS = ("seed", "log_id", "logger_name", "output_path", "pred_output_path", "model_output_path")
 """Hyperparameters that name a seed or its outputs: runs differing only in these are one experiment."""
@@ -89,7 +89,7 @@ def write_digest(out: Path, run_ids: list[str], failures: dict[str, Failure], no
     """out/digest.<lang>.<format> for every language and format asked for; runs that failed in this batch
     come first, with their error and the last good report, so a broken run is never missing from the meeting.
     `ablations` are the declared experiments as (name, reporter.lab.compare.analysis.Comparison) pairs."""
-    from reporter.render.pdf import html_to_pdf
+    from reporter.report.render.pdf import html_to_pdf
 
     runs = collect(out, run_ids, since, languages)
     groups = seed_groups(runs)

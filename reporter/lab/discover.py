@@ -6,7 +6,7 @@ import logging
 from pathlib import Path, PurePath
 
 from reporter.errors import UsageError
-from reporter.ingest import HISTORY_SUFFIXES
+from reporter.report.ingest import HISTORY_SUFFIXES
 
 log = logging.getLogger(__name__)
 _LOOK_PAST_DEPTH = 2

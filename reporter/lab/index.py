@@ -10,9 +10,9 @@ from typing import Any
 
 from reporter.changes import projected_final
 from reporter.config import LANGUAGES
-from reporter.ingest.summaries import last_report_date, read_summary
+from reporter.report.ingest.summaries import last_report_date, read_summary
 from reporter.publish import report_source, write_atomic
-from reporter.render.environment import environment, format_date, render_template
+from reporter.report.render.environment import environment, format_date, render_template
 
 STATUS_ORDER = {"crashed": 0, "stalled": 1, "stopped_early": 2, "unknown": 3, "running": 4, "finished": 5}
 

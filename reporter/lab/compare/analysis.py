@@ -12,8 +12,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from reporter.analysis import loss_key
-from reporter.analysis.metrics import series
+from reporter.report.analysis import loss_key
+from reporter.report.series import series
 from reporter.lab.compare import stats
 from reporter.lab.compare.stats import Difference, Estimate
 from reporter.errors import UsageError

@@ -10,8 +10,8 @@ from typing import Mapping
 import matplotlib
 
 from reporter.lab.compare.analysis import Band, Comparison
-from reporter.render.charts import STYLE, Chart, _figure
-from reporter.render.environment import environment, format_date, render_template
+from reporter.report.render.charts import STYLE, Chart, _figure
+from reporter.report.render.environment import environment, format_date, render_template
 
 matplotlib.use("Agg")
 
@@ -74,7 +74,7 @@ def render_comparison(c: Comparison, title: str, now: datetime, languages: tuple
             if "html" in formats:
                 files[f"compare.{lang}.html"] = html.encode("utf-8")
             if "pdf" in formats:
-                from reporter.render.pdf import html_to_pdf
+                from reporter.report.render.pdf import html_to_pdf
 
                 files[f"compare.{lang}.pdf"], _ = html_to_pdf(html, now)
     return files

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from reporter.errors import DeliveryError
-from reporter.ingest.summaries import read_batch
+from reporter.report.ingest.summaries import read_batch
 from reporter.lab.delivery import discord, dingtalk, feishu, slack, wecom
 from reporter.lab.delivery.email import email_message, send_email
 from reporter.lab.delivery.http import Request, Response, mask, masked_url, post

@@ -16,8 +16,8 @@ from urllib.parse import quote
 
 from reporter.errors import DeliveryError, UsageError
 from reporter.lab.index import problems_first, report_links
-from reporter.ingest.summaries import document_bytes, read_batch, read_summary
-from reporter.render.environment import environment, format_date, render_template
+from reporter.report.ingest.summaries import document_bytes, read_batch, read_summary
+from reporter.report.render.environment import environment, format_date, render_template
 
 PROBLEM_STATUSES = ("failed", "crashed", "stalled")
 """Run states that put a run at the top of tonight's message."""

@@ -18,9 +18,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from reporter.errors import HistoryError
-from reporter.ingest.files import TextFile, checked_lines
-from reporter.ingest.parsed import ParsedHistory
-from reporter.model import Event, LoggedStats, Plan
+from reporter.report.ingest.files import TextFile, checked_lines
+from reporter.report.ingest.parsed import ParsedHistory
+from reporter.model import Event, LoggedStats, Plan, scalar
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -67,13 +67,6 @@ def _value(raw: str) -> Any:
         return ast.literal_eval(raw)
     except (ValueError, SyntaxError, MemoryError, RecursionError, TypeError):
         return raw.strip()
-
-
-def scalar(value: Any) -> Any:
-    """The single value of a one-element grid-search list, as the UMC code itself unwraps it."""
-    if isinstance(value, (list, tuple)) and len(value) == 1:
-        return value[0]
-    return value
 
 
 def planned_epochs(hyperparameters: dict[str, Any]) -> Plan | None:

@@ -12,9 +12,8 @@ from typing import Any, Mapping
 
 from reporter import __version__
 from reporter.changes import Changes
-from reporter.analysis.metrics import MIN_TREND_POINTS, OSCILLATING_BELOW
-from reporter.analysis.projection import HELD_OUT_COVERAGE, HELD_OUT_INTERVAL, MIN_POINTS, Calibration
-from reporter.ingest.umc import scalar
+from reporter.report.analysis.metrics import MIN_TREND_POINTS, OSCILLATING_BELOW
+from reporter.report.analysis.projection import HELD_OUT_COVERAGE, HELD_OUT_INTERVAL, MIN_POINTS, Calibration
 from reporter.model import (
     Analysis,
     CheckItem,
@@ -27,6 +26,7 @@ from reporter.model import (
     Severity,
     Source,
     frozen_mapping,
+    scalar,
 )
 
 SHOWN_HYPERPARAMETERS = ("lr", "lr_pre", "thres", "delta", "base_dim", "train_batch_size", "num_train_epochs",

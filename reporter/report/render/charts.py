@@ -18,8 +18,7 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from reporter.analysis.metrics import finite_part, series  # noqa: E402
-from reporter.analysis.status import main_phase  # noqa: E402
+from reporter.report.series import finite_part, main_phase, series  # noqa: E402
 from reporter.model import Analysis, Scale  # noqa: E402
 
 STYLE = {

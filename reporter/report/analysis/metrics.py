@@ -13,8 +13,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from reporter.analysis.rank_tests import mann_kendall_p, theil_sen
+from reporter.report.analysis.rank_tests import mann_kendall_p, theil_sen
 from reporter.config import Thresholds
+from reporter.report.series import finite_part
 from reporter.model import (
     Mode,
     Point,
@@ -113,13 +114,6 @@ def natural_range(name: str, scale: Scale) -> tuple[float, float]:
     return -math.inf, math.inf
 
 
-def series(history: pd.DataFrame, key: str) -> Series:
-    """One key of the long history table, sorted by x."""
-    rows = history[history["key"] == key].sort_values("x")
-    return Series(key=key, x=tuple(rows["x"].to_numpy(dtype=float).tolist()),
-                  values=tuple(rows["value"].to_numpy(dtype=float).tolist()))
-
-
 STEPS_PER_SLOPE = 1000
 """Slopes of step-indexed metrics are reported per this many steps; per single step they round to 0."""
 
@@ -138,15 +132,6 @@ def x_unit(history: pd.DataFrame, planned_epochs: float | None = None) -> str:
         return "epoch"
     return "step"
 
-
-
-def finite_part(data: Series) -> Series:
-    """The points with a finite value (vectorised: a run logged every step has a million of them)."""
-    values = np.asarray(data.values, dtype=float)
-    if values.size == 0 or np.isfinite(values).all():
-        return data
-    keep = np.isfinite(values)
-    return Series(data.key, tuple(np.asarray(data.x, dtype=float)[keep].tolist()), tuple(values[keep].tolist()))
 
 
 def better(a: float, b: float, mode: Mode, min_delta: float = 0.0) -> bool:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pandas as pd
 
 from reporter.errors import HistoryError
-from reporter.ingest.files import TextFile
-from reporter.ingest.parsed import ParsedHistory
-from reporter.ingest.tabular import (
+from reporter.report.ingest.files import TextFile
+from reporter.report.ingest.parsed import ParsedHistory
+from reporter.report.ingest.tabular import (
     finish_parsed,
     json_records,
     long_from_wide,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from reporter.model import ReferenceRow, frozen_mapping
 
 if TYPE_CHECKING:
-    from reporter.analysis.projection import Calibration
+    from reporter.report.analysis.projection import Calibration
 
 CITATION = ("Zhang et al., Unsupervised Multimodal Clustering for Semantics Discovery in Multimodal "
             "Utterances, ACL 2024 (thuiar/UMC README)")
@@ -33,7 +33,7 @@ def projection_calibration() -> Calibration | None:
     """The interval calibration shipped with reporter (tools/calibrate.py builds it from shared/curves)."""
     import json
 
-    from reporter.analysis.projection import Calibration
+    from reporter.report.analysis.projection import Calibration
 
     resource = resources.files("reporter.data").joinpath("projection_calibration.json")
     if not resource.is_file():

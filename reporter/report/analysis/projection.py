@@ -25,8 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
-from reporter.analysis.curves import Fit, fit_members
-from reporter.analysis.metrics import finite_part
+from reporter.report.analysis.curves import Fit, fit_members
+from reporter.report.series import finite_part
 from reporter.model import Projection, ProjectionPoint, Series, Status
 
 METHOD = "ensemble of learning-curve families (Domhan et al. 2015), weighted median, conformal interval"

@@ -36,7 +36,7 @@ from markupsafe import Markup, escape
 
 from reporter.errors import RenderError, ReporterError
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+BUILTIN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
 SCIENTIFIC_FROM = 1e15
 """Larger magnitudes are shown as 1.50E25: digit grouping says nothing there, and from 1e24 on Babel's

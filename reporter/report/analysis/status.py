@@ -8,9 +8,10 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from reporter.analysis.metrics import is_loss, x_unit
+from reporter.report.analysis.metrics import is_loss, x_unit
 from reporter.config import Thresholds
 from reporter.model import Run, Status
+from reporter.report.series import main_phase
 
 
 @dataclass(frozen=True)
@@ -23,15 +24,6 @@ class StatusResult:
     typical_epoch_hours: float | None = None
     past_plan: bool = False  # the history goes beyond the planned length: the plan is not the run's real plan
     pretraining_epoch: float | None = None  # set while the run is still in its pre-training phase
-
-
-PHASE_PREFIXES = ("pretrain",)
-"""Keys of an earlier training phase with its own epoch counter (UMC pre-training)."""
-
-
-def main_phase(history: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the main training phase, with their own epoch axis."""
-    return history[~history["key"].str.startswith(PHASE_PREFIXES)]
 
 
 def pretraining_epoch(run: Run) -> float | None:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from reporter.errors import InputError
-from reporter.ingest.files import read_bytes
+from reporter.report.ingest.files import read_bytes
 from reporter.model import Predictions, Source
 
 _NAME = re.compile(r"^(?:epoch_(?P<epoch>\d+(?:\.\d+)?)|final)\.(?P<ext>npz|npy|csv)$")

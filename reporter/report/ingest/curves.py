@@ -6,11 +6,11 @@ import logging
 import math
 from pathlib import Path
 
-from reporter.analysis.metrics import natural_range, scale_of
+from reporter.report.analysis.metrics import natural_range, scale_of
 from reporter.backtest import MIN_CURVE_POINTS, Curve
 from reporter.errors import HistoryError, ReporterError
-from reporter.ingest.files import TextFile, read_text
-from reporter.ingest.tabular import json_records
+from reporter.report.ingest.files import TextFile, read_text
+from reporter.report.ingest.tabular import json_records
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +45,10 @@ def load_curves(paths: list[str]) -> list[Curve]:
     Raises:
         HistoryError: a curves file holds a record that is not a curve.
     """
-    from reporter.analysis import primary_metric_key, summarize_metric
-    from reporter.analysis.metrics import finite_part, series
+    from reporter.report.analysis import primary_metric_key, summarize_metric
+    from reporter.report.series import finite_part, series
     from reporter.config import Thresholds
-    from reporter.ingest import load_run
+    from reporter.report.ingest import load_run
 
     curves: list[Curve] = []
     for name in paths:

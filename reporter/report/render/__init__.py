@@ -13,10 +13,10 @@ from typing import Mapping
 
 from reporter.errors import RenderError, ReporterError
 from reporter.model import Analysis
-from reporter.present import ReportContext
+from reporter.report.present import ReportContext
 from reporter.processes import die_with_parent
-from reporter.render.charts import charts
-from reporter.render.environment import environment, format_date, lab_template_errors, render_template
+from reporter.report.render.charts import charts
+from reporter.report.render.environment import environment, format_date, lab_template_errors, render_template
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def _render_language(analysis: Analysis, context: ReportContext, lang: str, form
         if "html" in formats:
             files[f"report.{lang}.html"] = html.encode("utf-8")
         if "pdf" in formats:
-            from reporter.render.pdf import html_to_pdf
+            from reporter.report.render.pdf import html_to_pdf
 
             log.info("writing PDF (%s)", lang)
             files[f"report.{lang}.pdf"], missing = html_to_pdf(html, context.generated_at)

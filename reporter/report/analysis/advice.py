@@ -6,8 +6,7 @@ finding supports the change; otherwise they ask for the evidence that is missing
 
 from __future__ import annotations
 
-from reporter.analysis.findings import STOP_BELOW
-from reporter.ingest.umc import scalar
+from reporter.report.analysis.findings import STOP_BELOW
 from reporter.model import (
     CheckItem,
     CheckStatus,
@@ -17,6 +16,7 @@ from reporter.model import (
     Recommendation,
     Run,
     frozen_mapping,
+    scalar,
 )
 
 

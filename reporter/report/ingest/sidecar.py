@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reporter.errors import ConfigError
-from reporter.ingest.files import read_text
+from reporter.report.ingest.files import read_text
 from reporter.model import Plan, Source
 
 YAML_FILES = ("hparams.yaml", "args.yaml", "config.yaml")

@@ -10,19 +10,20 @@ from datetime import datetime
 
 import numpy as np
 
-from reporter.analysis import metrics
-from reporter.analysis.advice import checklist, recommendations
-from reporter.analysis.clustering import analyse_clustering
-from reporter.analysis.dataset import dataset_mismatch, profile
-from reporter.analysis.findings import Facts, findings, reference_target
-from reporter.analysis.projection import (
+from reporter.report.analysis import metrics
+from reporter.report.analysis.advice import checklist, recommendations
+from reporter.report.analysis.clustering import analyse_clustering
+from reporter.report.analysis.dataset import dataset_mismatch, profile
+from reporter.report.analysis.findings import Facts, findings, reference_target
+from reporter.report.analysis.projection import (
     Calibration,
     default_targets,
     no_projection,
     project,
     projection_limit,
 )
-from reporter.analysis.status import pretraining_epoch, run_status
+from reporter.report.analysis.status import pretraining_epoch, run_status
+from reporter.report.series import finite_part, series
 from reporter.config import Thresholds
 from reporter.errors import HistoryError
 from reporter.model import (
@@ -69,15 +70,15 @@ def _check_metric(run: Run, key: str | None, data: Series) -> None:
         keys = ", ".join(_keys(run)[:15])
         raise HistoryError(f"{source}: no metric '{run.config.metric}' in the history (keys: {keys}); fix --metric "
                            "or [metric] name in run.toml")
-    if key is not None and not metrics.finite_part(data).values:
+    if key is not None and not finite_part(data).values:
         raise HistoryError(f"{source}: metric '{key}' has no finite values (all NaN or inf); choose another with "
                            "--metric")
 
 
 def summarize_metric(run: Run, key: str, limits: Thresholds, data: Series | None = None) -> MetricSummary:
-    data = data if data is not None else metrics.series(run.history, key)
+    data = data if data is not None else series(run.history, key)
     mode = run.config.mode or metrics.direction(key) or Mode.MAX
-    clean = metrics.finite_part(data)
+    clean = finite_part(data)
     best = metrics.best_point(data, mode)
     if key in run.best_so_far_keys and run.logged_stats and run.logged_stats[-1].best_epoch is not None and best:
         best = Point(run.logged_stats[-1].best_epoch, best.value)
@@ -95,8 +96,8 @@ def summarize_metric(run: Run, key: str, limits: Thresholds, data: Series | None
 
 
 def summarize_loss(run: Run, key: str) -> LossSummary:
-    data = metrics.series(run.history, key)
-    clean = metrics.finite_part(data)
+    data = series(run.history, key)
+    clean = finite_part(data)
     current = Point(data.x[-1], data.values[-1]) if data.x else None
     return LossSummary(key=key, current=current, relative_change=metrics.relative_change(data), n_points=len(clean))
 
@@ -127,7 +128,7 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
               project_to: tuple[int, ...], calibration: Calibration | None) -> Analysis:
     pretraining = pretraining_epoch(run) is not None  # no evaluation metric exists yet: none is chosen or required
     key, basis = (None, None) if pretraining else metrics.primary_choice(run)
-    data = metrics.series(run.history, key) if key else Series("", (), ())
+    data = series(run.history, key) if key else Series("", (), ())
     if not pretraining:
         _check_metric(run, key, data)
     seeds = seed_summary(run)

@@ -20,24 +20,24 @@ import pandas as pd
 
 from reporter.config import MAX_PLANNED_EPOCHS, run_config_from_dict
 from reporter.errors import ConfigError, HistoryError, UsageError
-from reporter.ingest.files import TextFile, read_text
-from reporter.ingest.hf import looks_like_trainer_state, parse_trainer_state
-from reporter.ingest.labels import read_labels
-from reporter.ingest.mlflow import (
+from reporter.report.ingest.files import TextFile, read_text
+from reporter.report.ingest.hf import looks_like_trainer_state, parse_trainer_state
+from reporter.report.ingest.labels import read_labels
+from reporter.report.ingest.mlflow import (
     filestore_runs,
     is_sqlite,
     parse_filestore_run,
     parse_sqlite,
 )
-from reporter.ingest.openmmlab import looks_like_openmmlab, parse_openmmlab
-from reporter.ingest.parsed import ParsedHistory
-from reporter.ingest.predictions import read_predictions
-from reporter.ingest.sidecar import PLAN_KEYS, YAML_FILES, read_sidecars
-from reporter.ingest.sidefiles import is_json_document, is_side_file
-from reporter.ingest.tabular import looks_tabular, parse_csv, parse_json, split_of
-from reporter.ingest.tensorboard import event_files, parse_event_files
-from reporter.ingest.umc import looks_like_umc, parse_umc
-from reporter.ingest.wandb_offline import parse_wandb_run, wandb_runs
+from reporter.report.ingest.openmmlab import looks_like_openmmlab, parse_openmmlab
+from reporter.report.ingest.parsed import ParsedHistory
+from reporter.report.ingest.predictions import read_predictions
+from reporter.report.ingest.sidecar import PLAN_KEYS, YAML_FILES, read_sidecars
+from reporter.report.ingest.sidefiles import is_json_document, is_side_file
+from reporter.report.ingest.tabular import looks_tabular, parse_csv, parse_json, split_of
+from reporter.report.ingest.tensorboard import event_files, parse_event_files
+from reporter.report.ingest.umc import looks_like_umc, parse_umc
+from reporter.report.ingest.wandb_offline import parse_wandb_run, wandb_runs
 from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, frozen_mapping
 
 if TYPE_CHECKING:

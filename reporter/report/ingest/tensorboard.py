@@ -18,8 +18,8 @@ from typing import Any
 import pandas as pd
 
 from reporter.errors import HistoryError, InputError
-from reporter.ingest.parsed import LONG_COLUMNS, ParsedHistory
-from reporter.ingest.tabular import split_of
+from reporter.report.ingest.parsed import LONG_COLUMNS, ParsedHistory
+from reporter.report.ingest.tabular import split_of
 from reporter.model import Source
 
 PATTERN = "events.out.tfevents.*"

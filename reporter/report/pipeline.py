@@ -8,16 +8,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Mapping
 
-from reporter.analysis import analyse
+from reporter.report.analysis import analyse
 from reporter.changes import changes
-from reporter.ingest import load_run, load_settings
-from reporter.ingest.reference import projection_calibration, published_results
-from reporter.ingest.summaries import previous_snapshot
+from reporter.report.ingest import load_run, load_settings
+from reporter.report.ingest.reference import projection_calibration, published_results
+from reporter.report.ingest.summaries import previous_snapshot
 from reporter.model import RunConfig
-from reporter.present import present
+from reporter.report.present import present
 from reporter.publish import publish, run_directory
-from reporter.render import render_report
-from reporter.summary import summary
+from reporter.report.render import render_report
+from reporter.report.summary import summary
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from reporter.errors import DatasetError
-from reporter.ingest.files import TextFile, checked_lines, read_text
+from reporter.report.ingest.files import TextFile, checked_lines, read_text
 from reporter.model import LabelTable
 
 LABEL_NAMES = ("label", "labels", "da", "intent", "class", "category", "target", "y", "dialogue act")

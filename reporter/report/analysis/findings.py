@@ -11,11 +11,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from reporter.analysis.dataset import dataset_mismatch
-from reporter.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, series, tokens
-from reporter.analysis.status import StatusResult
+from reporter.report.analysis.dataset import dataset_mismatch
+from reporter.report.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, tokens
+from reporter.report.analysis.status import StatusResult
 from reporter.config import Thresholds
-from reporter.ingest.umc import scalar
+from reporter.report.series import series
 from reporter.model import (
     DatasetProfile,
     Finding,
@@ -31,6 +31,7 @@ from reporter.model import (
     Status,
     Trend,
     frozen_mapping,
+    scalar,
 )
 
 CEILING_FAMILIES = ("umc", "umc-fork")

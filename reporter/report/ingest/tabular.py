@@ -19,9 +19,9 @@ from typing import Any, Iterable
 import pandas as pd
 
 from reporter.errors import HistoryError
-from reporter.ingest.files import TextFile, checked_lines
-from reporter.ingest.parsed import ParsedHistory
-from reporter.ingest.umc import looks_like_umc_results, parse_umc_results
+from reporter.report.ingest.files import TextFile, checked_lines
+from reporter.report.ingest.parsed import ParsedHistory
+from reporter.report.ingest.umc import looks_like_umc_results, parse_umc_results
 
 log = logging.getLogger(__name__)
 
