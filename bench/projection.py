@@ -14,7 +14,7 @@ import numpy as np
 from scipy.optimize import curve_fit
 
 from reporter.report.analysis.projection import CurveEnsemble
-from reporter.report.ingest.reference import projection_calibration
+from reporter.report.reference import projection_calibration
 
 
 def curves(count: int = 50) -> list[tuple[np.ndarray, np.ndarray]]:

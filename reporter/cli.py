@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "compare":
             return _compare(args)
         if args.command == "backtest":
-            from reporter.backtest_cli import run_backtest
+            from reporter.backtest.cli import run_backtest
 
             return run_backtest(args)
         written = make_report(replace(_request(args), parallel=args.jobs > 1))

@@ -16,7 +16,7 @@ from reporter.cli import main
 from reporter.config import Thresholds, settings_from_dict
 from reporter.report.ingest import load_run
 from reporter.report.ingest.predictions import read_predictions
-from reporter.report.ingest.reference import published_results
+from reporter.report.reference import published_results
 from reporter.model import CheckStatus, Event, Finding, Predictions, Severity, Status, frozen_mapping
 from reporter.report.present import present
 from reporter.report.render.environment import environment

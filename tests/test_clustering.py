@@ -129,7 +129,7 @@ def test_seed_spread_against_the_gap(tmp_path: Path) -> None:
                                                       for s, v in enumerate([22.0, 25.5, 23.0, 26.0])]
     (tmp_path / "results.csv").write_text("\n".join(rows) + "\n")
     from reporter.report.ingest import load_run
-    from reporter.report.ingest.reference import published_results
+    from reporter.report.reference import published_results
 
     found = {f.code: f for f in analyse(load_run(str(tmp_path / "results.csv")), NOW, published_results()).findings}
     assert found["seeds.high_variance"].params["n"] == 4

@@ -10,7 +10,7 @@ import pytest
 
 from reporter.report.analysis.curves import FAMILIES, fit_family, fit_members
 from reporter.report.analysis.projection import CurveEnsemble, calibration_from_errors
-from reporter.backtest import (
+from reporter.backtest.backtest import (
     Curve,
     backtest,
     calibration_errors,
@@ -18,8 +18,8 @@ from reporter.backtest import (
     summarise,
 )
 from reporter.cli import main
-from reporter.report.ingest.curves import load_curves
-from reporter.report.ingest.reference import projection_calibration
+from reporter.backtest.curves import load_curves
+from reporter.report.reference import projection_calibration
 
 U = np.arange(1.0, 41.0)
 SHIPPED = projection_calibration()

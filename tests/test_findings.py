@@ -8,7 +8,7 @@ import pytest
 from conftest import NOW, make_labels, make_run
 
 from reporter.report.analysis import analyse
-from reporter.report.ingest.reference import published_results
+from reporter.report.reference import published_results
 from reporter.model import Event, LoggedStats, Severity, Status
 
 RISING = [0.10 + 0.02 * i for i in range(10)]

@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from reporter.report.analysis import analyse
 from reporter.cli import main
 from reporter.errors import ReporterError
-from reporter.report.ingest.reference import projection_calibration, published_results
+from reporter.report.reference import projection_calibration, published_results
 from reporter.model import Event
 from reporter.report.present import present
 from reporter.report.render.environment import BUILTIN_TEMPLATES, environment, format_date, render_template

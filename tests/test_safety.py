@@ -16,7 +16,7 @@ from conftest import ROOT
 from reporter.cli import main
 from reporter.errors import ConfigError, HistoryError, UsageError
 from reporter.report.ingest import load_run
-from reporter.publish import run_directory
+from reporter.outstore import run_directory
 from reporter.report.render.pdf import html_to_pdf
 
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from reporter.report.analysis.projection import calibration_from_errors
-from reporter.backtest import calibration_errors
-from reporter.report.ingest.curves import load_curves
+from reporter.backtest.backtest import calibration_errors
+from reporter.backtest.curves import load_curves
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,6 @@ kill -9 leaves no stale lock behind.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from collections import defaultdict
@@ -25,7 +24,7 @@ from reporter.lab.fingerprint import templates_fingerprint
 from reporter.lab.lock import Lock
 from reporter.lab.runners import BatchResult, run_local, run_on_dask
 from reporter.report.pipeline import ReportRequest
-from reporter.publish import write_atomic
+from reporter.outstore import write_batch
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +84,7 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
         if bar is not None:
             bar.close()
         results.sort(key=lambda r: r.run)
-        write_atomic(request.out / "batch.json", json.dumps(
-            {"root": str(root), "runs": [asdict(r) for r in results]}, indent=2, ensure_ascii=False).encode())
+        write_batch(request.out, {"root": str(root), "runs": [asdict(r) for r in results]})
         write_index(request.out, [r.run for r in results if r.status != "failed"],
                     {r.run: Failure(r.error or "", r.path) for r in results if r.status == "failed"}, request.now, request.languages,
                     request.templates)

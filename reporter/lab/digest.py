@@ -16,8 +16,7 @@ from typing import Any
 
 from reporter.changes import Changes, changes
 from reporter.lab.index import Failure, failed_rows, problems_first
-from reporter.report.ingest.summaries import figure_bytes, read_summary, snapshot_on_or_before
-from reporter.publish import write_atomic
+from reporter.outstore import digest_path, figure_bytes, run_summary, snapshot_on_or_before, write_atomic
 from reporter.report.render.environment import environment, format_date, render_template
 
 SEED_KEYS = ("seed", "log_id", "logger_name", "output_path", "pred_output_path", "model_output_path")
@@ -72,7 +71,7 @@ def collect(out: Path, run_ids: list[str], since: str, languages: tuple[str, ...
     """What the digest shows of each run, read once for every language, problems first."""
     runs = []
     for run_id in run_ids:
-        summary = read_summary(out / run_id / "summary.json")
+        summary = run_summary(out, run_id)
         if summary is None:
             continue
         before = snapshot_on_or_before(out / run_id, since)
@@ -98,7 +97,7 @@ def write_digest(out: Path, run_ids: list[str], failures: dict[str, Failure], no
         context = {"runs": runs, "groups": groups, "since": since, "date": format_date(now, lang),
                    "scale_free": _ScaleFree, "ablations": ablations}
         if "md" in formats:
-            path = out / f"digest.{lang}.md"
+            path = digest_path(out, lang, "md")
             write_atomic(path, render_template(environment(lang, "md", templates), "digest.md.j2",
                                                failed=failed_rows(out, failures, "md"), **context).encode())
             written.append(path)
@@ -106,10 +105,10 @@ def write_digest(out: Path, run_ids: list[str], failures: dict[str, Failure], no
             html = render_template(environment(lang, "html", templates), "digest.html.j2",
                                    failed=failed_rows(out, failures, "html"), **context)
             if "html" in formats:
-                write_atomic(out / f"digest.{lang}.html", html.encode())
-                written.append(out / f"digest.{lang}.html")
+                write_atomic(digest_path(out, lang, "html"), html.encode())
+                written.append(digest_path(out, lang, "html"))
             if "pdf" in formats:
                 pdf, _ = html_to_pdf(html, now)
-                write_atomic(out / f"digest.{lang}.pdf", pdf)
-                written.append(out / f"digest.{lang}.pdf")
+                write_atomic(digest_path(out, lang, "pdf"), pdf)
+                written.append(digest_path(out, lang, "pdf"))
     return written

@@ -11,10 +11,7 @@ from pathlib import Path
 from typing import Iterator
 
 from reporter import __version__
-
-STATE = ".inputs.json"
-"""Per-run record of what the last report was made from, in out/<run-id>/."""
-
+from reporter.outstore import last_inputs
 
 def _files(folder: Path) -> Iterator[Path]:
     for path in sorted(folder.rglob("*")):
@@ -42,11 +39,10 @@ def unchanged(folder: Path, out: Path, current: dict, day: str) -> bool:
     A run still 'running' or 'unknown' is judged again on a new day, since the same history can
     become 'stalled' as time passes; within a day it is skipped like any other.
     """
-    try:
-        previous = json.loads((out / STATE).read_text())
-        status = json.loads((out / "summary.json").read_text())["run"]["status"]
-    except (OSError, ValueError, KeyError, TypeError):
+    last = last_inputs(out)
+    if last is None:
         return False
+    previous, status = last
     if status in ("running", "unknown") and previous.get("day") != day:
         return False
     if {k: previous.get(k) for k in ("version", "settings")} != {k: current[k] for k in ("version", "settings")}:

@@ -10,8 +10,15 @@ from typing import Any
 
 from reporter.changes import projected_final
 from reporter.config import LANGUAGES
-from reporter.report.ingest.summaries import last_report_date, read_summary
-from reporter.publish import report_source, write_atomic
+from reporter.outstore import (
+    index_path,
+    last_report_date,
+    remove_index,
+    report_path,
+    report_source,
+    run_summary,
+    write_atomic,
+)
 from reporter.report.render.environment import environment, format_date, render_template
 
 STATUS_ORDER = {"crashed": 0, "stalled": 1, "stopped_early": 2, "unknown": 3, "running": 4, "finished": 5}
@@ -69,7 +76,7 @@ def report_links(run_out: Path, output: str) -> tuple[ReportLink, ...]:
     a batch rendered with `--lang en` or `--format pdf` never gets a dead link."""
     links = []
     for lang in LANGUAGES:
-        fmt = next((f for f in (output, "html", "pdf", "md") if (run_out / f"report.{lang}.{f}").is_file()), None)
+        fmt = next((f for f in (output, "html", "pdf", "md") if report_path(run_out, lang, f).is_file()), None)
         if fmt is not None:
             links.append(ReportLink(lang, fmt, f"report.{lang}.{fmt}"))
     return tuple(links)
@@ -78,7 +85,7 @@ def report_links(run_out: Path, output: str) -> tuple[ReportLink, ...]:
 def read_rows(out: Path, run_ids: list[str], output: str) -> list[IndexRow]:
     rows = []
     for run_id in run_ids:
-        data = read_summary(out / run_id / "summary.json")
+        data = run_summary(out, run_id)
         if data is None:
             continue
         rows.append(IndexRow(run_id, data, sparkline_points(data.get("series")), projected_final(data),
@@ -103,7 +110,7 @@ def failed_rows(out: Path, failures: dict[str, Failure], output: str) -> list[Fa
     """
     rows = []
     for run_id, failure in sorted(failures.items()):
-        previous = read_summary(out / run_id / "summary.json")
+        previous = run_summary(out, run_id)
         if previous is not None and report_source(out / run_id) not in (None, str(Path(failure.folder).resolve())):
             previous = None
         first_line = failure.error.splitlines()[0] if failure.error else ""
@@ -123,8 +130,8 @@ def write_index(out: Path, run_ids: list[str], failures: dict[str, Failure], now
         for lang in languages:
             text = render_template(environment(lang, output, templates), f"index.{output}.j2", rows=rows, failed=failed,
                                    languages=languages, date=format_date(now, lang)).encode("utf-8")
-            write_atomic(out / f"index.{lang}.{output}", text)
+            write_atomic(index_path(out, lang, output), text)
             if lang == languages[0]:
-                write_atomic(out / f"index.{output}", text)
+                write_atomic(index_path(out, None, output), text)
         for lang in set(LANGUAGES) - set(languages):  # an earlier batch's index in a language not made tonight
-            (out / f"index.{lang}.{output}").unlink(missing_ok=True)
+            remove_index(out, lang, output)

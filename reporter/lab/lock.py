@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from reporter.errors import UsageError
-from reporter.publish import writing
+from reporter.outstore import batch_lock_path, writing
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class Lock:
     """
 
     def __init__(self, out: Path) -> None:
-        self.path = out / ".batch.lock"
+        self.path = batch_lock_path(out)
 
     def __enter__(self) -> "Lock":
         with writing(self.path.parent):

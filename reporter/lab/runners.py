@@ -16,10 +16,10 @@ from typing import Iterator
 
 from reporter.errors import ReporterError, UsageError
 from reporter.heap import collected_after
-from reporter.lab.fingerprint import STATE, content_hash, fingerprint, unchanged
+from reporter.lab.fingerprint import content_hash, fingerprint, unchanged
 from reporter.report.pipeline import ReportRequest, make_report
 from reporter.processes import die_with_parent
-from reporter.publish import report_source, tidy
+from reporter.outstore import STATE, report_source, tidy
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,10 @@ from typing import Mapping
 from reporter.report.analysis import analyse
 from reporter.changes import changes
 from reporter.report.ingest import load_run, load_settings
-from reporter.report.ingest.reference import projection_calibration, published_results
-from reporter.report.ingest.summaries import previous_snapshot
+from reporter.report.reference import projection_calibration, published_results
 from reporter.model import RunConfig
 from reporter.report.present import present
-from reporter.publish import publish, run_directory
+from reporter.outstore import previous_snapshot, publish, run_directory
 from reporter.report.render import render_report
 from reporter.report.summary import summary
 

@@ -22,7 +22,7 @@ from reporter.config import Experiment, Settings
 from reporter.errors import UsageError
 from reporter.report.ingest import load_run, load_settings
 from reporter.model import Mode, RunConfig
-from reporter.publish import run_directory, write_atomic
+from reporter.outstore import compare_directory, write_atomic
 from reporter.lab.compare.render import render_comparison
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,7 @@ def make_comparison(request: CompareRequest) -> list[Path]:
     files = render_comparison(comparison, title, request.now, request.languages or settings.languages,
                               request.formats or settings.formats, request.templates)
     files["compare.json"] = (json.dumps(compare_json(comparison), ensure_ascii=False, indent=2) + "\n").encode()
-    target = run_directory(request.out.resolve() / "compare", output_name(names, experiment))
+    target = compare_directory(request.out, output_name(names, experiment))
     for relative, content in sorted(files.items()):
         write_atomic(target / relative, content)
     return [target / relative for relative in sorted(files)]

@@ -10,7 +10,7 @@ from typing import Mapping
 import matplotlib
 
 from reporter.lab.compare.analysis import Band, Comparison
-from reporter.report.render.charts import STYLE, Chart, _figure
+from reporter.report.render.charts import STYLE, Chart, styled_figure
 from reporter.report.render.environment import environment, format_date, render_template
 
 matplotlib.use("Agg")
@@ -31,7 +31,7 @@ def band_chart(name: str, bands: Mapping[str, Band | None], y_label: str, labels
     if not drawn:
         return None
     with matplotlib.rc_context(STYLE):
-        figure = _figure()
+        figure = styled_figure()
         axes = figure.add_subplot()
         for index, (group, b) in enumerate(drawn.items()):
             colour = PALETTE[index % len(PALETTE)]

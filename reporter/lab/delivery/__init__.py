@@ -18,13 +18,12 @@ from pathlib import Path
 from typing import Callable
 
 from reporter.errors import DeliveryError
-from reporter.report.ingest.summaries import read_batch
 from reporter.lab.delivery import discord, dingtalk, feishu, slack, wecom
 from reporter.lab.delivery.email import email_message, send_email
 from reporter.lab.delivery.http import Request, Response, mask, masked_url, post
 from reporter.lab.delivery.message import Content, read_nightly, should_send
 from reporter.lab.delivery.settings import DeliverySettings, WebhookSettings, secret
-from reporter.publish import write_atomic
+from reporter.outstore import outbox_path, read_batch, write_atomic, write_batch
 
 log = logging.getLogger(__name__)
 CHANNELS = {"feishu": feishu.send, "dingtalk": dingtalk.send, "wecom": wecom.send, "slack": slack.send,
@@ -121,7 +120,7 @@ def deliver(out: Path, settings: DeliverySettings, now: datetime, origin: str, t
             _record(out, [])
         return []
     content = Content(nightly, settings.languages, settings.base_url, templates)
-    outbox = out / "outbox" if dry_run else None
+    outbox = outbox_path(out) if dry_run else None
     channels: list[tuple[str, Callable[[], None]]] = []
     if settings.email is not None:
         channels.append(("email", lambda: _email(content, settings, origin, outbox)))
@@ -147,4 +146,4 @@ def _record(out: Path, results: list[DeliveryResult]) -> None:
     """batch.json gains (or replaces) its `delivery` list: one entry per channel."""
     batch = read_batch(out) or {"runs": []}
     batch["delivery"] = [asdict(r) for r in results]
-    write_atomic(out / "batch.json", json.dumps(batch, indent=2, ensure_ascii=False).encode())
+    write_batch(out, batch)

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from reporter.errors import DeliveryError, UsageError
 from reporter.lab.index import problems_first, report_links
-from reporter.report.ingest.summaries import document_bytes, read_batch, read_summary
+from reporter.outstore import BATCH, document_bytes, read_batch, run_summary
 from reporter.report.render.environment import environment, format_date, render_template
 
 PROBLEM_STATUSES = ("failed", "crashed", "stalled")
@@ -63,7 +63,7 @@ class Nightly:
 
 def _run_line(out: Path, entry: dict) -> RunLine | None:
     run_id = str(entry.get("run", ""))
-    summary = read_summary(out / run_id / "summary.json") if run_id else None
+    summary = run_summary(out, run_id) if run_id else None
     if summary is None and entry.get("status") != "failed":
         return None
     failed = entry.get("status") == "failed"
@@ -84,7 +84,7 @@ def read_nightly(out: Path, languages: tuple[str, ...], now: datetime) -> Nightl
     """
     batch = read_batch(out)
     if batch is None:
-        raise UsageError(f"{out / 'batch.json'}: missing or unreadable; run `reporter batch` into {out} first")
+        raise UsageError(f"{out / BATCH}: missing or unreadable; run `reporter batch` into {out} first")
     entries = [e for e in batch["runs"] if isinstance(e, dict)]
     lines = [line for e in entries if (line := _run_line(out, e)) is not None]
     shown = sorted((line for line in lines if line.problem or line.changed),

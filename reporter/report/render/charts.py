@@ -90,7 +90,8 @@ def _marker(count: int, marker: str) -> str | None:
     return marker if count <= MARKER_LIMIT else None
 
 
-def _figure(width: float = 6.4, height: float = 3.0) -> Figure:
+def styled_figure(width: float = 6.4, height: float = 3.0) -> Figure:
+    """A blank figure in the house style, so every chart (the comparison's too) looks alike."""
     with matplotlib.rc_context(STYLE):
         return Figure(figsize=(width, height), layout="constrained")
 
@@ -100,7 +101,7 @@ def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
     if m is None or a.seeds is not None:  # final results per seed are a table, not a curve
         return None
     with matplotlib.rc_context(STYLE):
-        figure = _figure()
+        figure = styled_figure()
         axes = figure.add_subplot()
         data = series(a.run.history, m.name)
         # Too few points or best-so-far values: markers only, so no curve is implied between them.
@@ -138,7 +139,7 @@ def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
     if not keys:
         return None
     with matplotlib.rc_context(STYLE):
-        figure = _figure()
+        figure = styled_figure()
         axes = figure.add_subplot()
         for index, key in enumerate(keys[:6]):
             data = series(history, key)
@@ -158,7 +159,7 @@ def class_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
     if d is None:
         return None
     with matplotlib.rc_context(STYLE):
-        figure = _figure(6.4, 3.2)
+        figure = styled_figure(6.4, 3.2)
         axes = figure.add_subplot()
         names = [c.label for c in d.classes]
         counts = [c.count for c in d.classes]
@@ -178,7 +179,7 @@ def confusion_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
         return None
     with matplotlib.rc_context(STYLE):
         size = min(7.0, 2.5 + 0.3 * len(c.per_class))
-        figure = _figure(size + 1, size)
+        figure = styled_figure(size + 1, size)
         axes = figure.add_subplot()
         matrix = [[value / max(sum(row), 1) for value in row] for row in c.confusion]
         image = axes.imshow(matrix, cmap="Blues", vmin=0, vmax=1, aspect="auto")

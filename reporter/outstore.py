@@ -1,7 +1,13 @@
-"""Publish: the only stage that writes. Files land atomically (temp file + rename) under out/<run-id>/.
+"""The out-store: the one owner of the out/ layout, for writing and for reading it back.
 
-Everything is rendered in memory first, so a failure before publishing leaves the previous report
-untouched; each file is replaced whole, never truncated in place.
+out/<run-id>/ (a link into out/.versions/) holds a run's report, summary.json, figures/, history/<date>/
+and the batch's record of its inputs; out/ itself holds batch.json, index.*, digest.*, compare/, outbox/
+and the batch lock. Every other module asks this one for those paths.
+
+Publishing is the only stage that writes a report. Files land atomically (temp file + rename);
+everything is rendered in memory first, so a failure before publishing leaves the previous report
+untouched; each file is replaced whole, never truncated in place. Reading is never fatal: a missing
+or unreadable file reads as None.
 """
 
 from __future__ import annotations
@@ -232,3 +238,124 @@ def _adopt_legacy(link: Path, versions: Path, when: datetime) -> Path | None:
         os.replace(link, legacy)
         os.symlink(os.path.relpath(legacy, link.parent), link)
     return link.resolve() if link.exists() else None
+
+
+STATE = ".inputs.json"
+"""Per-run record of what the last report was made from, in out/<run-id>/."""
+BATCH = "batch.json"
+"""out/batch.json: the last batch's line for every run (and, after delivery, what was sent)."""
+
+
+def batch_lock_path(out: Path) -> Path:
+    """out/.batch.lock, the flock one batch at a time holds."""
+    return out / ".batch.lock"
+
+
+def outbox_path(out: Path) -> Path:
+    """out/outbox/, where a dry-run delivery leaves what it would have sent."""
+    return out / "outbox"
+
+
+def compare_directory(out: Path, name: str) -> Path:
+    """out/compare/<name>, the folder of one comparison."""
+    return run_directory(out.resolve() / "compare", name)
+
+
+def index_path(out: Path, lang: str | None, output: str) -> Path:
+    """out/index.<lang>.<output>, or out/index.<output> (the default language's copy) when lang is None."""
+    return out / (f"index.{lang}.{output}" if lang else f"index.{output}")
+
+
+def remove_index(out: Path, lang: str, output: str) -> None:
+    """Remove out/index.<lang>.<output>, an index an earlier batch made in a language not made tonight."""
+    index_path(out, lang, output).unlink(missing_ok=True)
+
+
+def digest_path(out: Path, lang: str, fmt: str) -> Path:
+    """out/digest.<lang>.<fmt>."""
+    return out / f"digest.{lang}.{fmt}"
+
+
+def report_path(run_out: Path, lang: str, fmt: str) -> Path:
+    """out/<run-id>/report.<lang>.<fmt>."""
+    return run_out / f"report.{lang}.{fmt}"
+
+
+def write_batch(out: Path, batch: Mapping[str, Any]) -> None:
+    """out/batch.json, written atomically."""
+    write_atomic(out / BATCH, json.dumps(batch, indent=2, ensure_ascii=False).encode())
+
+
+def last_inputs(run_out: Path) -> tuple[dict[str, Any], Any] | None:
+    """The record of the inputs the last report was made from, with that report's run status; None when
+    either is missing or unreadable (the run is then reported again)."""
+    try:
+        previous = json.loads((run_out / STATE).read_text())
+        status = json.loads((run_out / "summary.json").read_text())["run"]["status"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return previous, status
+
+
+def run_summary(out: Path, run_id: str) -> dict[str, Any] | None:
+    """out/<run-id>/summary.json as publish wrote it, or None."""
+    return read_summary(out / run_id / "summary.json")
+
+
+def read_summary(path: Path) -> dict[str, Any] | None:
+    """A summary.json as written by publish, or None when it is missing or unreadable (never fatal)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("schema") == 1 else None
+
+
+def previous_snapshot(run_out: Path, before: str) -> tuple[str, dict[str, Any]] | None:
+    """The latest history/<YYYY-MM-DD>/summary.json dated before `before` (an ISO date), with its date."""
+    history = run_out / "history"
+    if not history.is_dir():
+        return None
+    for folder in sorted((p for p in history.iterdir() if p.is_dir() and p.name < before), reverse=True):
+        data = read_summary(folder / "summary.json")
+        if data is not None:
+            return folder.name, data
+    return None
+
+
+def snapshot_on_or_before(run_out: Path, day: str) -> tuple[str, dict[str, Any]] | None:
+    """The latest history snapshot dated on or before `day` (for 'since the last meeting')."""
+    return previous_snapshot(run_out, day + "~")  # '~' sorts after any date suffix
+
+
+def last_report_date(run_out: Path) -> str | None:
+    """The date (YYYY-MM-DD) of the report published in out/<run>/: its newest history snapshot."""
+    latest = previous_snapshot(run_out, "9999-99-99")
+    return latest[0] if latest else None
+
+
+def figure_bytes(run_out: Path, name: str) -> bytes | None:
+    """A published figure of a run, for the digest; None when the run has none."""
+    path = run_out / "figures" / name
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError:
+        return None
+
+
+def read_batch(out: Path) -> dict[str, Any] | None:
+    """out/batch.json as the last batch wrote it (for delivery), or None when missing or unreadable."""
+    try:
+        data = json.loads((out / BATCH).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and isinstance(data.get("runs"), list) else None
+
+
+def document_bytes(out: Path, name: str) -> bytes | None:
+    """A published document of out/ (a digest PDF, for delivery); None when there is none."""
+    path = out / name
+    try:
+        return path.read_bytes() if path.is_file() else None
+    except OSError:
+        return None

@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from reporter.report.analysis.metrics import natural_range, scale_of
-from reporter.backtest import MIN_CURVE_POINTS, Curve
+from reporter.backtest.backtest import MIN_CURVE_POINTS, Curve
 from reporter.errors import HistoryError, ReporterError
 from reporter.report.ingest.files import TextFile, read_text
 from reporter.report.ingest.tabular import json_records

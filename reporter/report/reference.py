@@ -1,4 +1,5 @@
-"""Published results bundled with reporter (reporter/data), read once per process."""
+"""Published results and the projection calibration bundled with reporter (reporter/data), read once per
+process; the pipeline hands them to analysis (they are no run input, so they are not ingest's)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`reporter backtest`: read curves, run reporter.backtest, print the table, write CSV and plot."""
+"""`reporter backtest`: read curves, run reporter.backtest.backtest, print the table, write CSV and plot."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import csv
 import io
 
-from reporter.backtest import (
+from reporter.backtest.backtest import (
     METHODS,
     MIN_CURVE_POINTS,
     Score,
@@ -16,7 +16,7 @@ from reporter.backtest import (
     summarise,
 )
 from reporter.errors import UsageError
-from reporter.publish import write_atomic
+from reporter.outstore import write_atomic
 
 
 def _prefixes(text: str) -> tuple[float, ...]:
@@ -97,8 +97,8 @@ def _plot(rows: list[Summary]) -> bytes:
 
 
 def run_backtest(args: argparse.Namespace) -> int:
-    from reporter.report.ingest.curves import load_curves
-    from reporter.report.ingest.reference import projection_calibration
+    from reporter.backtest.curves import load_curves
+    from reporter.report.reference import projection_calibration
 
     prefixes = _prefixes(args.prefixes)
     curves = load_curves(args.curves)
