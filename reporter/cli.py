@@ -10,12 +10,12 @@ import sys
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reporter import __version__
 from reporter.config import (
     FORMATS,
     LANGUAGES,
-    Settings,
     _choice_list,
     _Problems,
     parse_epoch_list,
@@ -23,6 +23,9 @@ from reporter.config import (
 from reporter.errors import ReporterError, UsageError
 from reporter.model import Mode, RunConfig
 from reporter.report.pipeline import ReportRequest, make_report
+
+if TYPE_CHECKING:
+    from reporter.lab.delivery.settings import DeliverySettings
 
 log = logging.getLogger("reporter")
 
@@ -208,16 +211,17 @@ def _batch(args: argparse.Namespace) -> int:
         write_digest(args.out, [r.run for r in results if r.status != "failed"],
                      failures, request.now, since,
                      lab.delivery.languages, ("pdf",), request.templates)
-    delivery = _deliver(args.out, lab, request.config, request.now, request.templates) if lab.delivery else 0
+    delivery = _deliver(args.out, lab.delivery, str(request.config), request.now, request.templates) \
+        if lab.delivery else 0
     return 1 if failed or delivery else 0
 
 
-def _deliver(out: Path, lab: Settings, config: Path, now: datetime, templates: Path | None,
+def _deliver(out: Path, delivery: DeliverySettings, origin: str, now: datetime, templates: Path | None,
              dry_run: bool = False) -> int:
     """Deliver tonight's message; each failed channel is one line on stderr. 1 when one failed, else 0."""
     from reporter.lab.delivery import deliver
 
-    results = deliver(out, lab.delivery, now, str(config), templates, dry_run)
+    results = deliver(out, delivery, now, origin, templates, dry_run)
     done = [r.kind for r in results if r.ok]
     if done:
         print(f"{'outbox' if dry_run else 'delivered'}: {', '.join(done)}" + (f" (see {out}/outbox/)" if dry_run else ""))
@@ -239,7 +243,7 @@ def _send(args: argparse.Namespace) -> int:
         now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
     except ValueError:
         raise UsageError(f"--now: expected an ISO 8601 date such as 2026-11-24T09:00:00, got {args.now!r}") from None
-    return _deliver(args.out, lab, args.config, now if now.tzinfo else now.replace(tzinfo=timezone.utc),
+    return _deliver(args.out, lab.delivery, str(args.config), now if now.tzinfo else now.replace(tzinfo=timezone.utc),
                     args.templates, args.dry_run)
 
 

@@ -79,6 +79,14 @@ def test_mlflow_validation_metric_beats_a_test_metric_logged_once_and_int_params
     assert isinstance(summary["run"]["hyperparameters"]["batch_size"], int)
 
 
+
+@pytest.mark.parametrize("status", ["[3]", "{code: 3}"])
+def test_an_mlflow_status_that_is_no_number_is_ignored_not_an_internal_error(tmp_path: Path, status: str) -> None:
+    root = _mlflow_filestore(tmp_path / "mlflow")
+    meta = root / "mlruns" / "1" / "abc123" / "meta.yaml"
+    meta.write_text(meta.read_text().replace("status: 3", f"status: {status}"))
+    assert _report(root, tmp_path)["primary_metric"]["name"] == "val_accuracy"
+
 @pytest.mark.parametrize(("key", "split"), [("Accuracy/val", "val"), ("Loss/train", "train"),
                                             ("validation/epoch_accuracy", "val"), ("val_loss", "val"),
                                             ("eval_f1", "val"), ("test_acc", "test"), ("accuracy", None),

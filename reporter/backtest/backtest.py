@@ -11,7 +11,7 @@ import math
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -131,7 +131,7 @@ def _forecasts(curve: Curve, cut: int, calibration: Calibration | None, interval
 
 
 def backtest(curves: Sequence[Curve], prefixes: Sequence[float] = PREFIXES,
-             calibrations: dict[str, Calibration] | None = None, interval: float = 0.8) -> list[Score]:
+             calibrations: Mapping[str, Calibration | None] | None = None, interval: float = 0.8) -> list[Score]:
     """Scores of every method on every curve and prefix."""
     scores = []
     for curve in curves:

@@ -6,6 +6,8 @@ import argparse
 import csv
 import io
 
+import numpy as np
+
 from reporter.backtest.backtest import (
     METHODS,
     MIN_CURVE_POINTS,
@@ -87,7 +89,7 @@ def _plot(rows: list[Summary]) -> bytes:
     prefixes = sorted({r.prefix for r in rows})
     for method in METHODS:
         values = [next((r.median_error for r in rows if r.method == method and r.prefix == p), None) for p in prefixes]
-        axes.plot([f"{p:.0%}" for p in prefixes], values, marker="o", label=method)
+        axes.plot([f"{p:.0%}" for p in prefixes], np.array(values, dtype=float), marker="o", label=method)
     axes.set_xlabel("prefix of the curve observed")
     axes.set_ylabel("median |final error| / range")
     axes.legend(frameon=False)

@@ -64,8 +64,8 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
         raise UsageError(f"{root}: no runs found ({where}); the index was left as it was: check ROOT, --glob "
                          "or --depth")
     lab = load_settings(request.config)
-    request = replace(request, languages=request.languages or lab.languages, formats=request.formats or lab.formats,
-                      root=root)
+    languages = request.languages or lab.languages
+    request = replace(request, languages=languages, formats=request.formats or lab.formats, root=root)
     runs, clashes = _run_ids(folders, root)
     settings = {"languages": request.languages, "formats": request.formats, "project_to": request.project_to,
                 "config": Path(request.config).read_text() if request.config else None,
@@ -86,6 +86,6 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
         results.sort(key=lambda r: r.run)
         write_batch(request.out, {"root": str(root), "runs": [asdict(r) for r in results]})
         write_index(request.out, [r.run for r in results if r.status != "failed"],
-                    {r.run: Failure(r.error or "", r.path) for r in results if r.status == "failed"}, request.now, request.languages,
+                    {r.run: Failure(r.error or "", r.path) for r in results if r.status == "failed"}, request.now, languages,
                     request.templates)
     return results

@@ -17,7 +17,7 @@ from reporter.report.series import series
 from reporter.lab.compare import stats
 from reporter.lab.compare.stats import Difference, Estimate
 from reporter.errors import UsageError
-from reporter.model import Analysis, Finding, Mode, Severity, frozen_mapping
+from reporter.model import Analysis, Finding, MetricSummary, Mode, Severity, frozen_mapping
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class GroupResult:
     runs: tuple[str, ...]
     final: Estimate
     best: Estimate
-    metric_band: Band
+    metric_band: Band | None  # None when no seed of the group logged a finite value of the metric
     loss_key: str | None
     loss_band: Band | None
     wall_hours: float | None  # median over seeds of the logged training time; None when no wall clock
@@ -89,7 +89,7 @@ def _finding(code: str, severity: Severity = Severity.WARN, **params: object) ->
 
 def _final(a: Analysis) -> float:
     """The metric's last logged value, NaN included: a seed that diverged at the end did not finish well."""
-    data = series(a.run.history, a.metric.name)
+    data = series(a.run.history, _metric(a).name)
     return data.values[-1] if data.values else float("nan")
 
 
@@ -110,8 +110,8 @@ def band(analyses: Sequence[Analysis], key: str | None) -> Band | None:
                 tuple(max(points[x]) for x in xs))
 
 
-def _reaches(curve: Band, target: float | None, mode: Mode) -> float | None:
-    if target is None:
+def _reaches(curve: Band | None, target: float | None, mode: Mode) -> float | None:
+    if curve is None or target is None:
         return None
     return next((x for x, v in zip(curve.x, curve.median) if (v >= target if mode is Mode.MAX else v <= target)),
                 None)
@@ -126,6 +126,17 @@ def _wall_hours(analyses: Sequence[Analysis]) -> float | None:
     return float(np.median(spans)) if spans else None
 
 
+def _metric(a: Analysis) -> MetricSummary:
+    """The run's metric summary.
+
+    Raises:
+        UsageError: the run has no metric (compare_groups checks every run first, in _metric_of).
+    """
+    if a.metric is None:
+        raise UsageError(f"{a.run.id}: no metric to compare in its history; choose one with --metric")
+    return a.metric
+
+
 def _metric_of(groups: Sequence[Group]) -> tuple[str, Mode]:
     """The one metric every run reports, in one direction.
 
@@ -135,9 +146,8 @@ def _metric_of(groups: Sequence[Group]) -> tuple[str, Mode]:
     seen: dict[tuple[str, str], str] = {}
     for g in groups:
         for a in g.analyses:
-            if a.metric is None:
-                raise UsageError(f"{a.run.id}: no metric to compare in its history; choose one with --metric")
-            seen.setdefault((a.metric.name, a.metric.mode.value), a.run.id)
+            metric = _metric(a)
+            seen.setdefault((metric.name, metric.mode.value), a.run.id)
     if len(seen) > 1:
         listed = ", ".join(f"{name} ({mode}) in {run}" for (name, mode), run in seen.items())
         raise UsageError(f"the runs report different metrics or directions: {listed}; choose one with --metric "
@@ -167,7 +177,7 @@ def config_diff(groups: Sequence[Group]) -> tuple[tuple[ConfigRow, ...], dict[st
 def _honesty(groups: Sequence[Group], within: Mapping[str, tuple[str, ...]]) -> list[Finding]:
     runs = [a for g in groups for a in g.analyses]
     found = []
-    splits = sorted({a.metric.split or "—" for a in runs})
+    splits = sorted({_metric(a).split or "—" for a in runs})
     if len(splits) > 1:
         found.append(_finding("compare.split_mismatch", splits=", ".join(splits)))
     datasets = sorted({a.run.dataset or "—" for a in runs})
@@ -206,7 +216,7 @@ def compare_groups(groups: Sequence[Group], baseline: str) -> Comparison:
     rows, within = config_diff(groups)
     findings = _honesty(groups, within)
     finals = {g.name: [_final(a) for a in g.analyses] for g in groups}
-    bests = {g.name: [a.metric.best.value if a.metric.best else float("nan") for a in g.analyses] for g in groups}
+    bests = {g.name: [best.value if (best := _metric(a).best) else float("nan") for a in g.analyses] for g in groups}
     base_best = stats.estimate(bests[baseline]).mean
     results = []
     for g in groups:
@@ -222,7 +232,7 @@ def compare_groups(groups: Sequence[Group], baseline: str) -> Comparison:
                                         stats.compare(bests[baseline], bests[g.name], mode))
                         for g in groups if g.name != baseline)
     first = groups[0].analyses[0]
-    return Comparison(metric, mode, first.metric.split, first.x_unit, baseline, tuple(results), comparisons, rows,
+    return Comparison(metric, mode, _metric(first).split, first.x_unit, baseline, tuple(results), comparisons, rows,
                       tuple(findings))
 
 

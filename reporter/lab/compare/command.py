@@ -61,9 +61,9 @@ def _runs_in(spec: str, runs_root: Path) -> list[tuple[Path, Path]]:
         elif base.is_file() or (base.is_dir() and looks_like_run(base)):
             return [(base, base.parent)]
         elif base.is_dir():
-            runs = discover(base)
-            if runs:
-                return [(run, base) for run in sorted(runs)]
+            folders = discover(base)
+            if folders:
+                return [(run, base) for run in sorted(folders)]
             raise UsageError(f"{base}: no run folders below it; give run folders, a folder of seeds or a glob")
     raise UsageError(f"{spec}: no run, folder or glob match (also looked under the runs root {runs_root})")
 

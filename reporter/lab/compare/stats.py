@@ -14,9 +14,10 @@ import math
 import warnings
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from reporter.model import Mode
 
@@ -64,7 +65,7 @@ class Difference:
     verdict: Verdict
 
 
-def finite(values: Sequence[float]) -> np.ndarray:
+def finite(values: ArrayLike) -> np.ndarray:
     """The finite values, as floats (NaN and ±inf removed)."""
     array = np.asarray(values, dtype=float)
     return array[np.isfinite(array)]
@@ -81,7 +82,7 @@ def _percentiles(samples: np.ndarray, level: float) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def bootstrap_ci(values: Sequence[float], level: float = LEVEL, seed: int = SEED) -> tuple[float, float] | None:
+def bootstrap_ci(values: ArrayLike, level: float = LEVEL, seed: int = SEED) -> tuple[float, float] | None:
     """Percentile bootstrap interval of the mean; None without values. One value gives a zero-width interval."""
     data = finite(values)
     if not len(data):
@@ -89,7 +90,7 @@ def bootstrap_ci(values: Sequence[float], level: float = LEVEL, seed: int = SEED
     return _percentiles(_resampled(data, np.random.default_rng(seed), np.mean), level)
 
 
-def iqm(values: Sequence[float]) -> float | None:
+def iqm(values: ArrayLike) -> float | None:
     """Interquartile mean (the mean of the middle half, scipy's trim_mean at 0.25), from IQM_MIN_SEEDS runs."""
     data = np.sort(finite(values))
     if len(data) < IQM_MIN_SEEDS:
@@ -98,16 +99,16 @@ def iqm(values: Sequence[float]) -> float | None:
     return float(np.mean(data[cut:len(data) - cut]))
 
 
-def estimate(values: Sequence[float], level: float = LEVEL) -> Estimate:
+def estimate(values: ArrayLike, level: float = LEVEL) -> Estimate:
     data = finite(values)
     if not len(data):
         return Estimate(0, None, None, None, None, None)
-    interval = bootstrap_ci(data, level)
+    low, high = bootstrap_ci(data, level) or (None, None)
     std = float(np.std(data, ddof=1)) if len(data) > 1 else None
-    return Estimate(len(data), float(np.mean(data)), std, interval[0], interval[1], iqm(data))
+    return Estimate(len(data), float(np.mean(data)), std, low, high, iqm(data))
 
 
-def p_improve(a: Sequence[float], b: Sequence[float], mode: Mode = Mode.MAX) -> float | None:
+def p_improve(a: ArrayLike, b: ArrayLike, mode: Mode = Mode.MAX) -> float | None:
     """P(B > A) as rliable computes it: the Mann-Whitney U of B over A divided by n_A n_B, ties counting 1/2.
 
     For a 'min' metric, "B > A" means B is lower.
@@ -121,7 +122,7 @@ def p_improve(a: Sequence[float], b: Sequence[float], mode: Mode = Mode.MAX) -> 
     return float((np.sum(pairs > 0) + 0.5 * np.sum(pairs == 0)) / pairs.size)
 
 
-def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+def welch_p(a: ArrayLike, b: ArrayLike) -> float | None:
     """Two-sided Welch t-test p-value; None when it is undefined (fewer than 2 seeds, or no variance at all)."""
     x, y = finite(a), finite(b)
     if len(x) < 2 or len(y) < 2 or (np.ptp(x) == 0 and np.ptp(y) == 0):
@@ -134,7 +135,7 @@ def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def difference_ci(a: Sequence[float], b: Sequence[float], level: float = LEVEL,
+def difference_ci(a: ArrayLike, b: ArrayLike, level: float = LEVEL,
                   seed: int = SEED) -> tuple[float, float] | None:
     """Interval of mean(B) - mean(A) by the stratified bootstrap: each group resampled within itself."""
     x, y = finite(a), finite(b)
@@ -164,7 +165,7 @@ def verdict(interval: tuple[float, float] | None, welch: float | None, n_a: int,
     return Verdict.NO_DETECTABLE_DIFFERENCE
 
 
-def compare(a: Sequence[float], b: Sequence[float], mode: Mode, level: float = LEVEL) -> Difference:
+def compare(a: ArrayLike, b: ArrayLike, mode: Mode, level: float = LEVEL) -> Difference:
     """Everything the report says about B against baseline A."""
     x, y = finite(a), finite(b)
     interval = difference_ci(x, y, level)

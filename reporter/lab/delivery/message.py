@@ -67,7 +67,7 @@ def _run_line(out: Path, entry: dict) -> RunLine | None:
     if summary is None and entry.get("status") != "failed":
         return None
     failed = entry.get("status") == "failed"
-    status = "failed" if failed else summary["run"]["status"]
+    status = "failed" if failed or summary is None else summary["run"]["status"]
     codes = tuple(f["code"] for f in (summary or {}).get("findings", [])
                   if f.get("severity") == "error" or f.get("code") in PROBLEM_CODES)
     reports = {link.lang: f"{run_id}/{link.href}" for link in report_links(out / run_id, "html")} if summary else {}

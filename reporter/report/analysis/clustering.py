@@ -163,7 +163,7 @@ def _per_epoch(predictions: Sequence[Predictions]) -> tuple[EpochResult, ...]:
 
     results, previous = [], None
     for p in predictions:
-        agreement = float(normalized_mutual_info_score(previous.preds, p.preds)) \
+        agreement: float | None = float(normalized_mutual_info_score(previous.preds, p.preds)) \
             if previous is not None and len(previous.preds) == len(p.preds) else None
         results.append(EpochResult(p.epoch, float(normalized_mutual_info_score(p.labels, p.preds)),
                                    hungarian_accuracy(p.labels, p.preds), agreement))

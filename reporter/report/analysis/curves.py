@@ -89,6 +89,11 @@ def _polynomial_fit(name: str, columns: Callable[[np.ndarray], np.ndarray], u: n
     return Fit(name, lambda t: columns(np.asarray(t, dtype=float)) @ coef)
 
 
+def constant(level: float) -> Callable[[np.ndarray], np.ndarray]:
+    """A flat forecast at `level`, for the ensemble's members that say 'no further change'."""
+    return lambda t: np.full(np.shape(t), level, dtype=float)
+
+
 def fit_members(u: np.ndarray, z: np.ndarray) -> list[Fit]:
     """Every family fitted to (u, z); needs at least 4 points."""
     fits = [fit_family(family, u, z) for family in FAMILIES]
@@ -96,6 +101,5 @@ def fit_members(u: np.ndarray, z: np.ndarray) -> list[Fit]:
     fits.append(_polynomial_fit("peaked", lambda t: np.column_stack([np.ones_like(t), np.log(t), np.log(t) ** 2]),
                                 u, z))
     for name, count in (("flat_last", 1), ("flat_3", 3), ("flat_third", max(1, len(z) // 3))):
-        level = float(np.mean(z[-count:]))
-        fits.append(Fit(name, lambda t, level=level: np.full(np.shape(t), level, dtype=float)))
+        fits.append(Fit(name, constant(float(np.mean(z[-count:])))))
     return fits

@@ -61,7 +61,7 @@ def finding(code: str, severity: Severity, **params: object) -> Finding:
 def _status(f: Facts) -> Iterator[Finding]:
     s = f.status
     planned = f.run.plan.epochs if f.run.plan and not s.past_plan else None
-    if s.past_plan:
+    if s.past_plan and f.run.plan:
         yield finding("run.past_plan", Severity.WARN, last_epoch=s.last_epoch, planned_epochs=f.run.plan.epochs)
     if s.status is Status.CRASHED:
         yield finding("run.crashed", Severity.ERROR, epoch=s.crash_epoch, reason=s.reason)

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from reporter.report.analysis.curves import Fit, fit_members
+from reporter.report.analysis.curves import Fit, constant, fit_members
 from reporter.report.series import finite_part
 from reporter.model import Projection, ProjectionPoint, Series, Status
 
@@ -120,10 +121,10 @@ def calibration_from_errors(errors: Sequence[tuple[float, float]]) -> Calibratio
 
 
 def _fill_sparse(rows: list[tuple[float, ...] | None]) -> list[tuple[float, ...]]:
-    known = [i for i, row in enumerate(rows) if row is not None]
+    known = {i: row for i, row in enumerate(rows) if row is not None}
     if not known:
         return list(fallback_calibration().table)
-    return [row if row is not None else rows[min(known, key=lambda k: abs(k - i))] for i, row in enumerate(rows)]
+    return [row if row is not None else known[min(known, key=lambda k: abs(k - i))] for i, row in enumerate(rows)]
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -155,7 +156,7 @@ class CurveEnsemble:
         self.calibration = calibration
         self.bounds = bounds
 
-    def fit(self, x: Sequence[float], y: Sequence[float], higher_is_better: bool = True) -> "CurveEnsemble":
+    def fit(self, x: ArrayLike, y: ArrayLike, higher_is_better: bool = True) -> "CurveEnsemble":
         x_arr, y_arr = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         steps = np.diff(x_arr)
         self.x0_ = float(x_arr[0])
@@ -165,7 +166,8 @@ class CurveEnsemble:
         self.span_ = float(np.ptp(y_arr)) or max(abs(float(y_arr[-1])) * 0.01, 1e-9)
         u, z = self._u(x_arr), self._z(y_arr)
         self.u_last_ = float(u[-1])
-        self.z_bounds_ = tuple(sorted(float(b) for b in self._z(np.asarray(self.bounds, dtype=float))))
+        low, high = sorted(float(b) for b in self._z(np.asarray(self.bounds, dtype=float)))
+        self.z_bounds_ = (low, high)
         self.level_ = float(np.mean(z[-3:]))
         tail = z[-max(3, len(z) // 3):]
         self.unit_ = max(float(np.ptp(tail)), RECENT_FLOOR)  # interval unit, in units of the span
@@ -184,7 +186,7 @@ class CurveEnsemble:
 
     def _members(self, u: np.ndarray, z: np.ndarray) -> tuple[list[Fit], np.ndarray]:
         if len(u) < MIN_FIT_POINTS:
-            return [Fit("flat", lambda t, level=float(np.mean(z[-3:])): np.full(np.shape(t), level))], np.ones(1)
+            return [Fit("flat", constant(float(np.mean(z[-3:]))))], np.ones(1)
         hold = max(2, int(round(len(u) / 3)))
         trial = fit_members(u[:-hold], z[:-hold])
         with np.errstate(all="ignore"):
@@ -193,7 +195,7 @@ class CurveEnsemble:
         weights = 1.0 / (errors + self.floor) ** 2
         return fit_members(u, z), weights / weights.sum()
 
-    def _median_z(self, x: Sequence[float]) -> np.ndarray:
+    def _median_z(self, x: ArrayLike) -> np.ndarray:
         u = self._u(np.atleast_1d(np.asarray(x, dtype=float)))
         with np.errstate(all="ignore"):
             values = np.array([m.predict(u) for m in self.members_])
@@ -201,19 +203,19 @@ class CurveEnsemble:
         median = _weighted_median(values, self.weights_)
         return np.clip(np.clip(median, self.level_ - self.cap, self.level_ + self.cap), *self.z_bounds_)
 
-    def horizon(self, x: Sequence[float]) -> np.ndarray:
+    def horizon(self, x: ArrayLike) -> np.ndarray:
         """How far ahead each x lies, relative to the observed length."""
         return (self._u(np.atleast_1d(np.asarray(x, dtype=float))) - self.u_last_) / max(self.u_last_, 1.0)
 
-    def calibration_error(self, x: Sequence[float], y: Sequence[float]) -> np.ndarray:
+    def calibration_error(self, x: ArrayLike, y: ArrayLike) -> np.ndarray:
         """Signed errors of the forecast at x against the values y, oriented and in interval units:
         what a Calibration is built from."""
         return self.sign_ * (np.asarray(y, dtype=float) - self.predict(x)) / (self.span_ * self.unit_)
 
-    def predict(self, x: Sequence[float]) -> np.ndarray:
+    def predict(self, x: ArrayLike) -> np.ndarray:
         return self._y(self._median_z(x))
 
-    def predict_interval(self, x: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+    def predict_interval(self, x: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         median = self._median_z(x)
         tail = (1 - self.interval) / 2
         low = self.unit_ * np.asarray([self.calibration_.quantile(h, tail) for h in self.horizon(x)])

@@ -57,8 +57,8 @@ def typical_epoch_hours(history: pd.DataFrame) -> float | None:
     timed = main_phase(history).dropna(subset=["wall_time"])
     if (timed["x_kind"] == "epoch").any():
         timed = timed[timed["x_kind"] == "epoch"]
-    timed = timed.groupby("x")["wall_time"].max().sort_index()
-    gaps = np.diff(timed.to_numpy(dtype=float))
+    last_wall = timed.groupby("x")["wall_time"].max().sort_index()
+    gaps = np.diff(last_wall.to_numpy(dtype=float))
     gaps = gaps[gaps > 0]
     return float(np.median(gaps)) / 3600 if len(gaps) else None
 

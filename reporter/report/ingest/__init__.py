@@ -5,6 +5,7 @@ Formats are detected by content, not by name, because labs rename their logs fre
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -179,10 +180,10 @@ def _candidates(directory: Path, config: RunConfig) -> list[Candidate]:
         excluded.add(Path(config.labels_file).name)
     found: list[Candidate] = []
     runs = filestore_runs(directory) or filestore_runs(directory / "mlruns")
-    found += [Candidate(run, "mlflow-filestore", lambda run=run: parse_filestore_run(run)) for run in runs]
+    found += [Candidate(run, "mlflow-filestore", functools.partial(parse_filestore_run, run)) for run in runs]
     if not runs and event_files(directory):
         found.append(Candidate(directory, "tensorboard", lambda: parse_event_files(directory)))
-    found += [Candidate(run, "wandb", lambda run=run: parse_wandb_run(run)) for run in wandb_runs(directory)]
+    found += [Candidate(run, "wandb", functools.partial(parse_wandb_run, run)) for run in wandb_runs(directory)]
     checkpoints = sorted(directory.glob("checkpoint-*/trainer_state.json"), key=lambda p: _checkpoint_step(p.parent))
     if checkpoints and not (directory / "trainer_state.json").exists():
         found.append(_text_candidate(checkpoints[-1], directory))  # type: ignore[arg-type]
@@ -194,7 +195,7 @@ def _candidates(directory: Path, config: RunConfig) -> list[Candidate]:
         if not path.is_file() or path.name in excluded or path.name.startswith("."):
             continue
         if path.suffix.lower() in (".db", ".sqlite") and is_sqlite(path):
-            found.append(Candidate(path, "mlflow-sqlite", lambda path=path: parse_sqlite(path, None)))
+            found.append(Candidate(path, "mlflow-sqlite", functools.partial(parse_sqlite, path, None)))
         elif path.suffix.lower() in HISTORY_SUFFIXES and (candidate := _text_candidate(path, directory)):
             found.append(candidate)
     return [c for c in found if c is not None]

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from reporter.errors import InputError
+from reporter.errors import InputError, ReporterError
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 """Larger inputs are refused with a clear message instead of exhausting memory."""
@@ -32,7 +32,7 @@ class TextFile:
     size: int
 
 
-def read_bytes(path: Path, error: type[InputError] = InputError) -> bytes:
+def read_bytes(path: Path, error: type[ReporterError] = InputError) -> bytes:
     """The file's bytes, or one clear error naming it.
 
     Raises:
@@ -57,7 +57,7 @@ def read_bytes(path: Path, error: type[InputError] = InputError) -> bytes:
         raise error(f"{path}: cannot read ({exc.strerror}); check permissions") from None
 
 
-def decode(data: bytes, path: Path, error: type[InputError] = InputError) -> str:
+def decode(data: bytes, path: Path, error: type[ReporterError] = InputError) -> str:
     """Text from bytes: UTF-16/32 when a byte-order mark says so, else UTF-8, then GB18030, then latin-1.
 
     Raises:
@@ -79,7 +79,7 @@ def decode(data: bytes, path: Path, error: type[InputError] = InputError) -> str
     raise error(f"{path}: cannot decode the text")  # pragma: no cover - latin-1 accepts all bytes
 
 
-def read_text(path: Path, error: type[InputError] = InputError) -> TextFile:
+def read_text(path: Path, error: type[ReporterError] = InputError) -> TextFile:
     """A bounded, decoded, checksummed text file.
 
     Raises:
@@ -92,7 +92,7 @@ def read_text(path: Path, error: type[InputError] = InputError) -> TextFile:
     return TextFile(path=path, text=text, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
 
-def checked_lines(file: TextFile, error: type[InputError] = InputError) -> list[str]:
+def checked_lines(file: TextFile, error: type[ReporterError] = InputError) -> list[str]:
     """The file's lines, refusing any line too long to be a log line.
 
     Raises:

@@ -81,13 +81,14 @@ def parse_filestore_run(run: Path) -> tuple[ParsedHistory, list[Source]]:
         folder = run / kind
         for item in sorted(folder.rglob("*")) if folder.is_dir() else []:
             if item.is_file():
-                value = read_text(item).text.strip() if item.stat().st_size else ""
+                text = read_text(item).text.strip() if item.stat().st_size else ""
                 if kind == "params":
-                    parsed.hyperparameters[str(item.relative_to(folder))] = param_value(value)
+                    parsed.hyperparameters[str(item.relative_to(folder))] = param_value(text)
                 elif item.name == "mlflow.runName":
-                    parsed.name = value or None
+                    parsed.name = text or None
     parsed.name = parsed.name or (meta.get("run_name") or meta.get("name") or None)
-    _status_event(parsed, FILE_STATUS.get(meta.get("status")))
+    status = meta.get("status")
+    _status_event(parsed, FILE_STATUS.get(status) if isinstance(status, int) else None)
     sources.append(Source(str((run / "meta.yaml").relative_to(run.parent)), "mlflow-meta", meta_file.sha256,
                           meta_file.size))
     _splits(parsed)

@@ -121,9 +121,9 @@ def parse_event_files(root: Path) -> tuple[ParsedHistory, list[Source]]:
         if path in sub_runs:
             continue
         prefix = "/".join(path.relative_to(common).parts[:-1])
-        rows = [(f"{prefix}/{tag}" if prefix else tag, _x_kind(tag), float(step), float(value), wall)
-                for tag, step, value, wall in rows]
-        frames.append(pd.DataFrame(rows, columns=LONG_COLUMNS))
+        long_rows = [(f"{prefix}/{tag}" if prefix else tag, _x_kind(tag), float(step), float(value), wall)
+                     for tag, step, value, wall in rows]
+        frames.append(pd.DataFrame(long_rows, columns=LONG_COLUMNS))
     table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=LONG_COLUMNS)
     if not len(table):
         raise HistoryError(f"{root}: event files hold no scalars")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import matplotlib
 import numpy as np
@@ -21,7 +21,10 @@ from matplotlib.ticker import FuncFormatter  # noqa: E402
 from reporter.report.series import finite_part, main_phase, series  # noqa: E402
 from reporter.model import Analysis, Scale  # noqa: E402
 
-STYLE = {
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
+STYLE: dict[RcKeyType, Any] = {
     "font.family": "sans-serif",
     "font.sans-serif": ["Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans"],
     "axes.unicode_minus": False,
@@ -57,7 +60,7 @@ class Chart:
     def png(self) -> bytes:
         return self._saved("png", dpi=110, metadata={"Software": None})
 
-    def _saved(self, form: str, **options: object) -> bytes:
+    def _saved(self, form: str, **options: Any) -> bytes:
         """The figure in one format. The first save lays it out; later saves (the other format) reuse
         that layout instead of solving it again, about a third less time."""
         with matplotlib.rc_context(STYLE):
@@ -72,7 +75,7 @@ def decimated(xs: Sequence[float], ys: Sequence[float], buckets: int = DRAWN_BUC
     if len(xs) <= 2 * buckets:
         return list(xs), list(ys)
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
-    keep = set()
+    keep: set[int] = set()
     for chunk in np.array_split(np.arange(len(x)), buckets):
         values = y[chunk]
         if np.isfinite(values).any():

@@ -122,7 +122,7 @@ class Numbers:
         return str(value)
 
 
-def _gettext_with(escape_value: Callable[[Any], Markup], catalog: Translations) -> tuple[Callable, Callable]:
+def _gettext_with(escape_value: Callable[[Any], str], catalog: Translations) -> tuple[Callable, Callable]:
     """gettext/ngettext that escape every parameter for the output format, then format."""
 
     def gettext(message: str, **params: Any) -> Markup:
@@ -168,7 +168,8 @@ def environment(lang: str, output: str, templates: Path | None = None) -> Enviro
     """The Jinja environment for one language and one output format, built once: 'md', 'html', or 'txt'
     (plain text such as an e-mail's text part, where nothing is markup and nothing needs escaping)."""
     loaders = ([FileSystemLoader(str(templates))] if templates else []) + [FileSystemLoader(str(BUILTIN_TEMPLATES))]
-    escape_value = {"md": md_escape, "txt": str}.get(output, escape)
+    escapes: dict[str, Callable[[Any], str]] = {"md": md_escape, "txt": str}
+    escape_value = escapes.get(output, escape)
     env = Environment(
         loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=output != "txt",
         extensions=["jinja2.ext.i18n"], keep_trailing_newline=True, bytecode_cache=_template_cache(output),
@@ -176,7 +177,7 @@ def environment(lang: str, output: str, templates: Path | None = None) -> Enviro
         finalize=(lambda v: v if hasattr(v, "__html__") else md_escape(v)) if output == "md" else None,
     )
     gettext, ngettext = _gettext_with(escape_value, translations(templates, lang))
-    env.install_gettext_callables(gettext, ngettext, newstyle=False)
+    env.install_gettext_callables(gettext, ngettext, newstyle=False)  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
     numbers = Numbers(lang)
     env.filters.update(num=numbers.number, pct=numbers.percent, epoch=numbers.epoch, signed=numbers.signed,
                        hp=numbers.scientific, css_string=css_string)
