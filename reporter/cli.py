@@ -232,8 +232,8 @@ def _deliver(out: Path, delivery: DeliverySettings, origin: str, now: datetime, 
 
 
 def _send(args: argparse.Namespace) -> int:
-    from reporter.report.ingest import load_settings
     from reporter.lab.delivery import check_secrets
+    from reporter.report.ingest import load_settings
 
     lab = load_settings(args.config)
     if lab.delivery is None:

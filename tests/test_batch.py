@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from reporter.lab.discover import discover
-from reporter.lab.lock import Lock
 from reporter.cli import main
 from reporter.errors import UsageError
+from reporter.lab.discover import discover
+from reporter.lab.lock import Lock
 
 EXAMPLES = ROOT / "examples"
 

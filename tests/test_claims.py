@@ -11,14 +11,14 @@ import pytest
 from conftest import NOW as CLOCK
 from conftest import ROOT, make_run
 
-from reporter.report.analysis import analyse
 from reporter.cli import main
 from reporter.config import Thresholds, settings_from_dict
+from reporter.model import CheckStatus, Event, Finding, Predictions, Severity, Status, frozen_mapping
+from reporter.report.analysis import analyse
 from reporter.report.ingest import load_run
 from reporter.report.ingest.predictions import read_predictions
-from reporter.report.reference import published_results
-from reporter.model import CheckStatus, Event, Finding, Predictions, Severity, Status, frozen_mapping
 from reporter.report.present import present
+from reporter.report.reference import published_results
 from reporter.report.render.environment import environment
 from reporter.report.summary import summary
 

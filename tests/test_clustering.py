@@ -12,6 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as sk
 
+from reporter.errors import InputError
+from reporter.model import Predictions
 from reporter.report.analysis import analyse
 from reporter.report.analysis.clustering import (
     analyse_clustering,
@@ -19,9 +21,7 @@ from reporter.report.analysis.clustering import (
     feature_quality,
     hungarian_accuracy,
 )
-from reporter.errors import InputError
 from reporter.report.ingest.predictions import read_predictions
-from reporter.model import Predictions
 
 labelings = st.integers(2, 60).flatmap(lambda n: st.tuples(st.lists(st.integers(0, 5), min_size=n, max_size=n),
                                                            st.lists(st.integers(0, 6), min_size=n, max_size=n)))

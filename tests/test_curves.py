@@ -8,8 +8,6 @@ import math
 import numpy as np
 import pytest
 
-from reporter.report.analysis.curves import FAMILIES, fit_family, fit_members
-from reporter.report.analysis.projection import CurveEnsemble, calibration_from_errors
 from reporter.backtest.backtest import (
     Curve,
     backtest,
@@ -17,8 +15,10 @@ from reporter.backtest.backtest import (
     gain_over_last_value,
     summarise,
 )
-from reporter.cli import main
 from reporter.backtest.curves import load_curves
+from reporter.cli import main
+from reporter.report.analysis.curves import FAMILIES, fit_family, fit_members
+from reporter.report.analysis.projection import CurveEnsemble, calibration_from_errors
 from reporter.report.reference import projection_calibration
 
 U = np.arange(1.0, 41.0)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from conftest import DEMO, make_labels
 
-from reporter.report.analysis.dataset import profile
 from reporter.errors import DatasetError
+from reporter.report.analysis.dataset import profile
 from reporter.report.ingest.labels import read_labels
 
 

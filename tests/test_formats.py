@@ -14,8 +14,8 @@ from conftest import ROOT
 
 from reporter.cli import main
 from reporter.errors import HistoryError, InputError
-from reporter.report.ingest import load_run
 from reporter.model import RunConfig
+from reporter.report.ingest import load_run
 
 EXAMPLES = ROOT / "examples"
 EXPECTED = {  # example -> (format of the history, primary metric, number of its values)

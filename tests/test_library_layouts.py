@@ -249,6 +249,7 @@ def test_mlflow3_store_names_runs_by_workspace_and_skips_deleted_experiments(tmp
     import sqlite3
 
     from conftest import ROOT
+
     from reporter.errors import HistoryError
 
     db = tmp_path / "mlflow.db"

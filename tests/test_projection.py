@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reporter.model import Series, Status
 from reporter.report.analysis.metrics import natural_range, scale_of
 from reporter.report.analysis.projection import (
     default_targets,
@@ -16,7 +17,6 @@ from reporter.report.analysis.projection import (
     projection_limit,
     thinned,
 )
-from reporter.model import Series, Status
 
 
 def curve(values: list[float]) -> Series:

@@ -15,8 +15,8 @@ from conftest import ROOT
 
 from reporter.cli import main
 from reporter.errors import ConfigError, HistoryError, UsageError
-from reporter.report.ingest import load_run
 from reporter.outstore import run_directory
+from reporter.report.ingest import load_run
 from reporter.report.render.pdf import html_to_pdf
 
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"

@@ -6,9 +6,9 @@ import logging
 import math
 from pathlib import Path
 
-from reporter.report.analysis.metrics import natural_range, scale_of
 from reporter.backtest.backtest import MIN_CURVE_POINTS, Curve
 from reporter.errors import HistoryError, ReporterError
+from reporter.report.analysis.metrics import natural_range, scale_of
 from reporter.report.ingest.files import TextFile, read_text
 from reporter.report.ingest.tabular import json_records
 
@@ -45,10 +45,10 @@ def load_curves(paths: list[str]) -> list[Curve]:
     Raises:
         HistoryError: a curves file holds a record that is not a curve.
     """
-    from reporter.report.analysis import primary_metric_key, summarize_metric
-    from reporter.report.series import finite_part, series
     from reporter.config import Thresholds
+    from reporter.report.analysis import primary_metric_key, summarize_metric
     from reporter.report.ingest import load_run
+    from reporter.report.series import finite_part, series
 
     curves: list[Curve] = []
     for name in paths:

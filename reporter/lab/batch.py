@@ -18,13 +18,13 @@ from itertools import chain
 from pathlib import Path
 
 from reporter.errors import UsageError
-from reporter.report.ingest import run_id_for
 from reporter.lab.discover import discover
 from reporter.lab.fingerprint import templates_fingerprint
 from reporter.lab.lock import Lock
 from reporter.lab.runners import BatchResult, run_local, run_on_dask
-from reporter.report.pipeline import ReportRequest
 from reporter.outstore import write_batch
+from reporter.report.ingest import run_id_for
+from reporter.report.pipeline import ReportRequest
 
 log = logging.getLogger(__name__)
 

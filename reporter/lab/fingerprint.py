@@ -13,6 +13,7 @@ from typing import Iterator
 from reporter import __version__
 from reporter.outstore import last_inputs
 
+
 def _files(folder: Path) -> Iterator[Path]:
     for path in sorted(folder.rglob("*")):
         if path.is_file() and not any(part.startswith(".") for part in path.relative_to(folder).parts):

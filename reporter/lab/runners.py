@@ -17,9 +17,9 @@ from typing import Iterator
 from reporter.errors import ReporterError, UsageError
 from reporter.heap import collected_after
 from reporter.lab.fingerprint import content_hash, fingerprint, unchanged
-from reporter.report.pipeline import ReportRequest, make_report
-from reporter.processes import die_with_parent
 from reporter.outstore import STATE, report_source, tidy
+from reporter.processes import die_with_parent
+from reporter.report.pipeline import ReportRequest, make_report
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Mapping
 
-from reporter.report.analysis import analyse
 from reporter.changes import changes
-from reporter.report.ingest import load_run, load_settings
-from reporter.report.reference import projection_calibration, published_results
 from reporter.model import RunConfig
-from reporter.report.present import present
 from reporter.outstore import previous_snapshot, publish, run_directory
+from reporter.report.analysis import analyse
+from reporter.report.ingest import load_run, load_settings
+from reporter.report.present import present
+from reporter.report.reference import projection_calibration, published_results
 from reporter.report.render import render_report
 from reporter.report.summary import summary
 

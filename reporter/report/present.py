@@ -12,8 +12,6 @@ from typing import Any, Mapping
 
 from reporter import __version__
 from reporter.changes import Changes
-from reporter.report.analysis.metrics import MIN_TREND_POINTS, OSCILLATING_BELOW
-from reporter.report.analysis.projection import HELD_OUT_COVERAGE, HELD_OUT_INTERVAL, MIN_POINTS, Calibration
 from reporter.model import (
     Analysis,
     CheckItem,
@@ -28,6 +26,8 @@ from reporter.model import (
     frozen_mapping,
     scalar,
 )
+from reporter.report.analysis.metrics import MIN_TREND_POINTS, OSCILLATING_BELOW
+from reporter.report.analysis.projection import HELD_OUT_COVERAGE, HELD_OUT_INTERVAL, MIN_POINTS, Calibration
 
 SHOWN_HYPERPARAMETERS = ("lr", "lr_pre", "thres", "delta", "base_dim", "train_batch_size", "num_train_epochs",
                          "num_pretrain_epochs", "train_temperature_sup", "train_temperature_unsup", "seed",

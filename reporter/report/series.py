@@ -7,7 +7,6 @@ import pandas as pd
 
 from reporter.model import Series
 
-
 PHASE_PREFIXES = ("pretrain",)
 """Keys of an earlier training phase with its own epoch counter (UMC pre-training)."""
 

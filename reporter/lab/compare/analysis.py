@@ -12,12 +12,12 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from reporter.report.analysis import loss_key
-from reporter.report.series import series
+from reporter.errors import UsageError
 from reporter.lab.compare import stats
 from reporter.lab.compare.stats import Difference, Estimate
-from reporter.errors import UsageError
 from reporter.model import Analysis, Finding, MetricSummary, Mode, Severity, frozen_mapping
+from reporter.report.analysis import loss_key
+from reporter.report.series import series
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from reporter.report.analysis import analyse
-from reporter.lab.discover import discover, looks_like_run
-from reporter.lab.compare.analysis import Comparison, Group, compare_groups, compare_json
 from reporter.config import Experiment, Settings
 from reporter.errors import UsageError
-from reporter.report.ingest import load_run, load_settings
+from reporter.lab.compare.analysis import Comparison, Group, compare_groups, compare_json
+from reporter.lab.compare.render import render_comparison
+from reporter.lab.discover import discover, looks_like_run
 from reporter.model import Mode, RunConfig
 from reporter.outstore import compare_directory, write_atomic
-from reporter.lab.compare.render import render_comparison
+from reporter.report.analysis import analyse
+from reporter.report.ingest import load_run, load_settings
 
 log = logging.getLogger(__name__)
 _GLOB = re.compile(r"[*?\[]")

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from reporter.errors import DeliveryError
-from reporter.lab.delivery import discord, dingtalk, feishu, slack, wecom
+from reporter.lab.delivery import dingtalk, discord, feishu, slack, wecom
 from reporter.lab.delivery.email import email_message, send_email
 from reporter.lab.delivery.http import Request, Response, mask, masked_url, post
 from reporter.lab.delivery.message import Content, read_nightly, should_send

@@ -10,20 +10,6 @@ from datetime import datetime
 
 import numpy as np
 
-from reporter.report.analysis import metrics
-from reporter.report.analysis.advice import checklist, recommendations
-from reporter.report.analysis.clustering import analyse_clustering
-from reporter.report.analysis.dataset import dataset_mismatch, profile
-from reporter.report.analysis.findings import Facts, findings, reference_target
-from reporter.report.analysis.projection import (
-    Calibration,
-    default_targets,
-    no_projection,
-    project,
-    projection_limit,
-)
-from reporter.report.analysis.status import pretraining_epoch, run_status
-from reporter.report.series import finite_part, series
 from reporter.config import Thresholds
 from reporter.errors import HistoryError
 from reporter.model import (
@@ -40,6 +26,20 @@ from reporter.model import (
     TrendResult,
     frozen_mapping,
 )
+from reporter.report.analysis import metrics
+from reporter.report.analysis.advice import checklist, recommendations
+from reporter.report.analysis.clustering import analyse_clustering
+from reporter.report.analysis.dataset import dataset_mismatch, profile
+from reporter.report.analysis.findings import Facts, findings, reference_target
+from reporter.report.analysis.projection import (
+    Calibration,
+    default_targets,
+    no_projection,
+    project,
+    projection_limit,
+)
+from reporter.report.analysis.status import pretraining_epoch, run_status
+from reporter.report.series import finite_part, series
 
 
 def _keys(run: Run) -> list[str]:

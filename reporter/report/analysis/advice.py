@@ -6,7 +6,6 @@ finding supports the change; otherwise they ask for the evidence that is missing
 
 from __future__ import annotations
 
-from reporter.report.analysis.findings import STOP_BELOW
 from reporter.model import (
     CheckItem,
     CheckStatus,
@@ -18,6 +17,7 @@ from reporter.model import (
     frozen_mapping,
     scalar,
 )
+from reporter.report.analysis.findings import STOP_BELOW
 
 
 def _codes(findings: tuple[Finding, ...]) -> dict[str, Finding]:

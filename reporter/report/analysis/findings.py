@@ -11,11 +11,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from reporter.report.analysis.dataset import dataset_mismatch
-from reporter.report.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, tokens
-from reporter.report.analysis.status import StatusResult
 from reporter.config import Thresholds
-from reporter.report.series import series
 from reporter.model import (
     DatasetProfile,
     Finding,
@@ -33,6 +29,10 @@ from reporter.model import (
     frozen_mapping,
     scalar,
 )
+from reporter.report.analysis.dataset import dataset_mismatch
+from reporter.report.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, tokens
+from reporter.report.analysis.status import StatusResult
+from reporter.report.series import series
 
 CEILING_FAMILIES = ("umc", "umc-fork")
 

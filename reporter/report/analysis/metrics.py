@@ -13,9 +13,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from reporter.report.analysis.rank_tests import mann_kendall_p, theil_sen
 from reporter.config import Thresholds
-from reporter.report.series import finite_part
 from reporter.model import (
     Mode,
     Point,
@@ -26,6 +24,8 @@ from reporter.model import (
     Trend,
     TrendResult,
 )
+from reporter.report.analysis.rank_tests import mann_kendall_p, theil_sen
+from reporter.report.series import finite_part
 
 _MIN_TOKENS = {"loss", "error", "err", "perplexity", "ppl", "wer", "cer", "mae", "mse", "rmse", "nll"}
 _MAX_TOKENS = {"acc", "accuracy", "f1", "nmi", "ari", "ami", "fmi", "map", "map50", "auc", "dice", "iou", "miou",

@@ -26,9 +26,9 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from reporter.model import Projection, ProjectionPoint, Series, Status
 from reporter.report.analysis.curves import Fit, constant, fit_members
 from reporter.report.series import finite_part
-from reporter.model import Projection, ProjectionPoint, Series, Status
 
 METHOD = "ensemble of learning-curve families (Domhan et al. 2015), weighted median, conformal interval"
 MIN_POINTS = 6

@@ -8,9 +8,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from reporter.report.analysis.metrics import is_loss, x_unit
 from reporter.config import Thresholds
 from reporter.model import Run, Status
+from reporter.report.analysis.metrics import is_loss, x_unit
 from reporter.report.series import main_phase
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from reporter.config import MAX_PLANNED_EPOCHS, run_config_from_dict
 from reporter.errors import ConfigError, HistoryError, UsageError
+from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, frozen_mapping
 from reporter.report.ingest.files import TextFile, read_text
 from reporter.report.ingest.hf import looks_like_trainer_state, parse_trainer_state
 from reporter.report.ingest.labels import read_labels
@@ -39,7 +40,6 @@ from reporter.report.ingest.tabular import looks_tabular, parse_csv, parse_json,
 from reporter.report.ingest.tensorboard import event_files, parse_event_files
 from reporter.report.ingest.umc import looks_like_umc, parse_umc
 from reporter.report.ingest.wandb_offline import parse_wandb_run, wandb_runs
-from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, frozen_mapping
 
 if TYPE_CHECKING:
     from reporter.config import Settings

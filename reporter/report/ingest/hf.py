@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from reporter.errors import HistoryError
+from reporter.model import Plan
 from reporter.report.ingest.files import TextFile
 from reporter.report.ingest.parsed import ParsedHistory
 from reporter.report.ingest.tabular import finish_parsed, long_from_wide, records_table
-from reporter.model import Plan
 
 SUMMARY_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos",
                 "eval_runtime", "eval_samples_per_second", "eval_steps_per_second")

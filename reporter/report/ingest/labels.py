@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 
 from reporter.errors import DatasetError
-from reporter.report.ingest.files import TextFile, checked_lines, read_text
 from reporter.model import LabelTable
+from reporter.report.ingest.files import TextFile, checked_lines, read_text
 
 LABEL_NAMES = ("label", "labels", "da", "intent", "class", "category", "target", "y", "dialogue act")
 TEXT_NAMES = ("text", "utterance", "sentence", "content", "transcript")

@@ -17,10 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from reporter.errors import HistoryError
+from reporter.model import Event, Source
 from reporter.report.ingest.files import read_text
 from reporter.report.ingest.parsed import LONG_COLUMNS, ParsedHistory
 from reporter.report.ingest.tabular import DBL_MAX, number, split_of
-from reporter.model import Event, Source
 
 FILE_STATUS = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
 

@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from reporter.errors import InputError
-from reporter.report.ingest.files import read_bytes
 from reporter.model import Predictions, Source
+from reporter.report.ingest.files import read_bytes
 
 _NAME = re.compile(r"^(?:epoch_(?P<epoch>\d+(?:\.\d+)?)|final)\.(?P<ext>npz|npy|csv)$")
 MAX_SAMPLES = 5_000_000

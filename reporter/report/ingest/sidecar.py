@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from reporter.errors import ConfigError
-from reporter.report.ingest.files import read_text
 from reporter.model import Plan, Source
+from reporter.report.ingest.files import read_text
 
 YAML_FILES = ("hparams.yaml", "args.yaml", "config.yaml")
 PLAN_KEYS = ("epochs", "max_epochs", "num_train_epochs", "num_epochs", "n_epochs")

@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 
 from reporter.errors import HistoryError, InputError
+from reporter.model import Source
 from reporter.report.ingest.parsed import LONG_COLUMNS, ParsedHistory
 from reporter.report.ingest.tabular import split_of
-from reporter.model import Source
 
 PATTERN = "events.out.tfevents.*"
 SPLIT_FOLDERS = frozenset({"train", "validation", "val", "eval", "test"})

@@ -18,9 +18,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from reporter.errors import HistoryError
+from reporter.model import Event, LoggedStats, Plan, scalar
 from reporter.report.ingest.files import TextFile, checked_lines
 from reporter.report.ingest.parsed import ParsedHistory
-from reporter.model import Event, LoggedStats, Plan, scalar
 
 if TYPE_CHECKING:
     import pandas as pd

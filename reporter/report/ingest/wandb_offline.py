@@ -21,10 +21,10 @@ from typing import Any
 import pandas as pd
 
 from reporter.errors import HistoryError, InputError
+from reporter.model import Event, Source
 from reporter.report.ingest.files import read_bytes
 from reporter.report.ingest.parsed import LONG_COLUMNS, ParsedHistory
 from reporter.report.ingest.tabular import split_of
-from reporter.model import Event, Source
 
 HEADER = b":W&B" + struct.pack("<HB", 0xBEE1, 0)
 BLOCK = 32 * 1024

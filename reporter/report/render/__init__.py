@@ -13,8 +13,8 @@ from typing import Mapping
 
 from reporter.errors import RenderError, ReporterError
 from reporter.model import Analysis
-from reporter.report.present import ReportContext
 from reporter.processes import die_with_parent
+from reporter.report.present import ReportContext
 from reporter.report.render.charts import charts
 from reporter.report.render.environment import environment, format_date, lab_template_errors, render_template
 

@@ -18,8 +18,8 @@ matplotlib.use("Agg")
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from reporter.report.series import finite_part, main_phase, series  # noqa: E402
 from reporter.model import Analysis, Scale  # noqa: E402
+from reporter.report.series import finite_part, main_phase, series  # noqa: E402
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
