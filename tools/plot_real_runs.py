@@ -26,6 +26,7 @@ HISTORY_NAMES = ("results.csv", "metrics.csv", "trainer_state.json", "log.txt")
 TRAIN_LOSS_KEYS = ("train_loss_epoch", "train_loss", "loss", "train_mse")
 VAL_LOSS_KEYS = ("val_loss", "validation_loss", "eval_loss", "test_loss", "val_mse")
 METRIC_PREFIXES = ("val_", "eval_", "test_", "metrics/")
+NOT_METRICS = ("loss", "mse", "runtime", "per_second")
 ULTRALYTICS_METRICS = (
     "metrics/mAP50-95(M)", "metrics/mAP50-95(B)", "metrics/mAP_0.5:0.95", "metrics/accuracy_top1",
 )
@@ -41,6 +42,7 @@ class Curves:
     val: dict[str, pd.Series]
     metric_name: str | None = None
     metric: pd.Series | None = field(default=None)
+    x_unit: str = "epoch"
 
 
 def history_file(run_dir: Path) -> Path:
@@ -55,10 +57,10 @@ def history_file(run_dir: Path) -> Path:
 
 
 def numeric_frame(path: Path) -> pd.DataFrame:
-    """A CSV with stripped header names and every cell as a number (text becomes NaN, a garbled row is skipped)."""
+    """A CSV with stripped header names and every cell as a number (text and inf become NaN, a garbled row is skipped)."""
     frame = pd.read_csv(path, skipinitialspace=True, on_bad_lines="skip")
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame.apply(pd.to_numeric, errors="coerce")
+    return frame.apply(pd.to_numeric, errors="coerce").replace([float("inf"), float("-inf")], float("nan"))
 
 
 def ultralytics_curves(path: Path) -> Curves:
@@ -76,10 +78,9 @@ def first_key(columns: list[str], keys: tuple[str, ...]) -> str | None:
 
 
 def metric_key(columns: list[str]) -> str | None:
-    """The first validation column that is not a loss: the run's main validation metric."""
-    return next(
-        (c for c in columns if c.startswith(METRIC_PREFIXES) and "loss" not in c and "mse" not in c), None
-    )
+    """The first validation column that is not a loss (val_ before eval_ before test_): the main metric."""
+    candidates = [c for c in columns if not any(n in c for n in NOT_METRICS)]
+    return next((c for prefix in METRIC_PREFIXES for c in candidates if c.startswith(prefix)), None)
 
 
 def table_curves(frame: pd.DataFrame) -> Curves:
@@ -108,12 +109,17 @@ def lightning_curves(path: Path) -> Curves:
 
 
 def hf_curves(path: Path) -> Curves:
-    """Training `loss` and `eval_*` entries of a Trainer's log_history, on its fractional epoch axis."""
+    """Training `loss` and `eval_*` entries of a Trainer's log_history against the optimizer step.
+
+    The step, not the logged epoch, is the x axis: a Trainer on a streaming dataset logs an epoch that jumps
+    (0.05 -> 1.01), which would fold the curve over itself.
+    """
     history = json.loads(path.read_text())["log_history"]
-    train = pd.DataFrame([h for h in history if "loss" in h]).set_index("epoch")
-    evals = pd.DataFrame([h for h in history if "eval_loss" in h]).set_index("epoch")
+    train = pd.DataFrame([h for h in history if "loss" in h]).set_index("step")
+    evals = pd.DataFrame([h for h in history if "eval_loss" in h]).set_index("step")
     curves = table_curves(evals)
     curves.train = {"loss": train["loss"]}
+    curves.x_unit = "step"
     return curves
 
 
@@ -141,6 +147,7 @@ def total(parts: dict[str, pd.Series]) -> pd.Series:
 
 def draw_losses(axes, curves: Curves) -> None:
     """Training and validation loss (summed, components thin); log scale when they span many decades."""
+    axes.set_xlabel(curves.x_unit)
     for parts, colour, name in ((curves.train, "tab:blue", "train"), (curves.val, "tab:orange", "val")):
         if not parts:
             continue
@@ -150,10 +157,9 @@ def draw_losses(axes, curves: Curves) -> None:
         summed = total(parts)
         label = f"{name} ({' + '.join(k.split('/')[-1] for k in parts)})"
         axes.plot(summed.index, summed.values, color=colour, linewidth=1.6, label=label)
-    values = pd.concat([total(p) for p in (curves.train, curves.val) if p])
+    values = pd.concat([*curves.train.values(), *curves.val.values()]).dropna()
     if values.min() > 0 and values.max() / values.min() > LOG_SCALE_RATIO:
         axes.set_yscale("log")
-    axes.set_xlabel("epoch")
     axes.set_title("loss")
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7)
@@ -171,7 +177,7 @@ def plot_run(run_dir: Path) -> Path:
         metric_axes = figure.add_subplot(1, 2, 2)
         metric_axes.plot(curves.metric.index, curves.metric.values, color="tab:green", linewidth=1.4)
         metric_axes.set_title(curves.metric_name, fontsize=9)
-        metric_axes.set_xlabel("epoch")
+        metric_axes.set_xlabel(curves.x_unit)
         metric_axes.grid(alpha=0.3)
     figure.suptitle(run_dir.name, fontsize=10)
     figure.tight_layout()
