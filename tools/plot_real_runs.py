@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
@@ -57,7 +58,7 @@ def history_file(run_dir: Path) -> Path:
 
 
 def numeric_frame(path: Path) -> pd.DataFrame:
-    """A CSV with stripped header names and every cell as a number (text and inf become NaN, a garbled row is skipped)."""
+    """A CSV with stripped header names and every cell a number: text and inf become NaN, a garbled row is skipped."""
     frame = pd.read_csv(path, skipinitialspace=True, on_bad_lines="skip")
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame.apply(pd.to_numeric, errors="coerce").replace([float("inf"), float("-inf")], float("nan"))
@@ -97,8 +98,10 @@ def table_curves(frame: pd.DataFrame) -> Curves:
 def csv_curves(path: Path) -> Curves:
     """A Keras CSVLogger / History CSV or a hand-written per-epoch CSV; no epoch column means row number."""
     frame = numeric_frame(path)
-    index = "epoch" if "epoch" in frame.columns else frame.columns[0] if frame.columns[0].startswith("Unnamed") else None
-    frame = frame.set_index(index) if index else frame
+    if "epoch" in frame.columns:
+        return table_curves(frame.set_index("epoch"))
+    if frame.columns[0].startswith("Unnamed"):  # DataFrame(history.history).to_csv() writes the index unnamed
+        return table_curves(frame.set_index(frame.columns[0]))
     return table_curves(frame)
 
 
@@ -145,7 +148,7 @@ def total(parts: dict[str, pd.Series]) -> pd.Series:
     return pd.concat(parts.values(), axis=1).sum(axis=1, skipna=False).dropna()
 
 
-def draw_losses(axes, curves: Curves) -> None:
+def draw_losses(axes: Axes, curves: Curves) -> None:
     """Training and validation loss (summed, components thin); log scale when they span many decades."""
     axes.set_xlabel(curves.x_unit)
     for parts, colour, name in ((curves.train, "tab:blue", "train"), (curves.val, "tab:orange", "val")):
