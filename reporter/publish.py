@@ -24,6 +24,13 @@ from reporter.errors import OutputError, UsageError
 log = logging.getLogger(__name__)
 
 
+DIGEST = "digest"
+"""out/digest.<lang>.md|html|pdf: the lab-meeting digest, made by `reporter digest --since <last meeting>`."""
+NIGHTLY = "nightly"
+"""out/nightly.<lang>.pdf: tonight's digest, which `batch` writes for delivery when [delivery] is configured,
+beside the meeting digest and never over it."""
+
+
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -85,6 +92,19 @@ def write_atomic(path: Path, data: bytes) -> None:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+
+
+def empty_folder(folder: Path) -> None:
+    """Remove the files in a folder reporter owns (out/outbox/), its temp files included, so it holds only
+    what is written next and never grows from night to night.
+
+    Raises:
+        OutputError: a file cannot be removed.
+    """
+    with writing(folder):
+        for path in folder.iterdir() if folder.is_dir() else ():
+            if path.is_file() or path.is_symlink():
+                path.unlink()
 
 
 def summary_bytes(summary: Mapping[str, Any]) -> bytes:

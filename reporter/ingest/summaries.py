@@ -64,3 +64,14 @@ def document_bytes(out: Path, name: str) -> bytes | None:
         return path.read_bytes() if path.is_file() else None
     except OSError:
         return None
+
+
+def newest_document(out: Path, names: list[str]) -> str | None:
+    """Of the documents of out/ named, the one written last; None when none exists."""
+    made = {}
+    for name in names:
+        try:
+            made[name] = (out / name).stat().st_mtime_ns
+        except OSError:
+            continue
+    return max(made, key=made.__getitem__) if made else None
