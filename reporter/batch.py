@@ -411,7 +411,8 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
             bar.close()
         results.sort(key=lambda r: r.run)
         write_atomic(request.out / "batch.json", json.dumps(
-            {"root": str(root), "runs": [asdict(r) for r in results]}, indent=2, ensure_ascii=False).encode())
+            {"root": str(root), "languages": list(request.languages), "runs": [asdict(r) for r in results]},
+            indent=2, ensure_ascii=False).encode())
         write_index(request.out, [r.run for r in results if r.status != "failed"],
                     {r.run: Failure(r.error or "", r.path) for r in results if r.status == "failed"}, request.now, request.languages,
                     request.templates)

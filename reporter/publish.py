@@ -131,6 +131,10 @@ def _carry_history(previous: Path | None, target: Path) -> None:
 
 SOURCE = ".source"
 """In each version folder: the run folder (or file) the report was made from, to refuse another run's id."""
+COMPARED = ".runs.json"
+"""out/compare/<name>/.runs.json: the run folders of each group ({group: [folder, ...]}, resolved as `.source`
+records them), so the index links a run to the comparisons that include it. compare.json's run ids are
+spelled from the group folder and cannot be matched with a batch's ids."""
 
 
 @contextmanager
