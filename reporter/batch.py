@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 import time
+import tomllib
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -26,9 +27,10 @@ from pathlib import Path, PurePath
 from typing import Iterator
 
 from reporter import __version__
-from reporter.errors import ReporterError, UsageError
+from reporter.errors import ConfigError, ReporterError, UsageError
 from reporter.heap import collected_after
 from reporter.ingest import HISTORY_SUFFIXES, run_id_for
+from reporter.ingest.files import read_text
 from reporter.pipeline import ReportRequest, make_report
 from reporter.processes import die_with_parent
 from reporter.publish import report_source, tidy, write_atomic, writing
@@ -159,6 +161,21 @@ def unchanged(folder: Path, out: Path, current: dict, day: str) -> bool:
         return False
     touched = [k for k in new if old[k][1] != new[k][1]]
     return not touched or previous.get("hash") == _content_hash(folder, list(new))
+
+
+NOT_IN_REPORTS = ("delivery", "experiments")
+"""Tables of the lab settings that never change a run's report (where and when the nightly message goes,
+which runs are compared): editing them must not re-render every run."""
+
+
+def _config_fingerprint(config: Path | None) -> str | None:
+    """The lab settings a run's report depends on, as a hash of their parsed values (the file was
+    validated by load_settings before, so it parses)."""
+    if config is None:
+        return None
+    data = tomllib.loads(read_text(Path(config), ConfigError).text)
+    kept = {key: value for key, value in data.items() if key not in NOT_IN_REPORTS}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def _templates_fingerprint(templates: Path | None) -> str | None:
@@ -377,7 +394,7 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
                       root=root)
     runs, clashes = _run_ids(folders, root)
     settings = {"languages": request.languages, "formats": request.formats, "project_to": request.project_to,
-                "config": Path(request.config).read_text() if request.config else None,
+                "config": _config_fingerprint(request.config),
                 "templates": _templates_fingerprint(request.templates)}
     results: list[BatchResult] = []
     with Lock(request.out) as lock:
@@ -394,7 +411,8 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
             bar.close()
         results.sort(key=lambda r: r.run)
         write_atomic(request.out / "batch.json", json.dumps(
-            {"root": str(root), "runs": [asdict(r) for r in results]}, indent=2, ensure_ascii=False).encode())
+            {"root": str(root), "languages": list(request.languages), "runs": [asdict(r) for r in results]},
+            indent=2, ensure_ascii=False).encode())
         write_index(request.out, [r.run for r in results if r.status != "failed"],
                     {r.run: Failure(r.error or "", r.path) for r in results if r.status == "failed"}, request.now, request.languages,
                     request.templates)

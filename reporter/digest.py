@@ -17,7 +17,7 @@ from typing import Any
 from reporter.analysis.changes import Changes, changes
 from reporter.index import Failure, failed_rows, problems_first
 from reporter.ingest.summaries import figure_bytes, read_summary, snapshot_on_or_before
-from reporter.publish import write_atomic
+from reporter.publish import DIGEST, write_atomic
 from reporter.render.environment import environment, format_date, render_template
 
 SEED_KEYS = ("seed", "log_id", "logger_name", "output_path", "pred_output_path", "model_output_path")
@@ -85,10 +85,11 @@ def collect(out: Path, run_ids: list[str], since: str, languages: tuple[str, ...
 
 def write_digest(out: Path, run_ids: list[str], failures: dict[str, Failure], now: datetime, since: str,
                  languages: tuple[str, ...], formats: tuple[str, ...], templates: Path | None = None,
-                 ablations: tuple = ()) -> list[Path]:
-    """out/digest.<lang>.<format> for every language and format asked for; runs that failed in this batch
+                 ablations: tuple = (), stem: str = DIGEST) -> list[Path]:
+    """out/<stem>.<lang>.<format> for every language and format asked for; runs that failed in this batch
     come first, with their error and the last good report, so a broken run is never missing from the meeting.
-    `ablations` are the declared experiments as (name, reporter.compare.analysis.Comparison) pairs."""
+    `ablations` are the declared experiments as (name, reporter.compare.analysis.Comparison) pairs; `stem`
+    is publish.DIGEST for the meeting, publish.NIGHTLY for tonight's delivery."""
     from reporter.render.pdf import html_to_pdf
 
     runs = collect(out, run_ids, since, languages)
@@ -98,7 +99,7 @@ def write_digest(out: Path, run_ids: list[str], failures: dict[str, Failure], no
         context = {"runs": runs, "groups": groups, "since": since, "date": format_date(now, lang),
                    "scale_free": _ScaleFree, "ablations": ablations}
         if "md" in formats:
-            path = out / f"digest.{lang}.md"
+            path = out / f"{stem}.{lang}.md"
             write_atomic(path, render_template(environment(lang, "md", templates), "digest.md.j2",
                                                failed=failed_rows(out, failures, "md"), **context).encode())
             written.append(path)
@@ -106,10 +107,10 @@ def write_digest(out: Path, run_ids: list[str], failures: dict[str, Failure], no
             html = render_template(environment(lang, "html", templates), "digest.html.j2",
                                    failed=failed_rows(out, failures, "html"), **context)
             if "html" in formats:
-                write_atomic(out / f"digest.{lang}.html", html.encode())
-                written.append(out / f"digest.{lang}.html")
+                write_atomic(out / f"{stem}.{lang}.html", html.encode())
+                written.append(out / f"{stem}.{lang}.html")
             if "pdf" in formats:
                 pdf, _ = html_to_pdf(html, now)
-                write_atomic(out / f"digest.{lang}.pdf", pdf)
-                written.append(out / f"digest.{lang}.pdf")
+                write_atomic(out / f"{stem}.{lang}.pdf", pdf)
+                written.append(out / f"{stem}.{lang}.pdf")
     return written

@@ -24,6 +24,13 @@ from reporter.errors import OutputError, UsageError
 log = logging.getLogger(__name__)
 
 
+DIGEST = "digest"
+"""out/digest.<lang>.md|html|pdf: the lab-meeting digest, made by `reporter digest --since <last meeting>`."""
+NIGHTLY = "nightly"
+"""out/nightly.<lang>.pdf: tonight's digest, which `batch` writes for delivery when [delivery] is configured,
+beside the meeting digest and never over it."""
+
+
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -87,6 +94,19 @@ def write_atomic(path: Path, data: bytes) -> None:
             raise
 
 
+def empty_folder(folder: Path) -> None:
+    """Remove the files in a folder reporter owns (out/outbox/), its temp files included, so it holds only
+    what is written next and never grows from night to night.
+
+    Raises:
+        OutputError: a file cannot be removed.
+    """
+    with writing(folder):
+        for path in folder.iterdir() if folder.is_dir() else ():
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+
+
 def summary_bytes(summary: Mapping[str, Any]) -> bytes:
     return (json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
 
@@ -111,6 +131,10 @@ def _carry_history(previous: Path | None, target: Path) -> None:
 
 SOURCE = ".source"
 """In each version folder: the run folder (or file) the report was made from, to refuse another run's id."""
+COMPARED = ".runs.json"
+"""out/compare/<name>/.runs.json: the run folders of each group ({group: [folder, ...]}, resolved as `.source`
+records them), so the index links a run to the comparisons that include it. compare.json's run ids are
+spelled from the group folder and cannot be matched with a batch's ids."""
 
 
 @contextmanager

@@ -22,7 +22,7 @@ from reporter.config import Experiment, Settings
 from reporter.errors import UsageError
 from reporter.ingest import load_run, load_settings
 from reporter.model import Mode, RunConfig
-from reporter.publish import run_directory, write_atomic
+from reporter.publish import COMPARED, run_directory, write_atomic
 from reporter.render.compare import render_comparison
 
 log = logging.getLogger(__name__)
@@ -135,4 +135,9 @@ def make_comparison(request: CompareRequest) -> list[Path]:
     target = run_directory(request.out.resolve() / "compare", output_name(names, experiment))
     for relative, content in sorted(files.items()):
         write_atomic(target / relative, content)
+    folders = {g.name: [str(a.run.location) for a in g.analyses if a.run.location is not None] for g in groups}
+    write_atomic(target / COMPARED, json.dumps(folders, ensure_ascii=False, indent=2).encode("utf-8"))
+    from reporter.index import refresh_index  # the index of a batch into this out/ links the comparison at once
+
+    refresh_index(request.out, request.now, request.templates)
     return [target / relative for relative in sorted(files)]

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reporter.publish import COMPARED
+
 
 def read_summary(path: Path) -> dict[str, Any] | None:
     """A summary.json as written by publish, or None when it is missing or unreadable (never fatal)."""
@@ -64,3 +66,29 @@ def document_bytes(out: Path, name: str) -> bytes | None:
         return path.read_bytes() if path.is_file() else None
     except OSError:
         return None
+
+
+def newest_document(out: Path, names: list[str]) -> str | None:
+    """Of the documents of out/ named, the one written last; None when none exists."""
+    made = {}
+    for name in names:
+        try:
+            made[name] = (out / name).stat().st_mtime_ns
+        except OSError:
+            continue
+    return max(made, key=made.__getitem__) if made else None
+
+
+def compared_folders(out: Path) -> dict[str, dict[str, list[str]]]:
+    """Each comparison under out/compare/ (by its folder's name) with the run folders of each of its groups,
+    as `reporter compare` recorded them beside compare.json; one without that record is left out."""
+    found = {}
+    folder = out / "compare"
+    for comparison in sorted(folder.iterdir()) if folder.is_dir() else ():
+        try:
+            data = json.loads((comparison / COMPARED).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()):
+            found[comparison.name] = {str(group): [str(f) for f in runs] for group, runs in data.items()}
+    return found

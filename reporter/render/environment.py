@@ -114,6 +114,8 @@ class Numbers:
     def signed(self, value: Any, digits: int = 2) -> str:
         if value is None:
             return "—"
+        if round(value, digits) == 0:  # -0.00001 would read "-0.0000": no sign on a value that shows as zero
+            return self.number(0.0, digits)
         return ("+" if value > 0 else "") + self.number(value, digits)
 
     def scientific(self, value: Any) -> str:
