@@ -5,13 +5,15 @@ result or None; diagnosis.rules turns the results into findings. Real validation
 every rule compares a change with the curve's own noise, never with a fixed step:
 
 - smoothing: a running median over SMOOTHING evaluations (centred, shrinking at the edges);
-- noise: 1.4826 × the median absolute residual around that smoothed curve (a robust standard deviation);
+- noise: NOISE_FACTOR × the median absolute second difference v[i-1] - 2 v[i] + v[i+1], a robust standard
+  deviation of the noise that a steady trend or a single bend does not inflate (the DER_SNR estimator);
 - direction: the Theil–Sen slope, significant only when the Mann–Kendall test gives p below the
   significance threshold.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,7 +30,9 @@ MIN_AFTER_MINIMUM = 5
 below five points the Mann–Kendall test cannot reach p < 0.05."""
 MIN_POINTS = 8
 """Fewer paired evaluations than this: too short a history to judge the fit."""
-MAD_TO_SIGMA = 1.4826
+NOISE_FACTOR = 1.4826 / math.sqrt(6)
+"""Second differences of independent noise of deviation s have deviation s·√6, and 1.4826 × a median absolute
+value estimates a normal deviation."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +76,10 @@ def smoothed(values: np.ndarray, width: int = SMOOTHING) -> np.ndarray:
 
 
 def noise(values: np.ndarray) -> float:
-    """A robust standard deviation of the residuals around the smoothed curve."""
-    return float(MAD_TO_SIGMA * np.median(np.abs(values - smoothed(values))))
+    """A robust standard deviation of the curve's noise, from its second differences."""
+    if len(values) < 3:
+        return 0.0
+    return float(NOISE_FACTOR * np.median(np.abs(values[:-2] - 2 * values[1:-1] + values[2:])))
 
 
 def _relative(new: float, old: float) -> float:
