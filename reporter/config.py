@@ -57,6 +57,8 @@ class Thresholds:
     """Generalisation gap: evaluations without a new validation best while the training loss keeps falling."""
     gap_train_drop: float = 0.1
     """Generalisation gap: ...by at least this fraction of its value at the validation best."""
+    improving_min_drop: float = 0.02
+    """Still improving: the validation loss fell by at least this fraction over the last third of the run."""
     stop_patience: int = 5
     """Early-stopping counterfactual: the patience used when the run's config states none (Keras-style)."""
     stop_min_delta: float = 0.0
@@ -174,6 +176,7 @@ _THRESHOLD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "overfit_rise": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
     "gap_patience": (_is_positive_int, "a positive integer"),
     "gap_train_drop": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "improving_min_drop": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
     "stop_patience": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
     "stop_min_delta": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
 }

@@ -156,7 +156,7 @@ def _rules(calibration: Calibration | None) -> Mapping[str, Any]:
         "projection_min_points": MIN_POINTS, "calibration_curves": calibration.curves if calibration else None,
         "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
         "held_out_interval": HELD_OUT_INTERVAL, "fit_smoothing": fit.SMOOTHING, "fit_end_points": fit.END_POINTS,
-        "fit_min_after": fit.MIN_AFTER_MINIMUM, "fit_min_points": fit.MIN_POINTS, "noise_factor": fit.NOISE_FACTOR,
+        "fit_min_after": fit.MIN_AFTER_MINIMUM, "fit_min_points": fit.MIN_POINTS, "noise_factor": fit.NOISE_FACTOR, "fit_recent_share": fit.RECENT_SHARE,
         "fitness_map50": FITNESS_WEIGHTS["metrics/mAP50({head})"],
         "fitness_map50_95": FITNESS_WEIGHTS["metrics/mAP50-95({head})"],
     })

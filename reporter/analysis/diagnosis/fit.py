@@ -29,6 +29,8 @@ MIN_AFTER_MINIMUM = 5
 """Evaluations from the smoothed minimum to the end (minimum included) a rise needs before it can be tested:
 below five points the Mann–Kendall test cannot reach p < 0.05."""
 MIN_POINTS = 8
+RECENT_SHARE = 3
+"""'Still improving' looks at the last 1/RECENT_SHARE of the run (at least the trend window)."""
 """Fewer paired evaluations than this: too short a history to judge the fit."""
 NOISE_FACTOR = 1.4826 / math.sqrt(6)
 """Second differences of independent noise of deviation s have deviation s·√6, and 1.4826 × a median absolute
@@ -142,14 +144,16 @@ def generalization_gap(c: Curves, limits: Thresholds) -> Gap | None:
 
 
 def still_improving(c: Curves, limits: Thresholds) -> Improving | None:
-    """Both losses fall significantly over the last `window` evaluations (Mann–Kendall on each)."""
-    w = limits.window
+    """Both losses fall significantly (Mann–Kendall on each) over the last third of the run, at least `window`
+    evaluations, and the validation loss by at least `improving_min_drop` over it: a clear, not a token, gain."""
+    w = max(limits.window, len(c.val) // RECENT_SHARE)
     if len(c.val) < max(w, MIN_POINTS):
         return None
     x, train, val = c.x[-w:], c.train[-w:], c.val[-w:]
-    if not (_falling(x, val, limits) and _falling(x, train, limits)):
+    val_change = _relative(float(val[-1]), float(val[0]))
+    if val_change > -limits.improving_min_drop or not (_falling(x, val, limits) and _falling(x, train, limits)):
         return None
-    return Improving(_relative(float(val[-1]), float(val[0])), _relative(float(train[-1]), float(train[0])), w,
+    return Improving(val_change, _relative(float(train[-1]), float(train[0])), w,
                      underfit=bool(_end(c.train) >= _end(c.val)))
 
 
