@@ -271,3 +271,14 @@ def test_a_real_keras_run_that_overfits_says_so_first(tmp_path: Path) -> None:
     assert watch.lstrip().startswith("- ⚠ The model has been overfitting since epoch 2")
     assert "Verdict: **Needs attention**" in english and "Evidence: overfitting" in english
     assert "模型自第 2 轮起已经过拟合" in (out / "keras-overfit" / "report.zh.md").read_text()
+
+
+def test_a_saturated_top5_accuracy_is_not_broken_evaluation() -> None:
+    """Top-5 accuracy is 1 by construction with at most five classes; a constant top-1 accuracy is suspicious."""
+    falling = [1.5 - 0.05 * i for i in range(12)]
+    run = make_run([0.5 + 0.01 * i for i in range(12)], falling, metric_key="metrics/accuracy_top1",
+                   extra={"metrics/accuracy_top5": [1.0] * 12, "train/loss": falling, "val/loss": falling})
+    assert "eval.constant" not in codes(run)
+    stuck = make_run([1.0] * 12, falling, metric_key="metrics/accuracy_top1",
+                     extra={"train/loss": falling, "val/loss": falling})
+    assert codes(stuck)["eval.constant"].params["key"] == "metrics/accuracy_top1"
