@@ -127,7 +127,7 @@ def test_an_empty_yolo_validation_split_is_broken_evaluation() -> None:
     analysis = analyse(run, NOW)
     found = {f.code: f for f in analysis.findings}
     assert found["eval.constant"].severity is Severity.ERROR
-    assert set(found["eval.constant"].params["keys"]) == {"val/box_loss", "val/cls_loss"}
+    assert set(found["eval.constant"].params["keys"]) == {"metrics/mAP50-95(B)", "val/box_loss", "val/cls_loss"}
     assert analysis.verdict == "action_needed"
     check = next(r for r in analysis.recommendations if r.code == "rec.check_validation_split")
     assert check.evidence == ("eval.constant",)
