@@ -64,9 +64,33 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("fact.constant", S.INFO, unit_aware=True, key=P(K.TEXT), value=P(K.NUMBER), count=P(K.COUNT),
           formula=P(K.TEXT, optional=True, choices=("umc_min_samples",)), n=P(K.COUNT, optional=True),
           k=P(K.COUNT, optional=True), expected=P(K.COUNT, optional=True)),
+    # diagnosis: fit and stopping
+    _code("eval.constant", S.ERROR, unit_aware=True, key=P(K.TEXT), keys=P(K.LIST), value=P(K.NUMBER), count=P(K.COUNT)),
+    _code("fit.overfitting", S.WARN, unit_aware=True, best_epoch=P(K.EPOCH), rise=P(K.FRACTION),
+          train_change=P(K.FRACTION), key=P(K.TEXT), train_key=P(K.TEXT), p_value=P(K.NUMBER)),
+    _code("fit.generalization_gap", S.WARN, unit_aware=True, since_epoch=P(K.EPOCH), val_change=P(K.FRACTION),
+          train_change=P(K.FRACTION), key=P(K.TEXT), train_key=P(K.TEXT), evaluations=P(K.COUNT)),
+    _code("fit.still_improving", S.OK, S.WARN, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT),
+          val_change=P(K.FRACTION), train_change=P(K.FRACTION), window=P(K.COUNT)),
+    _code("fit.underfitting", S.WARN, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT),
+          val_change=P(K.FRACTION), train_change=P(K.FRACTION), window=P(K.COUNT)),
+    _code("stop.counterfactual", S.INFO, S.WARN, unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
+          patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH, optional=True), best_epoch=P(K.EPOCH),
+          epochs_after_best=P(K.EPOCH), hours_after_best=P(K.HOURS, optional=True),
+          premature=P(K.FLAG),
+          framework=P(K.TEXT, choices=("keras", "lightning", "hf", "ultralytics")),
+          basis=P(K.TEXT, choices=("config", "default"))),
 )})
 
 RECOMMENDATIONS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
+    # diagnosis: fit and stopping
+    _code("rec.restore_best_checkpoint", unit_aware=True, epoch=P(K.EPOCH), key=P(K.TEXT)),
+    _code("rec.regularise", key=P(K.TEXT), ultralytics=P(K.FLAG)),
+    _code("rec.early_stopping", unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
+          patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH),
+          framework=P(K.TEXT, choices=("keras", "lightning", "hf", "ultralytics"))),
+    _code("rec.more_epochs", unit_aware=True, last_epoch=P(K.EPOCH), val_change=P(K.FRACTION), window=P(K.COUNT)),
+    _code("rec.check_validation_split", key=P(K.TEXT), value=P(K.NUMBER)),
 )})
 
 

@@ -14,6 +14,7 @@ from reporter.analysis import metrics
 from reporter.analysis.advice import checklist, recommendations
 from reporter.analysis.clustering import analyse_clustering
 from reporter.analysis.dataset import dataset_mismatch, profile
+from reporter.analysis.diagnosis import run_pairs, verdict
 from reporter.analysis.findings import Facts, findings, reference_target
 from reporter.analysis.projection import (
     Calibration,
@@ -161,5 +162,5 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
         projection=projection, dataset=dataset,
         reference=refs, findings=found, checklist=checklist(run, metric, found, loss),
         recommendations=recommendations(run, metric, found), thresholds=frozen_mapping(asdict(limits)),
-        generated_at=now, seeds=seeds, clustering=clustering,
+        generated_at=now, seeds=seeds, clustering=clustering, verdict=verdict(found), pairs=run_pairs(run),
     )

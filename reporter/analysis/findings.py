@@ -12,6 +12,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from reporter.analysis.dataset import dataset_mismatch
+from reporter.analysis.diagnosis import rules as _diagnosis
 from reporter.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, series, tokens
 from reporter.analysis.status import StatusResult
 from reporter.codes import FINDINGS, check
@@ -389,7 +390,7 @@ def _seed_spread(f: Facts) -> Iterator[Finding]:
         yield finding("seeds.high_variance", Severity.WARN, std=std, gap=gap, n=f.seeds.n)
 
 
-RULES = (_status, _metric, _diverged, _nan_metric, _logged_monitor, _stability, _loss, _constants, _dataset, _reference,
+RULES = (_diagnosis, _status, _metric, _diverged, _nan_metric, _logged_monitor, _stability, _loss, _constants, _dataset, _reference,
          _projection, _clusters, _seed_spread)
 
 
