@@ -205,25 +205,27 @@ def _batch(args: argparse.Namespace) -> int:
                                request.languages or lab.languages, request.formats or lab.formats,
                                request.templates, experiment_comparisons(lab, request.now))
         print(f"digest: {', '.join(p.name for p in written)}")
-    elif lab.delivery is not None:  # the message carries tonight's digest PDF, not an old one
+    elif lab.delivery is not None:  # the message carries tonight's digest PDF, in its own file: never the meeting's
         from reporter.lab.digest import write_digest
+        from reporter.outstore import NIGHTLY
 
         write_digest(args.out, [r.run for r in results if r.status != "failed"],
                      failures, request.now, since,
-                     lab.delivery.languages, ("pdf",), request.templates)
-    delivery = _deliver(args.out, lab.delivery, str(request.config), request.now, request.templates) \
-        if lab.delivery else 0
+                     lab.delivery.languages, ("pdf",), request.templates, stem=NIGHTLY)
+    delivery = _deliver(args.out, lab.delivery, str(request.config), request.now, request.templates,
+                        quiet=args.quiet) if lab.delivery else 0
     return 1 if failed or delivery else 0
 
 
 def _deliver(out: Path, delivery: DeliverySettings, origin: str, now: datetime, templates: Path | None,
-             dry_run: bool = False) -> int:
-    """Deliver tonight's message; each failed channel is one line on stderr. 1 when one failed, else 0."""
+             dry_run: bool = False, quiet: bool = False) -> int:
+    """Deliver tonight's message; each failed channel is one line on stderr (also under -q, which hides
+    the line naming the channels that worked). 1 when one failed, else 0."""
     from reporter.lab.delivery import deliver
 
     results = deliver(out, delivery, now, origin, templates, dry_run)
     done = [r.kind for r in results if r.ok]
-    if done:
+    if done and not quiet:
         print(f"{'outbox' if dry_run else 'delivered'}: {', '.join(done)}" + (f" (see {out}/outbox/)" if dry_run else ""))
     for result in results:
         if not result.ok:
@@ -244,7 +246,7 @@ def _send(args: argparse.Namespace) -> int:
     except ValueError:
         raise UsageError(f"--now: expected an ISO 8601 date such as 2026-11-24T09:00:00, got {args.now!r}") from None
     return _deliver(args.out, lab.delivery, str(args.config), now if now.tzinfo else now.replace(tzinfo=timezone.utc),
-                    args.templates, args.dry_run)
+                    args.templates, args.dry_run, args.quiet)
 
 
 def _compare(args: argparse.Namespace) -> int:

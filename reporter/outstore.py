@@ -30,6 +30,13 @@ from reporter.errors import OutputError, UsageError
 log = logging.getLogger(__name__)
 
 
+DIGEST = "digest"
+"""out/digest.<lang>.md|html|pdf: the lab-meeting digest, made by `reporter digest --since <last meeting>`."""
+NIGHTLY = "nightly"
+"""out/nightly.<lang>.pdf: tonight's digest, which `batch` writes for delivery when [delivery] is configured,
+beside the meeting digest and never over it."""
+
+
 def _current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -93,6 +100,19 @@ def write_atomic(path: Path, data: bytes) -> None:
             raise
 
 
+def empty_folder(folder: Path) -> None:
+    """Remove the files in a folder reporter owns (out/outbox/), its temp files included, so it holds only
+    what is written next and never grows from night to night.
+
+    Raises:
+        OutputError: a file cannot be removed.
+    """
+    with writing(folder):
+        for path in folder.iterdir() if folder.is_dir() else ():
+            if path.is_file() or path.is_symlink():
+                path.unlink()
+
+
 def summary_bytes(summary: Mapping[str, Any]) -> bytes:
     return (json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
 
@@ -117,6 +137,10 @@ def _carry_history(previous: Path | None, target: Path) -> None:
 
 SOURCE = ".source"
 """In each version folder: the run folder (or file) the report was made from, to refuse another run's id."""
+COMPARED = ".runs.json"
+"""out/compare/<name>/.runs.json: the run folders of each group ({group: [folder, ...]}, resolved as `.source`
+records them), so the index links a run to the comparisons that include it. compare.json's run ids are
+spelled from the group folder and cannot be matched with a batch's ids."""
 
 
 @contextmanager
@@ -271,9 +295,9 @@ def remove_index(out: Path, lang: str, output: str) -> None:
     index_path(out, lang, output).unlink(missing_ok=True)
 
 
-def digest_path(out: Path, lang: str, fmt: str) -> Path:
-    """out/digest.<lang>.<fmt>."""
-    return out / f"digest.{lang}.{fmt}"
+def digest_path(out: Path, lang: str, fmt: str, stem: str = DIGEST) -> Path:
+    """out/<stem>.<lang>.<fmt>: the meeting digest (DIGEST) or tonight's (NIGHTLY)."""
+    return out / f"{stem}.{lang}.{fmt}"
 
 
 def report_path(run_out: Path, lang: str, fmt: str) -> Path:
@@ -359,3 +383,29 @@ def document_bytes(out: Path, name: str) -> bytes | None:
         return path.read_bytes() if path.is_file() else None
     except OSError:
         return None
+
+
+def newest_document(out: Path, names: list[str]) -> str | None:
+    """Of the documents of out/ named, the one written last; None when none exists."""
+    made = {}
+    for name in names:
+        try:
+            made[name] = (out / name).stat().st_mtime_ns
+        except OSError:
+            continue
+    return max(made, key=made.__getitem__) if made else None
+
+
+def compared_folders(out: Path) -> dict[str, dict[str, list[str]]]:
+    """Each comparison under out/compare/ (by its folder's name) with the run folders of each of its groups,
+    as `reporter compare` recorded them beside compare.json; one without that record is left out."""
+    found = {}
+    folder = out / "compare"
+    for comparison in sorted(folder.iterdir()) if folder.is_dir() else ():
+        try:
+            data = json.loads((comparison / COMPARED).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and all(isinstance(v, list) for v in data.values()):
+            found[comparison.name] = {str(group): [str(f) for f in runs] for group, runs in data.items()}
+    return found

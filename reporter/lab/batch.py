@@ -19,7 +19,7 @@ from pathlib import Path
 
 from reporter.errors import UsageError
 from reporter.lab.discover import discover
-from reporter.lab.fingerprint import templates_fingerprint
+from reporter.lab.fingerprint import config_fingerprint, templates_fingerprint
 from reporter.lab.lock import Lock
 from reporter.lab.runners import BatchResult, run_local, run_on_dask
 from reporter.outstore import write_batch
@@ -68,7 +68,7 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
     request = replace(request, languages=languages, formats=request.formats or lab.formats, root=root)
     runs, clashes = _run_ids(folders, root)
     settings = {"languages": request.languages, "formats": request.formats, "project_to": request.project_to,
-                "config": Path(request.config).read_text() if request.config else None,
+                "config": config_fingerprint(lab if request.config else None),
                 "templates": templates_fingerprint(request.templates)}
     results: list[BatchResult] = []
     with Lock(request.out) as lock:
@@ -84,7 +84,8 @@ def run_batch(root: Path, request: ReportRequest, jobs: int, force: bool = False
         if bar is not None:
             bar.close()
         results.sort(key=lambda r: r.run)
-        write_batch(request.out, {"root": str(root), "runs": [asdict(r) for r in results]})
+        write_batch(request.out, {"root": str(root), "languages": list(languages),
+                                  "runs": [asdict(r) for r in results]})
         write_index(request.out, [r.run for r in results if r.status != "failed"],
                     {r.run: Failure(r.error or "", r.path) for r in results if r.status == "failed"}, request.now, languages,
                     request.templates)

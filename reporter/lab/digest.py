@@ -16,7 +16,7 @@ from typing import Any
 
 from reporter.changes import Changes, changes
 from reporter.lab.index import Failure, failed_rows, problems_first
-from reporter.outstore import digest_path, figure_bytes, run_summary, snapshot_on_or_before, write_atomic
+from reporter.outstore import DIGEST, digest_path, figure_bytes, run_summary, snapshot_on_or_before, write_atomic
 from reporter.report.render.environment import environment, format_date, render_template
 
 SEED_KEYS = ("seed", "log_id", "logger_name", "output_path", "pred_output_path", "model_output_path")
@@ -84,10 +84,11 @@ def collect(out: Path, run_ids: list[str], since: str, languages: tuple[str, ...
 
 def write_digest(out: Path, run_ids: list[str], failures: dict[str, Failure], now: datetime, since: str,
                  languages: tuple[str, ...], formats: tuple[str, ...], templates: Path | None = None,
-                 ablations: tuple = ()) -> list[Path]:
-    """out/digest.<lang>.<format> for every language and format asked for; runs that failed in this batch
+                 ablations: tuple = (), stem: str = DIGEST) -> list[Path]:
+    """out/<stem>.<lang>.<format> for every language and format asked for; runs that failed in this batch
     come first, with their error and the last good report, so a broken run is never missing from the meeting.
-    `ablations` are the declared experiments as (name, reporter.lab.compare.analysis.Comparison) pairs."""
+    `ablations` are the declared experiments as (name, reporter.lab.compare.analysis.Comparison) pairs; `stem`
+    is outstore.DIGEST for the meeting, outstore.NIGHTLY for tonight's delivery."""
     from reporter.report.render.pdf import html_to_pdf
 
     runs = collect(out, run_ids, since, languages)
@@ -97,7 +98,7 @@ def write_digest(out: Path, run_ids: list[str], failures: dict[str, Failure], no
         context = {"runs": runs, "groups": groups, "since": since, "date": format_date(now, lang),
                    "scale_free": _ScaleFree, "ablations": ablations}
         if "md" in formats:
-            path = digest_path(out, lang, "md")
+            path = digest_path(out, lang, "md", stem)
             write_atomic(path, render_template(environment(lang, "md", templates), "digest.md.j2",
                                                failed=failed_rows(out, failures, "md"), **context).encode())
             written.append(path)
@@ -105,10 +106,10 @@ def write_digest(out: Path, run_ids: list[str], failures: dict[str, Failure], no
             html = render_template(environment(lang, "html", templates), "digest.html.j2",
                                    failed=failed_rows(out, failures, "html"), **context)
             if "html" in formats:
-                write_atomic(digest_path(out, lang, "html"), html.encode())
-                written.append(digest_path(out, lang, "html"))
+                write_atomic(digest_path(out, lang, "html", stem), html.encode())
+                written.append(digest_path(out, lang, "html", stem))
             if "pdf" in formats:
                 pdf, _ = html_to_pdf(html, now)
-                write_atomic(digest_path(out, lang, "pdf"), pdf)
-                written.append(digest_path(out, lang, "pdf"))
+                write_atomic(digest_path(out, lang, "pdf", stem), pdf)
+                written.append(digest_path(out, lang, "pdf", stem))
     return written

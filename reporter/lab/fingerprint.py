@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import Iterator
 
 from reporter import __version__
+from reporter.config import Settings
 from reporter.outstore import last_inputs
 
 
@@ -53,6 +55,20 @@ def unchanged(folder: Path, out: Path, current: dict, day: str) -> bool:
         return False
     touched = [k for k in new if old[k][1] != new[k][1]]
     return not touched or previous.get("hash") == content_hash(folder, list(new))
+
+
+NOT_IN_REPORTS = ("delivery", "experiments")
+"""Tables of the lab settings that never change a run's report (where and when the nightly message goes,
+which runs are compared): editing them must not re-render every run."""
+
+
+def config_fingerprint(settings: Settings | None) -> str | None:
+    """The lab settings a run's report depends on, as a hash of their parsed values (no lab settings file:
+    None)."""
+    if settings is None:
+        return None
+    kept = {key: value for key, value in asdict(settings).items() if key not in NOT_IN_REPORTS}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def templates_fingerprint(templates: Path | None) -> str | None:

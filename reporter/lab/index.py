@@ -11,8 +11,10 @@ from typing import Any
 from reporter.changes import projected_final
 from reporter.config import LANGUAGES
 from reporter.outstore import (
+    compared_folders,
     index_path,
     last_report_date,
+    read_batch,
     remove_index,
     report_path,
     report_source,
@@ -39,12 +41,22 @@ class ReportLink:
 
 
 @dataclass(frozen=True)
+class ComparisonLink:
+    """A comparison (out/compare/<name>/) that includes a run, with its documents that exist."""
+
+    name: str
+    group: str  # the run's group in it
+    hrefs: dict[str, str]  # language -> document relative to out/
+
+
+@dataclass(frozen=True)
 class IndexRow:
     run_id: str
     summary: dict[str, Any]
     sparkline: str  # SVG points, "" when there is nothing to draw
     projected: float | None
     links: tuple[ReportLink, ...]
+    comparisons: tuple[ComparisonLink, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,14 +94,32 @@ def report_links(run_out: Path, output: str) -> tuple[ReportLink, ...]:
     return tuple(links)
 
 
+def comparison_links(out: Path, output: str) -> dict[str, tuple[ComparisonLink, ...]]:
+    """Run folder -> the comparisons that include it, each linking its documents that exist (in the index's
+    own format where there is one), relative to out/ so they work from disk and when served."""
+    links: dict[str, list[ComparisonLink]] = {}
+    for name, groups in compared_folders(out).items():
+        hrefs = {}
+        for lang in LANGUAGES:
+            fmt = next((f for f in (output, "html", "pdf", "md") if (out / "compare" / name / f"compare.{lang}.{f}")
+                        .is_file()), None)
+            if fmt is not None:
+                hrefs[lang] = f"compare/{name}/compare.{lang}.{fmt}"
+        for group, folders in groups.items() if hrefs else ():
+            for folder in folders:
+                links.setdefault(folder, []).append(ComparisonLink(name, group, hrefs))
+    return {folder: tuple(found) for folder, found in links.items()}
+
+
 def read_rows(out: Path, run_ids: list[str], output: str) -> list[IndexRow]:
     rows = []
+    compared = comparison_links(out, output)
     for run_id in run_ids:
         data = run_summary(out, run_id)
         if data is None:
             continue
         rows.append(IndexRow(run_id, data, sparkline_points(data.get("series")), projected_final(data),
-                             report_links(out / run_id, output)))
+                             report_links(out / run_id, output), compared.get(report_source(out / run_id) or "", ())))
     rows.sort(key=lambda r: problems_first(r.summary))
     return rows
 
@@ -135,3 +165,15 @@ def write_index(out: Path, run_ids: list[str], failures: dict[str, Failure], now
                 write_atomic(index_path(out, None, output), text)
         for lang in set(LANGUAGES) - set(languages):  # an earlier batch's index in a language not made tonight
             remove_index(out, lang, output)
+
+
+def refresh_index(out: Path, now: datetime, templates: Path | None = None) -> None:
+    """The last batch's index written again (after a comparison, so it links it at once); nothing when no
+    batch wrote this out/ (or one from before batch.json named its languages)."""
+    batch = read_batch(out)
+    languages = tuple(lang for lang in (batch or {}).get("languages") or () if lang in LANGUAGES)
+    if batch is None or not languages:
+        return
+    entries = [e for e in batch["runs"] if isinstance(e, dict) and e.get("run")]
+    failures = {e["run"]: Failure(e.get("error") or "", e.get("path") or "") for e in entries if e.get("status") == "failed"}
+    write_index(out, [e["run"] for e in entries if e.get("status") != "failed"], failures, now, languages, templates)

@@ -23,9 +23,12 @@ from reporter.model import (
     SeedSummary,
     Severity,
     Source,
+    TrainValPair,
     frozen_mapping,
     scalar,
 )
+from reporter.report.analysis.diagnosis import fit
+from reporter.report.analysis.diagnosis.stopping import FITNESS_WEIGHTS
 from reporter.report.analysis.metrics import MIN_TREND_POINTS, OSCILLATING_BELOW
 from reporter.report.analysis.projection import HELD_OUT_COVERAGE, HELD_OUT_INTERVAL, MIN_POINTS, Calibration
 
@@ -83,6 +86,7 @@ class ReportContext:
     changes: Changes | None  # since the previous report; None for the first one
     x_unit: str = "epoch"  # "step" when x counts optimiser steps: labels and sentences say steps
     rules: Mapping[str, Any] = field(default_factory=frozen_mapping)  # fixed numbers the text states (see _rules), never typed twice
+    pairs: tuple[TrainValPair, ...] = ()  # the train/validation pairs the diagnosis read
 
 
 def _seed_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
@@ -140,13 +144,9 @@ def _hyperparameters(a: Analysis) -> tuple[tuple[str, Any], ...]:
     return tuple(shown)
 
 
-def _verdict(findings: tuple[Finding, ...]) -> str:
-    severities = {f.severity for f in findings}
-    if Severity.ERROR in severities:
-        return "verdict.action_needed"
-    if Severity.WARN in severities:
-        return "verdict.attention"
-    return "verdict.healthy"
+VERDICT_CODES = {"action_needed": "verdict.action_needed", "needs_attention": "verdict.attention",
+                 "healthy": "verdict.healthy"}
+"""analysis.diagnosis.verdict's value -> the code the templates name it by."""
 
 
 def _rules(calibration: Calibration | None) -> Mapping[str, Any]:
@@ -155,7 +155,10 @@ def _rules(calibration: Calibration | None) -> Mapping[str, Any]:
         "trend_min_points": MIN_TREND_POINTS, "oscillating_below": OSCILLATING_BELOW,
         "projection_min_points": MIN_POINTS, "calibration_curves": calibration.curves if calibration else None,
         "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
-        "held_out_interval": HELD_OUT_INTERVAL,
+        "held_out_interval": HELD_OUT_INTERVAL, "fit_smoothing": fit.SMOOTHING, "fit_end_points": fit.END_POINTS,
+        "fit_min_after": fit.MIN_AFTER_MINIMUM, "fit_min_points": fit.MIN_POINTS, "noise_factor": fit.NOISE_FACTOR, "fit_recent_share": fit.RECENT_SHARE,
+        "fitness_map50": FITNESS_WEIGHTS["metrics/mAP50({head})"],
+        "fitness_map50_95": FITNESS_WEIGHTS["metrics/mAP50-95({head})"],
     })
 
 
@@ -171,11 +174,12 @@ def present(a: Analysis, since: Changes | None = None, calibration: Calibration 
         dataset_profile=a.dataset, reference_column=column, reference_lines=lines,
         citation=a.reference[0].citation if a.reference else None,
         hyperparameters=_hyperparameters(a), recommendations=a.recommendations, projection=a.projection,
-        checklist=a.checklist, verdict=_verdict(a.findings),
+        checklist=a.checklist, verdict=VERDICT_CODES[a.verdict],
         counts={s.value: sum(1 for f in a.findings if f.severity is s) for s in Severity},
         thresholds=a.thresholds, sources=a.run.sources, version=__version__,
         findings={f.code: f for f in a.findings}, seeds=a.seeds, clustering=a.clustering,
         clustering_reference=_clustering_reference(a), changes=since, x_unit=a.x_unit, rules=_rules(calibration),
+        pairs=a.pairs,
     )
 
 

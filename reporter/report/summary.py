@@ -82,7 +82,13 @@ def summary(a: Analysis) -> dict[str, Any]:
                        "p_reach_reference": p.p_reach_target},
         "findings": [{"code": f.code, "severity": f.severity.value, "params": f.params} for f in a.findings],
         "checklist": [{"code": c.code, "status": c.status.value, "params": c.params} for c in a.checklist],
-        "recommendations": [{"code": r.code, "params": r.params} for r in a.recommendations],
+        "recommendations": [{"code": r.code, "params": r.params, "evidence": list(r.evidence),
+                             "change": None if r.change is None else {
+                                 "key": r.change.key, "current": r.change.current, "suggested": r.change.suggested,
+                                 "present": r.change.present}} for r in a.recommendations],
+        "verdict": a.verdict,
+        "pairs": [{"train": list(p.train), "val": list(p.val)} for p in a.pairs],
+        "thresholds": dict(a.thresholds),
         "dataset": None if a.dataset is None else {
             "path": a.dataset.path, "rows": a.dataset.n_rows, "samples": a.dataset.n_samples,
             "classes": {c.label: c.count for c in a.dataset.classes if not c.artefact},

@@ -21,7 +21,7 @@ from reporter.lab.compare.analysis import Comparison, Group, compare_groups, com
 from reporter.lab.compare.render import render_comparison
 from reporter.lab.discover import discover, looks_like_run
 from reporter.model import Mode, RunConfig
-from reporter.outstore import compare_directory, write_atomic
+from reporter.outstore import COMPARED, compare_directory, write_atomic
 from reporter.report.analysis import analyse
 from reporter.report.ingest import load_run, load_settings
 
@@ -135,4 +135,9 @@ def make_comparison(request: CompareRequest) -> list[Path]:
     target = compare_directory(request.out, output_name(names, experiment))
     for relative, content in sorted(files.items()):
         write_atomic(target / relative, content)
+    folders = {g.name: [str(a.run.location) for a in g.analyses if a.run.location is not None] for g in groups}
+    write_atomic(target / COMPARED, json.dumps(folders, ensure_ascii=False, indent=2).encode("utf-8"))
+    from reporter.lab.index import refresh_index  # the index of a batch into this out/ links the comparison at once
+
+    refresh_index(request.out, request.now, request.templates)
     return [target / relative for relative in sorted(files)]

@@ -39,7 +39,9 @@ def band_chart(name: str, bands: Mapping[str, Band | None], y_label: str, labels
             axes.plot(b.x, b.median, color=colour, label=group)
         axes.set_xlabel(labels[x_unit])
         axes.set_ylabel(y_label)
-        axes.legend(loc="best", fontsize=8, frameon=False, title=labels["median_band"], title_fontsize=8)
+        # below the axes: seeds' bands fill most of the plot, and "best" placed it over a band's peak
+        figure.legend(loc="outside lower center", ncols=len(drawn), fontsize=8, frameon=False,
+                      title=labels["median_band"], title_fontsize=8)
         return Chart(name, figure)
 
 

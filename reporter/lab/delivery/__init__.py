@@ -24,7 +24,7 @@ from reporter.lab.delivery.email import email_message, send_email
 from reporter.lab.delivery.http import Request, Response, mask, masked_url, post
 from reporter.lab.delivery.message import Content, read_nightly, should_send
 from reporter.lab.delivery.settings import DeliverySettings, EmailSettings, WebhookSettings, secret
-from reporter.outstore import outbox_path, read_batch, write_atomic, write_batch
+from reporter.outstore import empty_folder, outbox_path, read_batch, write_atomic, write_batch
 
 log = logging.getLogger(__name__)
 CHANNELS = {"feishu": feishu.send, "dingtalk": dingtalk.send, "wecom": wecom.send, "slack": slack.send,
@@ -106,14 +106,17 @@ def _names(settings: DeliverySettings) -> list[str]:
 
 def deliver(out: Path, settings: DeliverySettings, now: datetime, origin: str, templates: Path | None = None,
             dry_run: bool = False, clock: Callable[[], float] = time.time) -> list[DeliveryResult]:
-    """Send tonight's message to every channel (or write each to out/outbox/ with dry_run); one channel's
-    failure never stops the others. Results are recorded in out/batch.json unless dry_run.
+    """Send tonight's message to every channel (or write each to out/outbox/ with dry_run, replacing the
+    last dry run's); one channel's failure never stops the others. Results are recorded in out/batch.json
+    unless dry_run.
 
     Raises:
         UsageError: out/batch.json is missing.
         ConfigError: an environment variable named in the settings is not set.
     """
     nightly = read_nightly(out, settings.languages, now)
+    if dry_run:  # the outbox shows this run's messages only: none from a channel removed since, none piling up
+        empty_folder(out / "outbox")
     if not should_send(nightly, settings.notify_on):
         log.info("delivery: nothing to send tonight (notify_on = %s)", settings.notify_on)
         if not dry_run:

@@ -30,6 +30,7 @@ from reporter.report.analysis import metrics
 from reporter.report.analysis.advice import checklist, recommendations
 from reporter.report.analysis.clustering import analyse_clustering
 from reporter.report.analysis.dataset import dataset_mismatch, profile
+from reporter.report.analysis.diagnosis import run_pairs, verdict
 from reporter.report.analysis.findings import Facts, findings, reference_target
 from reporter.report.analysis.projection import (
     Calibration,
@@ -162,5 +163,5 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
         projection=projection, dataset=dataset,
         reference=refs, findings=found, checklist=checklist(run, metric, found, loss),
         recommendations=recommendations(run, metric, found), thresholds=frozen_mapping(asdict(limits)),
-        generated_at=now, seeds=seeds, clustering=clustering,
+        generated_at=now, seeds=seeds, clustering=clustering, verdict=verdict(found), pairs=run_pairs(run),
     )

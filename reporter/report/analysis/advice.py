@@ -6,6 +6,8 @@ finding supports the change; otherwise they ask for the evidence that is missing
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reporter.model import (
     CheckItem,
     CheckStatus,
@@ -17,6 +19,7 @@ from reporter.model import (
     frozen_mapping,
     scalar,
 )
+from reporter.report.analysis.diagnosis import remedies
 from reporter.report.analysis.findings import STOP_BELOW
 
 
@@ -59,7 +62,7 @@ def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, .
 def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Finding, ...]) -> tuple[Recommendation, ...]:
     """Concrete next steps, each tied to a finding and, where it applies, to a config value."""
     found = _codes(findings)
-    recs: list[Recommendation] = []
+    recs: list[Recommendation] = list(remedies.recommendations(run, findings))
     if "umc.early_stop_rule" in found:
         recs.append(Recommendation("rec.disable_fork_early_stop", frozen_mapping({
             "key": "enable_early_stop", "current": run.hyperparameters.get("enable_early_stop"), "suggested": False,
@@ -75,10 +78,6 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
         recs.append(Recommendation("rec.watch_metric_not_loss", frozen_mapping({
             "key": "train_temperature_sup", "current": scalar(run.hyperparameters.get("train_temperature_sup")),
             **{k: params.get(k) for k in ("ceiling", "value")}})))
-    elif "loss.flat" in found:  # no known ceiling or temperature: say only what the loss did
-        params = found["loss.flat"].params
-        recs.append(Recommendation("rec.watch_metric_not_loss", frozen_mapping({
-            "loss": params["key"], "relative_change": params["relative_change"], "ceiling": None})))
     if "metric.plateau" in found and (lr := scalar(run.hyperparameters.get("lr"))) is not None:
         if isinstance(lr, (int, float)):
             recs.append(Recommendation("rec.lower_lr", frozen_mapping({"key": "lr", "current": lr, "suggested": lr / 2})))
@@ -96,4 +95,15 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
         recs.append(Recommendation("rec.check_stalled", frozen_mapping(dict(found["run.stalled"].params))))
     if not recs:
         recs.append(Recommendation("rec.keep_going", frozen_mapping({})))
-    return tuple(recs)
+    return tuple(r if r.evidence or r.code not in EVIDENCE else replace(r, evidence=tuple(c for c in EVIDENCE[r.code] if c in found))
+                 for r in recs)
+
+
+EVIDENCE = {
+    "rec.disable_fork_early_stop": ("umc.early_stop_rule",), "rec.evaluate_on_test": ("reference.split_mismatch",),
+    "rec.watch_metric_not_loss": ("loss.near_ceiling",), "rec.lower_lr": ("metric.plateau",),
+    "rec.stop_training": ("projection.improvement_chance",), "rec.use_best_checkpoint": ("metric.declining",),
+    "rec.fix_label_file": ("dataset.header_as_class",), "rec.inspect_crash": ("run.crashed",),
+    "rec.check_stalled": ("run.stalled",), "rec.log_metric_every_epoch": ("metric.sparse", "metric.insufficient_data"),
+}
+"""The finding each older recommendation follows from, for the evidence the report cites."""

@@ -11,6 +11,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from reporter.codes import FINDINGS, check
 from reporter.config import Thresholds
 from reporter.model import (
     DatasetProfile,
@@ -30,6 +31,7 @@ from reporter.model import (
     scalar,
 )
 from reporter.report.analysis.dataset import dataset_mismatch
+from reporter.report.analysis.diagnosis import rules as _diagnosis
 from reporter.report.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, tokens
 from reporter.report.analysis.status import StatusResult
 from reporter.report.series import series
@@ -55,6 +57,8 @@ class Facts:
 
 
 def finding(code: str, severity: Severity, **params: object) -> Finding:
+    if code in FINDINGS:
+        check(FINDINGS, code, severity, params)
     return Finding(code, severity, frozen_mapping(params))
 
 
@@ -270,7 +274,7 @@ def _constant_origin(f: Facts, key: str) -> dict[str, object]:
     n, k = f.run.hyperparameters.get("num_train_examples"), f.run.hyperparameters.get("num_labels")
     if key == "min_samples_per_class" and isinstance(n, int) and isinstance(k, int) and k > 0:
         return {"formula": "umc_min_samples", "n": n, "k": k, "expected": max(5, int(n / k * 0.1))}
-    return {"formula": None}
+    return {"formula": None, "n": None, "k": None, "expected": None}
 
 
 def _dataset(f: Facts) -> Iterator[Finding]:
@@ -387,7 +391,7 @@ def _seed_spread(f: Facts) -> Iterator[Finding]:
         yield finding("seeds.high_variance", Severity.WARN, std=std, gap=gap, n=f.seeds.n)
 
 
-RULES = (_status, _metric, _diverged, _nan_metric, _logged_monitor, _stability, _loss, _constants, _dataset, _reference,
+RULES = (_diagnosis, _status, _metric, _diverged, _nan_metric, _logged_monitor, _stability, _loss, _constants, _dataset, _reference,
          _projection, _clusters, _seed_spread)
 
 

@@ -34,6 +34,7 @@ from jinja2 import (
 )
 from markupsafe import Markup, escape
 
+from reporter.codes import FINDINGS, RECOMMENDATIONS
 from reporter.errors import RenderError, ReporterError
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
@@ -113,6 +114,8 @@ class Numbers:
     def signed(self, value: Any, digits: int = 2) -> str:
         if value is None:
             return "—"
+        if round(value, digits) == 0:  # -0.00001 would read "-0.0000": no sign on a value that shows as zero
+            return self.number(0.0, digits)
         return ("+" if value > 0 else "") + self.number(value, digits)
 
     def scientific(self, value: Any) -> str:
@@ -181,7 +184,8 @@ def environment(lang: str, output: str, templates: Path | None = None) -> Enviro
     numbers = Numbers(lang)
     env.filters.update(num=numbers.number, pct=numbers.percent, epoch=numbers.epoch, signed=numbers.signed,
                        hp=numbers.scientific, css_string=css_string)
-    env.globals.update(lang=lang, output=output, css_counter=css_counter)
+    env.globals.update(lang=lang, output=output, css_counter=css_counter, finding_codes=FINDINGS,
+                       recommendation_codes=RECOMMENDATIONS)
     return env
 
 
