@@ -15,7 +15,7 @@ from reporter.model import (
     Severity,
     frozen_mapping,
 )
-from reporter.render.environment import BUILTIN_TEMPLATES, environment
+from reporter.report.render.environment import BUILTIN_TEMPLATES, environment
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")
 LOCALE = BUILTIN_TEMPLATES / "locale"
@@ -117,7 +117,7 @@ def test_every_code_has_words(lang: str, output: str) -> None:
 def test_analysis_only_emits_codes_the_templates_know() -> None:
     from pathlib import Path
 
-    source = "\n".join(p.read_text() for p in (Path(__file__).parent.parent / "reporter" / "analysis").glob("*.py"))
+    source = "\n".join(p.read_text() for p in (Path(__file__).parent.parent / "reporter" / "report" / "analysis").glob("*.py"))
     emitted = set(re.findall(r'"((?:run|metric|monitor|stability|loss|fact|dataset|reference|projection|umc|seeds|clusters|features)\.[a-z_]+)"',
                              source))
     assert emitted <= set(FINDING_CODES), emitted - set(FINDING_CODES)

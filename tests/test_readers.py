@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from reporter.batch import discover
 from reporter.errors import InputError
-from reporter.ingest import load_run, registry
-from reporter.ingest.files import TextFile
-from reporter.ingest.parsed import ParsedHistory
-from reporter.ingest.reader import Target, text_reader
+from reporter.lab.discover import discover
+from reporter.report.ingest import load_run, registry
+from reporter.report.ingest.files import TextFile
+from reporter.report.ingest.parsed import ParsedHistory
+from reporter.report.ingest.reader import Target, text_reader
 
 SAMPLES = ROOT / "tests" / "fixtures" / "readers"
 HEADER_ONLY = {"wandb"}
