@@ -146,6 +146,22 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("features.poor_separation", S.WARN, silhouette=P(K.NUMBER), ratio=P(K.NUMBER)),
     # seeds
     _code("seeds.high_variance", S.WARN, std=P(K.NUMBER), gap=P(K.NUMBER), n=P(K.COUNT)),
+    # diagnosis: fit and stopping
+    _code("eval.constant", S.ERROR, unit_aware=True, key=P(K.TEXT), keys=P(K.LIST), value=P(K.NUMBER), count=P(K.COUNT)),
+    _code("fit.overfitting", S.WARN, unit_aware=True, best_epoch=P(K.EPOCH), rise=P(K.FRACTION),
+          train_change=P(K.FRACTION), key=P(K.TEXT), train_key=P(K.TEXT), p_value=P(K.NUMBER)),
+    _code("fit.generalization_gap", S.WARN, unit_aware=True, since_epoch=P(K.EPOCH), val_change=P(K.FRACTION),
+          train_change=P(K.FRACTION), key=P(K.TEXT), train_key=P(K.TEXT), evaluations=P(K.COUNT)),
+    _code("fit.still_improving", S.OK, S.WARN, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT),
+          val_change=P(K.FRACTION), train_change=P(K.FRACTION), window=P(K.COUNT)),
+    _code("fit.underfitting", S.WARN, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT),
+          val_change=P(K.FRACTION), train_change=P(K.FRACTION), window=P(K.COUNT)),
+    _code("stop.counterfactual", S.INFO, S.WARN, unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
+          patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH, optional=True), best_epoch=P(K.EPOCH),
+          epochs_after_best=P(K.EPOCH), hours_after_best=P(K.HOURS, optional=True),
+          premature=P(K.FLAG),
+          framework=P(K.TEXT, choices=("keras", "lightning", "hf", "ultralytics")),
+          basis=P(K.TEXT, choices=("config", "default"))),
 )})
 
 RECOMMENDATIONS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
@@ -160,9 +176,8 @@ RECOMMENDATIONS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("rec.lower_lr", key=P(K.TEXT), current=P(K.VALUE), suggested=P(K.VALUE)),
     _code("rec.use_best_checkpoint", unit_aware=True, epoch=P(K.EPOCH, optional=True)),
     # loss
-    _code("rec.watch_metric_not_loss", key=P(K.TEXT, optional=True), current=P(K.VALUE, optional=True),
-          value=P(K.NUMBER, optional=True), ceiling=P(K.NUMBER, optional=True), loss=P(K.TEXT, optional=True),
-          relative_change=P(K.FRACTION, optional=True)),
+    _code("rec.watch_metric_not_loss", key=P(K.TEXT), current=P(K.VALUE, optional=True), value=P(K.NUMBER),
+          ceiling=P(K.NUMBER)),
     # dataset
     _code("rec.fix_label_file", label=P(K.TEXT), count=P(K.COUNT), naive_ratio=P(K.NUMBER, optional=True)),
     # published results
@@ -172,6 +187,14 @@ RECOMMENDATIONS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           stop_below=P(K.FRACTION)),
     # nothing to change
     _code("rec.keep_going"),
+    # diagnosis: fit and stopping
+    _code("rec.restore_best_checkpoint", unit_aware=True, epoch=P(K.EPOCH), key=P(K.TEXT)),
+    _code("rec.regularise", key=P(K.TEXT), ultralytics=P(K.FLAG)),
+    _code("rec.early_stopping", unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
+          patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH),
+          framework=P(K.TEXT, choices=("keras", "lightning", "hf", "ultralytics"))),
+    _code("rec.more_epochs", unit_aware=True, last_epoch=P(K.EPOCH), val_change=P(K.FRACTION), window=P(K.COUNT)),
+    _code("rec.check_validation_split", key=P(K.TEXT), value=P(K.NUMBER)),
 )})
 
 

@@ -8,7 +8,7 @@ import pytest
 from babel.messages.pofile import read_po
 
 from reporter.model import CheckItem, CheckStatus
-from reporter.render.environment import BUILTIN_TEMPLATES, environment
+from reporter.report.render.environment import BUILTIN_TEMPLATES, environment
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")
 LOCALE = BUILTIN_TEMPLATES / "locale"
@@ -66,5 +66,5 @@ def test_every_check_item_has_words(lang: str, output: str) -> None:
 def test_analysis_only_emits_check_items_the_templates_know() -> None:
     from pathlib import Path
 
-    source = "\n".join(p.read_text() for p in (Path(__file__).parent.parent / "reporter" / "analysis").glob("*.py"))
+    source = "\n".join(p.read_text() for p in (Path(__file__).parent.parent / "reporter" / "report" / "analysis").glob("*.py"))
     assert set(re.findall(r'"(check\.[a-z_]+)"', source)) <= set(CHECK_CODES)

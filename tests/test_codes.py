@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from reporter.analysis.advice import recommendation
-from reporter.analysis.findings import finding
 from reporter.codes import EXAMPLES, FINDINGS, RECOMMENDATIONS, Code, Kind
 from reporter.model import Finding, Recommendation, Severity, frozen_mapping
-from reporter.present import stated_rules
-from reporter.render.environment import BUILTIN_TEMPLATES, environment
+from reporter.report.analysis.advice import recommendation
+from reporter.report.analysis.findings import finding
+from reporter.report.present import stated_rules
+from reporter.report.render.environment import BUILTIN_TEMPLATES, environment
 
 SOURCE = Path(__file__).resolve().parent.parent / "reporter"
 UNITS = ("epoch", "step")
@@ -145,8 +145,8 @@ def test_an_undeclared_code_is_refused() -> None:
 def test_the_flattening_window_is_stated_in_evaluation_intervals(tmp_path: Path) -> None:
     """The forecast flattens when it gains under FLAT_GAIN of the range over FLAT_WINDOW evaluation intervals;
     on a run evaluated every 2 epochs that is 10 epochs, not the "per 5 epochs" the report used to state."""
-    from reporter.analysis.projection import FLAT_GAIN, FLAT_WINDOW
     from reporter.cli import main
+    from reporter.report.analysis.projection import FLAT_GAIN, FLAT_WINDOW
 
     run = tmp_path / "every-2-epochs"
     run.mkdir()
