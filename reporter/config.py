@@ -49,6 +49,20 @@ class Thresholds:
     """...and older than this many hours: a short silence (or a pinned --now before the last write) is normal."""
     interval: float = 0.8
     """Coverage of the projection interval."""
+    overfit_noise: float = 3.0
+    """Overfitting: the validation loss must end more than this many noise scales above its smoothed minimum."""
+    overfit_rise: float = 0.05
+    """Overfitting: ...and at least this fraction above it (0.05 = 5%)."""
+    gap_patience: int = 10
+    """Generalisation gap: evaluations without a new validation best while the training loss keeps falling."""
+    gap_train_drop: float = 0.1
+    """Generalisation gap: ...by at least this fraction of its value at the validation best."""
+    improving_min_drop: float = 0.02
+    """Still improving: the validation loss fell by at least this fraction over the last third of the run."""
+    stop_patience: int = 5
+    """Early-stopping counterfactual: the patience used when the run's config states none (Keras-style)."""
+    stop_min_delta: float = 0.0
+    """Early-stopping counterfactual: the min_delta used when the run's config states none."""
     spike_window: int = 10
     """Lightning SpikeDetection's window: a training loss is compared with the mean of its last this many values."""
     spike_rtol: float = 2.0
@@ -180,6 +194,13 @@ _THRESHOLD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "stall_factor": (lambda v: _is_number(v) and v > 1, "a number > 1"),
     "stall_min_hours": (lambda v: _is_number(v) and v > 0, "a positive number of hours"),
     "interval": (lambda v: _is_number(v) and 0.5 <= v < 1, "a number in [0.5, 1)"),
+    "overfit_noise": (lambda v: _is_number(v) and v > 0, "a positive number"),
+    "overfit_rise": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "gap_patience": (_is_positive_int, "a positive integer"),
+    "gap_train_drop": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "improving_min_drop": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "stop_patience": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
+    "stop_min_delta": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
     "spike_window": (_is_positive_int, "a positive integer"),
     "spike_rtol": (lambda v: _is_number(v) and v > 0, "a positive number"),
     "diverging_share": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]"),

@@ -305,10 +305,35 @@ class CheckItem:
 
 
 @dataclass(frozen=True)
+class SettingChange:
+    """The config key a recommendation changes: its current value when the run's config has it (present),
+    else the setting to add."""
+
+    key: str
+    current: Any
+    suggested: Any
+    present: bool
+
+
+@dataclass(frozen=True)
 class Recommendation:
     code: str
     params: Mapping[str, Any] = field(default_factory=frozen_mapping)
-    evidence: tuple[str, ...] = ()  # the finding codes that support it: a recommendation without one is a bug
+    evidence: tuple[str, ...] = ()  # the finding codes that support it; a recommendation without one is a bug
+    change: SettingChange | None = None
+
+
+@dataclass(frozen=True)
+class TrainValPair:
+    """A training series and its validation twin; several keys are summed (a loss logged in components)."""
+
+    train: tuple[str, ...]
+    val: tuple[str, ...]
+
+    @property
+    def label(self) -> tuple[str, str]:
+        """How the report names the two sides: the key, or the keys joined with ' + '."""
+        return " + ".join(self.train), " + ".join(self.val)
 
 
 @dataclass(frozen=True)
@@ -337,3 +362,12 @@ class Analysis:
     seeds: SeedSummary | None = None
     clustering: Any = None  # analysis.clustering.ClusteringResult when predictions exist
     x_unit: str = "epoch"  # what x counts: "epoch", or "step" for histories indexed by optimiser steps only
+    verdict: str = "healthy"  # healthy | needs_attention | action_needed (analysis.diagnosis.verdict)
+    pairs: tuple[TrainValPair, ...] = ()  # the train/validation pairs the diagnosis read
+
+
+def scalar(value: Any) -> Any:
+    """The single value of a one-element grid-search list, as the UMC code itself unwraps it."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        return value[0]
+    return value

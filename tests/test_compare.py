@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import shutil
 from pathlib import Path
 
 import pytest
 
 from reporter.cli import main
-from reporter.compare import stats
+from reporter.lab.compare import stats
 from reporter.model import Mode
 from tests.test_golden import assert_matches_golden
 
@@ -197,9 +198,9 @@ def test_comparison_in_chromium(rendered: Path, lang: str) -> None:
 def test_digest_shows_one_ablation_table_per_declared_experiment(tmp_path: Path) -> None:
     from datetime import datetime, timezone
 
-    from reporter.compare.command import experiment_comparisons
-    from reporter.digest import write_digest
-    from reporter.ingest import load_settings
+    from reporter.lab.compare.command import experiment_comparisons
+    from reporter.lab.digest import write_digest
+    from reporter.report.ingest import load_settings
 
     now = datetime(2025, 3, 15, 9, tzinfo=timezone.utc)
     ablations = experiment_comparisons(load_settings(EXAMPLE / "lab.toml"), now)
@@ -207,3 +208,31 @@ def test_digest_shows_one_ablation_table_per_declared_experiment(tmp_path: Path)
     text = path.read_text()
     assert "## Ablations" in text and "### learning-rate: `val\\_acc` (higher is better), baseline lr-0.001" in text
     assert "| lr-0.003 | 2 | 0.9990 ± 0.0001 | +0.0014 | [0.0007, 0.0022] | 100% | 0.016 | better |" in text
+
+
+def _comparison_links(out: Path) -> dict[str, list[str]]:
+    """Every link to a comparison in each index (html and md, both languages), relative to out/."""
+    pattern = re.compile(r'(?:href="|\]\()(compare/[^")]+)')
+    return {f"{lang}.{fmt}": pattern.findall((out / f"index.{lang}.{fmt}").read_text())
+            for lang in ("zh", "en") for fmt in ("html", "md")}
+
+
+def test_the_index_links_each_run_to_the_comparisons_that_include_it(tmp_path: Path) -> None:
+    """Issue 19: "The index page links each run to its comparisons" (from the batch's index, whichever ran first)."""
+    runs, out = tmp_path / "runs", tmp_path / "out"
+    for group, last in (("a", 0.70), ("b", 0.80)):
+        for seed in range(2):
+            _write_run(runs / group / f"seed{seed}", [0.5, last + 0.01 * seed], lr=last)
+    _write_run(runs / "other", [0.5, 0.6])
+    batch = ["batch", str(runs), "--out", str(out), "--jobs", "1", "-q", "--now", NOW, "--format", "md,html",
+             "--lang", "zh,en"]
+    assert main(batch) == 0
+    assert main(["compare", str(runs / "a"), str(runs / "b"), "--out", str(out), "--format", "md,html", "--now", NOW,
+                 "-q"]) == 0
+    for _ in range(2):  # right after the comparison, and in the next night's index
+        for index, links in _comparison_links(out).items():
+            lang, fmt = index.split(".")
+            assert links == [f"compare/a-vs-b/compare.{lang}.{fmt}"] * 4, index  # a's and b's seeds, not 'other'
+            assert all((out / link).is_file() for link in links)  # relative: from disk and when served
+        assert "a-vs-b (b)" in (out / "index.en.md").read_text()
+        assert main(batch) == 0

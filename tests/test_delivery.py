@@ -245,7 +245,7 @@ def test_the_nightly_job_delivers_and_reports_stay_complete_when_delivery_fails(
         assert main(argv) == 0
         [(_, raw)] = mailbox.messages
         pdf = next(message_from_bytes(raw, policy=default).iter_attachments()).get_content()
-        assert pdf == (out / "digest.en.pdf").read_bytes()  # the batch wrote tonight's digest PDF and sent it
+        assert pdf == (out / "nightly.en.pdf").read_bytes()  # the batch wrote tonight's digest PDF and sent it
         assert all(entry["ok"] for entry in json.loads((out / "batch.json").read_text())["delivery"])
 
         capsys.readouterr()
@@ -353,3 +353,115 @@ def test_a_night_of_one_run_says_one_run(tmp_path: Path, published: Path, enviro
     assert send(out, lab_settings(tmp_path, 1, "starttls", environment), "--dry-run") == 0
     text = (out / "outbox" / "slack.json").read_text()
     assert "1 run:" in text and "1 runs" not in text
+
+
+def one_channel(folder: Path, kind: str, extra: str = "") -> Path:
+    """Lab settings delivering to one chat channel only (no e-mail), with the nightly languages and formats."""
+    path = folder / f"{kind}.toml"
+    secret = f'secret_env = "REPORTER_{kind.upper()}_SECRET"\n' if kind in ("feishu", "dingtalk") else ""
+    path.write_text(f'languages = ["en"]\nformats = ["md"]\n{extra}\n[delivery]\nbase_url = "https://lab.test/reports/"\n'
+                    f'[[delivery.webhook]]\nkind = "{kind}"\nurl_env = "REPORTER_{kind.upper()}_URL"\n{secret}')
+    return path
+
+
+def test_the_nightly_job_never_overwrites_the_lab_meeting_digest(tmp_path: Path, environment: Platforms) -> None:
+    """`batch` with [delivery] used to rewrite digest.<lang>.pdf with a 7-day --since, replacing the digest
+    made for the lab meeting; tonight's PDF now has its own file, and the message links that one."""
+    root, out = tmp_path / "runs", tmp_path / "out"
+    tiny_run(root / "alpha")
+    (tmp_path / "plain.toml").write_text('languages = ["en"]\nformats = ["md"]\n')
+    assert main(["digest", str(root), "--out", str(out), "--jobs", "1", "-q", "--now", NOW, "--since", "2025-02-01",
+                 "--config", str(tmp_path / "plain.toml"), "--format", "pdf"]) == 0
+    meeting = (out / "digest.en.pdf").read_bytes()
+    assert main(["batch", str(root), "--out", str(out), "--jobs", "1", "-q", "--now", NOW,
+                 "--config", str(one_channel(tmp_path, "slack"))]) == 0
+    assert (out / "digest.en.pdf").read_bytes() == meeting
+    assert (out / "nightly.en.pdf").read_bytes().startswith(b"%PDF")
+    [(_, body)] = environment.received["slack"]
+    assert b"https://lab.test/reports/nightly.en.pdf" in body
+
+
+@pytest.mark.parametrize("base_url", [True, False], ids=["linked", "not linked"])
+def test_an_email_without_the_pdf_never_says_it_is_attached(base_url: bool, tmp_path: Path, published: Path,
+                                                           environment: Platforms) -> None:
+    """With attach_pdf = false the e-mail used to say "The digest PDF is attached." all the same."""
+    out = copy_out(published, tmp_path)
+    config = lab_settings(tmp_path, 1, "starttls", None)
+    text = config.read_text().replace("attach_pdf = true", "attach_pdf = false")
+    config.write_text(text if base_url else text.replace('base_url = "https://lab.test/reports/"\n', ""))
+    assert send(out, config, "--dry-run") == 0
+    email = message_from_bytes((out / "outbox" / "email.eml").read_bytes(), policy=default)
+    assert not list(email.iter_attachments())
+    where = "follow the link above" if base_url else "it is digest.en.pdf in the reports folder"
+    for part in (email.get_body(("plain",)).get_content(), email.get_body(("html",)).get_content()):
+        assert "is attached" not in part and where in part, part
+
+
+@pytest.mark.parametrize("value", ["SEC" + "0123456789abcdef" * 4, "mtPc8jVxWAHn5bpIxj0yQe",
+                                   "https://oapi.dingtalk.com/robot/send?access_token=abc"],
+                         ids=["dingtalk secret", "feishu secret", "webhook url"])
+def test_a_secret_pasted_into_secret_env_is_refused_without_being_printed(value: str, tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """A DingTalk SEC… secret passed as a variable name, and was then printed in "variable … is not set"."""
+    config = one_channel(tmp_path, "dingtalk")
+    config.write_text(config.read_text().replace('"REPORTER_DINGTALK_SECRET"', f'"{value}"'))
+    assert main(["send", "--config", str(config), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "delivery.webhook[0].secret_env: expected the NAME of an environment variable" in err
+    assert value not in err and value[:12] not in err
+
+
+@pytest.mark.parametrize("kind, answer", [
+    ("dingtalk", {"errcode": 130101, "errmsg": "send too fast, exceed 20 times per minute"}),
+    ("feishu", {"code": 11232, "msg": "frequency limited psm[lark.oapi.app_platform_runtime]appID[1]"}),
+    ("feishu", {"code": 9499, "msg": "too many request"}),
+], ids=["dingtalk 130101", "feishu 11232", "feishu 9499 too many"])
+def test_a_rate_limit_in_a_200_answer_is_retried_like_a_429(kind: str, answer: dict, tmp_path: Path,
+                                                           published: Path, environment: Platforms) -> None:
+    """DingTalk and Feishu say "too fast" with HTTP 200 and a code; that used to fail the channel at once."""
+    out = copy_out(published, tmp_path)
+    environment.script = [(200, {}, json.dumps(answer).encode())]
+    assert send(out, one_channel(tmp_path, kind)) == 0
+    assert len(environment.received[kind]) == 1  # the retry, answered by the platform itself
+
+
+def test_other_codes_in_a_200_answer_stay_final(tmp_path: Path, published: Path, environment: Platforms,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    out = copy_out(published, tmp_path)
+    environment.script = [(200, {}, b'{"code": 9499, "msg": "Bad Request"}')]
+    assert send(out, one_channel(tmp_path, "feishu")) == 1
+    assert "feishu failed: Feishu refused the card (code 9499: Bad Request)" in capsys.readouterr().err
+    assert "feishu" not in environment.received  # not tried again
+
+
+def test_quiet_send_prints_nothing_on_success(tmp_path: Path, published: Path, environment: Platforms,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    out = copy_out(published, tmp_path)
+    assert send(out, one_channel(tmp_path, "slack"), "-q") == 0
+    assert environment.received["slack"] and capsys.readouterr() == ("", "")
+
+
+def test_a_dry_run_replaces_the_outbox_of_the_last_one(tmp_path: Path, published: Path,
+                                                      environment: Platforms) -> None:
+    """Messages of a channel removed since (and temp files of a killed run) used to stay in out/outbox/,
+    reading as tonight's and piling up."""
+    out = copy_out(published, tmp_path)
+    assert send(out, lab_settings(tmp_path, 1, "starttls", environment), "--dry-run") == 0
+    (out / "outbox" / ".email.eml.k1ll3d").write_bytes(b"half a message")
+    assert send(out, one_channel(tmp_path, "slack"), "--dry-run") == 0
+    assert [p.name for p in (out / "outbox").iterdir()] == ["slack.json"]
+    assert_no_secret_in(out)
+
+
+def test_adding_delivery_settings_does_not_re_render_every_run(tmp_path: Path, environment: Platforms) -> None:
+    """The delivery settings never change a report, but they were part of each run's fingerprint."""
+    root, out = tmp_path / "runs", tmp_path / "out"
+    tiny_run(root / "alpha")
+    argv = ["batch", str(root), "--out", str(out), "--jobs", "1", "-q", "--now", NOW, "--config"]
+    assert main([*argv, str(one_channel(tmp_path, "slack"))]) == 0
+    config = one_channel(tmp_path, "discord")  # another channel: the same reports
+    assert main([*argv, str(config)]) == 0
+    assert [r["status"] for r in json.loads((out / "batch.json").read_text())["runs"]] == ["skipped"]
+    config.write_text(config.read_text().replace('formats = ["md"]', 'formats = ["md", "html"]'))
+    assert main([*argv, str(config)]) == 0
+    assert [r["status"] for r in json.loads((out / "batch.json").read_text())["runs"]] == ["rendered"]

@@ -17,12 +17,12 @@ from conftest import NOW, ROOT, make_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reporter.analysis import analyse
-from reporter.analysis.instability import spikes
-from reporter.analysis.learning_rate import lr_key
-from reporter.analysis.timing import eta_range, timeline
 from reporter.cli import main
-from reporter.ingest import load_run
+from reporter.report.analysis import analyse
+from reporter.report.analysis.instability import spikes
+from reporter.report.analysis.learning_rate import lr_key
+from reporter.report.analysis.timing import eta_range, timeline
+from reporter.report.ingest import load_run
 
 ETA_RUNS = ROOT / "tests" / "fixtures" / "eta-runs"
 

@@ -20,6 +20,12 @@ from reporter.lab.delivery.message import Content, fit
 
 MAX_TEXT = 20000
 """Bytes of markdown text DingTalk accepts in one message."""
+RATE_LIMITED = 130101
+"""errcode of "send too fast, exceed 20 times per minute" (HTTP 200): retried like a 429."""
+
+
+def rate_limited(answer: Response) -> bool:
+    return answer.json().get("errcode") == RATE_LIMITED
 
 
 def signature(timestamp_ms: int, secret: str) -> str:
@@ -44,6 +50,6 @@ def send(content: Content, url: str, secret: str | None, post: Callable[[Request
     text = fit(lambda rows: content.body("md", rows=rows), lambda t: len(t.encode("utf-8")), MAX_TEXT,
                "DingTalk markdown size")
     answer = post(json_request(target, {"msgtype": "markdown",
-                                        "markdown": {"title": content.title(), "text": text}})).json()
+                                        "markdown": {"title": content.title(), "text": text}}, rate_limited)).json()
     if answer.get("errcode"):
         raise DeliveryError(f"DingTalk refused the message (errcode {answer['errcode']}: {answer.get('errmsg')})")

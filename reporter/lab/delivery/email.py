@@ -27,9 +27,11 @@ def email_message(content: Content, settings: EmailSettings) -> EmailMessage:
     message["To"] = ", ".join(settings.to)
     message["Date"] = format_datetime(content.nightly.date)
     message["Message-ID"] = make_msgid(domain=settings.sender.rpartition("@")[2] or None)
-    message.set_content(content.body("txt"))
-    message.add_alternative(f"<!DOCTYPE html>\n<html><body>\n{content.body('html')}</body></html>\n", subtype="html")
-    if settings.attach_pdf:
+    attached = settings.attach_pdf and bool(content.nightly.attachments)
+    message.set_content(content.body("txt", attached=attached))
+    message.add_alternative(f"<!DOCTYPE html>\n<html><body>\n{content.body('html', attached=attached)}</body></html>\n",
+                            subtype="html")
+    if attached:
         for attachment in content.nightly.attachments:
             message.add_attachment(attachment.data, maintype="application", subtype="pdf",
                                    filename=attachment.filename)

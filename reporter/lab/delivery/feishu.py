@@ -18,6 +18,16 @@ from reporter.lab.delivery.message import Content, fit
 
 MAX_BODY = 20 * 1024
 """Feishu refuses a request body over 20 KB."""
+RATE_LIMITED = 11232
+"""code of the custom bot's frequency limit under load (HTTP 200; Feishu's rate-limit guide): retried like a 429."""
+BUSY = 9499
+"""A general code: "too many request" when the bot's 100/min or 5/s is exceeded (retried), other causes are final."""
+
+
+def rate_limited(answer: Response) -> bool:
+    data = answer.json()
+    code = data.get("code", data.get("StatusCode"))
+    return code == RATE_LIMITED or (code == BUSY and "too many" in str(data.get("msg", "")).lower())
 
 
 def signature(timestamp: int, secret: str) -> str:
@@ -43,7 +53,8 @@ def send(content: Content, url: str, secret: str | None, post: Callable[[Request
     """
     timestamp = int(clock())
     signed = {"timestamp": str(timestamp), "sign": signature(timestamp, secret)} if secret else {}
-    request = fit(lambda rows: json_request(url, {**signed, "msg_type": "interactive", "card": card(content, rows)}),
+    request = fit(lambda rows: json_request(url, {**signed, "msg_type": "interactive", "card": card(content, rows)},
+                                                rate_limited),
                   lambda r: len(r.body), MAX_BODY, "Feishu body size")
     answer = post(request).json()
     code = answer.get("code", answer.get("StatusCode", 0))

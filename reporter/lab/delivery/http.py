@@ -3,6 +3,8 @@
 Platforms say how long to wait differently: Slack and Feishu send a `Retry-After` header, Discord a
 JSON `retry_after` in seconds; both are honoured (capped, so a hostile or broken server cannot stall
 the nightly job), otherwise the wait doubles from one second. The clock is injectable for tests.
+DingTalk and Feishu answer a rate limit with HTTP 200 and a code in the body; a request names that
+answer (`Request.rate_limited`) and it is retried like a 429.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
+from email.message import Message
 from typing import Callable
 
 from reporter.errors import DeliveryError
@@ -42,6 +45,10 @@ class Response:
         return data if isinstance(data, dict) else {}
 
 
+def _never(answer: Response) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class Request:
     """One HTTP POST as it is sent: the outbox writes these (with the URL's token masked)."""
@@ -51,11 +58,13 @@ class Request:
     content_type: str
     preview: dict
     """The payload as JSON: the body itself, or a multipart's fields with each file's name, size and SHA-256."""
+    rate_limited: Callable[[Response], bool] = _never
+    """Whether a successful HTTP answer is the platform's rate limit in disguise (a code in the body)."""
 
 
-def json_request(url: str, payload: dict) -> Request:
+def json_request(url: str, payload: dict, rate_limited: Callable[[Response], bool] = _never) -> Request:
     return Request(url, json.dumps(payload, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8",
-                   payload)
+                   payload, rate_limited)
 
 
 def multipart_request(url: str, fields: dict[str, str], files: dict[str, tuple[str, bytes, str]]) -> Request:
@@ -76,12 +85,12 @@ def multipart_request(url: str, fields: dict[str, str], files: dict[str, tuple[s
                    preview)
 
 
-def _wait(error: urllib.error.HTTPError, body: bytes, attempt: int) -> float:
+def _wait(headers: Message | None, body: bytes, attempt: int) -> float:
     """How long the platform asks us to wait: Retry-After (seconds), else JSON retry_after, else backoff."""
-    header = error.headers.get("Retry-After") if error.headers else None
+    header = headers.get("Retry-After") if headers else None
     hint: object = header
     if header is None:
-        hint = Response(error.code, body).json().get("retry_after")
+        hint = Response(200, body).json().get("retry_after")
     try:
         seconds = float(hint)  # type: ignore[arg-type]
     except (TypeError, ValueError):
@@ -91,7 +100,8 @@ def _wait(error: urllib.error.HTTPError, body: bytes, attempt: int) -> float:
 
 def post(request: Request, timeout: float = TIMEOUT, retries: int = RETRIES,
          sleep: Callable[[float], None] = time.sleep) -> Response:
-    """POST the request; retry 429 and 5xx answers, honouring the platform's wait.
+    """POST the request; retry 429 and 5xx answers and the rate limits the request names, honouring the
+    platform's wait. A rate limit still there after the retries is returned, for the channel to report.
 
     Raises:
         DeliveryError: no answer within the timeout, a refused connection, or an error status after the
@@ -106,11 +116,15 @@ def post(request: Request, timeout: float = TIMEOUT, retries: int = RETRIES,
     for attempt in range(retries + 1):
         try:
             with urllib.request.urlopen(outgoing, timeout=timeout) as answer:
-                return Response(answer.status, answer.read())
+                response, headers = Response(answer.status, answer.read()), answer.headers
+            if request.rate_limited(response) and attempt < retries:
+                sleep(_wait(headers, response.body, attempt))
+                continue
+            return response
         except urllib.error.HTTPError as exc:
             body = exc.read()
             if (exc.code == 429 or exc.code >= 500) and attempt < retries:
-                sleep(_wait(exc, body, attempt))
+                sleep(_wait(exc.headers, body, attempt))
                 continue
             words = " ".join(body.decode("utf-8", "replace").split())[:200]
             raise DeliveryError(f"HTTP {exc.code} {exc.reason}" + (f": {words}" if words else "")) from None

@@ -15,9 +15,9 @@ from typing import Callable, TypeVar
 from urllib.parse import quote
 
 from reporter.errors import DeliveryError, UsageError
-from reporter.index import problems_first, report_links
-from reporter.ingest.summaries import document_bytes, read_batch, read_summary
-from reporter.render.environment import environment, format_date, render_template
+from reporter.lab.index import problems_first, report_links
+from reporter.outstore import BATCH, DIGEST, NIGHTLY, document_bytes, newest_document, read_batch, run_summary
+from reporter.report.render.environment import environment, format_date, render_template
 
 PROBLEM_STATUSES = ("failed", "crashed", "stalled")
 """Run states that put a run at the top of tonight's message."""
@@ -63,11 +63,11 @@ class Nightly:
 
 def _run_line(out: Path, entry: dict) -> RunLine | None:
     run_id = str(entry.get("run", ""))
-    summary = read_summary(out / run_id / "summary.json") if run_id else None
+    summary = run_summary(out, run_id) if run_id else None
     if summary is None and entry.get("status") != "failed":
         return None
     failed = entry.get("status") == "failed"
-    status = "failed" if failed else summary["run"]["status"]
+    status = "failed" if failed or summary is None else summary["run"]["status"]
     codes = tuple(f["code"] for f in (summary or {}).get("findings", [])
                   if f.get("severity") == "error" or f.get("code") in PROBLEM_CODES)
     reports = {link.lang: f"{run_id}/{link.href}" for link in report_links(out / run_id, "html")} if summary else {}
@@ -76,22 +76,29 @@ def _run_line(out: Path, entry: dict) -> RunLine | None:
                    (entry.get("error") or "").splitlines()[0] if failed and entry.get("error") else None, reports)
 
 
+def latest_digest_pdf(out: Path, lang: str) -> str | None:
+    """The digest PDF made last in a language, relative to out/: tonight's (nightly.<lang>.pdf, written by a
+    batch that delivers) or a meeting digest made since (digest.<lang>.pdf, by `reporter digest`)."""
+    return newest_document(out, [f"{stem}.{lang}.pdf" for stem in (NIGHTLY, DIGEST)])
+
+
 def read_nightly(out: Path, languages: tuple[str, ...], now: datetime) -> Nightly:
-    """Tonight's message from out/batch.json, the runs' summaries and out/digest.<lang>.pdf.
+    """Tonight's message from out/batch.json, the runs' summaries and the latest digest PDF.
 
     Raises:
         UsageError: out/batch.json is missing or unreadable (no batch has run into this folder).
     """
     batch = read_batch(out)
     if batch is None:
-        raise UsageError(f"{out / 'batch.json'}: missing or unreadable; run `reporter batch` into {out} first")
+        raise UsageError(f"{out / BATCH}: missing or unreadable; run `reporter batch` into {out} first")
     entries = [e for e in batch["runs"] if isinstance(e, dict)]
     lines = [line for e in entries if (line := _run_line(out, e)) is not None]
     shown = sorted((line for line in lines if line.problem or line.changed),
                    key=lambda r: (not r.problem, r.status != "failed", problems_first(
                        {"run": {"status": r.status, "name": r.name}})))
-    pdfs = {lang: document_bytes(out, f"digest.{lang}.pdf") for lang in languages}
-    digests = {lang: f"digest.{lang}.pdf" for lang, data in pdfs.items() if data is not None}
+    names = {lang: name for lang in languages if (name := latest_digest_pdf(out, lang)) is not None}
+    pdfs = {lang: document_bytes(out, name) for lang, name in names.items()}
+    digests = {lang: names[lang] for lang, data in pdfs.items() if data is not None}
     attachments = tuple(Attachment(f"digest-{now:%Y-%m-%d}.{lang}.pdf", data) for lang, data in pdfs.items() if data)
     return Nightly(now, tuple(shown), len(entries), sum(line.changed for line in lines),
                    sum(line.problem for line in lines), digests, attachments)
@@ -119,10 +126,12 @@ class Content:
         """The subject or card title in every language, with the date so daily messages never thread together."""
         return " / ".join(self._render(lang, "txt", "delivery/title.txt.j2", None).strip() for lang in self.languages)
 
-    def body(self, output: str, flavour: str = "md", rows: int | None = None) -> str:
-        """The message body in every language: output 'html', 'txt' or 'md' (flavour 'md' or 'slack')."""
+    def body(self, output: str, flavour: str = "md", rows: int | None = None, attached: bool = False) -> str:
+        """The message body in every language: output 'html', 'txt' or 'md' (flavour 'md' or 'slack');
+        `attached` when the message carries the digest PDFs (the e-mail says so, or where they are)."""
         name = {"html": "delivery/email.html.j2", "txt": "delivery/email.txt.j2"}.get(output, "delivery/chat.md.j2")
-        parts = [self._render(lang, output, name, rows, flavour=flavour).strip() for lang in self.languages]
+        parts = [self._render(lang, output, name, rows, flavour=flavour, attached=attached).strip()
+                 for lang in self.languages]
         return ("\n" if output == "html" else "\n\n---\n\n").join(parts) + "\n"
 
     def _render(self, lang: str, output: str, name: str, rows: int | None, **extra: object) -> str:

@@ -7,8 +7,9 @@ Secrets never live in the settings file: it names environment variables (`passwo
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, overload
 
 from reporter.errors import ConfigError
 
@@ -19,6 +20,9 @@ NOTIFY_ON = ("always", "changes", "problems")
 SECURITY = ("ssl", "starttls", "none")
 WEBHOOK_KINDS = ("feishu", "dingtalk", "wecom", "slack", "discord")
 SIGNED_KINDS = ("feishu", "dingtalk")
+TOKEN_LENGTH = 20
+"""A word of a variable name this long that holds digits is taken for a pasted token (Feishu's secrets
+are 22 such characters; words of real variable names are short)."""
 
 
 @dataclass(frozen=True)
@@ -64,13 +68,26 @@ def _text(problems: _Problems, key: str, value: Any) -> str | None:
     return None
 
 
+def _looks_like_secret(name: str) -> bool:
+    """Not a variable name as labs write them (REPORTER_FEISHU_SECRET, smtp_password), but something pasted
+    in its place: a URL, or a token such as DingTalk's SEC… (mixed case) or a long run of letters and digits."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        return True
+    mixed_case = name != name.upper() and name != name.lower()
+    return mixed_case or any(len(word) >= TOKEN_LENGTH and re.search(r"\d", word) for word in name.split("_"))
+
+
 def _env_name(problems: _Problems, key: str, value: Any) -> str | None:
-    """The name of an environment variable; a value that looks like a secret itself is refused."""
-    name = _text(problems, key, value)
-    if name is not None and not name.replace("_", "").isalnum():
-        problems.add(key, "expected the NAME of an environment variable holding the secret, not the secret itself")
+    """The name of an environment variable; a value that looks like a secret itself is refused, and its
+    error line names the key only: the value may be the secret, and cron mails stderr around."""
+    if not isinstance(value, str) or not value.strip():
+        problems.add(key, "expected the name of an environment variable, such as REPORTER_SMTP_PASSWORD")
         return None
-    return name
+    if _looks_like_secret(value.strip()):
+        problems.add(key, "expected the NAME of an environment variable holding the secret (letters, digits and _, "
+                          "one case, such as REPORTER_FEISHU_SECRET), not the secret itself; the value is not shown")
+        return None
+    return value.strip()
 
 
 def _email(problems: _Problems, data: Any) -> EmailSettings | None:
@@ -159,6 +176,14 @@ def delivery_from_dict(problems: _Problems, data: Any, languages: tuple[str, ...
         return None
     return DeliverySettings(notify_on, base_url if base_url is None else base_url.rstrip("/") + "/", langs or languages,
                             email, webhooks)
+
+
+@overload
+def secret(name: str, origin: str) -> str: ...
+@overload
+def secret(name: None, origin: str) -> None: ...
+@overload
+def secret(name: str | None, origin: str) -> str | None: ...
 
 
 def secret(name: str | None, origin: str) -> str | None:

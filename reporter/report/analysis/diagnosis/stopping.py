@@ -1,0 +1,120 @@
+"""The early-stopping counterfactual: where the framework that wrote the run would have stopped it.
+
+Each rule replays one framework's published early-stopping code on the logged values, evaluation by
+evaluation, so the report agrees with what the user's own callback would have done:
+
+- Keras `EarlyStopping.on_epoch_end`: best starts at ±inf; `wait += 1`; an improvement is
+  `monitor_op(current - min_delta, best)` with min_delta negated in min mode; it sets best and resets
+  wait only when it also beats `baseline`; otherwise stop when `wait >= patience and epoch > 0`. Epochs
+  before `start_from_epoch` are skipped. NaN is never an improvement.
+- Lightning `EarlyStopping._evaluate_stopping_criteria`: a non-finite value stops at once (check_finite);
+  an improvement is `monitor_op(current - min_delta, best)` with min_delta signed by mode, resetting
+  wait_count; otherwise `wait_count += 1` and stop when it reaches patience (counted in validation checks).
+- Hugging Face `EarlyStoppingCallback.check_metric_value`: the counter resets when there is no best yet,
+  or when `np.greater`/`np.less` (by greater_is_better) beats `state.best_metric` by more than
+  `early_stopping_threshold`; otherwise it counts up, and training stops when it reaches the patience.
+  The Trainer updates `best_metric` after the callback, on any strict improvement (no threshold).
+- Ultralytics `EarlyStopping.__call__(epoch, fitness)`: best_fitness starts at 0; a new best when
+  `fitness > best_fitness or best_fitness == 0`; stop when `epoch - best_epoch >= patience` (in epochs,
+  patience 0 meaning never). Fitness is 0.1 × mAP50 + 0.9 × mAP50-95 per task head (detection boxes,
+  masks, poses), or the mean of top-1 and top-5 accuracy for classification.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from reporter.model import Mode
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Where the rule stopped (an index into the evaluations, None if it never did) and its best then."""
+
+    stop: int | None
+    best: int | None
+
+
+def keras(values: Sequence[float], mode: Mode, patience: int, min_delta: float = 0.0,
+          baseline: float | None = None, start_from_epoch: int = 0) -> Stop:
+    """keras.callbacks.EarlyStopping, evaluation i being epoch i."""
+    delta = -abs(min_delta) if mode is Mode.MIN else abs(min_delta)
+    better: Callable[[float, float], bool] = (lambda a, b: a < b) if mode is Mode.MIN else (lambda a, b: a > b)
+    best, best_at, wait = (math.inf if mode is Mode.MIN else -math.inf), None, 0
+    for epoch, current in enumerate(values):
+        if epoch < start_from_epoch:
+            continue
+        wait += 1
+        if better(current - delta, best):
+            best, best_at = current, epoch
+            if baseline is None or better(current - delta, baseline):
+                wait = 0
+            continue
+        if wait >= patience and epoch > 0:
+            return Stop(epoch, best_at)
+    return Stop(None, best_at)
+
+
+def lightning(values: Sequence[float], mode: Mode, patience: int, min_delta: float = 0.0,
+              check_finite: bool = True) -> Stop:
+    """lightning.pytorch.callbacks.EarlyStopping, one value per validation check."""
+    delta = abs(min_delta) if mode is Mode.MAX else -abs(min_delta)
+    better: Callable[[float, float], bool] = (lambda a, b: a < b) if mode is Mode.MIN else (lambda a, b: a > b)
+    best, best_at, wait = (math.inf if mode is Mode.MIN else -math.inf), None, 0
+    for check, current in enumerate(values):
+        if check_finite and not math.isfinite(current):
+            return Stop(check, best_at)
+        if better(current - delta, best):
+            best, best_at, wait = current, check, 0
+            continue
+        wait += 1
+        if wait >= patience:
+            return Stop(check, best_at)
+    return Stop(None, best_at)
+
+
+def huggingface(values: Sequence[float], greater_is_better: bool, patience: int, threshold: float = 0.0) -> Stop:
+    """transformers.EarlyStoppingCallback with the Trainer's own best_metric bookkeeping."""
+    better: Callable[[float, float], bool] = (lambda a, b: a > b) if greater_is_better else (lambda a, b: a < b)
+    best: float | None = None
+    best_at, counter = None, 0
+    for evaluation, current in enumerate(values):
+        if best is None or (better(current, best) and abs(current - best) > threshold):
+            counter = 0
+        else:
+            counter += 1
+        if best is None:
+            best = -math.inf if greater_is_better else math.inf
+        if better(current, best):
+            best, best_at = current, evaluation
+        if counter >= patience:
+            return Stop(evaluation, best_at)
+    return Stop(None, best_at)
+
+
+def ultralytics(epochs: Sequence[float], fitness: Sequence[float], patience: int) -> Stop:
+    """ultralytics.utils.torch_utils.EarlyStopping, called with the 1-based epoch results.csv records."""
+    limit = patience or math.inf
+    best, best_epoch, best_at = 0.0, 0.0, None
+    for index, (epoch, value) in enumerate(zip(epochs, fitness)):
+        if value > best or best == 0:
+            best, best_epoch, best_at = value, epoch, index
+        if epoch - best_epoch >= limit:
+            return Stop(index, best_at)
+    return Stop(None, best_at)
+
+
+FITNESS_WEIGHTS = {"metrics/mAP50({head})": 0.1, "metrics/mAP50-95({head})": 0.9}
+HEADS = ("B", "M", "P")  # boxes, masks, poses: a segmentation run's fitness adds the box and mask fitness
+CLASSIFY_KEYS = ("metrics/accuracy_top1", "metrics/accuracy_top5")
+
+
+def fitness_keys(keys: frozenset[str]) -> dict[str, float]:
+    """The columns Ultralytics' fitness is made of, with their weights; empty when they are not logged."""
+    weights = {key.format(head=head): w for head in HEADS for key, w in FITNESS_WEIGHTS.items()
+               if all(k.format(head=head) in keys for k in FITNESS_WEIGHTS)}
+    if not weights and all(k in keys for k in CLASSIFY_KEYS):
+        weights = {k: 0.5 for k in CLASSIFY_KEYS}
+    return weights
