@@ -20,9 +20,11 @@ FORBIDDEN = {
     "reporter.report.analysis": ("reporter.report.ingest", "reporter.report.present", "reporter.report.render"),
     "reporter.report.ingest": ("reporter.report.analysis", "reporter.report.present", "reporter.report.render"),
     "reporter.report.present": ("reporter.report.render",),
-    "reporter.report": ("reporter.lab", "reporter.backtest"),
+    "reporter.report": ("reporter.lab", "reporter.backtest", "reporter.api", "reporter.recorder"),
     "reporter.backtest": ("reporter.lab",),
-    "reporter.outstore": ("reporter.report", "reporter.lab", "reporter.backtest"),
+    "reporter.outstore": ("reporter.report", "reporter.lab", "reporter.backtest", "reporter.api", "reporter.recorder"),
+    "reporter.recorder": ("reporter.report", "reporter.lab", "reporter.backtest", "reporter.outstore", "reporter.api"),
+    "reporter.lab": ("reporter.api", "reporter.recorder"),
     "reporter.model": ("reporter.report", "reporter.lab", "reporter.backtest", "reporter.outstore"),
     "reporter.changes": ("reporter.report", "reporter.lab", "reporter.backtest"),
 }
@@ -112,6 +114,7 @@ FILE_EDGES = {
     "reporter.lab.fingerprint",  # hashing a run's inputs to skip unchanged runs
     "reporter.lab.lock",  # the flock on out/.batch.lock (its path comes from the out-store)
     "reporter.backtest",  # research tooling: a curves corpus in, tables and plots out
+    "reporter.recorder",  # a training script's history, params and status, written as it trains
 }
 """The only modules that open, read or write files; everything else gets bytes or paths from them."""
 

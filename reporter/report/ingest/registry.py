@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Collection, Iterable, Sequence
 
 from reporter.errors import HistoryError
-from reporter.report.ingest import hf, mlflow, openmmlab, tabular, tensorboard, umc, wandb_offline
+from reporter.report.ingest import hf, mlflow, openmmlab, recorded, tabular, tensorboard, umc, wandb_offline
 from reporter.report.ingest.reader import Read, Reader, Target
 
 READERS: list[Reader] = [
@@ -30,6 +30,7 @@ READERS: list[Reader] = [
     tensorboard.READER,
     wandb_offline.READER,
     mlflow.SQLITE_READER,
+    recorded.READER,
     umc.READER,
     hf.READER,
     openmmlab.READER,
