@@ -65,6 +65,7 @@ bench: $(STAMP)  ## benchmarks: projection speed, single-report time (not part o
 	$(BIN)/python bench/clustering.py
 	$(BIN)/python bench/batch.py
 	$(BIN)/python bench/batch.py --memory 5,30,100,500
+	$(BIN)/python bench/recorder.py
 	$(BIN)/reporter backtest ../shared/curves/curves.jsonl
 
 clean:

@@ -21,6 +21,7 @@ import math
 import os
 import time
 import traceback
+from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Callable, Mapping
@@ -220,9 +221,17 @@ def _number(value: Any) -> float | None:
 
 
 def _plain(value: Any) -> Any:
-    """A value YAML can write safely: numbers, text, booleans, None, lists and mappings of them; else its text."""
-    if value is None or isinstance(value, (bool, int, float, str)):
+    """A value YAML can write safely: numbers, text, booleans, None, lists and mappings of them; else its text.
+
+    Subclasses (numpy floats, str enums such as HF's SchedulerType) become the plain type: safe_dump refuses them.
+    """
+    if isinstance(value, Enum):
+        value = value.value
+    if value is None or isinstance(value, bool):
         return value
+    for kind in (int, float, str):
+        if isinstance(value, kind):
+            return kind(value)
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     if isinstance(value, Mapping):

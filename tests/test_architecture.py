@@ -4,7 +4,9 @@ The one-run pipeline (reporter.report) runs ingest -> analysis -> present -> ren
 the ones before it and the neutral base (model, errors, config, outstore, changes), never one after it.
 The many-run layer (reporter.lab) sits on top of the report: it calls the pipeline and reads the
 out-store. The research tooling (reporter.backtest) uses the projection and the readers and is off the
-product path: nothing in report or lab imports it.
+product path: nothing in report or lab imports it. The Python API (reporter.api, reporter.recorder) sits
+on top of the report, and the training-loop callbacks (reporter.integrations) on top of the API: they
+import only the API, the recorder and the errors, and nothing below imports them.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ FORBIDDEN = {
     "reporter.report.analysis": ("reporter.report.ingest", "reporter.report.present", "reporter.report.render"),
     "reporter.report.ingest": ("reporter.report.analysis", "reporter.report.present", "reporter.report.render"),
     "reporter.report.present": ("reporter.report.render",),
-    "reporter.report": ("reporter.lab", "reporter.backtest", "reporter.api", "reporter.recorder"),
+    "reporter.report": ("reporter.lab", "reporter.backtest", "reporter.api", "reporter.recorder",
+                        "reporter.integrations"),
     "reporter.backtest": ("reporter.lab",),
     "reporter.outstore": ("reporter.report", "reporter.lab", "reporter.backtest", "reporter.api", "reporter.recorder"),
     "reporter.recorder": ("reporter.report", "reporter.lab", "reporter.backtest", "reporter.outstore", "reporter.api"),
-    "reporter.lab": ("reporter.api", "reporter.recorder"),
+    "reporter.lab": ("reporter.api", "reporter.recorder", "reporter.integrations"),
+    "reporter.api": ("reporter.lab", "reporter.integrations"),
+    "reporter.integrations": ("reporter.report", "reporter.lab", "reporter.outstore", "reporter.backtest",
+                              "reporter.cli", "reporter.model"),  # only the API, the recorder and the errors
     "reporter.model": ("reporter.report", "reporter.lab", "reporter.backtest", "reporter.outstore"),
     "reporter.changes": ("reporter.report", "reporter.lab", "reporter.backtest"),
 }
@@ -115,6 +121,7 @@ FILE_EDGES = {
     "reporter.lab.lock",  # the flock on out/.batch.lock (its path comes from the out-store)
     "reporter.backtest",  # research tooling: a curves corpus in, tables and plots out
     "reporter.recorder",  # a training script's history, params and status, written as it trains
+    "reporter.integrations.training",  # starts the background render (Popen) and keeps its stderr in a temp file
 }
 """The only modules that open, read or write files; everything else gets bytes or paths from them."""
 
