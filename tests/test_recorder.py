@@ -175,3 +175,19 @@ def test_the_recorder_is_exported_and_a_plan_can_come_later(tmp_path: Path) -> N
         rec.log({"val_acc": 0.5}, epoch=0)
     run = load_run(str(tmp_path / "exp1"))
     assert run.plan is not None and run.plan.epochs == 4 and run.hyperparameters["batch_size"] == 32
+
+
+def test_params_of_library_types_are_written_as_plain_yaml(tmp_path: Path) -> None:
+    """HF's training arguments hold str enums (SchedulerType): safe_dump refused them and the callback crashed."""
+    import enum
+
+    import numpy as np
+
+    class Scheduler(str, enum.Enum):
+        LINEAR = "linear"
+
+    with Recorder(tmp_path / "exp1", params={"scheduler": Scheduler.LINEAR, "lr": np.float64(0.1),
+                                             "layers": (np.int64(2), 3), "device": Path("/dev/cpu")}) as rec:
+        rec.log({"val_acc": 0.5}, epoch=0)
+    hyperparameters = load_run(str(tmp_path / "exp1")).hyperparameters
+    assert hyperparameters["scheduler"] == "linear" and hyperparameters["lr"] == 0.1
