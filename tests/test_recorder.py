@@ -191,3 +191,15 @@ def test_params_of_library_types_are_written_as_plain_yaml(tmp_path: Path) -> No
         rec.log({"val_acc": 0.5}, epoch=0)
     hyperparameters = load_run(str(tmp_path / "exp1")).hyperparameters
     assert hyperparameters["scheduler"] == "linear" and hyperparameters["lr"] == 0.1
+
+
+def test_the_nightly_batch_finds_a_recorded_run_beside_its_in_training_reports(tmp_path: Path, capsys) -> None:
+    """A run folder holding history.jsonl (and the out/ its callbacks render into) is one run to the batch."""
+    from reporter.lab.discover import discover
+
+    run = tmp_path / "runs" / "exp1"
+    with Recorder(run, plan={"epochs": 3}, clock=Clock()) as rec:
+        _train(rec, [0.5, 0.6, 0.7])
+    _summary(capsys, run, run / "out")  # the report the callbacks render in the run folder
+    assert discover(tmp_path / "runs") == [run]
+    assert _summary(capsys, run, tmp_path / "nightly")["run"]["status"] == "finished"
