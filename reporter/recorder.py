@@ -266,7 +266,7 @@ def _is_recorded_history(path: Path) -> bool:
         first = file.readline(4096)
     try:
         header = json.loads(first)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return isinstance(header, dict) and header.get("format") == FORMAT
 

@@ -27,9 +27,13 @@ _ENDINGS = {"finished": "finished", "crashed": "crash", "stopped_early": "early_
 
 
 def _header(text: str) -> dict[str, Any] | None:
+    """The header line, looked at only when it names the format: any .jsonl is sniffed, and some nest deeply."""
+    first = text.split("\n", 1)[0]
+    if f'"{FORMAT}"' not in first[:1000]:
+        return None
     try:
-        header = json.loads(text.split("\n", 1)[0])
-    except ValueError:
+        header = json.loads(first)
+    except (ValueError, RecursionError):
         return None
     return header if isinstance(header, dict) and header.get("format") == FORMAT else None
 
@@ -51,7 +55,7 @@ def records(text: str, shown: str) -> list[dict[str, Any]]:
             continue
         try:
             record = json.loads(line)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             if number - 1 == len(lines):
                 break  # the last line, still being written or torn by a crash
             raise HistoryError(f"{shown}:{number}: not a JSON record ({exc}); remove or repair the line") from None
