@@ -345,8 +345,49 @@ class SeedSummary:
 
 
 @dataclass(frozen=True)
+class ReferenceTarget:
+    """The published result a run is measured against: `value` in the metric's own unit (a fraction when the
+    metric is one), from `row`'s `column` (percent, as published)."""
+
+    value: float
+    row: ReferenceRow
+    column: str
+
+    @property
+    def published(self) -> float:
+        """The value as the paper prints it, in percent."""
+        return self.row.metrics[self.column]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the later stages (present, render, summary, compare) need of a run, without its history."""
+
+    id: str
+    name: str
+    dataset: str | None
+    family: str
+    sources: tuple[Source, ...]
+    hyperparameters: Mapping[str, Any]
+    plan: Plan | None
+    configured_metric: str | None  # the metric run.toml or --metric names, even when the history lacks it
+    location: Path | None = None
+
+
+@dataclass(frozen=True)
+class Curves:
+    """The series the charts draw and comparisons line up, cut from the history once, by analysis."""
+
+    metric: Series | None  # the primary metric as logged, non-finite values included
+    loss: Series | None  # the training loss the analysis judged (LossSummary.key)
+    losses: tuple[Series, ...] = ()  # the main phase's loss curves, in history order, as many as the loss chart draws
+    wall_seconds: float | None = None  # first to last logged wall-clock time; None with fewer than two
+
+
+@dataclass(frozen=True)
 class Analysis:
-    run: Run
+    run: RunInfo
+    curves: Curves
     status: Status
     last_epoch: float | None
     metric: MetricSummary | None

@@ -153,7 +153,7 @@ def _reference_lines(a: Analysis) -> tuple[str | None, tuple[ReferenceLine, ...]
 def _published_only(a: Analysis) -> tuple[str | None, tuple[ReferenceLine, ...]]:
     """The published column of the configured metric (else the table's first), without a line for this run."""
     columns = list(a.reference[0].metrics)
-    wanted = (a.run.config.metric or "").lower()
+    wanted = (a.run.configured_metric or "").lower()
     column = next((c for c in columns if c.lower() == wanted), columns[0])
     lines = [ReferenceLine(r.method, r.metrics[column], r.split, False) for r in a.reference]
     return column, tuple(sorted(lines, key=lambda line: -line.value))

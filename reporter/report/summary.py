@@ -41,10 +41,10 @@ def _clustering(a: Analysis) -> dict[str, Any] | None:
 
 def _series(a: Analysis, limit: int = 200) -> dict[str, list] | None:
     """The primary metric's last values, for sparklines in the index."""
-    if a.metric is None:
+    data = a.curves.metric
+    if a.metric is None or data is None:
         return None
-    rows = a.run.history[a.run.history["key"] == a.metric.name].tail(limit)
-    return {"x": [float(v) for v in rows["x"]], "y": [float(v) for v in rows["value"]]}
+    return {"x": list(data.x[-limit:]), "y": list(data.values[-limit:])}
 
 
 def summary(a: Analysis) -> dict[str, Any]:

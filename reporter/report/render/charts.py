@@ -19,7 +19,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from reporter.model import Analysis, Scale  # noqa: E402
-from reporter.report.series import finite_part, main_phase, series  # noqa: E402
+from reporter.report.series import finite_part  # noqa: E402
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -100,13 +100,12 @@ def styled_figure(width: float = 6.4, height: float = 3.0) -> Figure:
 
 
 def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
-    m = a.metric
-    if m is None or a.seeds is not None:  # final results per seed are a table, not a curve
+    m, data = a.metric, a.curves.metric
+    if m is None or data is None or a.seeds is not None:  # final results per seed are a table, not a curve
         return None
     with matplotlib.rc_context(STYLE):
         figure = styled_figure()
         axes = figure.add_subplot()
-        data = series(a.run.history, m.name)
         # Too few points or best-so-far values: markers only, so no curve is implied between them.
         joined = len(data) >= 4 and not m.best_so_far
         xs, ys = decimated(data.x, drawable(data.values))
@@ -137,20 +136,17 @@ def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
 
 
 def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
-    history = main_phase(a.run.history)
-    keys = [k for k in history["key"].unique() if "loss" in str(k).lower()]
-    if not keys:
+    if not a.curves.losses:
         return None
     with matplotlib.rc_context(STYLE):
         figure = styled_figure()
         axes = figure.add_subplot()
-        for index, key in enumerate(keys[:6]):
-            data = series(history, key)
+        for index, data in enumerate(a.curves.losses):
             finite = finite_part(data)
             if finite.x:
                 xs, ys = decimated(finite.x, drawable(finite.values))
                 axes.plot(xs, ys, marker=_marker(len(finite.x), "."), color=COLOURS["loss"] if index == 0 else None,
-                          label=key)
+                          label=data.key)
         axes.set_xlabel(labels[a.x_unit])
         axes.set_ylabel(labels["loss"])
         axes.legend(loc="best", fontsize=8, frameon=False)
