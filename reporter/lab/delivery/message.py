@@ -29,6 +29,14 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class ReportFile:
+    """A run's report in one language: where it lies in out/ (for the link) and its file name (the link's text)."""
+
+    path: str  # relative to out/
+    name: str
+
+
+@dataclass(frozen=True)
 class RunLine:
     """One run in the message: what it is, whether it needs attention, and why (finding codes)."""
 
@@ -39,7 +47,7 @@ class RunLine:
     reasons: tuple[str, ...]
     changed: bool  # rendered or failed tonight
     error: str | None
-    reports: dict[str, str]  # language -> report file relative to out/
+    reports: dict[str, ReportFile]  # language -> its report
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,8 @@ def _run_line(out: Path, entry: dict) -> RunLine | None:
     status = "failed" if failed or summary is None else summary.run.status
     codes = tuple(f.code for f in (summary.findings if summary else ())
                   if f.severity == "error" or f.code in PROBLEM_CODES)
-    reports = {link.lang: f"{run_id}/{link.href}" for link in report_links(out / run_id, "html")} if summary else {}
+    reports = {link.lang: ReportFile(f"{run_id}/{link.href}", link.href)
+               for link in report_links(out / run_id, "html")} if summary else {}
     return RunLine(run_id, summary.run.name if summary else run_id, status,
                    status in PROBLEM_STATUSES or bool(codes), codes, entry.get("status") in ("rendered", "failed"),
                    (entry.get("error") or "").splitlines()[0] if failed and entry.get("error") else None, reports)
