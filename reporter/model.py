@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 HISTORY_COLUMNS = ("source", "key", "x_kind", "x", "value", "wall_time")
@@ -374,13 +375,31 @@ class RunInfo:
     location: Path | None = None
 
 
+@dataclass(frozen=True, eq=False)
+class Curve:
+    """One key of the history as float arrays sorted by x, non-finite values kept: 16 bytes a point where a
+    `Series` holds a Python float, since an analysis keeps several curves of runs logged at every step."""
+
+    key: str
+    x: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def finite(self) -> Curve:
+        """The points with a finite value."""
+        keep = np.isfinite(self.values)
+        return self if keep.all() else Curve(self.key, self.x[keep], self.values[keep])
+
+
 @dataclass(frozen=True)
 class Curves:
     """The series the charts draw and comparisons line up, cut from the history once, by analysis."""
 
-    metric: Series | None  # the primary metric as logged, non-finite values included
-    loss: Series | None  # the training loss the analysis judged (LossSummary.key)
-    losses: tuple[Series, ...] = ()  # the main phase's loss curves, in history order, as many as the loss chart draws
+    metric: Curve | None  # the primary metric as logged
+    loss: Curve | None  # the training loss the analysis judged (LossSummary.key)
+    losses: tuple[Curve, ...] = ()  # the main phase's loss curves, in history order, as many as the loss chart draws
     wall_seconds: float | None = None  # first to last logged wall-clock time; None with fewer than two
 
 

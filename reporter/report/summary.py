@@ -43,7 +43,7 @@ def _series(a: Analysis, limit: int = 200) -> dict[str, list] | None:
     data = a.curves.metric
     if a.metric is None or data is None:
         return None
-    return {"x": list(data.x[-limit:]), "y": list(data.values[-limit:])}
+    return {"x": data.x[-limit:].tolist(), "y": data.values[-limit:].tolist()}
 
 
 def summary(a: Analysis) -> Summary:

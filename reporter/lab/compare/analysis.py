@@ -15,7 +15,7 @@ import numpy as np
 from reporter.errors import UsageError
 from reporter.lab.compare import stats
 from reporter.lab.compare.stats import Difference, Estimate
-from reporter.model import Analysis, Finding, MetricSummary, Mode, Series, Severity, frozen_mapping
+from reporter.model import Analysis, Curve, Finding, MetricSummary, Mode, Severity, frozen_mapping
 
 
 @dataclass(frozen=True)
@@ -88,16 +88,16 @@ def _finding(code: str, severity: Severity = Severity.WARN, **params: object) ->
 def _final(a: Analysis) -> float:
     """The metric's last logged value, NaN included: a seed that diverged at the end did not finish well."""
     data = a.curves.metric
-    return data.values[-1] if data is not None and data.values else float("nan")
+    return float(data.values[-1]) if data is not None and len(data) else float("nan")
 
 
-def band(curves: Sequence[Series | None]) -> Band | None:
+def band(curves: Sequence[Curve | None]) -> Band | None:
     """Median, lowest and highest seed at every x some seed logged (finite values only)."""
     points: dict[float, list[float]] = {}
     for data in curves:
         if data is None:
             continue
-        for x, value in zip(data.x, data.values):
+        for x, value in zip(data.x.tolist(), data.values.tolist()):
             if np.isfinite(value):
                 points.setdefault(x, []).append(value)
     if not points:

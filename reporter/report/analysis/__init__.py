@@ -14,6 +14,7 @@ from reporter.config import Thresholds
 from reporter.errors import HistoryError
 from reporter.model import (
     Analysis,
+    Curve,
     Curves,
     LossSummary,
     MetricSummary,
@@ -181,11 +182,15 @@ def run_info(run: Run) -> RunInfo:
                    location=run.location)
 
 
+def curve(data: Series) -> Curve:
+    return Curve(data.key, np.asarray(data.x, dtype=float), np.asarray(data.values, dtype=float))
+
+
 def curves(run: Run, metric: Series | None, loss: Series | None) -> Curves:
     """The series the charts and comparisons need, so they never cut the history again."""
     main = main_phase(run.history)
     loss_keys = [str(k) for k in main["key"].unique() if "loss" in str(k).lower()][:LOSS_CURVES]
     wall = run.history["wall_time"].dropna()
-    return Curves(metric=metric, loss=loss,
-                  losses=tuple(series(main, k) for k in loss_keys),
+    return Curves(metric=curve(metric) if metric else None, loss=curve(loss) if loss else None,
+                  losses=tuple(curve(series(main, k)) for k in loss_keys),
                   wall_seconds=float(wall.max()) - float(wall.min()) if len(wall) > 1 else None)

@@ -19,7 +19,6 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from reporter.model import Analysis, Scale  # noqa: E402
-from reporter.report.series import finite_part  # noqa: E402
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -108,17 +107,18 @@ def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
         axes = figure.add_subplot()
         # Too few points or best-so-far values: markers only, so no curve is implied between them.
         joined = len(data) >= 4 and not m.best_so_far
-        xs, ys = decimated(data.x, drawable(data.values))
+        xs, ys = decimated(data.x.tolist(), drawable(data.values.tolist()))
         axes.plot(xs, ys, marker=_marker(len(data), "o") if joined else "o", ls="-" if joined else "none",
                   color=COLOURS["metric"], label=labels["measured"])
         p = a.projection
         if p.points:  # the band starts where the projection does: the last finite value
-            start = finite_part(data)
-            xs = [start.x[-1]] + [q.epoch for q in p.points]
-            axes.fill_between(xs, drawable([start.values[-1]] + [q.low for q in p.points]),
-                              drawable([start.values[-1]] + [q.high for q in p.points]), color=COLOURS["band"],
+            start = data.finite()
+            last_x, last = float(start.x[-1]), float(start.values[-1])
+            xs = [last_x] + [q.epoch for q in p.points]
+            axes.fill_between(xs, drawable([last] + [q.low for q in p.points]),
+                              drawable([last] + [q.high for q in p.points]), color=COLOURS["band"],
                               alpha=0.5, label=labels["band"])
-            axes.plot(xs, drawable([start.values[-1]] + [q.median for q in p.points]), ls="--",
+            axes.plot(xs, drawable([last] + [q.median for q in p.points]), ls="--",
                       color=COLOURS["metric"])
         if m.best is not None and drawable([m.best.value]) == [m.best.value]:
             axes.scatter([m.best.x], [m.best.value], s=60, color=COLOURS["best"], zorder=3, label=labels["best"])
@@ -142,10 +142,10 @@ def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
         figure = styled_figure()
         axes = figure.add_subplot()
         for index, data in enumerate(a.curves.losses):
-            finite = finite_part(data)
-            if finite.x:
-                xs, ys = decimated(finite.x, drawable(finite.values))
-                axes.plot(xs, ys, marker=_marker(len(finite.x), "."), color=COLOURS["loss"] if index == 0 else None,
+            finite = data.finite()
+            if len(finite):
+                xs, ys = decimated(finite.x.tolist(), drawable(finite.values.tolist()))
+                axes.plot(xs, ys, marker=_marker(len(finite), "."), color=COLOURS["loss"] if index == 0 else None,
                           label=data.key)
         axes.set_xlabel(labels[a.x_unit])
         axes.set_ylabel(labels["loss"])
