@@ -137,7 +137,7 @@ def _delimiter(lines: list[str]) -> str:
         return ","
 
 
-def _read_table(file: TextFile) -> pd.DataFrame:
+def read_table(file: TextFile) -> pd.DataFrame:
     lines = checked_lines(file, HistoryError)
     delimiter = _delimiter(lines)
     text = _without_partial_last_row(file, lines, delimiter)
@@ -181,7 +181,7 @@ def parse_csv(file: TextFile) -> ParsedHistory:
     Raises:
         HistoryError: no header, no x column, too many columns or no numbers.
     """
-    table = _read_table(file)
+    table = read_table(file)
     x_name = x_column(table.columns)
     if x_name is None:
         raise HistoryError(
@@ -226,7 +226,7 @@ def _is_tensorboard_export(columns: list[str]) -> bool:
 
 def _tensorboard_export(file: TextFile) -> ParsedHistory:
     """TensorBoard's UI export: `Wall time,Step,Value`, the tag only in the file's name."""
-    table = _read_table(file)
+    table = read_table(file)
     match = _TB_EXPORT.search(file.path.name)
     tag = match.group("tag") if match else file.path.stem
     renamed = table.rename(columns={table.columns[2]: tag})
@@ -244,7 +244,7 @@ def _wandb_export(file: TextFile) -> ParsedHistory:
     Raises:
         HistoryError: the export holds several runs.
     """
-    table = _read_table(file)
+    table = read_table(file)
     columns, runs = {}, set()
     for column in table.columns:
         match = _WANDB_COLUMN.match(column)
@@ -317,8 +317,8 @@ def looks_tabular(text: str) -> bool:
                           first))
 
 
-def _header(text: str) -> list[str]:
-    """The first line's cells as _read_table names the columns, read without parsing the file."""
+def header_cells(text: str) -> list[str]:
+    """The first line's cells as read_table names the columns, read without parsing the file."""
     lines = [line.rstrip("\r") for line in text.split("\n", 20)[:20]]
     cells = next(csv.reader(lines[:1], delimiter=_delimiter(lines), skipinitialspace=True), [])
     return [cell.strip() for cell in cells]
@@ -341,15 +341,15 @@ def _json(target: Target) -> bool:
 
 
 def _umc_results(file: TextFile) -> ParsedHistory:
-    return parse_umc_results(file, _read_table(file))
+    return parse_umc_results(file, read_table(file))
 
 
 JSON_READER = text_reader("json", _json, parse_json, suffixes=(".json", ".jsonl"))
 TENSORBOARD_CSV_READER = text_reader(
-    "tensorboard-csv", lambda target: _tabular(target) and _is_tensorboard_export(_header(target.file.text)),
+    "tensorboard-csv", lambda target: _tabular(target) and _is_tensorboard_export(header_cells(target.file.text)),
     _tensorboard_export)
 WANDB_CSV_READER = text_reader(
-    "wandb-csv", lambda target: _tabular(target) and _is_wandb_export(_header(target.file.text)), _wandb_export)
+    "wandb-csv", lambda target: _tabular(target) and _is_wandb_export(header_cells(target.file.text)), _wandb_export)
 UMC_RESULTS_READER = text_reader(
-    "umc-results", lambda target: _tabular(target) and _is_umc_results(_header(target.file.text)), _umc_results)
+    "umc-results", lambda target: _tabular(target) and _is_umc_results(header_cells(target.file.text)), _umc_results)
 CSV_READER = text_reader("csv", _tabular, parse_csv, suffixes=(".csv", ".tsv"))

@@ -1,0 +1,60 @@
+"""The reader gaps the labelled real runs found (tests/fixtures/real-runs, "reader gap:" notes): each real file reads.
+
+Histories pandas wrote (an unnamed index column, or a Keras History without one), Lightning hparams.yaml with the
+python tags its yaml.dump writes, and a CSV with one garbled row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+from reporter.cli import main
+from reporter.report.ingest import load_run
+
+RUNS = ROOT / "tests" / "fixtures" / "real-runs"
+
+
+def _epochs(run_id: str, key: str) -> list[float]:
+    history = load_run(str(RUNS / run_id)).history
+    return history.loc[history["key"] == key, "x"].tolist()
+
+
+def test_a_keras_history_without_an_epoch_column_counts_its_rows_from_epoch_0() -> None:
+    run = load_run(str(RUNS / "keras-fruit-freshness"))
+    val_loss = run.history[run.history["key"] == "val_loss"]
+    assert val_loss["x"].tolist() == list(range(50))
+    assert val_loss.loc[val_loss["value"].idxmin(), "x"] == 0  # labelled: val_loss lowest at the first epoch
+    assert run.epoch_base == 0 and run.family == "dataframe-csv"
+    assert _epochs("keras-digit-recognition", "lr") == list(range(20))
+    assert load_run(str(RUNS / "keras-dm2024-log1")).family == "csv"  # CSVLogger names its epoch column
+
+
+@pytest.mark.parametrize("run_id, last", [("keras-plantasia", 19), ("keras-tvn-video", 45),
+                                          ("other-3dresnet-video", 94), ("other-videomae-video", 99)])
+def test_an_unnamed_index_column_is_the_epoch(run_id: str, last: int) -> None:
+    assert _epochs(run_id, "val_loss") == list(range(last + 1))
+
+
+@pytest.mark.parametrize("text", [
+    "x,y,loss\n1,2,0.5\n3,4,0.4\n",  # numbers and a loss, but not a Keras History's keys
+    "loss,val_loss,val_f1\n0.5,0.6,0.1\n",  # val_f1 without its f1
+    ",text,label\n0,hello,greeting\n",  # a labels table pandas wrote with its index: no loss
+])
+def test_a_csv_without_an_epoch_column_that_is_no_history_is_still_refused(tmp_path: Path, text: str,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "table.csv").write_text(text, encoding="utf-8")
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "out"), "-q"]) == 2
+    assert "no training history found" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_unnamed_first_column_that_is_no_epoch_index_is_refused_naming_the_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    history = tmp_path / "history.csv"
+    history.write_text(",loss,val_loss\na,0.5,0.6\nb,0.4,0.5\n", encoding="utf-8")
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"{history}: the unnamed first column is not an epoch index" in err and "Traceback" not in err
