@@ -6,6 +6,7 @@ python tags its yaml.dump writes, and a CSV with one garbled row.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,19 @@ def test_an_unnamed_first_column_that_is_no_epoch_index_is_refused_naming_the_fi
     assert main(["report", str(tmp_path), "--out", str(tmp_path / "out"), "-q"]) == 2
     err = capsys.readouterr().err
     assert f"{history}: the unnamed first column is not an epoch index" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("run_id", ["lightning-finance-v0", "lightning-finance-v3"])
+def test_lightning_hparams_with_a_python_name_tag_keep_every_hyperparameter(run_id: str) -> None:
+    hyperparameters = load_run(str(RUNS / run_id)).hyperparameters
+    assert hyperparameters["optimizer"] == "torch.optim.adam.Adam"
+    assert hyperparameters["learning_rate"] == 0.0001 and hyperparameters["target"] == "Apple"
+
+
+def test_lightning_hparams_with_a_pathlib_object_read_as_the_path(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(RUNS / "lightning-dlops-v14", run)
+    (run / "hparams.yaml").write_text("data_dir: !!python/object/apply:pathlib.PosixPath\n- /\n- data\n- mnist\n"
+                                      "batch_size: 64\n", encoding="utf-8")
+    assert dict(load_run(str(run)).hyperparameters) == {"data_dir": "/data/mnist", "batch_size": 64}
+    assert main(["report", str(RUNS / "lightning-dlops-v14"), "--out", str(tmp_path / "out"), "-q"]) == 0
