@@ -85,6 +85,7 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("run.planned_from_thres_delta", S.INFO, planned_epochs=P(K.EPOCH), thres=P(K.NUMBER), delta=P(K.NUMBER),
           configured=P(K.VALUE, optional=True)),
     _code("run.resumed", S.INFO, restarts=P(K.COUNT)),
+    _code("history.rows_skipped", S.WARN, file=P(K.TEXT), lines=P(K.LIST), count=P(K.COUNT)),
     _code("umc.early_stop_rule", S.WARN, epoch=P(K.EPOCH)),
     # metric
     _code("metric.missing", S.WARN),

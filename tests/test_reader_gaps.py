@@ -6,6 +6,7 @@ python tags its yaml.dump writes, and a CSV with one garbled row.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -75,3 +76,25 @@ def test_lightning_hparams_with_a_pathlib_object_read_as_the_path(tmp_path: Path
                                       "batch_size: 64\n", encoding="utf-8")
     assert dict(load_run(str(run)).hyperparameters) == {"data_dir": "/data/mnist", "batch_size": 64}
     assert main(["report", str(RUNS / "lightning-dlops-v14"), "--out", str(tmp_path / "out"), "-q"]) == 0
+
+
+def test_one_garbled_row_is_left_out_and_the_report_and_summary_say_which_line(tmp_path: Path) -> None:
+    run_id = "other-vesuvius-videomae"
+    assert main(["report", str(RUNS / run_id), "--out", str(tmp_path), "--format", "md", "--lang", "en,zh", "-q"]) == 0
+    summary = json.loads((tmp_path / run_id / "summary.json").read_text(encoding="utf-8"))
+    (skipped,) = [f for f in summary["findings"] if f["code"] == "history.rows_skipped"]
+    assert skipped["severity"] == "warn" and skipped["params"]["lines"] == [28] and skipped["params"]["count"] == 1
+    assert "left out: line 28." in (tmp_path / run_id / "report.en.md").read_text(encoding="utf-8")
+    assert "第 28 行" in (tmp_path / run_id / "report.zh.md").read_text(encoding="utf-8")
+    epochs = _epochs(run_id, "val_loss")
+    assert 24 in epochs and 27 in epochs and 25 not in epochs and 26 not in epochs  # line 28 held both, joined
+
+
+def test_a_csv_with_many_garbled_rows_is_still_refused_naming_the_first(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    rows = [f"{epoch},0.{9 - epoch}" + (",0.5,0.4" if epoch in (2, 5) else "") for epoch in range(10)]
+    (tmp_path / "metrics.csv").write_text("epoch,loss\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "out"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "malformed CSV" in err and "line 4" in err
+    assert not (tmp_path / "out").exists()

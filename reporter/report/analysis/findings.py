@@ -90,6 +90,9 @@ def _status(f: Facts) -> Iterator[Finding]:
                       thres=f.run.plan.params["thres"], delta=f.run.plan.params["delta"], configured=configured)
     if f.run.restarts:
         yield finding("run.resumed", Severity.INFO, restarts=f.run.restarts)
+    if f.run.skipped_lines:
+        yield finding("history.rows_skipped", Severity.WARN, file=f.run.sources[0].path,
+                      lines=list(f.run.skipped_lines[:10]), count=len(f.run.skipped_lines))
     yield from _fork_early_stop(f)
 
 

@@ -52,9 +52,11 @@ def parse_dataframe_csv(file: TextFile) -> ParsedHistory:
     """The history with its epochs from the unnamed index column, or from the row order counted from 0.
 
     Raises:
-        HistoryError: the unnamed first column holds something other than epoch numbers, or no numbers at all.
+        HistoryError: the unnamed first column holds something other than epoch numbers, no numbers at all, or
+            a malformed CSV (see tabular.read_table).
     """
-    table = read_table(file)
+    skipped: list[int] = []
+    table = read_table(file, skipped)
     if has_index(list(table.columns)):
         table = table.rename(columns={table.columns[0]: EPOCH})
         epochs = numeric_column(table[EPOCH])
@@ -63,7 +65,7 @@ def parse_dataframe_csv(file: TextFile) -> ParsedHistory:
                                "name the epoch column 'epoch'")
     else:
         table.insert(0, EPOCH, pd.RangeIndex(len(table)))
-    return finish_parsed(ParsedHistory(format="dataframe-csv"), long_from_wide(table, EPOCH, "epoch"), file, EPOCH)
+    return finish_parsed(ParsedHistory(format="dataframe-csv", skipped_lines=skipped), long_from_wide(table, EPOCH, "epoch"), file, EPOCH)
 
 
 def _dataframe_csv(target: Target) -> bool:
