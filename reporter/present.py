@@ -14,7 +14,7 @@ from reporter import __version__
 from reporter.analysis.changes import Changes
 from reporter.analysis.diagnosis import fit
 from reporter.analysis.diagnosis.stopping import FITNESS_WEIGHTS
-from reporter.analysis.metrics import MIN_TREND_POINTS, OSCILLATING_BELOW
+from reporter.analysis.metrics import CONSTANT_SPREAD, MIN_TREND_POINTS, OSCILLATING_BELOW
 from reporter.analysis.projection import HELD_OUT_COVERAGE, HELD_OUT_INTERVAL, MIN_POINTS, Calibration
 from reporter.ingest.umc import scalar
 from reporter.model import (
@@ -152,7 +152,7 @@ VERDICT_CODES = {"action_needed": "verdict.action_needed", "needs_attention": "v
 def _rules(calibration: Calibration | None) -> Mapping[str, Any]:
     """The analysis' fixed rules that the report's sentences quote, taken from where they are defined."""
     return frozen_mapping({
-        "trend_min_points": MIN_TREND_POINTS, "oscillating_below": OSCILLATING_BELOW,
+        "trend_min_points": MIN_TREND_POINTS, "oscillating_below": OSCILLATING_BELOW, "constant_spread": CONSTANT_SPREAD,
         "projection_min_points": MIN_POINTS, "calibration_curves": calibration.curves if calibration else None,
         "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
         "held_out_interval": HELD_OUT_INTERVAL, "fit_smoothing": fit.SMOOTHING, "fit_end_points": fit.END_POINTS,

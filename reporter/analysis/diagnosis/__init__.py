@@ -81,11 +81,16 @@ def rules(f: Facts) -> Iterator[Finding]:
     yield from _counterfactual(f.run, pair, f.limits)
 
 
+def evaluation_key(run: Run, key: str) -> bool:
+    """Whether a key holds an evaluation result, by its name or the split its source states: whether it is
+    constant is eval.constant's question, never configuration (fact.constant)."""
+    return key.startswith(EVAL_PREFIXES) or key.endswith(("/val", "_val")) or run.splits.get(key) == "val"
+
+
 def _evaluation_keys(run: Run, found: tuple[TrainValPair, ...]) -> list[str]:
     keys = [str(k) for k in run.history["key"].unique()]
     paired = {k for p in found for k in p.val}
-    return [k for k in keys if (k in paired or k.startswith(EVAL_PREFIXES) or k.endswith(("/val", "_val"))
-                                or run.splits.get(k) == "val") and not NOT_EVALUATION & set(tokens(k))]
+    return [k for k in keys if (k in paired or evaluation_key(run, k)) and not NOT_EVALUATION & set(tokens(k))]
 
 
 def _constant_evaluation(run: Run, found: tuple[TrainValPair, ...]) -> Iterator[Finding]:
@@ -200,6 +205,8 @@ def _counterfactual(run: Run, pair: TrainValPair | None, defaults: Thresholds) -
     if monitored is None or len(monitored[2]) < fit.MIN_POINTS:
         return
     key, mode, x, values = monitored
+    if fit.constant(values):  # eval.constant says it: a rule replayed on a broken evaluation means nothing
+        return
     configured = _setting(run, PATIENCE_KEYS)
     patience = int(configured) if configured is not None and configured >= 0 else None
     configured_delta = _setting(run, MIN_DELTA_KEYS)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from reporter.analysis import metrics
 from reporter.analysis.rank_tests import mann_kendall_p, theil_sen
 from reporter.config import Thresholds
 
@@ -158,6 +159,6 @@ def still_improving(c: Curves, limits: Thresholds) -> Improving | None:
 
 
 def constant(values: np.ndarray) -> bool:
-    """A validation series that never changes (all zeros included): broken evaluation, not a stable model."""
-    finite = values[np.isfinite(values)]
-    return len(finite) >= END_POINTS and len(np.unique(finite)) == 1
+    """A validation series that never changes (all zeros included; see metrics.constant): broken evaluation,
+    not a stable model."""
+    return int(np.isfinite(values).sum()) >= END_POINTS and metrics.constant(values)
