@@ -92,6 +92,12 @@ def test_no_run_still_at_its_minimum_raises_overfitting(analyses: dict[str, Anal
     assert not {run_id for run_id in at_minimum if "fit.overfitting" in _codes(analyses[run_id])}
 
 
+def test_no_run_labelled_overfitting_is_called_at_its_best(analyses: dict[str, Analysis]) -> None:
+    """fit.at_best is why a healthy verdict is healthy: it must never speak for a run that overfits."""
+    overfit = {run_id for run_id, row in LABELS.items() if "overfitting" in {row["label"], *row["also"].split(";")}}
+    assert not {run_id for run_id in overfit & analyses.keys() if "fit.at_best" in _codes(analyses[run_id])}
+
+
 def test_precision_and_recall_stay_at_their_measured_floors(analyses: dict[str, Analysis]) -> None:
     truth = {run_id: {LABELS[run_id]["label"], *filter(None, LABELS[run_id]["also"].split(";"))} for run_id in analyses}
     said = {run_id: measure.said_labels(_codes(a)) for run_id, a in analyses.items()}
@@ -123,3 +129,13 @@ def test_a_constant_evaluation_series_is_not_called_configuration(analyses: dict
     a = analyses["yolo-cls-acne-train"]
     assert "eval.constant" in _codes(a)
     assert not [f for f in a.findings if f.code == "fact.constant" and str(f.params["key"]).startswith("metrics/")]
+
+
+def test_a_healthy_run_says_why(analyses: dict[str, Analysis]) -> None:
+    """lightning-mnist20k-v10 (labelled healthy) had the verdict healthy with nothing saying why: its only
+    positive signal was the metric's trend, and 'keep the configuration' cited no evidence."""
+    a = analyses["lightning-mnist20k-v10"]
+    assert a.verdict == "healthy"
+    at_best = next(f for f in a.findings if f.code == "fit.at_best")
+    assert at_best.params["key"] == "val_loss" and at_best.params["rise"] <= Thresholds().overfit_rise
+    assert [(r.code, r.evidence) for r in a.recommendations] == [("rec.keep_going", ("fit.at_best",))]

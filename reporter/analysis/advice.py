@@ -105,5 +105,6 @@ EVIDENCE = {
     "rec.stop_training": ("projection.improvement_chance",), "rec.use_best_checkpoint": ("metric.declining",),
     "rec.fix_label_file": ("dataset.header_as_class",), "rec.inspect_crash": ("run.crashed",),
     "rec.check_stalled": ("run.stalled",), "rec.log_metric_every_epoch": ("metric.sparse", "metric.insufficient_data"),
+    "rec.keep_going": ("fit.at_best",),
 }
 """The finding each older recommendation follows from, for the evidence the report cites."""

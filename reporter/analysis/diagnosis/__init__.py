@@ -1,8 +1,8 @@
 """Diagnosis of the fit and of stopping, as a senior researcher reads a run: overfitting first.
 
 `rules(facts)` yields the findings `fit.overfitting`, `fit.generalization_gap`, `fit.still_improving` /
-`fit.underfitting`, `eval.constant` and `stop.counterfactual` from the run's train/validation pairs;
-`verdict(findings)` states the run's overall verdict from the severities.
+`fit.underfitting` (else `fit.at_best`, when the validation loss ends at its best), `eval.constant` and
+`stop.counterfactual` from the run's train/validation pairs; `verdict(findings)` states the run's overall verdict from the severities.
 """
 
 from __future__ import annotations
@@ -73,10 +73,11 @@ def curves(run: Run, pair: TrainValPair) -> fit.Curves | None:
 def rules(f: Facts) -> Iterator[Finding]:
     """The diagnosis findings, in the order the report presents them: evaluation, fit, stopping."""
     found = run_pairs(f.run)
-    yield from _constant_evaluation(f.run, found)
+    broken = _constant_evaluation(f.run, found)
+    yield from broken
     pair = loss_pair(found)
     c = curves(f.run, pair) if pair is not None else None
-    if pair is not None and c is not None:
+    if pair is not None and c is not None and not broken:
         yield from _fit(f, pair, c)
     yield from _counterfactual(f.run, pair, f.limits)
 
@@ -93,14 +94,16 @@ def _evaluation_keys(run: Run, found: tuple[TrainValPair, ...]) -> list[str]:
     return [k for k in keys if (k in paired or evaluation_key(run, k)) and not NOT_EVALUATION & set(tokens(k))]
 
 
-def _constant_evaluation(run: Run, found: tuple[TrainValPair, ...]) -> Iterator[Finding]:
+def _constant_evaluation(run: Run, found: tuple[TrainValPair, ...]) -> list[Finding]:
+    """eval.constant, or nothing; no fit is read from a broken evaluation."""
     constant = [(k, s) for k in _evaluation_keys(run, found)
                 if fit.constant(np.asarray((s := series(run.history, k)).values, dtype=float))]
-    if constant:
-        key, data = constant[0]
-        value = next(v for v in data.values if math.isfinite(v))
-        yield _finding("eval.constant", Severity.ERROR, key=key, keys=[k for k, _ in constant], value=value,
-                       count=len(data))
+    if not constant:
+        return []
+    key, data = constant[0]
+    value = next(v for v in data.values if math.isfinite(v))
+    return [_finding("eval.constant", Severity.ERROR, key=key, keys=[k for k, _ in constant], value=value,
+                     count=len(data))]
 
 
 def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
@@ -121,6 +124,11 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
         code = "fit.underfitting" if better.underfit and ended else "fit.still_improving"
         yield _finding(code, Severity.WARN if ended else Severity.OK, key=val_key, train_key=train_key,
                        val_change=better.val_change, train_change=better.train_change, window=better.window)
+        return
+    settled = fit.at_best(c, f.limits)
+    if settled is not None:
+        yield _finding("fit.at_best", Severity.OK, key=val_key, train_key=train_key, best_epoch=settled.best_epoch,
+                       rise=settled.rise)
 
 
 FRAMEWORKS = ("keras", "lightning", "hf", "ultralytics")

@@ -65,6 +65,12 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class AtBest:
+    best_epoch: float  # where the smoothed validation loss is lowest
+    rise: float  # (end level - smoothed minimum) / |smoothed minimum|: within the noise
+
+
+@dataclass(frozen=True)
 class Improving:
     val_change: float  # relative change over the last window
     train_change: float
@@ -156,6 +162,21 @@ def still_improving(c: Curves, limits: Thresholds) -> Improving | None:
         return None
     return Improving(val_change, _relative(float(train[-1]), float(train[0])), w,
                      underfit=bool(_end(c.train) >= _end(c.val)))
+
+
+def at_best(c: Curves, limits: Thresholds) -> AtBest | None:
+    """The validation loss ends at its best: its end level lies neither more than `overfit_noise` noise scales
+    nor more than `overfit_rise` above its smoothed minimum (overfitting must exceed both; a claim that all is
+    well must stay below both, so a curve noisy enough to hide anything is not called at its best). The
+    diagnosis says it when no fit rule fired, so a healthy verdict states why."""
+    if len(c.val) < MIN_POINTS:
+        return None
+    smooth = smoothed(c.val)
+    at = int(np.argmin(smooth))
+    end, lowest = _end(c.val), float(smooth[at])
+    if end - lowest > limits.overfit_noise * noise(c.val) or _relative(end, lowest) > limits.overfit_rise:
+        return None
+    return AtBest(float(c.x[at]), _relative(end, lowest))
 
 
 def constant(values: np.ndarray) -> bool:
