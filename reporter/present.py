@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from reporter import __version__
 from reporter.analysis.changes import Changes
-from reporter.analysis.diagnosis import fit
+from reporter.analysis.diagnosis import TRAIN_ONLY_KEYS, fit
 from reporter.analysis.diagnosis.stopping import FITNESS_WEIGHTS
 from reporter.analysis.metrics import CONSTANT_SPREAD, MIN_TREND_POINTS, OSCILLATING_BELOW
 from reporter.analysis.projection import HELD_OUT_COVERAGE, HELD_OUT_INTERVAL, MIN_POINTS, Calibration
@@ -157,6 +157,7 @@ def _rules(calibration: Calibration | None) -> Mapping[str, Any]:
         "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
         "held_out_interval": HELD_OUT_INTERVAL, "fit_smoothing": fit.SMOOTHING, "fit_end_points": fit.END_POINTS,
         "fit_min_after": fit.MIN_AFTER_MINIMUM, "fit_min_points": fit.MIN_POINTS, "noise_factor": fit.NOISE_FACTOR, "fit_recent_share": fit.RECENT_SHARE,
+        "train_only_keys": TRAIN_ONLY_KEYS,
         "fitness_map50": FITNESS_WEIGHTS["metrics/mAP50({head})"],
         "fitness_map50_95": FITNESS_WEIGHTS["metrics/mAP50-95({head})"],
     })

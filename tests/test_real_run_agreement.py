@@ -139,3 +139,11 @@ def test_a_healthy_run_says_why(analyses: dict[str, Analysis]) -> None:
     at_best = next(f for f in a.findings if f.code == "fit.at_best")
     assert at_best.params["key"] == "val_loss" and at_best.params["rise"] <= Thresholds().overfit_rise
     assert [(r.code, r.evidence) for r in a.recommendations] == [("rec.keep_going", ("fit.at_best",))]
+
+
+def test_a_training_loss_on_augmented_images_is_no_sign_of_underfitting(analyses: dict[str, Analysis]) -> None:
+    """yolo-dl3-train2 (mAP50-95 0.99, labelled healthy) was told 'the model has not yet fit even its training
+    data ... too small for the data' because its training loss, measured on mosaic images (mosaic: 1.0 in
+    args.yaml), ends above the validation loss."""
+    codes = _codes(analyses["yolo-dl3-train2"])
+    assert "fit.underfitting" not in codes and "fit.still_improving" in codes

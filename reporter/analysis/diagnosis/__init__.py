@@ -121,7 +121,7 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
     better = fit.still_improving(c, f.limits)
     if better is not None:
         ended = f.status.status not in (Status.RUNNING, Status.STALLED)
-        code = "fit.underfitting" if better.underfit and ended else "fit.still_improving"
+        code = "fit.underfitting" if better.underfit and ended and not augmented(f.run) else "fit.still_improving"
         yield _finding(code, Severity.WARN if ended else Severity.OK, key=val_key, train_key=train_key,
                        val_change=better.val_change, train_change=better.train_change, window=better.window)
         return
@@ -129,6 +129,17 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
     if settled is not None:
         yield _finding("fit.at_best", Severity.OK, key=val_key, train_key=train_key, best_epoch=settled.best_epoch,
                        rise=settled.rise)
+
+
+TRAIN_ONLY_KEYS = ("mosaic", "dropout")
+"""Config keys that make the training loss higher than the validation loss by construction when above 0: it is
+measured on mosaic-augmented images (Ultralytics, YOLOv5) or with dropout on."""
+
+
+def augmented(run: Run) -> bool:
+    """Whether the config turns on augmentation or dropout for training only: then a training loss above the
+    validation loss says nothing about underfitting."""
+    return any((_setting(run, (key,)) or 0.0) > 0 for key in TRAIN_ONLY_KEYS)
 
 
 FRAMEWORKS = ("keras", "lightning", "hf", "ultralytics")
