@@ -86,7 +86,8 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
 
 RECOMMENDATIONS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     # diagnosis: fit and stopping
-    _code("rec.restore_best_checkpoint", unit_aware=True, epoch=P(K.EPOCH), key=P(K.TEXT)),
+    _code("rec.restore_best_checkpoint", unit_aware=True, epoch=P(K.EPOCH), key=P(K.TEXT),
+          metric=P(K.TEXT, optional=True), metric_epoch=P(K.EPOCH, optional=True)),
     _code("rec.regularise", key=P(K.TEXT), ultralytics=P(K.FLAG)),
     _code("rec.early_stopping", unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
           patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH),

@@ -147,3 +147,13 @@ def test_a_training_loss_on_augmented_images_is_no_sign_of_underfitting(analyses
     args.yaml), ends above the validation loss."""
     codes = _codes(analyses["yolo-dl3-train2"])
     assert "fit.underfitting" not in codes and "fit.still_improving" in codes
+
+
+def test_an_ultralytics_overfit_in_loss_names_both_checkpoints(analyses: dict[str, Analysis]) -> None:
+    """yolo-cls-emotion-train: val/loss is lowest at epoch 9 but top-1 accuracy (a validation metric, not an
+    'unknown split') is best at epoch 36; 'use the checkpoint of epoch 9' alone would throw away accuracy."""
+    a = analyses["yolo-cls-emotion-train"]
+    assert a.metric is not None and a.metric.split == "val"
+    restore = next(r for r in a.recommendations if r.code == "rec.restore_best_checkpoint")
+    assert (restore.params["epoch"], restore.params["metric"], restore.params["metric_epoch"]) == \
+        (9.0, "metrics/accuracy_top1", 36.0)

@@ -62,7 +62,7 @@ def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, .
 def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Finding, ...]) -> tuple[Recommendation, ...]:
     """Concrete next steps, each tied to a finding and, where it applies, to a config value."""
     found = _codes(findings)
-    recs: list[Recommendation] = list(remedies.recommendations(run, findings))
+    recs: list[Recommendation] = list(remedies.recommendations(run, findings, metric))
     if "umc.early_stop_rule" in found:
         recs.append(Recommendation("rec.disable_fork_early_stop", frozen_mapping({
             "key": "enable_early_stop", "current": run.hyperparameters.get("enable_early_stop"), "suggested": False,
