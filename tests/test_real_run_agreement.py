@@ -39,7 +39,7 @@ CANNOT_RAISE_OVERFITTING = {
 FLOORS = {  # label: (precision, recall) measured on the set; a change to the rules may raise them, never lower them
     "overfitting": (1.00, 0.75),
     "generalization_gap": (0.77, 0.46),
-    "still_improving": (0.75, 0.50),
+    "still_improving": (0.85, 0.50),
     "broken_eval": (1.00, 1.00),
 }
 
@@ -157,3 +157,9 @@ def test_an_ultralytics_overfit_in_loss_names_both_checkpoints(analyses: dict[st
     restore = next(r for r in a.recommendations if r.code == "rec.restore_best_checkpoint")
     assert (restore.params["epoch"], restore.params["metric"], restore.params["metric_epoch"]) == \
         (9.0, "metrics/accuracy_top1", 36.0)
+
+
+def test_a_training_loss_logged_four_times_is_no_curve_to_judge(analyses: dict[str, Analysis]) -> None:
+    """hf-whisper-braj logs its training loss 4 times beside 20 evaluations: interpolated, those 4 points made a
+    straight line the rank test found 'falling significantly', and the run was called still improving."""
+    assert not {c for c in _codes(analyses["hf-whisper-braj"]) if c.startswith("fit.")}

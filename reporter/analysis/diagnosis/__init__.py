@@ -61,11 +61,16 @@ def _summed(run: Run, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def curves(run: Run, pair: TrainValPair) -> fit.Curves | None:
-    """The pair on the validation's x values; the training loss interpolated where it was logged elsewhere."""
+    """The pair on the validation's x values; the training loss interpolated where it was logged elsewhere.
+
+    Both need MIN_POINTS values logged where they overlap: a training loss logged four times, interpolated onto
+    twenty evaluations, would pass a rank test on the straight lines drawn between its points.
+    """
     vx, val = _summed(run, pair.val)
     tx, train = _summed(run, pair.train)
     inside = (vx >= tx.min()) & (vx <= tx.max()) if len(tx) else np.zeros(len(vx), dtype=bool)
-    if inside.sum() < fit.MIN_POINTS:
+    logged = ((tx >= vx.min()) & (tx <= vx.max())).sum() if len(vx) else 0
+    if inside.sum() < fit.MIN_POINTS or logged < fit.MIN_POINTS:
         return None
     return fit.Curves(vx[inside], np.interp(vx[inside], tx, train), val[inside])
 
