@@ -176,7 +176,7 @@ def at_best(c: Curves, limits: Thresholds) -> AtBest | None:
     end, lowest = _end(c.val), float(smooth[at])
     if end - lowest > limits.overfit_noise * noise(c.val) or _relative(end, lowest) > limits.overfit_rise:
         return None
-    return AtBest(float(c.x[at]), _relative(end, lowest))
+    return AtBest(float(c.x[at]), max(0.0, _relative(end, lowest)))
 
 
 def constant(values: np.ndarray) -> bool:
