@@ -11,7 +11,7 @@ TEST_STAMP := $(VENV)/.installed-test
 CLIENTS_VENV ?= .venv-clients
 CLIENTS_STAMP := $(CLIENTS_VENV)/.installed
 
-.PHONY: setup report nightly test test-clients golden catalogs bench clean
+.PHONY: setup report nightly lint test test-clients golden catalogs bench clean
 
 $(STAMP): pyproject.toml scripts/setup-system.sh
 	./scripts/setup-system.sh
@@ -33,7 +33,11 @@ report: $(STAMP)  ## make report [RUN=dir-or-run-id] [OUT=out] [ARGS='--lang en'
 nightly: $(STAMP)  ## make nightly RUNS=/data/runs [OUT=out]: every run under RUNS, changed ones only
 	$(BIN)/reporter batch "$(RUNS)" --out "$(OUT)" $(ARGS)
 
-test: $(TEST_STAMP)  ## run the test suite (installs Chromium for the browser tests)
+lint: $(TEST_STAMP)  ## ruff (lint and import order) and mypy over reporter/
+	$(BIN)/ruff check reporter tests tools bench
+	$(BIN)/mypy
+
+test: lint  ## lint, then run the test suite (installs Chromium for the browser tests)
 	$(BIN)/python -m pytest -q
 
 # torch==2.13.0 first: pip then takes the CPU wheel, and lightning/transformers find torch satisfied.

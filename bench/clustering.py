@@ -12,8 +12,8 @@ import time
 import numpy as np
 from sklearn.metrics import silhouette_score
 
-from reporter.analysis.clustering import analyse_clustering
 from reporter.model import Predictions
+from reporter.report.analysis.clustering import analyse_clustering
 
 
 def main() -> None:

@@ -21,10 +21,10 @@ if kind == "pandas":
     import pandas as pd
     rows = len(pd.read_csv(path))
 else:
-    from reporter.ingest import history_frame
-    from reporter.ingest.files import read_text
-    from reporter.ingest.tabular import parse_csv
-    from reporter.ingest.umc import parse_umc
+    from reporter.report.ingest import history_frame
+    from reporter.report.ingest.files import read_text
+    from reporter.report.ingest.tabular import parse_csv
+    from reporter.report.ingest.umc import parse_umc
     file = read_text(__import__("pathlib").Path(path))
     parsed = (parse_umc if kind == "umc" else parse_csv)(file)
     rows = len(history_frame(parsed, "bench")[0])

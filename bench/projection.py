@@ -13,8 +13,8 @@ import warnings
 import numpy as np
 from scipy.optimize import curve_fit
 
-from reporter.analysis.projection import CurveEnsemble
-from reporter.ingest.reference import projection_calibration
+from reporter.report.analysis.projection import CurveEnsemble
+from reporter.report.reference import projection_calibration
 
 
 def curves(count: int = 50) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -10,19 +10,22 @@ import sys
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from reporter import __version__
 from reporter.config import (
     FORMATS,
     LANGUAGES,
-    Settings,
     _choice_list,
     _Problems,
     parse_epoch_list,
 )
 from reporter.errors import ReporterError, UsageError
 from reporter.model import Mode, RunConfig
-from reporter.pipeline import ReportRequest, make_report
+from reporter.report.pipeline import ReportRequest, make_report
+
+if TYPE_CHECKING:
+    from reporter.lab.delivery.settings import DeliverySettings
 
 log = logging.getLogger("reporter")
 
@@ -170,9 +173,9 @@ def _is_date(text: str) -> bool:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from reporter.batch import run_batch
-    from reporter.index import Failure
-    from reporter.ingest import load_settings
+    from reporter.lab.batch import run_batch
+    from reporter.lab.index import Failure
+    from reporter.report.ingest import load_settings
 
     request = _request(args)
     since = getattr(args, "since", None) or f"{request.now - timedelta(days=7):%Y-%m-%d}"
@@ -194,8 +197,8 @@ def _batch(args: argparse.Namespace) -> int:
         print(f"  {result.run}: {result.error}", file=sys.stderr)
     failures = {r.run: Failure(r.error or "", r.path) for r in failed}
     if args.command == "digest":
-        from reporter.compare.command import experiment_comparisons
-        from reporter.digest import write_digest
+        from reporter.lab.compare.command import experiment_comparisons
+        from reporter.lab.digest import write_digest
 
         written = write_digest(args.out, [r.run for r in results if r.status != "failed"],
                                failures, request.now, since,
@@ -203,24 +206,24 @@ def _batch(args: argparse.Namespace) -> int:
                                request.templates, experiment_comparisons(lab, request.now))
         print(f"digest: {', '.join(p.name for p in written)}")
     elif lab.delivery is not None:  # the message carries tonight's digest PDF, in its own file: never the meeting's
-        from reporter.digest import write_digest
-        from reporter.publish import NIGHTLY
+        from reporter.lab.digest import write_digest
+        from reporter.outstore import NIGHTLY
 
         write_digest(args.out, [r.run for r in results if r.status != "failed"],
                      failures, request.now, since,
                      lab.delivery.languages, ("pdf",), request.templates, stem=NIGHTLY)
-    delivery = _deliver(args.out, lab, request.config, request.now, request.templates,
+    delivery = _deliver(args.out, lab.delivery, str(request.config), request.now, request.templates,
                         quiet=args.quiet) if lab.delivery else 0
     return 1 if failed or delivery else 0
 
 
-def _deliver(out: Path, lab: Settings, config: Path, now: datetime, templates: Path | None,
+def _deliver(out: Path, delivery: DeliverySettings, origin: str, now: datetime, templates: Path | None,
              dry_run: bool = False, quiet: bool = False) -> int:
     """Deliver tonight's message; each failed channel is one line on stderr (also under -q, which hides
     the line naming the channels that worked). 1 when one failed, else 0."""
     from reporter.lab.delivery import deliver
 
-    results = deliver(out, lab.delivery, now, str(config), templates, dry_run)
+    results = deliver(out, delivery, now, origin, templates, dry_run)
     done = [r.kind for r in results if r.ok]
     if done and not quiet:
         print(f"{'outbox' if dry_run else 'delivered'}: {', '.join(done)}" + (f" (see {out}/outbox/)" if dry_run else ""))
@@ -231,8 +234,8 @@ def _deliver(out: Path, lab: Settings, config: Path, now: datetime, templates: P
 
 
 def _send(args: argparse.Namespace) -> int:
-    from reporter.ingest import load_settings
     from reporter.lab.delivery import check_secrets
+    from reporter.report.ingest import load_settings
 
     lab = load_settings(args.config)
     if lab.delivery is None:
@@ -242,12 +245,12 @@ def _send(args: argparse.Namespace) -> int:
         now = datetime.fromisoformat(args.now) if args.now else datetime.now(timezone.utc)
     except ValueError:
         raise UsageError(f"--now: expected an ISO 8601 date such as 2026-11-24T09:00:00, got {args.now!r}") from None
-    return _deliver(args.out, lab, args.config, now if now.tzinfo else now.replace(tzinfo=timezone.utc),
+    return _deliver(args.out, lab.delivery, str(args.config), now if now.tzinfo else now.replace(tzinfo=timezone.utc),
                     args.templates, args.dry_run, args.quiet)
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from reporter.compare.command import CompareRequest, make_comparison
+    from reporter.lab.compare.command import CompareRequest, make_comparison
 
     request = _request(args)
     written = make_comparison(CompareRequest(
@@ -273,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "compare":
             return _compare(args)
         if args.command == "backtest":
-            from reporter.backtest_cli import run_backtest
+            from reporter.backtest.cli import run_backtest
 
             return run_backtest(args)
         written = make_report(replace(_request(args), parallel=args.jobs > 1))

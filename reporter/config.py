@@ -63,6 +63,32 @@ class Thresholds:
     """Early-stopping counterfactual: the patience used when the run's config states none (Keras-style)."""
     stop_min_delta: float = 0.0
     """Early-stopping counterfactual: the min_delta used when the run's config states none."""
+    spike_window: int = 10
+    """Lightning SpikeDetection's window: a training loss is compared with the mean of its last this many values."""
+    spike_rtol: float = 2.0
+    """...and is a spike when it rose and exceeds that mean by more than this times the mean (Lightning's rtol)."""
+    spike_noise: float = 0.5
+    """Spikes are a watch item only on a training loss whose ordinary movement (the median relative change between
+    consecutive values) is below this; on a noisier one (a single mini-batch's loss logged per epoch) they are within
+    its noise and reported as information."""
+    diverging_share: float = 0.5
+    """The training loss diverges when it rose significantly over the last `window` values and gave back more than
+    this share of everything it had gained (from its first value down to its minimum)..."""
+    diverging_ratio: float = 2.0
+    """...or ended at least this many times above its (positive) minimum."""
+    unstable_change: float = 0.1
+    """The validation loss is unstable when, over the second half of the run, it moves by at least this share of
+    itself from one evaluation to the next (median): a converged curve moves by a few percent."""
+    lr_drop: float = 0.5
+    """The learning rate dropped when one logged value is at most this share of the one before."""
+    lr_window: int = 5
+    """Evaluations after a learning-rate drop in which the metric must beat its best before the drop by min_delta."""
+    lr_floor: float = 0.1
+    """A learning rate at its minimum and at most this share of its peak is at its floor."""
+    eta_window: int = 10
+    """Most recent epoch durations the time to finish is estimated from."""
+    slowdown: float = 1.5
+    """Epochs got slower when the median of the last `eta_window` durations exceeds the first ones' by this factor."""
 
 
 @dataclass(frozen=True)
@@ -179,6 +205,17 @@ _THRESHOLD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "improving_min_drop": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
     "stop_patience": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
     "stop_min_delta": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "spike_window": (_is_positive_int, "a positive integer"),
+    "spike_rtol": (lambda v: _is_number(v) and v > 0, "a positive number"),
+    "spike_noise": (lambda v: _is_number(v) and v > 0, "a positive number"),
+    "diverging_share": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
+    "diverging_ratio": (lambda v: _is_number(v) and v > 1, "a number > 1"),
+    "unstable_change": (lambda v: _is_number(v) and v > 0, "a positive number"),
+    "lr_drop": (lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1"),
+    "lr_window": (_is_positive_int, "a positive integer"),
+    "lr_floor": (lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1"),
+    "eta_window": (lambda v: _is_positive_int(v) and v >= 2, "an integer >= 2"),
+    "slowdown": (lambda v: _is_number(v) and v > 1, "a number > 1"),
 }
 
 

@@ -364,3 +364,10 @@ class Analysis:
     x_unit: str = "epoch"  # what x counts: "epoch", or "step" for histories indexed by optimiser steps only
     verdict: str = "healthy"  # healthy | needs_attention | action_needed (analysis.diagnosis.verdict)
     pairs: tuple[TrainValPair, ...] = ()  # the train/validation pairs the diagnosis read
+
+
+def scalar(value: Any) -> Any:
+    """The single value of a one-element grid-search list, as the UMC code itself unwraps it."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        return value[0]
+    return value

@@ -10,8 +10,6 @@ from typing import Any, Iterator
 
 import pytest
 
-from reporter.ingest import history_frame
-from reporter.ingest.parsed import ParsedHistory
 from reporter.model import (
     Event,
     LabelTable,
@@ -22,6 +20,8 @@ from reporter.model import (
     RunConfig,
     frozen_mapping,
 )
+from reporter.report.ingest import history_frame
+from reporter.report.ingest.parsed import ParsedHistory
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "examples" / "iemocap-da"

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from reporter.batch import Lock, discover
 from reporter.cli import main
 from reporter.errors import UsageError
+from reporter.lab.discover import discover
+from reporter.lab.lock import Lock
 
 EXAMPLES = ROOT / "examples"
 
@@ -144,8 +145,8 @@ def test_kill_9_at_any_moment_leaves_complete_reports_and_a_rerun_finishes(tmp_p
 def test_the_same_work_on_a_dask_cluster(lab: Path, tmp_path: Path) -> None:
     from distributed import LocalCluster
 
-    from reporter.batch import run_batch
-    from reporter.pipeline import ReportRequest
+    from reporter.lab.batch import run_batch
+    from reporter.report.pipeline import ReportRequest
 
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         request = ReportRequest(run=str(lab), out=tmp_path / "out", now=datetime(2025, 3, 15, tzinfo=timezone.utc),

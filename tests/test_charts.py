@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reporter.render.charts import decimated
+from reporter.report.render.charts import decimated
 
 values = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=5000)
 

@@ -11,16 +11,16 @@ import pytest
 from conftest import NOW as CLOCK
 from conftest import ROOT, make_run
 
-from reporter.analysis import analyse
 from reporter.cli import main
 from reporter.config import Thresholds, settings_from_dict
-from reporter.ingest import load_run
-from reporter.ingest.predictions import read_predictions
-from reporter.ingest.reference import published_results
 from reporter.model import CheckStatus, Event, Finding, Predictions, Severity, Status, frozen_mapping
-from reporter.present import present
-from reporter.render.environment import environment
-from reporter.summary import summary
+from reporter.report.analysis import analyse
+from reporter.report.ingest import load_run
+from reporter.report.ingest.predictions import read_predictions
+from reporter.report.present import present
+from reporter.report.reference import published_results
+from reporter.report.render.environment import environment
+from reporter.report.summary import summary
 
 NOW = "2025-03-15T09:00:00"
 RISING = [0.10 + 0.02 * i for i in range(10)]

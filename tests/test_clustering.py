@@ -12,16 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn import metrics as sk
 
-from reporter.analysis import analyse
-from reporter.analysis.clustering import (
+from reporter.errors import InputError
+from reporter.model import Predictions
+from reporter.report.analysis import analyse
+from reporter.report.analysis.clustering import (
     analyse_clustering,
     external_metrics,
     feature_quality,
     hungarian_accuracy,
 )
-from reporter.errors import InputError
-from reporter.ingest.predictions import read_predictions
-from reporter.model import Predictions
+from reporter.report.ingest.predictions import read_predictions
 
 labelings = st.integers(2, 60).flatmap(lambda n: st.tuples(st.lists(st.integers(0, 5), min_size=n, max_size=n),
                                                            st.lists(st.integers(0, 6), min_size=n, max_size=n)))
@@ -128,8 +128,8 @@ def test_seed_spread_against_the_gap(tmp_path: Path) -> None:
     rows = ["NMI,ARI,ACC,fmi,dataset,method,seed"] + [f"{v},20,33,32,IEMOCAP-DA,umc,{s}"
                                                       for s, v in enumerate([22.0, 25.5, 23.0, 26.0])]
     (tmp_path / "results.csv").write_text("\n".join(rows) + "\n")
-    from reporter.ingest import load_run
-    from reporter.ingest.reference import published_results
+    from reporter.report.ingest import load_run
+    from reporter.report.reference import published_results
 
     found = {f.code: f for f in analyse(load_run(str(tmp_path / "results.csv")), NOW, published_results()).findings}
     assert found["seeds.high_variance"].params["n"] == 4

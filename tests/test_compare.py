@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from reporter.cli import main
-from reporter.compare import stats
+from reporter.lab.compare import stats
 from reporter.model import Mode
 from tests.test_golden import assert_matches_golden
 
@@ -198,9 +198,9 @@ def test_comparison_in_chromium(rendered: Path, lang: str) -> None:
 def test_digest_shows_one_ablation_table_per_declared_experiment(tmp_path: Path) -> None:
     from datetime import datetime, timezone
 
-    from reporter.compare.command import experiment_comparisons
-    from reporter.digest import write_digest
-    from reporter.ingest import load_settings
+    from reporter.lab.compare.command import experiment_comparisons
+    from reporter.lab.digest import write_digest
+    from reporter.report.ingest import load_settings
 
     now = datetime(2025, 3, 15, 9, tzinfo=timezone.utc)
     ablations = experiment_comparisons(load_settings(EXAMPLE / "lab.toml"), now)

@@ -10,8 +10,8 @@ import scipy.stats
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reporter.compare import stats
-from reporter.compare.stats import Verdict
+from reporter.lab.compare import stats
+from reporter.lab.compare.stats import Verdict
 from reporter.model import Mode
 
 A = [0.9974, 0.9959, 0.9973, 0.9982, 0.9976, 0.9988]

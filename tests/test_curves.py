@@ -8,18 +8,18 @@ import math
 import numpy as np
 import pytest
 
-from reporter.analysis.curves import FAMILIES, fit_family, fit_members
-from reporter.analysis.projection import CurveEnsemble, calibration_from_errors
-from reporter.backtest import (
+from reporter.backtest.backtest import (
     Curve,
     backtest,
     calibration_errors,
     gain_over_last_value,
     summarise,
 )
+from reporter.backtest.curves import load_curves
 from reporter.cli import main
-from reporter.ingest.curves import load_curves
-from reporter.ingest.reference import projection_calibration
+from reporter.report.analysis.curves import FAMILIES, fit_family, fit_members
+from reporter.report.analysis.projection import CurveEnsemble, calibration_from_errors
+from reporter.report.reference import projection_calibration
 
 U = np.arange(1.0, 41.0)
 SHIPPED = projection_calibration()
@@ -171,7 +171,7 @@ def test_a_run_too_short_to_backtest_is_skipped_with_its_name_not_a_crash(tmp_pa
 def test_the_held_out_corpus_is_whole_and_each_curve_points_the_way_its_metric_does() -> None:
     from pathlib import Path
 
-    from reporter.analysis.metrics import Mode, direction
+    from reporter.report.analysis.metrics import Mode, direction
 
     path = Path(__file__).parent.parent / "bench" / "holdout" / "curves.jsonl"
     records = [json.loads(line) for line in path.read_text().splitlines()]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import DEMO, make_labels
 
-from reporter.analysis.dataset import profile
 from reporter.errors import DatasetError
-from reporter.ingest.labels import read_labels
+from reporter.report.analysis.dataset import profile
+from reporter.report.ingest.labels import read_labels
 
 
 def test_demo_label_file_reveals_the_header_artefact_and_the_true_imbalance() -> None:

@@ -13,16 +13,16 @@ from conftest import NOW, ROOT, make_run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reporter.analysis import analyse
-from reporter.analysis.diagnosis import fit, framework, stopping, verdict
-from reporter.analysis.diagnosis.pairing import pairs
 from reporter.cli import main
 from reporter.codes import RECOMMENDATIONS
 from reporter.config import Thresholds, settings_from_dict
 from reporter.errors import ConfigError
-from reporter.ingest import load_run
-from reporter.model import Finding, Mode, Recommendation, Severity, TrainValPair, frozen_mapping
-from reporter.render.environment import environment
+from reporter.model import Finding, Mode, Recommendation, Severity, frozen_mapping
+from reporter.report.analysis import analyse
+from reporter.report.analysis.diagnosis import fit, framework, stopping, verdict
+from reporter.report.analysis.diagnosis.pairing import pairs
+from reporter.report.ingest import load_run
+from reporter.report.render.environment import environment
 
 KERAS_OVERFIT = ROOT / "tests" / "fixtures" / "keras-overfit"
 LIMITS = Thresholds()

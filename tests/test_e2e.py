@@ -189,9 +189,9 @@ def test_a_killed_language_process_gives_one_line_and_writes_nothing(tmp_path: P
     import os
     import signal
 
-    import reporter.render
+    import reporter.report.render
 
-    monkeypatch.setattr(reporter.render, "_render_in_child", lambda *_: os.kill(os.getpid(), signal.SIGKILL))
+    monkeypatch.setattr(reporter.report.render, "_render_in_child", lambda *_: os.kill(os.getpid(), signal.SIGKILL))
     code, err = run_cli(["report", "examples/iemocap-da", "--out", str(tmp_path / "out"), "--jobs", "2"], capsys)
     assert code == 2 and "'en' report ended without a result" in err and "--jobs 1" in err
     assert not (tmp_path / "out").exists()

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from conftest import NOW, make_labels, make_run
 
-from reporter.analysis import analyse
-from reporter.ingest.reference import published_results
 from reporter.model import Event, LoggedStats, Severity, Status
+from reporter.report.analysis import analyse
+from reporter.report.reference import published_results
 
 RISING = [0.10 + 0.02 * i for i in range(10)]
 LOSS_FALLING = [2.0 - 0.1 * i for i in range(10)]

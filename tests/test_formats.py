@@ -14,8 +14,8 @@ from conftest import ROOT
 
 from reporter.cli import main
 from reporter.errors import HistoryError, InputError
-from reporter.ingest import load_run
 from reporter.model import RunConfig
+from reporter.report.ingest import load_run
 
 EXAMPLES = ROOT / "examples"
 EXPECTED = {  # example -> (format of the history, primary metric, number of its values)
@@ -184,7 +184,7 @@ def test_missing_tensorboard_extra_names_the_install(monkeypatch) -> None:
 
 
 def test_too_large_file_is_refused_before_reading(tmp_path: Path, monkeypatch) -> None:
-    from reporter.ingest import files
+    from reporter.report.ingest import files
 
     path = tmp_path / "h.csv"
     path.write_text("epoch,acc\n" + "1,0.5\n" * 100)

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from reporter.cli import main
-from reporter.ingest import load_run
-from reporter.ingest.tabular import split_of
+from reporter.report.ingest import load_run
+from reporter.report.ingest.tabular import split_of
 
 NOW = "2026-12-04T12:00:00"
 
@@ -78,6 +78,14 @@ def test_mlflow_validation_metric_beats_a_test_metric_logged_once_and_int_params
     assert summary["run"]["hyperparameters"] == {"batch_size": 64, "lr": 0.01, "epochs": 25, "optimizer": "sgd"}
     assert isinstance(summary["run"]["hyperparameters"]["batch_size"], int)
 
+
+
+@pytest.mark.parametrize("status", ["[3]", "{code: 3}"])
+def test_an_mlflow_status_that_is_no_number_is_ignored_not_an_internal_error(tmp_path: Path, status: str) -> None:
+    root = _mlflow_filestore(tmp_path / "mlflow")
+    meta = root / "mlruns" / "1" / "abc123" / "meta.yaml"
+    meta.write_text(meta.read_text().replace("status: 3", f"status: {status}"))
+    assert _report(root, tmp_path)["primary_metric"]["name"] == "val_accuracy"
 
 @pytest.mark.parametrize(("key", "split"), [("Accuracy/val", "val"), ("Loss/train", "train"),
                                             ("validation/epoch_accuracy", "val"), ("val_loss", "val"),
@@ -174,7 +182,7 @@ def _wandb_log(pieces: list[bytes]) -> bytes:
     import struct
     import zlib
 
-    from reporter.ingest.wandb_offline import BLOCK, HEADER
+    from reporter.report.ingest.wandb_offline import BLOCK, HEADER
 
     out = bytearray(HEADER)
     for piece in pieces:
@@ -194,7 +202,7 @@ def _wandb_log(pieces: list[bytes]) -> bytes:
 
 
 def test_wandb_record_log_joins_pieces_across_blocks_and_stops_at_a_record_cut_off(tmp_path: Path) -> None:
-    from reporter.ingest.wandb_offline import records
+    from reporter.report.ingest.wandb_offline import records
 
     pieces = [b"a" * 100, b"b" * 70_000, b"c" * 10]  # the second spans three blocks: FIRST, MIDDLE, LAST
     path = tmp_path / "run-x.wandb"
@@ -209,7 +217,7 @@ def test_wandb_damaged_record_and_missing_extra_are_one_clear_error(tmp_path: Pa
     import sys
 
     from reporter.errors import HistoryError, InputError
-    from reporter.ingest.wandb_offline import records
+    from reporter.report.ingest.wandb_offline import records
 
     data = bytearray(_wandb_log([b"a" * 100, b"b" * 100]))
     data[20] ^= 0xFF
@@ -241,6 +249,7 @@ def test_mlflow3_store_names_runs_by_workspace_and_skips_deleted_experiments(tmp
     import sqlite3
 
     from conftest import ROOT
+
     from reporter.errors import HistoryError
 
     db = tmp_path / "mlflow.db"

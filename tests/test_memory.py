@@ -48,10 +48,10 @@ def test_every_run_is_reported_once_across_replaced_workers(tmp_path: Path, monk
     """Workers are replaced every RUNS_PER_WORKER runs: no run may be lost or done twice at the seams."""
     import json
 
-    from reporter import batch
     from reporter.cli import main
+    from reporter.lab import runners
 
-    monkeypatch.setattr(batch, "RUNS_PER_WORKER", 2)
+    monkeypatch.setattr(runners, "RUNS_PER_WORKER", 2)
     root = tmp_path / "runs"
     for i in range(7):
         (root / f"run{i}").mkdir(parents=True)

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reporter.analysis import metrics
 from reporter.config import Thresholds
 from reporter.model import Mode, Scale, Series, Trend
+from reporter.report.analysis import metrics
 
 
 def as_series(values: list[float], key: str = "val_acc") -> Series:

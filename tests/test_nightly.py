@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from reporter.batch import discover
 from reporter.cli import main
+from reporter.lab.discover import discover
 
 NOW = "2025-03-15T09:00:00"
 BROKEN = "epoch,val_acc\n0,nan\n"

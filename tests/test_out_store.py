@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, remount
 
-import reporter.publish
+import reporter.outstore
 from reporter.cli import main
-from reporter.ingest import run_id_for
+from reporter.report.ingest import run_id_for
 
 NOW = "2025-03-15T09:00:00"
 
@@ -115,7 +115,7 @@ def test_a_publish_waits_for_another_writer_of_the_same_run(tmp_path: Path, monk
     """Writer B arrives while writer A is half-way through its files: B must not delete A's version."""
     run, out = make_run(tmp_path / "run"), tmp_path / "out"
     assert report(run, out) == 0
-    real_write = reporter.publish.write_atomic
+    real_write = reporter.outstore.write_atomic
     codes: dict[str, int] = {}
     writer_b = threading.Thread(target=lambda: codes.__setitem__("B", report(run, out)), name="B")
 
@@ -125,7 +125,7 @@ def test_a_publish_waits_for_another_writer_of_the_same_run(tmp_path: Path, monk
             writer_b.start()
             writer_b.join(timeout=1.5)  # B publishes now, or waits for A's lock: either way A goes on after
 
-    monkeypatch.setattr(reporter.publish, "write_atomic", slow_write)
+    monkeypatch.setattr(reporter.outstore, "write_atomic", slow_write)
     writer_a = threading.Thread(target=lambda: codes.__setitem__("A", report(run, out)), name="A")
     writer_a.start()
     writer_a.join(60)
@@ -226,12 +226,12 @@ def killed(*_: object) -> None:
 
 
 def test_killed_workers_fail_their_runs_in_one_line_each(tmp_path: Path, monkeypatch, capsys) -> None:
-    import reporter.batch
+    import reporter.lab.runners
 
     root, out = tmp_path / "runs", tmp_path / "out"
     for name in ("a", "b", "c"):
         make_run(root / name)
-    monkeypatch.setattr(reporter.batch, "_report_one", killed)
+    monkeypatch.setattr(reporter.lab.runners, "_report_one", killed)
     results = batch(root, out)
     assert [r["status"] for r in results.values()] == ["failed"] * 3
     assert all("a worker process was killed" in r["error"] for r in results.values())

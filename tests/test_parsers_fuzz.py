@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from test_umc import text_file
 
 from reporter.errors import ReporterError
-from reporter.ingest.hf import parse_trainer_state
-from reporter.ingest.openmmlab import parse_openmmlab
-from reporter.ingest.tabular import parse_csv, parse_json
-from reporter.ingest.umc import parse_umc
+from reporter.report.ingest.hf import parse_trainer_state
+from reporter.report.ingest.openmmlab import parse_openmmlab
+from reporter.report.ingest.tabular import parse_csv, parse_json
+from reporter.report.ingest.umc import parse_umc
 
 SEEDS = {
     parse_trainer_state: (ROOT / "examples/hf-trainer/checkpoint-375/trainer_state.json").read_text(),

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reporter.analysis.metrics import natural_range, scale_of
-from reporter.analysis.projection import (
+from reporter.model import Series, Status
+from reporter.report.analysis.metrics import natural_range, scale_of
+from reporter.report.analysis.projection import (
     default_targets,
     project,
     projection_limit,
     thinned,
 )
-from reporter.model import Series, Status
 
 
 def curve(values: list[float]) -> Series:
@@ -128,7 +128,7 @@ def test_chinese_metric_names_get_their_natural_range(name: str, values: tuple, 
 def test_the_band_widens_smoothly_with_the_horizon() -> None:
     """Issue #12 item 13: the upper bound jumped at each calibration bin edge (x12 from epoch 40 to 41 of a
     20-epoch history) and shrank again in the sparse last bin."""
-    from reporter.ingest.reference import projection_calibration
+    from reporter.report.reference import projection_calibration
 
     values = [0.30 + 0.18 * (1 - math.exp(-epoch / 6)) for epoch in range(1, 21)]
     data = Series("val_acc", tuple(float(e) for e in range(1, 21)), tuple(values))

@@ -8,7 +8,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from reporter.analysis.rank_tests import mann_kendall_p, theil_sen
+from reporter.report.analysis.rank_tests import mann_kendall_p, theil_sen
 
 # Small integer levels make ties common, as in best-so-far curves and rounded logs.
 values = st.lists(st.integers(-6, 6), min_size=3, max_size=45)

@@ -11,20 +11,19 @@ from __future__ import annotations
 import csv
 import importlib.util
 from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import ROOT
 
-from reporter.analysis import analyse
-from reporter.analysis.diagnosis import curves, fit, run_pairs
-from reporter.analysis.diagnosis.pairing import loss_pair
-from reporter.analysis.metrics import trend
 from reporter.config import Thresholds
 from reporter.errors import ReporterError
-from reporter.ingest import load_run
 from reporter.model import Analysis, Mode, Series, Trend
+from reporter.report.analysis import analyse
+from reporter.report.analysis.diagnosis import curves, fit, run_pairs
+from reporter.report.analysis.diagnosis.pairing import loss_pair
+from reporter.report.analysis.metrics import trend
+from reporter.report.ingest import load_run
 
 RUNS = ROOT / "tests" / "fixtures" / "real-runs"
 NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)

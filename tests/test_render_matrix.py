@@ -23,13 +23,13 @@ from conftest import NOW, ROOT, make_labels, make_run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reporter.analysis import analyse
 from reporter.cli import main
 from reporter.errors import ReporterError
-from reporter.ingest.reference import projection_calibration, published_results
 from reporter.model import Event
-from reporter.present import present
-from reporter.render.environment import BUILTIN_TEMPLATES, environment, format_date, render_template
+from reporter.report.analysis import analyse
+from reporter.report.present import present
+from reporter.report.reference import projection_calibration, published_results
+from reporter.report.render.environment import BUILTIN_TEMPLATES, environment, format_date, render_template
 
 FEATURES: dict[str, tuple[str, ...]] = {
     "source": ("curve", "umc_results"),

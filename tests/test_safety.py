@@ -15,9 +15,9 @@ from conftest import ROOT
 
 from reporter.cli import main
 from reporter.errors import ConfigError, HistoryError, UsageError
-from reporter.ingest import load_run
-from reporter.publish import run_directory
-from reporter.render.pdf import html_to_pdf
+from reporter.outstore import run_directory
+from reporter.report.ingest import load_run
+from reporter.report.render.pdf import html_to_pdf
 
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
 

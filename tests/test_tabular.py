@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from test_umc import text_file
 
 from reporter.errors import HistoryError
-from reporter.ingest import history_frame
-from reporter.ingest.tabular import number, parse_csv, parse_json, split_of
+from reporter.report.ingest import history_frame
+from reporter.report.ingest.tabular import number, parse_csv, parse_json, split_of
 
 
 def triples(parsed) -> list[tuple[str, float, float]]:

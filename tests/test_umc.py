@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reporter.errors import HistoryError
-from reporter.ingest.files import TextFile
-from reporter.ingest.umc import parse_umc, planned_epochs
+from reporter.report.ingest.files import TextFile
+from reporter.report.ingest.umc import parse_umc, planned_epochs
 
 
 def text_file(text: str, name: str = "train.log") -> TextFile:

@@ -11,9 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-from reporter.analysis.projection import calibration_from_errors
-from reporter.backtest import calibration_errors
-from reporter.ingest.curves import load_curves
+from reporter.backtest.backtest import calibration_errors
+from reporter.backtest.curves import load_curves
+from reporter.report.analysis.projection import calibration_from_errors
 
 ROOT = Path(__file__).resolve().parent.parent
 

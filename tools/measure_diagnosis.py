@@ -16,9 +16,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from reporter.analysis import analyse
 from reporter.errors import ReporterError
-from reporter.ingest import load_run
+from reporter.report.analysis import analyse
+from reporter.report.ingest import load_run
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)

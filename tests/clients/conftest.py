@@ -7,8 +7,8 @@ end of the test output names every library version the runs were written with (a
 from __future__ import annotations
 
 import importlib.util
-from typing import Any
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 LIBRARIES = ("mlflow", "torch", "tensorboard", "tensorboardX", "lightning", "transformers", "keras", "tensorflow-cpu",
              "wandb")

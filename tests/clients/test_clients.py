@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from reporter.cli import main
-from reporter.ingest import load_run
+from reporter.report.ingest import load_run
 
 WRITERS = Path(__file__).with_name("writers.py")
 CHECKS = ("exit", "format", "metric", "best", "planned", "hyperparameters", "status", "keys", "findings")

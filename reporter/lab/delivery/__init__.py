@@ -9,6 +9,7 @@ never written to out/ (the --dry-run outbox shows the webhook URLs with their to
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -18,13 +19,12 @@ from pathlib import Path
 from typing import Callable
 
 from reporter.errors import DeliveryError
-from reporter.ingest.summaries import read_batch
-from reporter.lab.delivery import discord, dingtalk, feishu, slack, wecom
+from reporter.lab.delivery import dingtalk, discord, feishu, slack, wecom
 from reporter.lab.delivery.email import email_message, send_email
 from reporter.lab.delivery.http import Request, Response, mask, masked_url, post
 from reporter.lab.delivery.message import Content, read_nightly, should_send
-from reporter.lab.delivery.settings import DeliverySettings, WebhookSettings, secret
-from reporter.publish import empty_folder, write_atomic
+from reporter.lab.delivery.settings import DeliverySettings, EmailSettings, WebhookSettings, secret
+from reporter.outstore import empty_folder, outbox_path, read_batch, write_atomic, write_batch
 
 log = logging.getLogger(__name__)
 CHANNELS = {"feishu": feishu.send, "dingtalk": dingtalk.send, "wecom": wecom.send, "slack": slack.send,
@@ -86,8 +86,7 @@ def _webhook(content: Content, hook: WebhookSettings, origin: str, outbox: Path 
                                                               ensure_ascii=False, indent=2).encode("utf-8"))
 
 
-def _email(content: Content, settings: DeliverySettings, origin: str, outbox: Path | None) -> None:
-    email = settings.email
+def _email(content: Content, email: EmailSettings, origin: str, outbox: Path | None) -> None:
     message = email_message(content, email)
     if outbox is not None:
         write_atomic(outbox / "email.eml", bytes(message))
@@ -124,12 +123,12 @@ def deliver(out: Path, settings: DeliverySettings, now: datetime, origin: str, t
             _record(out, [])
         return []
     content = Content(nightly, settings.languages, settings.base_url, templates)
-    outbox = out / "outbox" if dry_run else None
+    outbox = outbox_path(out) if dry_run else None
     channels: list[tuple[str, Callable[[], None]]] = []
     if settings.email is not None:
-        channels.append(("email", lambda: _email(content, settings, origin, outbox)))
+        channels.append(("email", functools.partial(_email, content, settings.email, origin, outbox)))
     for hook, name in zip(settings.webhooks, _names(settings)):
-        channels.append((hook.kind, lambda hook=hook, name=name: _webhook(content, hook, origin, outbox, clock, name)))
+        channels.append((hook.kind, functools.partial(_webhook, content, hook, origin, outbox, clock, name)))
     results = []
     for kind, send in channels:
         try:
@@ -150,4 +149,4 @@ def _record(out: Path, results: list[DeliveryResult]) -> None:
     """batch.json gains (or replaces) its `delivery` list: one entry per channel."""
     batch = read_batch(out) or {"runs": []}
     batch["delivery"] = [asdict(r) for r in results]
-    write_atomic(out / "batch.json", json.dumps(batch, indent=2, ensure_ascii=False).encode())
+    write_batch(out, batch)

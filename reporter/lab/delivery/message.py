@@ -15,10 +15,9 @@ from typing import Callable, TypeVar
 from urllib.parse import quote
 
 from reporter.errors import DeliveryError, UsageError
-from reporter.index import problems_first, report_links
-from reporter.ingest.summaries import document_bytes, newest_document, read_batch, read_summary
-from reporter.publish import DIGEST, NIGHTLY
-from reporter.render.environment import environment, format_date, render_template
+from reporter.lab.index import problems_first, report_links
+from reporter.outstore import BATCH, DIGEST, NIGHTLY, document_bytes, newest_document, read_batch, run_summary
+from reporter.report.render.environment import environment, format_date, render_template
 
 PROBLEM_STATUSES = ("failed", "crashed", "stalled")
 """Run states that put a run at the top of tonight's message."""
@@ -64,11 +63,11 @@ class Nightly:
 
 def _run_line(out: Path, entry: dict) -> RunLine | None:
     run_id = str(entry.get("run", ""))
-    summary = read_summary(out / run_id / "summary.json") if run_id else None
+    summary = run_summary(out, run_id) if run_id else None
     if summary is None and entry.get("status") != "failed":
         return None
     failed = entry.get("status") == "failed"
-    status = "failed" if failed else summary["run"]["status"]
+    status = "failed" if failed or summary is None else summary["run"]["status"]
     codes = tuple(f["code"] for f in (summary or {}).get("findings", [])
                   if f.get("severity") == "error" or f.get("code") in PROBLEM_CODES)
     reports = {link.lang: f"{run_id}/{link.href}" for link in report_links(out / run_id, "html")} if summary else {}
@@ -91,7 +90,7 @@ def read_nightly(out: Path, languages: tuple[str, ...], now: datetime) -> Nightl
     """
     batch = read_batch(out)
     if batch is None:
-        raise UsageError(f"{out / 'batch.json'}: missing or unreadable; run `reporter batch` into {out} first")
+        raise UsageError(f"{out / BATCH}: missing or unreadable; run `reporter batch` into {out} first")
     entries = [e for e in batch["runs"] if isinstance(e, dict)]
     lines = [line for e in entries if (line := _run_line(out, e)) is not None]
     shown = sorted((line for line in lines if line.problem or line.changed),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, overload
 
 from reporter.errors import ConfigError
 
@@ -176,6 +176,14 @@ def delivery_from_dict(problems: _Problems, data: Any, languages: tuple[str, ...
         return None
     return DeliverySettings(notify_on, base_url if base_url is None else base_url.rstrip("/") + "/", langs or languages,
                             email, webhooks)
+
+
+@overload
+def secret(name: str, origin: str) -> str: ...
+@overload
+def secret(name: None, origin: str) -> None: ...
+@overload
+def secret(name: str | None, origin: str) -> str | None: ...
 
 
 def secret(name: str | None, origin: str) -> str | None:

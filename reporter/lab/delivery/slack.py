@@ -18,7 +18,8 @@ MAX_HEADER = 150
 
 def _sections(text: str) -> list[str]:
     """The text cut at line ends into pieces Slack accepts in one section each."""
-    pieces, current = [], ""
+    pieces: list[str] = []
+    current = ""
     for line in text.splitlines(keepends=True):
         while len(line) > MAX_SECTION:
             pieces, current, line = pieces + ([current] if current else []) + [line[:MAX_SECTION]], "", line[MAX_SECTION:]

@@ -1,0 +1,167 @@
+"""Analyse: a pure function from a `Run` to an `Analysis` of codes and numbers.
+
+No file access and no text for people here: the templates and catalogs give the words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, replace
+from datetime import datetime
+
+import numpy as np
+
+from reporter.config import Thresholds
+from reporter.errors import HistoryError
+from reporter.model import (
+    Analysis,
+    LossSummary,
+    MetricSummary,
+    Mode,
+    Point,
+    ReferenceRow,
+    Run,
+    SeedSummary,
+    Series,
+    Trend,
+    TrendResult,
+    frozen_mapping,
+)
+from reporter.report.analysis import metrics
+from reporter.report.analysis.advice import checklist, recommendations
+from reporter.report.analysis.clustering import analyse_clustering
+from reporter.report.analysis.dataset import dataset_mismatch, profile
+from reporter.report.analysis.diagnosis import run_pairs, verdict
+from reporter.report.analysis.findings import Facts, findings, reference_target
+from reporter.report.analysis.projection import (
+    Calibration,
+    default_targets,
+    no_projection,
+    project,
+    projection_limit,
+)
+from reporter.report.analysis.status import pretraining_epoch, run_status
+from reporter.report.series import finite_part, series
+
+
+def _keys(run: Run) -> list[str]:
+    return [str(key) for key in run.history["key"].unique()]  # first-seen order, as dict.fromkeys, but vectorised
+
+
+def primary_metric_key(run: Run) -> str | None:
+    """The metric the report is about (see metrics.primary_choice for the order)."""
+    return metrics.primary_choice(run)[0]
+
+
+def loss_key(run: Run, metric_key: str | None) -> str | None:
+    """The training loss to check for signal: 'loss' itself, else the first train loss."""
+    keys = [k for k in _keys(run) if metrics.is_loss(k) and k != metric_key and not k.startswith("pretrain")]
+    if "loss" in keys:
+        return "loss"
+    return next((k for k in keys if run.splits.get(k) in (None, "train")), keys[0] if keys else None)
+
+
+def _check_metric(run: Run, key: str | None, data: Series) -> None:
+    """A named metric must exist and hold numbers, or no honest report can be written.
+
+    Raises:
+        HistoryError: the metric is missing from the history or has no finite value.
+    """
+    source = run.sources[0].path if run.sources else run.id
+    if run.config.metric and key is None:
+        keys = ", ".join(_keys(run)[:15])
+        raise HistoryError(f"{source}: no metric '{run.config.metric}' in the history (keys: {keys}); fix --metric "
+                           "or [metric] name in run.toml")
+    if key is not None and not finite_part(data).values:
+        raise HistoryError(f"{source}: metric '{key}' has no finite values (all NaN or inf); choose another with "
+                           "--metric")
+
+
+def summarize_metric(run: Run, key: str, limits: Thresholds, data: Series | None = None) -> MetricSummary:
+    data = data if data is not None else series(run.history, key)
+    mode = run.config.mode or metrics.direction(key) or Mode.MAX
+    clean = finite_part(data)
+    best = metrics.best_point(data, mode)
+    if key in run.best_so_far_keys and run.logged_stats and run.logged_stats[-1].best_epoch is not None and best:
+        best = Point(run.logged_stats[-1].best_epoch, best.value)
+    improved, degraded = metrics.improvements_and_degradations(data, mode, limits.min_delta)
+    current = Point(clean.x[-1], clean.values[-1]) if clean.x else None
+    best_so_far = key in run.best_so_far_keys
+    return MetricSummary(
+        name=key, mode=mode, scale=metrics.scale_of(key, data.values), split=run.config.split or run.splits.get(key),
+        best_so_far=best_so_far, n_points=len(clean), current=current, best=best, improvements=improved,
+        degradations=degraded,
+        epochs_since_best=(current.x - best.x) if current and best else None,
+        trend=metrics.trend(data, mode, limits),
+        stability=metrics.stability(data, limits.window) if not best_so_far else metrics.Stability(None, None, None),
+    )
+
+
+def summarize_loss(run: Run, key: str) -> LossSummary:
+    data = series(run.history, key)
+    clean = finite_part(data)
+    current = Point(data.x[-1], data.values[-1]) if data.x else None
+    return LossSummary(key=key, current=current, relative_change=metrics.relative_change(data), n_points=len(clean))
+
+
+def seed_summary(run: Run) -> SeedSummary | None:
+    """Mean, std (n - 1), min and max per metric when the history is a table of seeds."""
+    if not len(run.history) or not (run.history["x_kind"] == "seed").all():
+        return None
+    grouped = run.history.groupby("key")["value"]
+    stats = {str(key): {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+                        "min": float(v.min()), "max": float(v.max())} for key, v in grouped}
+    return SeedSummary(n=int(run.history["x"].nunique()), metrics=frozen_mapping(stats))
+
+
+def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), limits: Thresholds = Thresholds(),
+            project_to: tuple[int, ...] = (), calibration: Calibration | None = None) -> Analysis:
+    """The whole analysis of one run; `now` is injected so reports are reproducible.
+
+    A diverging run's values near the float limit overflow in sums and products along the way; the rules
+    judge such results as non-finite themselves, so numpy's RuntimeWarnings would only add lines to the
+    nightly cron mail.
+    """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _analysis(run, now, references, limits, project_to, calibration)
+
+
+def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], limits: Thresholds,
+              project_to: tuple[int, ...], calibration: Calibration | None) -> Analysis:
+    pretraining = pretraining_epoch(run) is not None  # no evaluation metric exists yet: none is chosen or required
+    key, basis = (None, None) if pretraining else metrics.primary_choice(run)
+    data = series(run.history, key) if key else Series("", (), ())
+    if not pretraining:
+        _check_metric(run, key, data)
+    seeds = seed_summary(run)
+    metric = replace(summarize_metric(run, key, limits, data), basis=basis) if key else None
+    if metric is not None and seeds is not None:  # seeds are not a curve: no trend, no stability
+        metric = replace(metric, trend=TrendResult(Trend.INSUFFICIENT, metric.n_points, None, None),
+                         stability=metrics.Stability(None, None, None), epochs_since_best=None)
+    loss_name = loss_key(run, key)
+    loss = summarize_loss(run, loss_name) if loss_name else None
+    status = run_status(run, [loss_name] if loss_name else [], key, now, limits)
+    planned_last = run.plan.epochs - (1 - run.epoch_base) if run.plan and not status.past_plan else None
+    limit = projection_limit(status.status, status.last_epoch, planned_last)
+    unit = metrics.x_unit(run.history, run.plan.epochs if run.plan else None)
+    ahead = 20.0 if unit == "epoch" or not data.x else max(data.x[-1] - data.x[0], 1.0)
+    requested = tuple(float(t) for t in project_to) or default_targets(status.last_epoch or 0.0, limit, ahead)
+    refs = () if dataset_mismatch(run) else tuple(r for r in references
+                                                  if run.dataset and r.dataset.lower() == run.dataset.lower())
+    target = reference_target(metric, refs)
+    projection = no_projection("seeds", limits.interval, (), None) if seeds else project(
+                         data, metrics.natural_range(key or "", metric.scale if metric else metrics.Scale.RAW), requested,
+                         limit, limits.interval, bool(metric and metric.best_so_far),
+                         higher_is_better=metric is None or metric.mode is Mode.MAX, calibration=calibration,
+                         target=target[0] if target else None)
+    dataset = profile(run.labels) if run.labels is not None else None
+    clustering = analyse_clustering(run.predictions) if run.predictions else None
+    facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds, clustering, unit, now)
+    found = findings(facts)
+    return Analysis(
+        run=run, status=status.status, last_epoch=status.last_epoch, metric=metric, loss=loss,
+        x_unit=unit,
+        projection=projection, dataset=dataset,
+        reference=refs, findings=found, checklist=checklist(run, metric, found, loss),
+        recommendations=recommendations(run, metric, found), thresholds=frozen_mapping(asdict(limits)),
+        generated_at=now, seeds=seeds, clustering=clustering, verdict=verdict(found), pairs=run_pairs(run),
+    )

@@ -1,0 +1,247 @@
+"""Diagnosis of the fit and of stopping, as a senior researcher reads a run: overfitting first.
+
+`rules(facts)` yields the findings `fit.overfitting`, `fit.generalization_gap`, `fit.still_improving` /
+`fit.underfitting` (else `fit.at_best`, when the validation loss ends at its best), `eval.constant` and
+`stop.counterfactual` from the run's train/validation pairs; `verdict(findings)` states the run's overall verdict from the severities.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Iterator
+
+import numpy as np
+
+from reporter.codes import finding
+from reporter.config import Thresholds
+from reporter.model import Finding, Mode, Run, Severity, Status, TrainValPair
+from reporter.report.analysis.diagnosis import fit, stopping
+from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
+from reporter.report.analysis.metrics import direction, tokens
+from reporter.report.series import series
+
+if TYPE_CHECKING:
+    from reporter.report.analysis.findings import Facts
+
+VERDICTS = ("healthy", "needs_attention", "action_needed")
+"""The verdict: action_needed when any finding is an error, needs_attention when any is a warning, else healthy."""
+EVAL_PREFIXES = ("val_", "val/", "eval_", "valid_", "validation_", "test_", "metrics/")
+"""How evaluation keys begin; Ultralytics writes its validation metrics under metrics/."""
+NOT_EVALUATION = {"runtime", "second", "time", "lr", "top5", "acc5"}
+"""Tokens of keys whose constancy says nothing about the evaluation: bookkeeping an evaluation logs beside its
+results (HF eval_runtime, eval_samples_per_second), and top-5 accuracy, which is 1 by construction on a
+dataset of at most five classes."""
+
+
+def verdict(findings: tuple[Finding, ...]) -> str:
+    """action_needed when any finding is an error, needs_attention when any is a warning, else healthy."""
+    severities = {f.severity for f in findings}
+    return VERDICTS[2] if Severity.ERROR in severities else VERDICTS[1] if Severity.WARN in severities else VERDICTS[0]
+
+
+def run_pairs(run: Run) -> tuple[TrainValPair, ...]:
+    return pairs(str(key) for key in run.history["key"].unique())
+
+
+def _summed(run: Run, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """x and the sum of the keys' values at the x values all of them share (finite ones only)."""
+    parts = [series(run.history, key) for key in keys]
+    common = sorted(set.intersection(*(set(p.x) for p in parts)))
+    total = np.zeros(len(common))
+    for part in parts:
+        lookup = dict(zip(part.x, part.values))
+        total += np.array([lookup[x] for x in common])
+    x = np.array(common, dtype=float)
+    keep = np.isfinite(total)
+    return x[keep], total[keep]
+
+
+def curves(run: Run, pair: TrainValPair) -> fit.Curves | None:
+    """The pair on the validation's x values; the training loss interpolated where it was logged elsewhere.
+
+    Both need MIN_POINTS values logged where they overlap: a training loss logged four times, interpolated onto
+    twenty evaluations, would pass a rank test on the straight lines drawn between its points.
+    """
+    vx, val = _summed(run, pair.val)
+    tx, train = _summed(run, pair.train)
+    inside = (vx >= tx.min()) & (vx <= tx.max()) if len(tx) else np.zeros(len(vx), dtype=bool)
+    logged = ((tx >= vx.min()) & (tx <= vx.max())).sum() if len(vx) else 0
+    if inside.sum() < fit.MIN_POINTS or logged < fit.MIN_POINTS:
+        return None
+    return fit.Curves(vx[inside], np.interp(vx[inside], tx, train), val[inside])
+
+
+def rules(f: Facts) -> Iterator[Finding]:
+    """The diagnosis findings, in the order the report presents them: evaluation, fit, stopping."""
+    found = run_pairs(f.run)
+    broken = _constant_evaluation(f.run, found)
+    yield from broken
+    pair = loss_pair(found)
+    c = curves(f.run, pair) if pair is not None else None
+    if pair is not None and c is not None and not broken:
+        yield from _fit(f, pair, c)
+    yield from _counterfactual(f.run, pair, f.limits)
+
+
+def evaluation_key(run: Run, key: str) -> bool:
+    """Whether a key holds an evaluation result, by its name or the split its source states: whether it is
+    constant is eval.constant's question, never configuration (fact.constant)."""
+    return key.startswith(EVAL_PREFIXES) or key.endswith(("/val", "_val")) or run.splits.get(key) == "val"
+
+
+def _evaluation_keys(run: Run, found: tuple[TrainValPair, ...]) -> list[str]:
+    keys = [str(k) for k in run.history["key"].unique()]
+    paired = {k for p in found for k in p.val}
+    return [k for k in keys if (k in paired or evaluation_key(run, k)) and not NOT_EVALUATION & set(tokens(k))]
+
+
+def _constant_evaluation(run: Run, found: tuple[TrainValPair, ...]) -> list[Finding]:
+    """eval.constant, or nothing; no fit is read from a broken evaluation."""
+    constant = [(k, s) for k in _evaluation_keys(run, found)
+                if fit.constant(np.asarray((s := series(run.history, k)).values, dtype=float))]
+    if not constant:
+        return []
+    key, data = constant[0]
+    value = next(v for v in data.values if math.isfinite(v))
+    return [finding("eval.constant", Severity.ERROR, key=key, keys=[k for k, _ in constant], value=value,
+                    count=len(data))]
+
+
+def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
+    train_key, val_key = pair.label
+    over = fit.overfitting(c, f.limits)
+    if over is not None:
+        yield finding("fit.overfitting", Severity.WARN, best_epoch=over.best_epoch, rise=over.rise,
+                       train_change=over.train_change, key=val_key, train_key=train_key, p_value=over.p_value)
+        return
+    gap = fit.generalization_gap(c, f.limits)
+    if gap is not None:
+        yield finding("fit.generalization_gap", Severity.WARN, since_epoch=gap.since_epoch, val_change=gap.val_change,
+                       train_change=gap.train_change, key=val_key, train_key=train_key, evaluations=gap.evaluations)
+        return
+    better = fit.still_improving(c, f.limits)
+    if better is not None:
+        ended = f.status.status not in (Status.RUNNING, Status.STALLED)
+        code = "fit.underfitting" if better.underfit and ended and not augmented(f.run) else "fit.still_improving"
+        yield finding(code, Severity.WARN if ended else Severity.OK, key=val_key, train_key=train_key,
+                       val_change=better.val_change, train_change=better.train_change, window=better.window)
+        return
+    settled = fit.at_best(c, f.limits)
+    if settled is not None:
+        yield finding("fit.at_best", Severity.OK, key=val_key, train_key=train_key, best_epoch=settled.best_epoch,
+                       rise=settled.rise)
+
+
+TRAIN_ONLY_KEYS = ("mosaic", "dropout")
+"""Config keys that make the training loss higher than the validation loss by construction when above 0: it is
+measured on mosaic-augmented images (Ultralytics, YOLOv5) or with dropout on."""
+
+
+def augmented(run: Run) -> bool:
+    """Whether the config turns on augmentation or dropout for training only: then a training loss above the
+    validation loss says nothing about underfitting."""
+    return any((_setting(run, (key,)) or 0.0) > 0 for key in TRAIN_ONLY_KEYS)
+
+
+FRAMEWORKS = ("keras", "lightning", "hf", "ultralytics")
+PATIENCE_KEYS = ("patience", "early_stopping_patience", "es_patience")
+MIN_DELTA_KEYS = ("min_delta", "early_stopping_min_delta", "early_stopping_threshold")
+
+
+def framework(run: Run) -> str:
+    """Whose early-stopping rule applies: from the source format, its sidecar config and its key names."""
+    keys = frozenset(str(k) for k in run.history["key"].unique())
+    sidecars = {s.path.rsplit("/", 1)[-1] for s in run.sources}
+    if run.family.startswith("hf"):
+        return "hf"
+    if "args.yaml" in sidecars or stopping.fitness_keys(keys):
+        return "ultralytics"
+    if "hparams.yaml" in sidecars or any(k.endswith(("_epoch", "_step")) or k.startswith("lr-") for k in keys):
+        return "lightning"
+    return "keras"
+
+
+def _setting(run: Run, names: tuple[str, ...]) -> float | None:
+    """A number from the run's config under any of the names (a one-element list unwrapped)."""
+    for name in names:
+        value = run.hyperparameters.get(name)
+        value = value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            return float(value)
+    return None
+
+
+def _monitor(run: Run, which: str, pair: TrainValPair | None) -> tuple[str, Mode, np.ndarray, np.ndarray] | None:
+    """The monitored key as the history names it, its mode, and its x and values (NaN kept: rules treat it)."""
+    keys = frozenset(str(k) for k in run.history["key"].unique())
+    if which == "ultralytics":
+        weights = stopping.fitness_keys(keys)
+        if not weights:
+            return None
+        parts = {k: dict(zip(*(lambda s: (s.x, s.values))(series(run.history, k)))) for k in weights}
+        xs = sorted(set.intersection(*(set(p) for p in parts.values())))
+        values = [sum(w * parts[k][x] for k, w in weights.items()) for x in xs]
+        return "fitness", Mode.MAX, np.array(xs, dtype=float), np.array(values, dtype=float)
+    if which == "hf":
+        name = str(run.hyperparameters.get("metric_for_best_model") or "loss")
+        key = name if name.startswith("eval_") else f"eval_{name}"
+        greater = run.hyperparameters.get("greater_is_better")
+        mode = (Mode.MAX if greater else Mode.MIN) if isinstance(greater, bool) else direction(key) or Mode.MIN
+    else:
+        key = "val_loss" if "val_loss" in keys else pair.val[0] if pair is not None and len(pair.val) == 1 else ""
+        mode = Mode.MIN
+    if key not in keys:
+        return None
+    data = series(run.history, key)
+    return key, mode, np.array(data.x, dtype=float), np.array(data.values, dtype=float)
+
+
+def replay(which: str, values: np.ndarray, x: np.ndarray, mode: Mode, patience: int, min_delta: float) -> stopping.Stop:
+    """The framework's rule on the logged values."""
+    if which == "ultralytics":
+        return stopping.ultralytics(x.tolist(), values.tolist(), patience)
+    if which == "hf":
+        return stopping.huggingface(values.tolist(), mode is Mode.MAX, patience, min_delta)
+    if which == "lightning":
+        return stopping.lightning(values.tolist(), mode, patience, min_delta)
+    return stopping.keras(values.tolist(), mode, patience, min_delta)
+
+
+def _hours_between(run: Run, start: float, end: float) -> float | None:
+    """Wall-clock hours between two x values: the recorded wall times, else Ultralytics' elapsed `time`."""
+    h = run.history
+    walls = h[h["wall_time"].notna()].groupby("x")["wall_time"].max()
+    if start in walls.index and end in walls.index:
+        return float(walls[end] - walls[start]) / 3600
+    elapsed = dict(zip(*(lambda s: (s.x, s.values))(series(h, "time"))))
+    if start in elapsed and end in elapsed and math.isfinite(elapsed[end] - elapsed[start]):
+        return float(elapsed[end] - elapsed[start]) / 3600
+    return None
+
+
+def _counterfactual(run: Run, pair: TrainValPair | None, defaults: Thresholds) -> Iterator[Finding]:
+    which = framework(run)
+    monitored = _monitor(run, which, pair)
+    if monitored is None or len(monitored[2]) < fit.MIN_POINTS:
+        return
+    key, mode, x, values = monitored
+    if fit.constant(values):  # eval.constant says it: a rule replayed on a broken evaluation means nothing
+        return
+    configured = _setting(run, PATIENCE_KEYS)
+    patience = int(configured) if configured is not None and configured >= 0 else None
+    configured_delta = _setting(run, MIN_DELTA_KEYS)
+    used = patience if patience is not None else defaults.stop_patience
+    min_delta = configured_delta if configured_delta is not None else defaults.stop_min_delta
+    result = replay(which, values, x, mode, used, min_delta)
+    best = replay(which, values, x, mode, len(values) + 1, min_delta).best  # the best over the whole run
+    if best is None:
+        return
+    stop = result.stop
+    premature = stop is not None and best > stop  # the run found its best after the rule would have stopped
+    wasted = stop is not None and not premature and stop < len(x) - 1
+    yield finding(
+        "stop.counterfactual", Severity.WARN if wasted else Severity.INFO, monitor=key, mode=mode.value,
+        patience=used, min_delta=min_delta, stop_epoch=float(x[stop]) if stop is not None else None,
+        best_epoch=float(x[best]), epochs_after_best=float(x[-1] - x[best]),
+        hours_after_best=_hours_between(run, float(x[best]), float(x[-1])), premature=premature, framework=which,
+        basis="config" if patience is not None else "default")

@@ -1,0 +1,185 @@
+"""How well the model fits: overfitting, a generalisation gap, a run still improving, broken evaluation.
+
+Each rule reads a training series and its validation twin (see pairing) as arrays and returns a small
+result or None; diagnosis.rules turns the results into findings. Real validation losses are noisy, so
+every rule compares a change with the curve's own noise, never with a fixed step:
+
+- smoothing: a running median over SMOOTHING evaluations (centred, shrinking at the edges);
+- noise: NOISE_FACTOR × the median absolute second difference v[i-1] - 2 v[i] + v[i+1], a robust standard
+  deviation of the noise that a steady trend or a single bend does not inflate (the DER_SNR estimator);
+- direction: the Theil–Sen slope, significant only when the Mann–Kendall test gives p below the
+  significance threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from reporter.config import Thresholds
+from reporter.report.analysis import metrics
+from reporter.report.analysis.rank_tests import mann_kendall_p, theil_sen
+
+SMOOTHING = 5
+"""Evaluations in the running median the rules smooth validation curves with."""
+END_POINTS = 3
+"""The level a curve ends at is the median of its last this many evaluations."""
+MIN_AFTER_MINIMUM = 5
+"""Evaluations from the smoothed minimum to the end (minimum included) a rise needs before it can be tested:
+below five points the Mann–Kendall test cannot reach p < 0.05."""
+MIN_POINTS = 8
+RECENT_SHARE = 3
+"""'Still improving' looks at the last 1/RECENT_SHARE of the run (at least the trend window)."""
+"""Fewer paired evaluations than this: too short a history to judge the fit."""
+NOISE_FACTOR = 1.4826 / math.sqrt(6)
+"""Second differences of independent noise of deviation s have deviation s·√6, and 1.4826 × a median absolute
+value estimates a normal deviation."""
+
+
+@dataclass(frozen=True)
+class Curves:
+    """A training series and its validation twin, on the validation's x values."""
+
+    x: np.ndarray
+    train: np.ndarray
+    val: np.ndarray
+
+
+@dataclass(frozen=True)
+class Overfit:
+    best_epoch: float
+    rise: float  # (end level - minimum) / |minimum|
+    train_change: float  # relative change of the training loss from the best epoch to the end
+    p_value: float
+    noise: float
+
+
+@dataclass(frozen=True)
+class Gap:
+    since_epoch: float
+    val_change: float
+    train_change: float
+    evaluations: int
+
+
+@dataclass(frozen=True)
+class AtBest:
+    best_epoch: float  # where the smoothed validation loss is lowest
+    rise: float  # (end level - smoothed minimum) / |smoothed minimum|: within the noise
+
+
+@dataclass(frozen=True)
+class Improving:
+    val_change: float  # relative change over the last window
+    train_change: float
+    window: int
+    underfit: bool  # the training loss is no lower than the validation loss
+
+
+def smoothed(values: np.ndarray, width: int = SMOOTHING) -> np.ndarray:
+    """Running median, centred, the window shrinking at both ends."""
+    half = width // 2
+    return np.array([np.median(values[max(0, i - half): i + half + 1]) for i in range(len(values))])
+
+
+def noise(values: np.ndarray) -> float:
+    """A robust standard deviation of the curve's noise, from its second differences."""
+    if len(values) < 3:
+        return 0.0
+    return float(NOISE_FACTOR * np.median(np.abs(values[:-2] - 2 * values[1:-1] + values[2:])))
+
+
+def _relative(new: float, old: float) -> float:
+    return (new - old) / abs(old) if old != 0 else 0.0
+
+
+def _end(values: np.ndarray) -> float:
+    return float(np.median(values[-END_POINTS:]))
+
+
+def _rising(x: np.ndarray, values: np.ndarray, limits: Thresholds) -> tuple[bool, float]:
+    """A significant upward trend (Mann–Kendall) and its p-value."""
+    p = mann_kendall_p(x, values)
+    return p < limits.significance and theil_sen(values, x)[0] > 0, p
+
+
+def _falling(x: np.ndarray, values: np.ndarray, limits: Thresholds) -> bool:
+    return mann_kendall_p(x, values) < limits.significance and theil_sen(values, x)[0] < 0
+
+
+def overfitting(c: Curves, limits: Thresholds) -> Overfit | None:
+    """The validation loss passed its minimum and rose since, beyond its noise, while the training loss fell.
+
+    All of: the smoothed minimum lies at least MIN_AFTER_MINIMUM - 1 evaluations before the end; the part
+    from it to the end rises significantly (Mann–Kendall); the end level exceeds the smoothed minimum by
+    more than `overfit_noise` noise scales and by at least `overfit_rise` of the minimum; the training
+    loss ends lower than it was at the minimum.
+    """
+    if len(c.val) < MIN_POINTS:
+        return None
+    smooth = smoothed(c.val)
+    at = int(np.argmin(smooth))
+    if len(c.val) - at < MIN_AFTER_MINIMUM:
+        return None
+    rising, p = _rising(c.x[at:], c.val[at:], limits)
+    scale = noise(c.val)
+    lowest = float(smooth[at])
+    end = _end(c.val)
+    train_change = _relative(_end(c.train), float(smoothed(c.train)[at]))
+    if not rising or end - lowest <= limits.overfit_noise * scale or _relative(end, lowest) < limits.overfit_rise \
+            or train_change >= 0:
+        return None
+    best = int(np.argmin(c.val))
+    return Overfit(float(c.x[best]), _relative(end, float(c.val[best])), train_change, p, scale)
+
+
+def generalization_gap(c: Curves, limits: Thresholds) -> Gap | None:
+    """No new validation best for `gap_patience` evaluations while the training loss kept falling
+    significantly, by at least `gap_train_drop` of its value at the validation best."""
+    if len(c.val) < MIN_POINTS:
+        return None
+    best = int(np.argmin(c.val))
+    after = len(c.val) - 1 - best
+    if after < limits.gap_patience:
+        return None
+    train_change = _relative(_end(c.train), float(c.train[best]))
+    if train_change > -limits.gap_train_drop or not _falling(c.x[best:], c.train[best:], limits):
+        return None
+    return Gap(float(c.x[best]), _relative(_end(c.val), float(c.val[best])), train_change, after)
+
+
+def still_improving(c: Curves, limits: Thresholds) -> Improving | None:
+    """Both losses fall significantly (Mann–Kendall on each) over the last third of the run, at least `window`
+    evaluations, and the validation loss by at least `improving_min_drop` over it: a clear, not a token, gain."""
+    w = max(limits.window, len(c.val) // RECENT_SHARE)
+    if len(c.val) < max(w, MIN_POINTS):
+        return None
+    x, train, val = c.x[-w:], c.train[-w:], c.val[-w:]
+    val_change = _relative(float(val[-1]), float(val[0]))
+    if val_change > -limits.improving_min_drop or not (_falling(x, val, limits) and _falling(x, train, limits)):
+        return None
+    return Improving(val_change, _relative(float(train[-1]), float(train[0])), w,
+                     underfit=bool(_end(c.train) >= _end(c.val)))
+
+
+def at_best(c: Curves, limits: Thresholds) -> AtBest | None:
+    """The validation loss ends at its best: its end level lies neither more than `overfit_noise` noise scales
+    nor more than `overfit_rise` above its smoothed minimum (overfitting must exceed both; a claim that all is
+    well must stay below both, so a curve noisy enough to hide anything is not called at its best). The
+    diagnosis says it when no fit rule fired, so a healthy verdict states why."""
+    if len(c.val) < MIN_POINTS:
+        return None
+    smooth = smoothed(c.val)
+    at = int(np.argmin(smooth))
+    end, lowest = _end(c.val), float(smooth[at])
+    if end - lowest > limits.overfit_noise * noise(c.val) or _relative(end, lowest) > limits.overfit_rise:
+        return None
+    return AtBest(float(c.x[at]), max(0.0, _relative(end, lowest)))
+
+
+def constant(values: np.ndarray) -> bool:
+    """A validation series that never changes (all zeros included; see metrics.constant): broken evaluation,
+    not a stable model."""
+    return int(np.isfinite(values).sum()) >= END_POINTS and metrics.constant(values)

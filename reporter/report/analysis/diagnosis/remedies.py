@@ -1,0 +1,94 @@
+"""Recommendations for the diagnosis findings, each citing its evidence and the setting it changes.
+
+A recommendation names the finding codes behind it, and the config key it changes with the current and
+the suggested value when the run's config has the key (otherwise the setting to add). The suggested
+values are starting points stated as such: twice the weight decay, dropout up by 0.1 (at most 0.5), half
+as many epochs again, the counterfactual's patience.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterator, Mapping
+
+from reporter.codes import recommendation
+from reporter.model import Finding, MetricSummary, Mode, Recommendation, Run, SettingChange
+
+EPOCH_KEYS = ("epochs", "max_epochs", "num_train_epochs")
+PATIENCE_KEY = {"keras": "patience", "lightning": "patience", "hf": "early_stopping_patience", "ultralytics": "patience"}
+DEFAULT_WEIGHT_DECAY = 1e-4
+"""Suggested when the config has no weight decay at all: a common AdamW/SGD starting value."""
+MORE_EPOCHS = 1.5
+DROPOUT_STEP, DROPOUT_MAX = 0.1, 0.5
+
+
+def _number(run: Run, key: str) -> float | None:
+    value = run.hyperparameters.get(key)
+    value = value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _regularisation(run: Run) -> SettingChange:
+    """Twice the weight decay, else dropout up by 0.1, else a weight decay to add."""
+    decay = _number(run, "weight_decay")
+    if decay is not None:
+        return SettingChange("weight_decay", decay, decay * 2 if decay > 0 else DEFAULT_WEIGHT_DECAY, True)
+    dropout = _number(run, "dropout")
+    if dropout is not None and dropout < DROPOUT_MAX:
+        return SettingChange("dropout", dropout, round(min(dropout + DROPOUT_STEP, DROPOUT_MAX), 4), True)
+    return SettingChange("weight_decay", None, DEFAULT_WEIGHT_DECAY, False)
+
+
+def _more_epochs(run: Run, last_epoch: float) -> SettingChange:
+    key = next((k for k in EPOCH_KEYS if _number(run, k) is not None), None)
+    current = _number(run, key) if key else (run.plan.epochs if run.plan else None)
+    base = current if current is not None else last_epoch + 1 - run.epoch_base
+    return SettingChange(key or EPOCH_KEYS[0], current if key else None, int(math.ceil(base * MORE_EPOCHS)), key is not None)
+
+
+def recommendations(run: Run, findings: tuple[Finding, ...], metric: MetricSummary | None = None) -> tuple[Recommendation, ...]:
+    """The diagnosis' recommendations, in the order to act on them."""
+    return tuple(_recommendations(run, {f.code: f for f in findings}, metric))
+
+
+def _later_metric_best(metric: MetricSummary | None, loss_best: float) -> tuple[str | None, float | None]:
+    """The validation metric and its best epoch when it peaked after the loss minimum: a model that overfits in its
+    loss (growing over-confident) may still gain in accuracy, and the checkpoint to keep depends on which counts."""
+    if metric is None or metric.best is None or metric.mode is not Mode.MAX or metric.split != "val" \
+            or metric.best.x <= loss_best:
+        return None, None
+    return metric.name, metric.best.x
+
+
+def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSummary | None) -> Iterator[Recommendation]:
+    fitted = tuple(code for code in ("fit.overfitting", "fit.generalization_gap") if code in found)
+    stop = found.get("stop.counterfactual")
+    if "eval.constant" in found:
+        p = found["eval.constant"].params
+        yield recommendation("rec.check_validation_split", ("eval.constant",), key=p["key"], value=p["value"])
+    if "fit.overfitting" in found:
+        p = found["fit.overfitting"].params
+        name, later = _later_metric_best(metric, p["best_epoch"])
+        yield recommendation("rec.restore_best_checkpoint", ("fit.overfitting",), epoch=p["best_epoch"], key=p["key"],
+                   metric=name, metric_epoch=later)
+    if fitted:
+        ultralytics = stop is not None and stop.params["framework"] == "ultralytics"
+        yield recommendation("rec.regularise", fitted, _regularisation(run), key=found[fitted[0]].params["key"],
+                   ultralytics=ultralytics)
+    if stop is not None and stop.severity.value == "warn":  # stopping there would have lost nothing
+        yield _early_stopping(run, stop, fitted)
+    improving = next((found[c] for c in ("fit.underfitting", "fit.still_improving") if c in found
+                      and found[c].severity.value == "warn"), None)
+    if improving is not None:
+        last = float(run.history["x"].max())
+        yield recommendation("rec.more_epochs", (improving.code,), _more_epochs(run, last), last_epoch=last,
+                   val_change=improving.params["val_change"], window=improving.params["window"])
+
+
+def _early_stopping(run: Run, stop: Finding, fitted: tuple[str, ...]) -> Recommendation:
+    p: Mapping[str, Any] = stop.params
+    key = PATIENCE_KEY[p["framework"]]
+    current = _number(run, key)
+    change = SettingChange(key, current, p["patience"], current is not None)
+    return recommendation("rec.early_stopping", ("stop.counterfactual",) + fitted, change, monitor=p["monitor"],
+                mode=p["mode"], patience=p["patience"], min_delta=p["min_delta"], stop_epoch=p["stop_epoch"], framework=p["framework"])

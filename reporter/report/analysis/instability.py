@@ -1,0 +1,174 @@
+"""Instability: spikes and divergence of the training loss, and a validation loss that keeps swinging.
+
+Rules emit codes and numbers only; the definitions are printed in the report's appendix.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Iterator, Sequence
+
+import numpy as np
+
+from reporter.codes import finding, recommendation
+from reporter.model import Finding, Mode, Recommendation, Run, Severity
+from reporter.report.analysis.metrics import is_loss
+from reporter.report.analysis.rank_tests import mann_kendall_p
+from reporter.report.series import finite_part, series
+
+if TYPE_CHECKING:
+    from reporter.report.analysis.findings import Facts
+
+SPIKE_WARMUP = 1
+"""Lightning SpikeDetection's default warmup: the first value is never judged."""
+CANDIDATE_SLACK = 1e-6
+"""Relative margin by which the vectorised pre-scan errs towards candidates (see _first_candidate)."""
+MIN_SWING_POINTS = 8
+"""Fewer evaluations than this cannot tell swings from a settling curve."""
+LR_KEYS = ("lr0", "lr", "learning_rate", "base_lr")
+"""Config keys holding the (initial) learning rate: Ultralytics, most research code, HF, mmengine/detectron."""
+CALMER_LR = 0.5
+"""An unstable run's next learning rate, as a share of the current one."""
+
+
+def spikes(values: Sequence[float], window: int = 10, rtol: float | None = 2.0, atol: float | None = None,
+           mode: Mode = Mode.MIN, warmup: int = SPIKE_WARMUP) -> list[int]:
+    """Indexes of the spikes, by the rule of Lightning's `lightning.fabric.utilities.spike.SpikeDetection`
+    (finite_only=True), replayed over a logged series so the report flags what the callback would have.
+
+    As in the callback: `last_val` starts at 0 and the running mean holds the last `window` accepted values.
+    From index `warmup` on, a value is a spike when it is not finite, or when it moved for the worse since
+    `last_val` and both `|v - mean| >= |atol|` (if atol is set) and `|v - mean| >= |rtol * mean|` (if rtol is
+    set). A spike is not added to the running mean or to `last_val`; the callback raises there, and a run
+    resumed past the skipped batches carries on from the same state, as this replay does. Every other value is
+    added (a NaN before warmup takes a window slot but no part in the mean, as torchmetrics' MeanMetric drops it).
+    """
+    start = _first_candidate(np.asarray(values, dtype=float), window, rtol, atol, mode, warmup)
+    accepted = [float(v) for v in values[:start]]  # before the first candidate every value was accepted
+    last = accepted[-1] if accepted else 0.0
+    found = []
+    for index in range(start, len(values)):
+        value = values[index]
+        if index >= warmup and _is_spike(value, last, accepted[-window:], rtol, atol, mode):
+            found.append(index)
+            continue
+        accepted.append(value)  # only a value before warmup can be non-finite here: the callback keeps it too
+        last = value
+    return found
+
+
+def _first_candidate(values: np.ndarray, window: int, rtol: float | None, atol: float | None, mode: Mode,
+                     warmup: int) -> int:
+    """The first index the rule could call a spike, judged as if no earlier value had been one (exactly the
+    callback's state up to there); len(values) when there is none. Vectorised: histories of a million steps."""
+    if len(values) < 2 or not np.isfinite(values).all():
+        return 0
+    sums = np.concatenate([[0.0], np.cumsum(values)])
+    index = np.arange(1, len(values))
+    lower = np.maximum(index - window, 0)
+    mean = (sums[index] - sums[lower]) / (index - lower)
+    gap = np.abs(values[1:] - mean) * (1 + CANDIDATE_SLACK)  # cumulative sums round: the loop decides exactly
+    rose = values[1:] > values[:-1] if mode is Mode.MIN else values[1:] < values[:-1]
+    hit = rose & (gap >= np.abs(rtol * mean) if rtol is not None else True) & \
+        (gap >= abs(atol) if atol is not None else True) & (index >= warmup)
+    hits = np.nonzero(hit)[0]
+    return int(index[hits[0]]) if len(hits) else len(values)
+
+
+def _is_spike(value: float, last: float, recent: list[float], rtol: float | None, atol: float | None,
+              mode: Mode) -> bool:
+    if not math.isfinite(value):
+        return True
+    counted = [v for v in recent if not math.isnan(v)]  # MeanMetric drops NaN (nan_strategy="warn")
+    if not counted:  # torchmetrics' mean of nothing is NaN, and every comparison with NaN is False
+        return False
+    mean = sum(counted) / len(counted)
+    diff = value - last
+    if (diff <= 0) if mode is Mode.MIN else (diff >= 0):
+        return False
+    return (atol is None or abs(value - mean) >= abs(atol)) and (rtol is None or abs(value - mean) >= abs(rtol * mean))
+
+
+def diverging(values: Sequence[float], window: int, significance: float, share: float, ratio: float) -> bool:
+    """The loss rose significantly (Mann-Kendall, p < significance) over its last `window` finite values, and
+    either gave back more than `share` of all it had gained from its first value down to its minimum, or ended
+    at least `ratio` times its (positive) minimum."""
+    data = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
+    if len(data) < max(window, 4):
+        return False
+    recent, low = data[-window:], data.min()
+    rising = recent[-1] > recent[0] and mann_kendall_p(np.arange(len(recent)), recent) < significance
+    gave_back = data[0] > low and data[-1] - low > share * (data[0] - low)
+    return bool(rising and (gave_back or (low > 0 and data[-1] >= ratio * low)))
+
+
+def relative_changes(values: Sequence[float]) -> np.ndarray:
+    """|v[i] - v[i-1]| / v[i-1] between consecutive evaluations of a positive series."""
+    data = np.asarray(values, dtype=float)
+    return np.abs(np.diff(data)) / data[:-1]
+
+
+def rules(f: Facts) -> Iterator[Finding]:
+    """loss.spikes, loss.diverging and metric.unstable, in that order."""
+    limits = f.limits
+    if f.loss is not None:
+        data = series(f.run.history, f.loss.key)
+        found = spikes(data.values, limits.spike_window, limits.spike_rtol)
+        if found:
+            level = finite_part(data).values
+            moves = relative_changes(level) if len(level) > 1 and min(level) > 0 else np.array([])
+            noise = float(np.median(moves)) if moves.size else None
+            noisy = noise is not None and noise >= limits.spike_noise
+            yield finding("loss.spikes", Severity.INFO if noisy else Severity.WARN, key=f.loss.key,
+                          epochs=[data.x[i] for i in found][:10], count=len(found), noise=noise,
+                          noise_limit=limits.spike_noise, window=limits.spike_window, rtol=limits.spike_rtol)
+        if diverging(data.values, limits.window, limits.significance, limits.diverging_share, limits.diverging_ratio):
+            clean = finite_part(data)
+            low = int(np.argmin(clean.values))
+            yield finding("loss.diverging", Severity.WARN, key=f.loss.key, min_epoch=clean.x[low],
+                          minimum=clean.values[low], last=clean.values[-1], window=limits.window)
+    yield from _unstable(f)
+
+
+def _unstable(f: Facts) -> Iterator[Finding]:
+    """The validation loss jumps by more than `unstable_change` of itself from one evaluation to the next, in the
+    median over the second half of the run: a converged curve moves by a few percent, a swinging one does not
+    settle."""
+    key = validation_loss(f)
+    if key is None:
+        return
+    data = finite_part(series(f.run.history, key))
+    if len(data) < MIN_SWING_POINTS or min(data.values) <= 0:
+        return
+    half = len(data) // 2
+    change = float(np.median(relative_changes(data.values[half - 1:])))
+    if change >= f.limits.unstable_change:
+        yield finding("metric.unstable", Severity.WARN, key=key, change=change, since=data.x[half],
+                   threshold=f.limits.unstable_change)
+
+
+def validation_loss(f: Facts) -> str | None:
+    """The primary metric when it is a validation loss, else the validation loss with the most values."""
+    m = f.metric
+    if m is not None and is_loss(m.name) and m.split != "train":
+        return m.name
+    keys = [str(k) for k in f.run.history["key"].unique() if is_loss(str(k)) and f.run.splits.get(str(k)) == "val"]
+    counts = f.run.history[f.run.history["key"].isin(keys)].groupby("key").size()
+    return max(sorted(keys), key=lambda k: counts[k]) if keys else None
+
+
+def advice(run: Run, found: dict[str, Finding]) -> Iterator[Recommendation]:
+    """Spikes or a diverging loss: a lower learning rate (halved, when the config holds one), a warmup, or
+    gradient clipping."""
+    evidence = tuple(code for code in ("loss.spikes", "loss.diverging")
+                     if code in found and found[code].severity is Severity.WARN)
+    if not evidence:
+        return
+    key = next((k for k in LR_KEYS if _number(run.hyperparameters.get(k)) is not None), None)
+    current = _number(run.hyperparameters.get(key)) if key else None
+    yield recommendation("rec.stabilise_training", evidence, key=key, current=current,
+                    suggested=current * CALMER_LR if current is not None else None)
+
+
+def _number(value: object) -> float | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else None

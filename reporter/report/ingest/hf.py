@@ -1,0 +1,87 @@
+"""Hugging Face Trainer `trainer_state.json` (also inside `checkpoint-*/`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from reporter.errors import HistoryError
+from reporter.model import Plan
+from reporter.report.ingest.files import TextFile
+from reporter.report.ingest.parsed import ParsedHistory
+from reporter.report.ingest.reader import text_reader
+from reporter.report.ingest.tabular import finish_parsed, long_from_wide, records_table
+
+SUMMARY_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos",
+                "eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
+"""Throughput and size figures: kept out of the metric table, they are not learning signals."""
+LAYOUTS = ("checkpoint-*/trainer_state.json",)
+"""Where the Trainer saves its state while training; the output folder gets its own copy only at the end."""
+
+
+def looks_like_trainer_state(text: str) -> bool:
+    return '"log_history"' in text[:200_000] and text.lstrip().startswith("{")
+
+
+def parse_trainer_state(file: TextFile) -> ParsedHistory:
+    """log_history entries on a fractional-epoch axis; the plan from num_train_epochs.
+
+    Raises:
+        HistoryError: invalid JSON, or no log_history entries.
+    """
+    try:
+        state = json.loads(file.text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise HistoryError(f"{file.path}: invalid JSON ({getattr(exc, 'msg', exc)}); is the file truncated?") from None
+    entries = state.get("log_history") if isinstance(state, dict) else None
+    if not isinstance(entries, list) or not entries:
+        raise HistoryError(f"{file.path}: trainer_state.json has no log_history entries yet")
+    table = records_table([e for e in entries if isinstance(e, dict)])
+    x_name = "epoch" if "epoch" in table.columns else "step"
+    parsed = ParsedHistory(format="hf-trainer-state")
+    for key in ("num_train_epochs", "max_steps", "train_batch_size", "eval_steps", "logging_steps"):
+        if isinstance(state.get(key), (int, float)):
+            parsed.hyperparameters[key] = state[key]
+    runtime = next((e["train_runtime"] for e in reversed(entries) if isinstance(e, dict)
+                    and isinstance(e.get("train_runtime"), (int, float))), None)
+    if runtime is not None:  # seconds of the whole training, written when it ends: the hours spent
+        parsed.hyperparameters["train_runtime"] = runtime
+    epochs = state.get("num_train_epochs")
+    if isinstance(epochs, (int, float)) and epochs > 0:
+        parsed.plan = Plan(epochs=int(epochs), basis="config", params={"key": "num_train_epochs"})
+    parsed.metric_hint = _best_model_metric(state, entries)
+    skip = ("step",) + SUMMARY_KEYS if x_name == "epoch" else SUMMARY_KEYS
+    return finish_parsed(parsed, long_from_wide(table, x_name, "epoch" if x_name == "epoch" else "step", skip=skip),
+                   file, x_name)
+
+
+def _best_model_metric(state: dict, entries: list) -> str | None:
+    """The eval key holding `best_metric` at `best_global_step`: the run's metric_for_best_model.
+
+    trainer_state.json does not name that metric, and training_args.bin, which does, is a pickle that is
+    never loaded; the value the Trainer kept as best identifies it when exactly one key matches.
+    """
+    best, step = state.get("best_metric"), state.get("best_global_step")
+    if not isinstance(best, (int, float)) or isinstance(best, bool):
+        return None
+    matches = {key for entry in entries if isinstance(entry, dict) and (step is None or entry.get("step") == step)
+               for key, value in entry.items()
+               if key.startswith("eval_") and key not in SUMMARY_KEYS and value == best}
+    return matches.pop() if len(matches) == 1 else None
+
+
+def latest_checkpoint(folder: Path) -> list[Path]:
+    """The newest checkpoint's trainer_state.json, while the output folder has none of its own."""
+    if (folder / "trainer_state.json").exists():
+        return []
+    states = sorted(folder.glob(LAYOUTS[0]), key=lambda p: _checkpoint_step(p.parent))
+    return states[-1:]
+
+
+def _checkpoint_step(folder: Path) -> int:
+    digits = folder.name.rsplit("-", 1)[-1]
+    return int(digits) if digits.isdigit() else -1
+
+
+READER = text_reader("hf-trainer-state", lambda target: looks_like_trainer_state(target.file.text),
+                     parse_trainer_state, layouts=LAYOUTS, locate=latest_checkpoint)

@@ -1,0 +1,366 @@
+"""Tabular histories: CSV/TSV, JSON Lines and JSON lists with an epoch or step column, read vectorised.
+
+Covers generic per-epoch CSVs, Keras CSVLogger, PyTorch Lightning metrics.csv (sparse rows),
+Ultralytics results.csv (padded headers), timm summary.csv, DeiT/MAE log.txt (a JSON object per
+line), W&B UI exports (`Step, <run> - <metric>, ...__MIN, ...__MAX`) and TensorBoard UI exports
+(`Wall time,Step,Value`, one tag per file).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import math
+import re
+from typing import Any, Iterable
+
+import pandas as pd
+
+from reporter.errors import HistoryError
+from reporter.report.ingest.files import TextFile, checked_lines
+from reporter.report.ingest.parsed import ParsedHistory
+from reporter.report.ingest.reader import Target, text_reader
+from reporter.report.ingest.sidefiles import is_json_document
+from reporter.report.ingest.umc import looks_like_umc_results, parse_umc_results
+
+log = logging.getLogger(__name__)
+
+X_COLUMNS = ("epoch", "step", "global_step", "_step", "iter", "iteration")
+"""Accepted names of the x column, in order of preference (case-insensitive)."""
+NON_FINITE = {"nan": math.nan, "-nan": math.nan, "na": math.nan, "n/a": math.nan, "null": math.nan,
+              "none": math.nan, "inf": math.inf, "+inf": math.inf, "infinity": math.inf, "+infinity": math.inf,
+              "-inf": -math.inf, "-infinity": -math.inf}
+DBL_MAX = 1.7976931348623157e308
+"""MLflow stores +/-inf as +/-DBL_MAX; read back as infinities."""
+_SPLIT_PREFIXES = (("eval_", "val"), ("eval/", "val"), ("val_", "val"), ("val/", "val"), ("valid_", "val"),
+                   ("validation_", "val"), ("validation/", "val"), ("test_", "test"), ("test/", "test"),
+                   ("train_", "train"), ("train/", "train"), ("验证", "val"), ("测试", "test"), ("训练", "train"))
+MAX_COLUMNS = 10_000
+FITNESS_KEYS = ("metrics/mAP50-95(B)", "metrics/mAP50-95(M)", "metrics/mAP50-95(P)")
+"""Ultralytics keeps its best model by fitness = 0.1 mAP50 + 0.9 mAP50-95: mAP50-95 is its primary metric."""
+_WANDB_COLUMN = re.compile(r"^(?P<run>.+?) - (?P<key>.+?)(?P<bound>__MIN|__MAX)?$")
+_TB_EXPORT = re.compile(r"run-(?P<run>.*)-tag-(?P<tag>.+)\.csv$")
+
+
+_SPLIT_PARTS = {"val": "val", "valid": "val", "validation": "val", "eval": "val", "test": "test", "train": "train"}
+"""A path component naming the split: `Accuracy/val` (torch tutorial), `validation/epoch_accuracy` (Keras)."""
+
+
+def split_of(key: str) -> str | None:
+    """The split a key names by prefix (`eval_loss` -> val) or by a path component (`Accuracy/val`), else None."""
+    lowered = key.lower()
+    for prefix, split in _SPLIT_PREFIXES:
+        if lowered.startswith(prefix):
+            return split
+    parts = lowered.split("/") if "/" in lowered else []
+    return next((_SPLIT_PARTS[part] for part in parts if part in _SPLIT_PARTS), None)
+
+
+def number(raw: Any) -> float | None:
+    """A float from a cell, NaN/inf in every common spelling included; None for empty or text."""
+    if isinstance(raw, bool) or raw is None:
+        return None
+    if isinstance(raw, (int, float)):
+        return float(raw)
+    text = str(raw).strip()
+    if not text:
+        return None
+    if text.lower() in NON_FINITE:
+        return NON_FINITE[text.lower()]
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def numeric_column(column: pd.Series) -> pd.Series:
+    """Cells as floats (NaN/inf spellings included); cells that are empty or text become <NA>-free drops.
+
+    Returns a float series with the index of the cells that hold a value; the rest are left out.
+    """
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        values = column.astype(float)
+        return values[column.notna()]
+    text = column.astype("string").str.strip()
+    lowered = text.str.lower()
+    special = lowered.isin(list(NON_FINITE))
+    values = pd.to_numeric(text.where(~special), errors="coerce").astype(float)
+    values[special] = lowered[special].map(NON_FINITE).astype(float)
+    keep = special | values.notna()
+    return values[keep.fillna(False).astype(bool)]
+
+
+def x_column(columns: Iterable[str]) -> str | None:
+    lowered = {str(column).strip().lower(): column for column in columns}
+    return next((lowered[name] for name in X_COLUMNS if name in lowered), None)
+
+
+def long_from_wide(table: pd.DataFrame, x_name: str, x_kind: str, wall: str | None = None,
+                   skip: Iterable[str] = ()) -> pd.DataFrame:
+    """(key, x_kind, x, value, wall_time) rows from a wide table, rows without x dropped (sparse loggers)."""
+    x = numeric_column(table[x_name])
+    x = x[x.map(math.isfinite)]
+    wall_times = numeric_column(table[wall]) if wall else None
+    parts = []
+    for key in table.columns:
+        if key in (x_name, wall) or key in skip:
+            continue
+        values = numeric_column(table[key])
+        values = values[values.index.isin(x.index)]
+        if not len(values):
+            continue
+        parts.append(pd.DataFrame({"key": str(key).strip(), "x_kind": x_kind, "x": x[values.index].to_numpy(),
+                                   "value": values.to_numpy(),
+                                   "wall_time": wall_times.reindex(values.index).to_numpy() if wall_times is not None
+                                   else None}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["key", "x_kind", "x", "value",
+                                                                                   "wall_time"])
+
+
+def finish_parsed(parsed: ParsedHistory, frame: pd.DataFrame, file: TextFile, x_name: str) -> ParsedHistory:
+    """Add a long frame to parsed with the splits its key prefixes name; refuse a frame with no values."""
+    if not len(frame):
+        raise HistoryError(f"{file.path}: no numeric values next to the '{x_name}' column; is this a history?")
+    parsed.frames.append(frame)
+    for key in frame["key"].unique():
+        if split := split_of(key):
+            parsed.splits[key] = split
+    return parsed
+
+
+def _delimiter(lines: list[str]) -> str:
+    try:
+        return csv.Sniffer().sniff("\n".join(lines[:20]), delimiters=",\t;").delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_table(file: TextFile) -> pd.DataFrame:
+    lines = checked_lines(file, HistoryError)
+    delimiter = _delimiter(lines)
+    text = _without_partial_last_row(file, lines, delimiter)
+    try:
+        # Empty cells become NaN ("not logged" in sparse loggers); spelled-out NaN/inf leave a column as
+        # text, and numeric_column reads those columns cell by cell.
+        table = pd.read_csv(io.StringIO(text), sep=delimiter, keep_default_na=False, na_values=[""],
+                            skipinitialspace=True, low_memory=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise HistoryError(f"{file.path}: malformed CSV ({str(exc).splitlines()[0]})") from None
+    if len(table.columns) > MAX_COLUMNS:
+        raise HistoryError(f"{file.path}:1: {len(table.columns):,} columns (limit {MAX_COLUMNS:,}); this is not a history")
+    table.columns = [str(c).strip() for c in table.columns]
+    return table
+
+
+def _without_partial_last_row(file: TextFile, lines: list[str], delimiter: str) -> str:
+    """The text without a last row the logger is still writing, as JSON Lines are read.
+
+    A last row is partial when the file does not end with a newline (every CSV writer ends its rows with
+    one) and the row has fewer cells than the header, or its last cell is not a number while the row above
+    has one there. A complete row that merely lacks the newline is kept; so is a row cut inside its last
+    number where the cut leaves a number ("0.6" of "0.6123"): nothing in the file tells those apart.
+    """
+    if file.text.endswith(("\n", "\r")) or len(lines) < 2:
+        return file.text
+
+    def cells(line: str) -> list[str]:
+        return next(csv.reader([line], delimiter=delimiter), None) or [""]
+
+    header, above, last = cells(lines[0]), cells(lines[-2]), cells(lines[-1])
+    if len(last) >= len(header) and not (number(above[-1]) is not None and number(last[-1]) is None):
+        return file.text
+    log.info("%s:%d: ignored the incomplete last line (the run is still writing it)", file.path, len(lines))
+    return file.text[:file.text.rfind("\n") + 1]
+
+
+def parse_csv(file: TextFile) -> ParsedHistory:
+    """A CSV/TSV history with a header naming an epoch or step column (Keras, Lightning, Ultralytics, timm...).
+
+    Raises:
+        HistoryError: no header, no x column, too many columns or no numbers.
+    """
+    table = _read_table(file)
+    x_name = x_column(table.columns)
+    if x_name is None:
+        raise HistoryError(
+            f"{file.path}:1: no epoch/step column in the header (looked for {', '.join(X_COLUMNS)}); "
+            "rename the column or pass the right file"
+        )
+    x_kind = "epoch" if x_name.lower() == "epoch" else "step"
+    counters = [c for c in table.columns if c.lower() in X_COLUMNS and c != x_name]
+    if x_kind == "epoch" and counters:
+        table = _epochs_from_steps(table, x_name, counters[0])
+    parsed = ParsedHistory(format="csv", metric_hint=next((c for c in table.columns if c in FITNESS_KEYS), None))
+    parsed = finish_parsed(parsed, long_from_wide(table, x_name, x_kind, wall=_elapsed_column(table), skip=counters),
+                           file, x_name)
+    if _ultralytics_layout(list(table.columns)):
+        parsed.splits.update({c: "val" for c in table.columns if c.startswith(ULTRALYTICS_METRICS)})
+    return parsed
+
+
+ULTRALYTICS_METRICS = "metrics/"
+"""Ultralytics' results.csv computes its metrics/ columns on the validation split, beside its val/ losses."""
+
+
+def _ultralytics_layout(columns: list[str]) -> bool:
+    return any(c.startswith(ULTRALYTICS_METRICS) for c in columns) and any(c.startswith("val/") for c in columns)
+
+
+def _elapsed_column(table: pd.DataFrame) -> str | None:
+    """Ultralytics' `time`: seconds since training started, written with each epoch. It is when the epoch ended
+    (what the stall rule and the time to finish need), not a metric; a `time` column that ever goes back is
+    something else and stays a metric."""
+    column = next((c for c in table.columns if c.lower() == "time"), None)
+    if column is None:
+        return None
+    values = numeric_column(table[column])
+    return column if len(values) >= 2 and bool((values.diff().dropna() >= 0).all()) and values.min() >= 0 else None
+
+
+def _epochs_from_steps(table: pd.DataFrame, epoch: str, step: str) -> pd.DataFrame:
+    """Rows logged by step only get the epoch of the next row that names one (Lightning's LearningRateMonitor
+    logs `lr-SGD` at the step an epoch starts, with an empty epoch cell); a step counter is never a metric."""
+    epochs = numeric_column(table[epoch]).reindex(table.index)
+    steps = numeric_column(table[step]).reindex(table.index)
+    if not epochs.isna().any() or steps.isna().all():
+        return table
+    order = steps.sort_values(kind="stable").index
+    filled = epochs[order].bfill().ffill().reindex(table.index)
+    return table.assign(**{epoch: epochs.fillna(filled.where(steps.notna()))})
+
+
+def _is_tensorboard_export(columns: list[str]) -> bool:
+    return [c.lower() for c in columns[:3]] == ["wall time", "step", "value"]
+
+
+def _tensorboard_export(file: TextFile) -> ParsedHistory:
+    """TensorBoard's UI export: `Wall time,Step,Value`, the tag only in the file's name."""
+    table = _read_table(file)
+    match = _TB_EXPORT.search(file.path.name)
+    tag = match.group("tag") if match else file.path.stem
+    renamed = table.rename(columns={table.columns[2]: tag})
+    return finish_parsed(ParsedHistory(format="tensorboard-csv"),
+                   long_from_wide(renamed, table.columns[1], "step", wall=table.columns[0]), file, "Step")
+
+
+def _is_wandb_export(columns: list[str]) -> bool:
+    return "Step" in columns and any(_WANDB_COLUMN.match(c) for c in columns if c != "Step")
+
+
+def _wandb_export(file: TextFile) -> ParsedHistory:
+    """W&B's UI export: `Step, <run> - <metric>, <run> - <metric>__MIN, ...`; one run per file.
+
+    Raises:
+        HistoryError: the export holds several runs.
+    """
+    table = _read_table(file)
+    columns, runs = {}, set()
+    for column in table.columns:
+        match = _WANDB_COLUMN.match(column)
+        if match and not match.group("bound"):
+            columns[column] = match.group("key")
+            runs.add(match.group("run"))
+    if len(runs) > 1:
+        raise HistoryError(f"{file.path}:1: this W&B export holds several runs ({', '.join(sorted(runs))}); "
+                           "export one run per file")
+    chosen = table[["Step", *columns]].rename(columns=columns)
+    parsed = ParsedHistory(format="wandb-csv", name=next(iter(runs), None))
+    return finish_parsed(parsed, long_from_wide(chosen, "Step", "step"), file, "Step")
+
+
+def json_records(file: TextFile) -> list[dict[str, Any]]:
+    """Records of a JSON list or of JSON Lines (blank lines skipped).
+
+    Raises:
+        HistoryError: invalid JSON, naming the line.
+    """
+    if file.text.lstrip().startswith("["):
+        try:
+            data = json.loads(file.text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise HistoryError(f"{file.path}: invalid JSON ({getattr(exc, 'msg', exc)}); is the file truncated?") from None
+        return [item for item in data if isinstance(item, dict)]
+    records = []
+    lines = checked_lines(file, HistoryError)
+    last = max((n for n, line in enumerate(lines, start=1) if line.strip()), default=0)
+    for line_number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            if line_number == last and not file.text.endswith("\n"):
+                # a run still writing: the logger is mid-line; the next report will have it
+                log.info("%s:%d: ignored the incomplete last line (the run is still writing it)", file.path, line_number)
+                continue
+            raise HistoryError(f"{file.path}:{line_number}: invalid JSON line ({getattr(exc, 'msg', exc)}); "
+                               "is the file truncated?") from None
+        if isinstance(item, dict):
+            records.append(item)
+    return records
+
+
+def records_table(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """Records as a wide table, nested dicts flattened with '/'."""
+    return pd.json_normalize(records, sep="/") if records else pd.DataFrame()
+
+
+def parse_json(file: TextFile) -> ParsedHistory:
+    """A JSON list or JSON Lines history with an epoch or step field (DeiT/MAE log.txt included).
+
+    Raises:
+        HistoryError: invalid JSON, no x field or no numbers.
+    """
+    table = records_table(json_records(file))
+    x_name = x_column(table.columns)
+    if x_name is None:
+        raise HistoryError(f"{file.path}: no epoch/step field in the records (looked for {', '.join(X_COLUMNS)})")
+    x_kind = "epoch" if x_name.lower() == "epoch" else "step"
+    fmt = "json" if file.text.lstrip().startswith("[") else "jsonl"
+    return finish_parsed(ParsedHistory(format=fmt), long_from_wide(table, x_name, x_kind), file, x_name)
+
+
+def looks_tabular(text: str) -> bool:
+    first = text.lstrip("\ufeff").split("\n", 1)[0].lower()
+    return bool(re.search(r"(^|[,\t;\"])\s*(epoch|step|global_step|_step|iter|iteration|wall time|seed)\s*($|[,\t;\"])",
+                          first))
+
+
+def _header(text: str) -> list[str]:
+    """The first line's cells as _read_table names the columns, read without parsing the file."""
+    lines = [line.rstrip("\r") for line in text.split("\n", 20)[:20]]
+    cells = next(csv.reader(lines[:1], delimiter=_delimiter(lines), skipinitialspace=True), [])
+    return [cell.strip() for cell in cells]
+
+
+def _tabular(target: Target) -> bool:
+    """A table's header line; text opening like JSON is the JSON reader's, even when that one declines it."""
+    text = target.file.text
+    return not text.lstrip().startswith(("[", "{")) and looks_tabular(text)
+
+
+def _is_umc_results(columns: list[str]) -> bool:
+    return x_column(columns) is None and looks_like_umc_results(columns)
+
+
+def _json(target: Target) -> bool:
+    """JSON Lines or a JSON list; a JSON object over several lines beside a history is a summary or config."""
+    text = target.file.text
+    return text.lstrip().startswith(("[", "{")) and (target.named or not is_json_document(text))
+
+
+def _umc_results(file: TextFile) -> ParsedHistory:
+    return parse_umc_results(file, _read_table(file))
+
+
+JSON_READER = text_reader("json", _json, parse_json, suffixes=(".json", ".jsonl"))
+TENSORBOARD_CSV_READER = text_reader(
+    "tensorboard-csv", lambda target: _tabular(target) and _is_tensorboard_export(_header(target.file.text)),
+    _tensorboard_export)
+WANDB_CSV_READER = text_reader(
+    "wandb-csv", lambda target: _tabular(target) and _is_wandb_export(_header(target.file.text)), _wandb_export)
+UMC_RESULTS_READER = text_reader(
+    "umc-results", lambda target: _tabular(target) and _is_umc_results(_header(target.file.text)), _umc_results)
+CSV_READER = text_reader("csv", _tabular, parse_csv, suffixes=(".csv", ".tsv"))

@@ -1,0 +1,256 @@
+"""Jinja environments with Babel translations and the number filters, defined once.
+
+Two environments per language: HTML (standard autoescape) and Markdown (autoescape with a
+Markdown-safe escape, so a hostile label cannot break a table or inject a link). Catalogs are read
+from the .po files at start-up, so a lab's `--templates` copy can carry its own wording.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import re
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal, format_scientific
+from babel.support import Translations
+from jinja2 import (
+    BytecodeCache,
+    ChoiceLoader,
+    Environment,
+    FileSystemBytecodeCache,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateNotFound,
+    TemplateSyntaxError,
+)
+from markupsafe import Markup, escape
+
+from reporter.codes import FINDINGS, RECOMMENDATIONS
+from reporter.errors import RenderError, ReporterError
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
+SCIENTIFIC_FROM = 1e15
+"""Larger magnitudes are shown as 1.50E25: digit grouping says nothing there, and from 1e24 on Babel's
+decimal context cannot even round them (a diverging loss of 1e24 crashed every report)."""
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#])")
+
+
+def md_escape(value: Any) -> Markup:
+    """Text that Markdown viewers show literally: specials backslash-escaped, newlines folded."""
+    if hasattr(value, "__html__"):
+        return Markup(value.__html__())
+    text = " ".join(str(value).split())
+    return Markup(_MD_SPECIAL.sub(r"\\\1", text).replace("&", "&amp;"))
+
+
+def css_string(value: Any) -> Markup:
+    """Text inside a CSS string in a <style> block: every character outside a safe set becomes a CSS
+    hex escape, so neither a quote nor `</style>` in a run name can break out."""
+    text = " ".join(str(value).split())
+    return Markup("".join(c if c.isalnum() or c in " .,:;_-()·/+" else f"\\{ord(c):x} " for c in text))
+
+
+def css_counter(name: str) -> Markup:
+    """A CSS counter spliced into a translated `content:` string, e.g. 'Page %(page)s of %(pages)s'."""
+    if name not in ("page", "pages"):
+        raise RenderError(f"unknown CSS counter '{name}'")
+    return Markup(f'" counter({name}) "')
+
+
+@functools.cache
+def translations(templates: Path | None, lang: str) -> Translations:
+    """The compiled catalog for a language, the user's copy first."""
+    for root in ([templates] if templates else []) + [BUILTIN_TEMPLATES]:
+        po = root / "locale" / lang / "LC_MESSAGES" / "messages.po"
+        if po.exists():
+            with po.open("rb") as handle:
+                catalog = read_po(handle, locale=LOCALES[lang])
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            return Translations(buffer)
+    raise RenderError(f"no translation catalog for '{lang}' under {templates or BUILTIN_TEMPLATES}")
+
+
+class Numbers:
+    """Locale-aware number formatting shared by every template (the filters)."""
+
+    def __init__(self, lang: str) -> None:
+        self.locale = Locale.parse(LOCALES[lang])
+
+    def number(self, value: Any, digits: int = 2) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, float) and not math.isfinite(value):  # a crashed run's loss: say what it is
+            return "NaN" if math.isnan(value) else ("∞" if value > 0 else "−∞")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return str(value)
+        if abs(value) >= SCIENTIFIC_FROM:
+            return format_scientific(value, format="0." + "0" * max(digits, 2) + "E0", locale=self.locale)
+        pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+        return format_decimal(value, format=pattern, locale=self.locale)
+
+    def percent(self, value: Any, digits: int = 1) -> str:
+        """A fraction as a percentage: 0.243 -> 24.3%."""
+        if value is None:
+            return "—"
+        return self.number(value * 100, digits) + "%"
+
+    def epoch(self, value: Any) -> str:
+        if value is None:
+            return "—"
+        return self.number(value, 0 if float(value).is_integer() else 2)
+
+    def signed(self, value: Any, digits: int = 2) -> str:
+        if value is None:
+            return "—"
+        if round(value, digits) == 0:  # -0.00001 would read "-0.0000": no sign on a value that shows as zero
+            return self.number(0.0, digits)
+        return ("+" if value > 0 else "") + self.number(value, digits)
+
+    def clock(self, value: str) -> str:
+        """An ISO 8601 time (a finding's param) as weekday and time of day in UTC, the zone named:
+        "Thu 14:00 UTC" / "周四 14:00 UTC"."""
+        from babel.dates import format_datetime
+
+        moment = datetime.fromisoformat(value).astimezone(timezone.utc)
+        return format_datetime(moment, "EEE HH:mm", tzinfo=timezone.utc, locale=self.locale) + " UTC"
+
+    def scientific(self, value: Any) -> str:
+        """Hyperparameter values as written: 0.0002 stays 0.0002, 2e-05 stays 2e-05."""
+        if isinstance(value, float):
+            return repr(value)
+        return str(value)
+
+
+def _gettext_with(escape_value: Callable[[Any], str], catalog: Translations) -> tuple[Callable, Callable]:
+    """gettext/ngettext that escape every parameter for the output format, then format."""
+
+    def gettext(message: str, **params: Any) -> Markup:
+        text = catalog.gettext(message)
+        return Markup(text % {k: escape_value(v) for k, v in params.items()})
+
+    def ngettext(singular: str, plural: str, n: int, **params: Any) -> Markup:
+        text = catalog.ngettext(singular, plural, n)
+        values = {"num": n, **params}
+        return Markup(text % {k: escape_value(v) for k, v in values.items()})
+
+    return gettext, ngettext
+
+
+class _CompiledTemplates(FileSystemBytecodeCache):
+    """Jinja's per-user cache of compiled templates (a 0700 folder in the temp dir).
+
+    Compiling the templates is a fifth of a report's own time; nightly runs and batches reuse the
+    compiled code. A full or read-only disk only costs the speed-up, never the report.
+    """
+
+    def dump_bytecode(self, bucket: Any) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def _template_cache(output: str) -> BytecodeCache | None:
+    """The compiled-template cache for one output format, or None where no safe folder exists.
+
+    Jinja keys the cache by template file and source, not by environment options, so Markdown and
+    HTML (which trim whitespace differently) keep separate files.
+    """
+    try:
+        return _CompiledTemplates(pattern=f"__reporter_{output}_%s.cache")
+    except (OSError, RuntimeError):
+        return None
+
+
+@functools.cache
+def environment(lang: str, output: str, templates: Path | None = None) -> Environment:
+    """The Jinja environment for one language and one output format, built once: 'md', 'html', or 'txt'
+    (plain text such as an e-mail's text part, where nothing is markup and nothing needs escaping)."""
+    loaders = ([FileSystemLoader(str(templates))] if templates else []) + [FileSystemLoader(str(BUILTIN_TEMPLATES))]
+    escapes: dict[str, Callable[[Any], str]] = {"md": md_escape, "txt": str}
+    escape_value = escapes.get(output, escape)
+    env = Environment(
+        loader=ChoiceLoader(loaders), undefined=StrictUndefined, autoescape=output != "txt",
+        extensions=["jinja2.ext.i18n"], keep_trailing_newline=True, bytecode_cache=_template_cache(output),
+        trim_blocks=output != "html", lstrip_blocks=output != "html",
+        finalize=(lambda v: v if hasattr(v, "__html__") else md_escape(v)) if output == "md" else None,
+    )
+    gettext, ngettext = _gettext_with(escape_value, translations(templates, lang))
+    env.install_gettext_callables(gettext, ngettext, newstyle=False)  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
+    numbers = Numbers(lang)
+    env.filters.update(num=numbers.number, pct=numbers.percent, epoch=numbers.epoch, signed=numbers.signed,
+                       hp=numbers.scientific, css_string=css_string, clock=numbers.clock)
+    env.globals.update(lang=lang, output=output, css_counter=css_counter, finding_codes=FINDINGS,
+                       recommendation_codes=RECOMMENDATIONS)
+    return env
+
+
+def render_template(env: Environment, name: str, **context: Any) -> str:
+    """A rendered template, with template problems turned into one clear error.
+
+    Raises:
+        RenderError: the template is missing or fails to render.
+    """
+    try:
+        with lab_template_errors(env):
+            return env.get_template(name).render(**context)
+    except TemplateNotFound as exc:
+        raise RenderError(f"template '{exc.name}' not found in the templates folder") from None
+
+
+@contextmanager
+def lab_template_errors(env: Environment) -> Iterator[None]:
+    """A lab's own template (from --templates) that fails becomes a RenderError with its file and line.
+
+    A syntax error or an undefined variable there is the lab's to fix, not a bug in reporter; a
+    failure inside the built-in templates alone still is one, and stays an internal error.
+
+    Raises:
+        RenderError: a lab's template took part in the failure.
+    """
+    try:
+        yield
+    except (ReporterError, TemplateNotFound):
+        raise
+    except Exception as exc:
+        location = _lab_location(env, exc)
+        if location is None:
+            raise
+        problem = exc.message if isinstance(exc, TemplateError) else f"{type(exc).__name__}: {exc}"
+        raise RenderError(f"{location}: {problem}; fix this template, or remove it to use the built-in one") from None
+
+
+def _lab_location(env: Environment, exc: Exception) -> str | None:
+    """'file:line' of the innermost template in the failure, when a lab's template is among them."""
+    folders = [Path(folder).resolve() for loader in getattr(env.loader, "loaders", [])
+               for folder in getattr(loader, "searchpath", [])]
+    frames = []
+    trace = exc.__traceback__
+    while trace is not None:  # jinja rewrites its frames to the template's file and line
+        frames.append((Path(trace.tb_frame.f_code.co_filename).resolve(), trace.tb_lineno))
+        trace = trace.tb_next
+    if isinstance(exc, TemplateSyntaxError) and exc.filename:
+        frames.append((Path(exc.filename).resolve(), exc.lineno))
+    in_templates = [(file, line) for file, line in frames if any(file.is_relative_to(f) for f in folders)]
+    if not any(not file.is_relative_to(BUILTIN_TEMPLATES) for file, _ in in_templates):
+        return None
+    file, line = in_templates[-1]
+    return f"{file}:{line}"
+
+
+def format_date(value: datetime, lang: str) -> str:
+    from babel.dates import format_date as babel_format_date
+
+    return babel_format_date(value, format="long", locale=Locale.parse(LOCALES[lang]))

@@ -1,0 +1,32 @@
+"""Series cut from the long history table: pure helpers that analysis and the charts both use."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from reporter.model import Series
+
+PHASE_PREFIXES = ("pretrain",)
+"""Keys of an earlier training phase with its own epoch counter (UMC pre-training)."""
+
+
+def main_phase(history: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the main training phase, with their own epoch axis."""
+    return history[~history["key"].str.startswith(PHASE_PREFIXES)]
+
+
+def series(history: pd.DataFrame, key: str) -> Series:
+    """One key of the long history table, sorted by x."""
+    rows = history[history["key"] == key].sort_values("x")
+    return Series(key=key, x=tuple(rows["x"].to_numpy(dtype=float).tolist()),
+                  values=tuple(rows["value"].to_numpy(dtype=float).tolist()))
+
+
+def finite_part(data: Series) -> Series:
+    """The points with a finite value (vectorised: a run logged every step has a million of them)."""
+    values = np.asarray(data.values, dtype=float)
+    if values.size == 0 or np.isfinite(values).all():
+        return data
+    keep = np.isfinite(values)
+    return Series(data.key, tuple(np.asarray(data.x, dtype=float)[keep].tolist()), tuple(values[keep].tolist()))
