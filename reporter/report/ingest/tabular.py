@@ -224,8 +224,19 @@ def parse_csv(file: TextFile) -> ParsedHistory:
         table = _epochs_from_steps(table, x_name, counters[0])
     parsed = ParsedHistory(format="csv", metric_hint=next((c for c in table.columns if c in FITNESS_KEYS), None),
                            skipped_lines=skipped)
-    return finish_parsed(parsed, long_from_wide(table, x_name, x_kind, wall=_elapsed_column(table), skip=counters),
-                         file, x_name)
+    parsed = finish_parsed(parsed, long_from_wide(table, x_name, x_kind, wall=_elapsed_column(table), skip=counters),
+                           file, x_name)
+    if _ultralytics_layout(list(table.columns)):
+        parsed.splits.update({c: "val" for c in table.columns if c.startswith(ULTRALYTICS_METRICS)})
+    return parsed
+
+
+ULTRALYTICS_METRICS = "metrics/"
+"""Ultralytics' results.csv computes its metrics/ columns on the validation split, beside its val/ losses."""
+
+
+def _ultralytics_layout(columns: list[str]) -> bool:
+    return any(c.startswith(ULTRALYTICS_METRICS) for c in columns) and any(c.startswith("val/") for c in columns)
 
 
 def _elapsed_column(table: pd.DataFrame) -> str | None:
