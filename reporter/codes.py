@@ -85,6 +85,7 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("run.planned_from_thres_delta", S.INFO, planned_epochs=P(K.EPOCH), thres=P(K.NUMBER), delta=P(K.NUMBER),
           configured=P(K.VALUE, optional=True)),
     _code("run.resumed", S.INFO, restarts=P(K.COUNT)),
+    _code("history.rows_skipped", S.WARN, file=P(K.TEXT), lines=P(K.LIST), count=P(K.COUNT)),
     _code("umc.early_stop_rule", S.WARN, epoch=P(K.EPOCH)),
     # metric
     _code("metric.missing", S.WARN),
@@ -157,14 +158,16 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           val_change=P(K.FRACTION), train_change=P(K.FRACTION), window=P(K.COUNT)),
     _code("fit.underfitting", S.WARN, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT),
           val_change=P(K.FRACTION), train_change=P(K.FRACTION), window=P(K.COUNT)),
+    _code("fit.at_best", S.OK, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT), best_epoch=P(K.EPOCH),
+          rise=P(K.FRACTION)),
     _code("stop.counterfactual", S.INFO, S.WARN, unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
           patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH, optional=True), best_epoch=P(K.EPOCH),
           epochs_after_best=P(K.EPOCH), hours_after_best=P(K.HOURS, optional=True),
           premature=P(K.FLAG),
           framework=P(K.TEXT, choices=("keras", "lightning", "hf", "ultralytics")),
           basis=P(K.TEXT, choices=("config", "default"))),    # diagnosis: instability, learning rate, time
-    _code("loss.spikes", S.WARN, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT),
-          window=P(K.COUNT), rtol=P(K.NUMBER)),
+    _code("loss.spikes", S.WARN, S.INFO, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT),
+          noise=P(K.FRACTION, optional=True), noise_limit=P(K.FRACTION), window=P(K.COUNT), rtol=P(K.NUMBER)),
     _code("loss.diverging", S.WARN, unit_aware=True, key=P(K.TEXT), min_epoch=P(K.EPOCH), minimum=P(K.NUMBER),
           last=P(K.NUMBER), window=P(K.COUNT)),
     _code("metric.unstable", S.WARN, unit_aware=True, key=P(K.TEXT), change=P(K.FRACTION), since=P(K.EPOCH),
@@ -208,7 +211,8 @@ RECOMMENDATIONS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     # nothing to change
     _code("rec.keep_going"),
     # diagnosis: fit and stopping
-    _code("rec.restore_best_checkpoint", unit_aware=True, epoch=P(K.EPOCH), key=P(K.TEXT)),
+    _code("rec.restore_best_checkpoint", unit_aware=True, epoch=P(K.EPOCH), key=P(K.TEXT),
+          metric=P(K.TEXT, optional=True), metric_epoch=P(K.EPOCH, optional=True)),
     _code("rec.regularise", key=P(K.TEXT), ultralytics=P(K.FLAG)),
     _code("rec.early_stopping", unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
           patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH),

@@ -27,12 +27,13 @@ from reporter.model import (
     frozen_mapping,
     scalar,
 )
-from reporter.report.analysis.diagnosis import fit
+from reporter.report.analysis.diagnosis import TRAIN_ONLY_KEYS, fit
 from reporter.report.analysis.diagnosis.stopping import FITNESS_WEIGHTS
 from reporter.report.analysis.findings import FORK_MIN_EVALUATIONS
 from reporter.report.analysis.instability import MIN_SWING_POINTS, SPIKE_WARMUP
 from reporter.report.analysis.learning_rate import WARMUP_RISE
 from reporter.report.analysis.metrics import (
+    CONSTANT_SPREAD,
     LOSS_EDGE,
     MIN_TREND_POINTS,
     OSCILLATING_BELOW,
@@ -172,13 +173,14 @@ VERDICT_CODES = {"action_needed": "verdict.action_needed", "needs_attention": "v
 def stated_rules(calibration: Calibration | None) -> Mapping[str, Any]:
     """The analysis' fixed rules that the report's sentences quote, taken from where they are defined."""
     return frozen_mapping({
-        "trend_min_points": MIN_TREND_POINTS, "oscillating_below": OSCILLATING_BELOW,
+        "trend_min_points": MIN_TREND_POINTS, "oscillating_below": OSCILLATING_BELOW, "constant_spread": CONSTANT_SPREAD,
         "projection_min_points": MIN_POINTS, "calibration_curves": calibration.curves if calibration else None,
         "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
         "held_out_interval": HELD_OUT_INTERVAL, "stability_scale": STABILITY_SCALE, "loss_edge": LOSS_EDGE,
         "flat_gain": FLAT_GAIN, "flat_window": FLAT_WINDOW, "fork_min_evaluations": FORK_MIN_EVALUATIONS,
         "steps_per_slope": STEPS_PER_SLOPE, "fit_smoothing": fit.SMOOTHING, "fit_end_points": fit.END_POINTS,
         "fit_min_after": fit.MIN_AFTER_MINIMUM, "fit_min_points": fit.MIN_POINTS, "noise_factor": fit.NOISE_FACTOR, "fit_recent_share": fit.RECENT_SHARE,
+        "train_only_keys": TRAIN_ONLY_KEYS,
         "fitness_map50": FITNESS_WEIGHTS["metrics/mAP50({head})"],
         "fitness_map50_95": FITNESS_WEIGHTS["metrics/mAP50-95({head})"],
         "spike_warmup": SPIKE_WARMUP, "unstable_min_points": MIN_SWING_POINTS,

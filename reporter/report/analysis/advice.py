@@ -64,7 +64,7 @@ def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, .
 def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Finding, ...]) -> tuple[Recommendation, ...]:
     """Concrete next steps, each tied to a finding and, where it applies, to a config value."""
     found = _codes(findings)
-    recs: list[Recommendation] = list(remedies.recommendations(run, findings))
+    recs: list[Recommendation] = list(remedies.recommendations(run, findings, metric))
     if "umc.early_stop_rule" in found:
         recs.append(recommendation(
             "rec.disable_fork_early_stop", key="enable_early_stop", current=run.hyperparameters.get("enable_early_stop"),
@@ -108,5 +108,6 @@ EVIDENCE = {
     "rec.stop_training": ("projection.improvement_chance",), "rec.use_best_checkpoint": ("metric.declining",),
     "rec.fix_label_file": ("dataset.header_as_class",), "rec.inspect_crash": ("run.crashed",),
     "rec.check_stalled": ("run.stalled",), "rec.log_metric_every_epoch": ("metric.sparse", "metric.insufficient_data"),
+    "rec.keep_going": ("fit.at_best",),
 }
 """The finding each older recommendation follows from, for the evidence the report cites."""

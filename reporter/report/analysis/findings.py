@@ -33,6 +33,7 @@ from reporter.model import (
 )
 from reporter.report.analysis import instability, learning_rate, timing
 from reporter.report.analysis.dataset import dataset_mismatch
+from reporter.report.analysis.diagnosis import evaluation_key
 from reporter.report.analysis.diagnosis import rules as _diagnosis
 from reporter.report.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, tokens
 from reporter.report.analysis.status import StatusResult
@@ -92,6 +93,9 @@ def _status(f: Facts) -> Iterator[Finding]:
                       thres=f.run.plan.params["thres"], delta=f.run.plan.params["delta"], configured=configured)
     if f.run.restarts:
         yield finding("run.resumed", Severity.INFO, restarts=f.run.restarts)
+    if f.run.skipped_lines:
+        yield finding("history.rows_skipped", Severity.WARN, file=f.run.sources[0].path,
+                      lines=list(f.run.skipped_lines[:10]), count=len(f.run.skipped_lines))
     yield from _fork_early_stop(f)
 
 
@@ -260,7 +264,7 @@ def _constants(f: Facts) -> Iterator[Finding]:
     skip = {f.metric.name if f.metric else None, f.loss.key if f.loss else None}
     grouped = f.run.history[f.run.history["x_kind"] == "epoch"].groupby("key")["value"]
     for key, values in grouped:
-        if key in skip or "loss" in tokens(str(key)) or len(values) < 3:
+        if key in skip or "loss" in tokens(str(key)) or len(values) < 3 or evaluation_key(f.run, str(key)):
             continue
         if values.nunique(dropna=False) == 1 and math.isfinite(values.iloc[0]):
             yield finding("fact.constant", Severity.INFO, key=key, value=float(values.iloc[0]), count=len(values),
