@@ -18,7 +18,7 @@ from conftest import ROOT
 
 from reporter.config import Thresholds
 from reporter.errors import ReporterError
-from reporter.model import Analysis, Mode, Series, Trend
+from reporter.model import Analysis, Mode, Series, Severity, Trend
 from reporter.report.analysis import analyse
 from reporter.report.analysis.diagnosis import curves, fit, run_pairs
 from reporter.report.analysis.diagnosis.pairing import loss_pair
@@ -161,3 +161,12 @@ def test_a_training_loss_logged_four_times_is_no_curve_to_judge(analyses: dict[s
     """hf-whisper-braj logs its training loss 4 times beside 20 evaluations: interpolated, those 4 points made a
     straight line the rank test found 'falling significantly', and the run was called still improving."""
     assert not {c for c in _codes(analyses["hf-whisper-braj"]) if c.startswith("fit.")}
+
+
+def test_a_finished_run_on_a_plateau_is_not_a_watch_item(analyses: dict[str, Analysis]) -> None:
+    """keras-plantasia (labelled healthy: val_accuracy flat since epoch 12 of a finished run) was 'needs attention'
+    for its plateau alone; 12 of the 20 healthy runs were. A plateau matters while the run goes on."""
+    a = analyses["keras-plantasia"]
+    plateau = next(f for f in a.findings if f.code == "metric.plateau")
+    assert plateau.severity is Severity.INFO and plateau.params["ended"]
+    assert "rec.lower_lr" not in {r.code for r in a.recommendations}

@@ -81,7 +81,8 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
             "rec.watch_metric_not_loss", key="train_temperature_sup",
             current=scalar(run.hyperparameters.get("train_temperature_sup")), ceiling=params["ceiling"],
             value=params["value"]))
-    if "metric.plateau" in found and (lr := scalar(run.hyperparameters.get("lr"))) is not None:
+    plateau = found.get("metric.plateau")
+    if plateau is not None and not plateau.params["ended"] and (lr := scalar(run.hyperparameters.get("lr"))) is not None:
         if isinstance(lr, (int, float)):
             recs.append(recommendation("rec.lower_lr", key="lr", current=lr, suggested=lr / 2))
     chance = found.get("projection.improvement_chance")

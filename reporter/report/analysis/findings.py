@@ -144,8 +144,9 @@ def _metric(f: Facts) -> Iterator[Finding]:
         yield finding("metric.declining", Severity.WARN, window=t.window, slope=slope, slope_per=per,
                       epochs_since_best=m.epochs_since_best)
     elif plateau:
-        yield finding("metric.plateau", Severity.WARN, window=t.window, slope=slope, slope_per=per,
-                      epochs_since_best=m.epochs_since_best)
+        ended = f.status.status is not Status.RUNNING  # a plateau at the end of a run is where it stopped improving, not a risk to watch
+        yield finding("metric.plateau", Severity.INFO if ended else Severity.WARN, window=t.window, slope=slope,
+                      slope_per=per, epochs_since_best=m.epochs_since_best, ended=ended)
     elif t.kind is Trend.IMPROVING:
         yield finding("metric.improving", Severity.OK, window=t.window, slope=slope, slope_per=per,
                       epochs_since_best=m.epochs_since_best)
