@@ -130,10 +130,20 @@ def rules(f: Facts) -> Iterator[Finding]:
     yield from _unstable(f)
 
 
+def swing(values: Sequence[float]) -> float:
+    """How far a positive series moves against its own net direction, per step, as a share of its median level.
+
+    A trend, however steep, moves one way and scores 0; only the back-and-forth that the trend does not explain
+    counts (a relative change cannot tell a fast exponential decay from noise)."""
+    data = np.asarray(values, dtype=float)
+    moves = np.diff(data)
+    against = (np.abs(moves).sum() - abs(moves.sum())) / 2
+    return float(against / len(moves) / np.median(data))
+
+
 def _unstable(f: Facts) -> Iterator[Finding]:
-    """The validation loss jumps by more than `unstable_change` of itself from one evaluation to the next, in the
-    median over the second half of the run: a converged curve moves by a few percent, a swinging one does not
-    settle."""
+    """Over the second half of the run, the validation loss moves against its own trend by at least
+    `unstable_change` of its level per evaluation: a settling curve goes one way, a swinging one keeps turning."""
     key = validation_loss(f)
     if key is None:
         return
@@ -141,7 +151,7 @@ def _unstable(f: Facts) -> Iterator[Finding]:
     if len(data) < MIN_SWING_POINTS or min(data.values) <= 0:
         return
     half = len(data) // 2
-    change = float(np.median(relative_changes(data.values[half - 1:])))
+    change = swing(data.values[half - 1:])
     if change >= f.limits.unstable_change:
         yield finding("metric.unstable", Severity.WARN, key=key, change=change, since=data.x[half],
                    threshold=f.limits.unstable_change)
