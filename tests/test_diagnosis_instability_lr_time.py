@@ -171,12 +171,23 @@ def test_a_loss_ten_times_its_minimum_is_diverging() -> None:
 # --- learning rate
 
 @pytest.mark.parametrize("keys,expected", [
-    (["loss", "lr-SGD"], "lr-SGD"), (["lr/pg1", "lr/pg0"], "lr/pg0"), (["train/lr"], "train/lr"),
+    (["loss", "lr-SGD"], "lr-SGD"), (["lr/pg1", "lr/pg0"], "lr/pg1"), (["lr/pg0"], "lr/pg0"), (["lr/pg2", "lr/pg1", "lr/pg0"], "lr/pg1"), (["train/lr"], "train/lr"),
     (["epoch_learning_rate"], "epoch_learning_rate"), (["learning_rate", "eval_loss"], "learning_rate"),
     (["lr-AdamW"], "lr-AdamW"), (["val_loss", "clr_score"], None),
 ])
 def test_the_logged_learning_rate_is_found_by_name(keys: list[str], expected: str | None) -> None:
     assert lr_key(keys) == expected
+
+
+@pytest.mark.parametrize("run_id", ["yolo-anpr-train-model", "yolo-microalgae-seg"])
+def test_ultralytics_rate_is_the_weight_group_not_the_bias_warmup(run_id: str) -> None:
+    """QA #15 item 5: lr/pg0 (biases, from warmup_bias_lr 0.1 down) made the end of warmup a "drop that helped"
+    and a linear decay to lrf "at its floor since epoch 25"; lr/pg1 is the weights' schedule."""
+    analysis = analyse(load_run(ROOT / "tests" / "fixtures" / "real-runs" / run_id), NOW)
+    codes = {f.code: f for f in analysis.findings}
+    assert codes["lr.warmup"].params["key"] == "lr/pg1"
+    assert not {"lr.drop_helped", "lr.drop_no_effect", "lr.at_floor"} & set(codes)
+    assert "rec.review_lr_schedule" not in {r.code for r in analysis.recommendations}
 
 
 def test_a_step_drop_that_helped_and_one_that_did_not() -> None:
