@@ -212,6 +212,16 @@ def test_the_runs_own_patience_is_used() -> None:
     assert (p["monitor"], p["patience"], p["basis"], p["stop_epoch"], p["best_epoch"]) == ("val_loss", 3, "config", 5, 2)
 
 
+
+@pytest.mark.parametrize("run_id,best_epoch", [("hf-whisper-flemish", 18.03), ("hf-whisper-braj", 2.0)])
+def test_hf_replay_watches_the_metric_the_trainer_kept_as_best(run_id: str, best_epoch: float) -> None:
+    """QA #15 item 6: EarlyStoppingCallback watches metric_for_best_model; trainer_state.json does not name it,
+    but best_metric is eval_wer's value at best_model_checkpoint's step (lowest is best). The replay watched
+    eval_loss, whose best epoch (14.05, 1.0) is not the checkpoint the Trainer kept."""
+    p = codes(load_run(ROOT / "tests" / "fixtures" / "real-runs" / run_id))["stop.counterfactual"].params
+    assert (p["monitor"], p["mode"], p["best_epoch"]) == ("eval_wer", "min", best_epoch)
+
+
 # --- verdict, recommendations, report -----------------------------------------------------------------------
 
 def test_verdict_rule() -> None:

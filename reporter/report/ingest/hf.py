@@ -50,24 +50,39 @@ def parse_trainer_state(file: TextFile) -> ParsedHistory:
     if isinstance(epochs, (int, float)) and epochs > 0:
         parsed.plan = Plan(epochs=int(epochs), basis="config", params={"key": "num_train_epochs"})
     parsed.metric_hint = _best_model_metric(state, entries)
+    if parsed.metric_hint is not None:  # what EarlyStoppingCallback watched, though the state does not say it
+        parsed.hyperparameters["metric_for_best_model"] = parsed.metric_hint
+        greater = _greater_is_better(parsed.metric_hint, state["best_metric"], entries)
+        if greater is not None:
+            parsed.hyperparameters["greater_is_better"] = greater
     skip = ("step",) + SUMMARY_KEYS if x_name == "epoch" else SUMMARY_KEYS
     return finish_parsed(parsed, long_from_wide(table, x_name, "epoch" if x_name == "epoch" else "step", skip=skip),
                    file, x_name)
 
 
 def _best_model_metric(state: dict, entries: list) -> str | None:
-    """The eval key holding `best_metric` at `best_global_step`: the run's metric_for_best_model.
+    """The eval key holding `best_metric` at the best step: the run's metric_for_best_model.
 
     trainer_state.json does not name that metric, and training_args.bin, which does, is a pickle that is
-    never loaded; the value the Trainer kept as best identifies it when exactly one key matches.
+    never loaded; the value the Trainer kept as best identifies it when exactly one key matches. The best step is
+    `best_global_step`, or (older Trainers) the number of `best_model_checkpoint`'s folder.
     """
     best, step = state.get("best_metric"), state.get("best_global_step")
     if not isinstance(best, (int, float)) or isinstance(best, bool):
         return None
-    matches = {key for entry in entries if isinstance(entry, dict) and (step is None or entry.get("step") == step)
+    step = step if isinstance(step, int) else _checkpoint_step(Path(str(state.get("best_model_checkpoint") or "")))
+    matches = {key for entry in entries if isinstance(entry, dict) and (step < 0 or entry.get("step") == step)
                for key, value in entry.items()
                if key.startswith("eval_") and key not in SUMMARY_KEYS and value == best}
     return matches.pop() if len(matches) == 1 else None
+
+
+def _greater_is_better(key: str, best: float, entries: list) -> bool | None:
+    """Whether the Trainer kept the highest value of `key` as best (its greater_is_better): best_metric is the
+    highest or the lowest value logged; None when both or neither."""
+    values = [e[key] for e in entries if isinstance(e, dict) and isinstance(e.get(key), (int, float))]
+    highest, lowest = best >= max(values, default=best), best <= min(values, default=best)
+    return highest if highest != lowest else None
 
 
 def latest_checkpoint(folder: Path) -> list[Path]:
