@@ -222,6 +222,14 @@ def test_hf_replay_watches_the_metric_the_trainer_kept_as_best(run_id: str, best
     assert (p["monitor"], p["mode"], p["best_epoch"]) == ("eval_wer", "min", best_epoch)
 
 
+
+def test_one_best_epoch_per_report() -> None:
+    """QA #15 item 12: lightning-mnist20k-v10 logs a last validation (epoch 20, its lowest value) with no training
+    value beside it; fit.at_best named epoch 19 (the paired, smoothed curve) while the replay named epoch 20."""
+    found = codes(load_run(ROOT / "tests" / "fixtures" / "real-runs" / "lightning-mnist20k-v10"))
+    assert found["fit.at_best"].params["best_epoch"] == found["stop.counterfactual"].params["best_epoch"] == 20.0
+
+
 # --- verdict, recommendations, report -----------------------------------------------------------------------
 
 def test_verdict_rule() -> None:

@@ -128,8 +128,19 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
         return
     settled = fit.at_best(c, f.limits)
     if settled is not None:
-        yield finding("fit.at_best", Severity.OK, key=val_key, train_key=train_key, best_epoch=settled.best_epoch,
-                       rise=settled.rise)
+        yield finding("fit.at_best", Severity.OK, key=val_key, train_key=train_key,
+                       best_epoch=_best_epoch(f.run, pair, settled.best_epoch), rise=settled.rise)
+
+
+def _best_epoch(run: Run, pair: TrainValPair, paired_best: float) -> float:
+    """The epoch of the lowest logged validation value, evaluations without a training value beside them
+    included, so that the report names the same best epoch as the early-stopping replay; a summed loss has
+    only its paired evaluations."""
+    if len(pair.val) != 1:
+        return paired_best
+    data = series(run.history, pair.val[0])
+    finite = [(v, x) for x, v in zip(data.x, data.values) if math.isfinite(v)]
+    return float(min(finite)[1]) if finite else paired_best
 
 
 TRAIN_ONLY_KEYS = ("mosaic", "dropout")

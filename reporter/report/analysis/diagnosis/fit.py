@@ -66,7 +66,7 @@ class Gap:
 
 @dataclass(frozen=True)
 class AtBest:
-    best_epoch: float  # where the smoothed validation loss is lowest
+    best_epoch: float  # where the validation loss is lowest: the best epoch of the appendix and of the replay
     rise: float  # (end level - smoothed minimum) / |smoothed minimum|: within the noise
 
 
@@ -176,7 +176,7 @@ def at_best(c: Curves, limits: Thresholds) -> AtBest | None:
     end, lowest = _end(c.val), float(smooth[at])
     if end - lowest > limits.overfit_noise * noise(c.val) or _relative(end, lowest) > limits.overfit_rise:
         return None
-    return AtBest(float(c.x[at]), max(0.0, _relative(end, lowest)))
+    return AtBest(float(c.x[np.argmin(c.val)]), max(0.0, _relative(end, lowest)))
 
 
 def constant(values: np.ndarray) -> bool:
