@@ -223,6 +223,18 @@ def test_hf_replay_watches_the_metric_the_trainer_kept_as_best(run_id: str, best
 
 
 
+def test_hf_direction_of_an_unnamed_metric_comes_from_the_trainers_best(tmp_path: Path) -> None:
+    """best_metric is the highest eval_combined logged: the Trainer ran with greater_is_better."""
+    combined = [0.2, 0.5, 0.4, 0.6, 0.55, 0.5, 0.45, 0.4, 0.42, 0.41, 0.4, 0.39]
+    log = [{"epoch": i + 1.0, "step": 10 * (i + 1), "eval_loss": 1.0 - 0.01 * i, "eval_combined": v}
+           for i, v in enumerate(combined)] + [{"epoch": i + 1.0, "step": 10 * (i + 1), "loss": 1.0 - 0.02 * i}
+                                               for i in range(12)]
+    state = {"best_metric": 0.6, "best_model_checkpoint": "out/checkpoint-40", "log_history": log}
+    (tmp_path / "trainer_state.json").write_text(json.dumps(state))
+    p = codes(load_run(tmp_path))["stop.counterfactual"].params
+    assert (p["monitor"], p["mode"], p["best_epoch"]) == ("eval_combined", "max", 4.0)
+
+
 def test_one_best_epoch_per_report() -> None:
     """QA #15 item 12: lightning-mnist20k-v10 logs a last validation (epoch 20, its lowest value) with no training
     value beside it; fit.at_best named epoch 19 (the paired, smoothed curve) while the replay named epoch 20."""
