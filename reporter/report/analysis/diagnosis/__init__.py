@@ -17,7 +17,7 @@ from reporter.config import Thresholds
 from reporter.model import Finding, Mode, Run, Severity, Status, TrainValPair
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
-from reporter.report.analysis.metrics import direction, tokens
+from reporter.report.analysis.metrics import CONSTANT_SPREAD, direction, tokens
 from reporter.report.series import series
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def _constant_evaluation(run: Run, found: tuple[TrainValPair, ...]) -> list[Find
     key, data = constant[0]
     value = next(v for v in data.values if math.isfinite(v))
     return [finding("eval.constant", Severity.ERROR, key=key, keys=[k for k, _ in constant], value=value,
-                    count=len(data))]
+                    count=len(data), digits=round(-math.log10(CONSTANT_SPREAD)))]
 
 
 def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
