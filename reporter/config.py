@@ -47,6 +47,9 @@ class Thresholds:
     """A run is stalled when its last entry is older than this many typical epoch durations."""
     stall_min_hours: float = 6.0
     """...and older than this many hours: a short silence (or a pinned --now before the last write) is normal."""
+    own_stop_epochs: float = 2.0
+    """A run its own early-stopping rule stops at its last logged epoch has stopped early once nothing was
+    written for more than this many usual epoch durations."""
     interval: float = 0.8
     """Coverage of the projection interval."""
     overfit_noise: float = 3.0
@@ -197,6 +200,7 @@ _THRESHOLD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "imbalance_warn": (lambda v: _is_number(v) and v > 1, "a number > 1"),
     "stall_factor": (lambda v: _is_number(v) and v > 1, "a number > 1"),
     "stall_min_hours": (lambda v: _is_number(v) and v > 0, "a positive number of hours"),
+    "own_stop_epochs": (lambda v: _is_number(v) and v > 0, "a positive number of epoch durations"),
     "interval": (lambda v: _is_number(v) and 0.5 <= v < 1, "a number in [0.5, 1)"),
     "overfit_noise": (lambda v: _is_number(v) and v > 0, "a positive number"),
     "overfit_rise": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),

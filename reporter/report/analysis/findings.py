@@ -69,8 +69,10 @@ def _status(f: Facts) -> Iterator[Finding]:
     if s.status is Status.CRASHED:
         yield finding("run.crashed", Severity.ERROR, epoch=s.crash_epoch, reason=s.reason)
     elif s.status is Status.STOPPED_EARLY:
-        yield finding("run.stopped_early", Severity.WARN if planned else Severity.INFO, epoch=s.last_epoch,
-                      planned_epochs=planned)
+        own = s.stopped_by  # the run's own rule ending it is what its config asked for: information
+        yield finding("run.stopped_early", Severity.WARN if planned and own is None else Severity.INFO,
+                      epoch=s.last_epoch, planned_epochs=planned, framework=own.framework if own else None,
+                      patience=own.patience if own else None)
     elif s.status is Status.FINISHED:
         yield finding("run.finished", Severity.OK, last_epoch=s.last_epoch, planned_epochs=planned,
                       epoch_base=f.run.epoch_base, epochs_done=_epochs_done(f))

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
@@ -144,6 +145,15 @@ def augmented(run: Run) -> bool:
 
 
 FRAMEWORKS = ("keras", "lightning", "hf", "ultralytics")
+
+
+@dataclass(frozen=True)
+class OwnStop:
+    """The epoch at which the run's own early-stopping rule stops it, with that rule's patience."""
+
+    epoch: float
+    patience: int
+    framework: str
 PATIENCE_KEYS = ("patience", "early_stopping_patience", "es_patience")
 MIN_DELTA_KEYS = ("min_delta", "early_stopping_min_delta", "early_stopping_threshold")
 
@@ -217,6 +227,24 @@ def _hours_between(run: Run, start: float, end: float) -> float | None:
     if start in elapsed and end in elapsed and math.isfinite(elapsed[end] - elapsed[start]):
         return float(elapsed[end] - elapsed[start]) / 3600
     return None
+
+
+def own_stop(run: Run, defaults: Thresholds) -> OwnStop | None:
+    """Where the run's own early stopping, with the patience its config states, stops it on the logged values
+    (None without a configured patience or when the rule never fires): status.run_status compares it with the
+    run's last epoch, since a framework that stopped a run early often writes no end marker."""
+    patience = _setting(run, PATIENCE_KEYS)
+    if patience is None or patience <= 0:
+        return None
+    which = framework(run)
+    found = run_pairs(run)
+    monitored = _monitor(run, which, loss_pair(found))
+    if monitored is None or len(monitored[2]) < fit.MIN_POINTS or fit.constant(monitored[3]):
+        return None
+    _, mode, x, values = monitored
+    delta = _setting(run, MIN_DELTA_KEYS)
+    stop = replay(which, values, x, mode, int(patience), delta if delta is not None else defaults.stop_min_delta).stop
+    return OwnStop(float(x[stop]), int(patience), which) if stop is not None else None
 
 
 def _counterfactual(run: Run, pair: TrainValPair | None, defaults: Thresholds) -> Iterator[Finding]:
