@@ -75,21 +75,24 @@ def prefix_length(n: int, fraction: float) -> int:
     return min(n - 1, max(3, int(round(n * fraction))))
 
 
-def calibration_errors(curves: Iterable[Curve], cuts: Sequence[float] = CALIBRATION_CUTS) -> list[tuple[float, float]]:
-    """(horizon, signed error in interval units) for every later point of every cut of every curve."""
-    pairs: list[tuple[float, float]] = []
+def calibration_errors(curves: Iterable[Curve], cuts: Sequence[float] = CALIBRATION_CUTS
+                       ) -> list[tuple[float, float, float, int]]:
+    """(horizon, signed error in interval units, weight, prefix length) for every later point of every cut of
+    every curve; the weights of one cut's points add up to 1, so long curves do not outvote short ones."""
+    rows: list[tuple[float, float, float, int]] = []
     for curve in curves:
         x, y = np.asarray(curve.x), np.asarray(curve.y)
         for cut in sorted({prefix_length(len(x), c) for c in cuts}):
             model = CurveEnsemble(bounds=curve.bounds).fit(x[:cut], y[:cut], curve.higher_is_better)
             future = x[cut:]
-            pairs.extend(zip(model.horizon(future).tolist(), model.calibration_error(future, y[cut:]).tolist()))
-    return pairs
+            rows.extend((h, e, 1 / len(future), cut) for h, e in zip(model.horizon(future).tolist(),
+                                                                      model.calibration_error(future, y[cut:]).tolist()))
+    return rows
 
 
 def leave_one_source_out(curves: Sequence[Curve]) -> dict[str, Calibration]:
     """A calibration per source repository, built from every other repository's curves."""
-    errors_by_source: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    errors_by_source: dict[str, list[tuple[float, float, float, int]]] = defaultdict(list)
     for curve in curves:
         errors_by_source[curve.source].extend(calibration_errors([curve]))
     return {source: calibration_from_errors([e for other, errs in errors_by_source.items() if other != source
