@@ -26,9 +26,11 @@ def _table(table: Calibration) -> dict[str, Any]:
 def main() -> None:
     source = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT.parent / "shared" / "curves-large" / "curves.jsonl")
     curves = load_curves([str(source)])
-    table = calibration_from_errors(calibration_errors(curves), len(curves))
+    repositories = len({curve.source for curve in curves})
+    table = calibration_from_errors(calibration_errors(curves), len(curves), repositories)
     out = ROOT / "reporter" / "data" / "projection_calibration.json"
     out.write_text(json.dumps({"source": f"shared/{source.parent.name}/{source.name}", "curves": len(curves),
+                               "repositories": repositories,
                                "edges": [e if e != float("inf") else 1e308 for e in table.edges],
                                "levels": list(table.levels), **_table(table),
                                "by_length": [{"fewest_points": fewest, **_table(part)}

@@ -44,6 +44,7 @@ def projection_calibration() -> Calibration | None:
     edges, levels = tuple(float(e) for e in data["edges"]), tuple(data["levels"])
 
     def table(part: dict[str, Any]) -> Calibration:
-        return Calibration(edges, levels, tuple(tuple(row) for row in part["table"]), tuple(part["n"]), data.get("curves"))
+        return Calibration(edges, levels, tuple(tuple(row) for row in part["table"]), tuple(part["n"]))
 
-    return replace(table(data), by_length=tuple((part["fewest_points"], table(part)) for part in data.get("by_length", ())))
+    return replace(table(data), curves=data.get("curves"), repositories=data.get("repositories"),
+                   by_length=tuple((part["fewest_points"], table(part)) for part in data.get("by_length", ())))
