@@ -77,7 +77,7 @@ def test_intervals_come_from_histories_of_a_similar_length() -> None:
 
 def test_the_shipped_calibration_is_built_from_curves_large_per_length() -> None:
     calibration = projection_calibration()
-    assert calibration is not None and calibration.curves == 324
+    assert calibration is not None and (calibration.curves, calibration.repositories) == (324, 94)
     assert [fewest for fewest, _ in calibration.by_length] == list(LENGTH_EDGES)
 
 

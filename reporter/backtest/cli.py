@@ -129,7 +129,7 @@ def run_backtest(args: argparse.Namespace) -> int:
     rows = summarise(scores)
     if not args.quiet:
         note = ("leave-one-repository-out calibration (each curve's repository is left out)" if choice == "held-out"
-                else "the calibration reports use (built from shared/curves)")
+                else "the calibration reports use (built from shared/curves-large)")
         print(f"{len(curves)} curves from {len(sources)} sources; intervals: {note}")
         print(table(rows))
         print(breakdown_table("kind, prefix", breakdown(scores, by_kind)))
