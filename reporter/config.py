@@ -68,6 +68,10 @@ class Thresholds:
     """Lightning SpikeDetection's window: a training loss is compared with the mean of its last this many values."""
     spike_rtol: float = 2.0
     """...and is a spike when it rose and exceeds that mean by more than this times the mean (Lightning's rtol)."""
+    spike_noise: float = 0.5
+    """Spikes are a watch item only on a training loss whose ordinary movement (the median relative change between
+    consecutive values) is below this; on a noisier one (a single mini-batch's loss logged per epoch) they are within
+    its noise and reported as information."""
     diverging_share: float = 0.5
     """The training loss diverges when it rose significantly over the last `window` values and gave back more than
     this share of everything it had gained (from its first value down to its minimum)..."""
@@ -206,6 +210,7 @@ _THRESHOLD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "stop_min_delta": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
     "spike_window": (_is_positive_int, "a positive integer"),
     "spike_rtol": (lambda v: _is_number(v) and v > 0, "a positive number"),
+    "spike_noise": (lambda v: _is_number(v) and v > 0, "a positive number"),
     "diverging_share": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
     "diverging_ratio": (lambda v: _is_number(v) and v > 1, "a number > 1"),
     "unstable_change": (lambda v: _is_number(v) and v > 0, "a positive number"),

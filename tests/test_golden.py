@@ -1,4 +1,5 @@
-"""Golden files for the demo report in both languages.
+"""Golden files for the demo report and two labelled real runs (a Keras run and an Ultralytics run with args.yaml,
+both overfitting) in both languages.
 
 After an intended change: `make golden` (REPORTER_REGENERATE_GOLDEN=1) rewrites them; review the diff.
 Embedded SVG figures are replaced by their length, so a matplotlib upgrade does not break the text comparison.
@@ -36,6 +37,26 @@ def rendered(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("name", ["report.zh.md", "report.en.md", "report.zh.html", "report.en.html", "summary.json"])
 def test_demo_report_matches_golden(rendered: Path, name: str) -> None:
     assert_matches_golden(rendered / name, GOLDEN / name)
+
+
+REAL_RUNS = Path(__file__).parent / "fixtures" / "real-runs"
+GOLDEN_RUNS = ("keras-dm2024-log1", "yolo-cls-emotion-train")
+"""Overfitting runs from the labelled set: the report must say so first, with the epoch to go back to."""
+
+
+@pytest.fixture(scope="module")
+def rendered_runs(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("golden-runs")
+    for run in GOLDEN_RUNS:
+        assert main(["report", str(REAL_RUNS / run), "--out", str(out), "--format", "md,html",
+                     "--now", "2025-03-15T09:00:00", "-q"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("run", GOLDEN_RUNS)
+@pytest.mark.parametrize("name", ["report.zh.md", "report.en.md", "report.zh.html", "report.en.html", "summary.json"])
+def test_real_run_report_matches_golden(rendered_runs: Path, run: str, name: str) -> None:
+    assert_matches_golden(rendered_runs / run / name, GOLDEN.parent / run / name)
 
 
 def assert_matches_golden(rendered: Path, golden: Path) -> None:

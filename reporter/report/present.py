@@ -27,12 +27,13 @@ from reporter.model import (
     frozen_mapping,
     scalar,
 )
-from reporter.report.analysis.diagnosis import fit
+from reporter.report.analysis.diagnosis import TRAIN_ONLY_KEYS, fit
 from reporter.report.analysis.diagnosis.stopping import FITNESS_WEIGHTS
 from reporter.report.analysis.findings import FORK_MIN_EVALUATIONS
 from reporter.report.analysis.instability import MIN_SWING_POINTS, SPIKE_WARMUP
 from reporter.report.analysis.learning_rate import WARMUP_RISE
 from reporter.report.analysis.metrics import (
+    CONSTANT_SPREAD,
     LOSS_EDGE,
     MIN_TREND_POINTS,
     OSCILLATING_BELOW,
@@ -156,7 +157,7 @@ def _reference_lines(a: Analysis) -> tuple[str | None, tuple[ReferenceLine, ...]
 def _published_only(a: Analysis) -> tuple[str | None, tuple[ReferenceLine, ...]]:
     """The published column of the configured metric (else the table's first), without a line for this run."""
     columns = list(a.reference[0].metrics)
-    wanted = (a.run.config.metric or "").lower()
+    wanted = (a.run.configured_metric or "").lower()
     column = next((c for c in columns if c.lower() == wanted), columns[0])
     lines = [ReferenceLine(r.method, r.metrics[column], r.split, False) for r in a.reference]
     return column, tuple(sorted(lines, key=lambda line: -line.value))
@@ -175,7 +176,7 @@ VERDICT_CODES = {"action_needed": "verdict.action_needed", "needs_attention": "v
 def stated_rules(calibration: Calibration | None) -> Mapping[str, Any]:
     """The analysis' fixed rules that the report's sentences quote, taken from where they are defined."""
     return frozen_mapping({
-        "trend_min_points": MIN_TREND_POINTS, "oscillating_below": OSCILLATING_BELOW,
+        "trend_min_points": MIN_TREND_POINTS, "oscillating_below": OSCILLATING_BELOW, "constant_spread": CONSTANT_SPREAD,
         "projection_min_points": MIN_POINTS, "calibration_curves": calibration.curves if calibration else None,
         "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
         "held_out_rest_low": HELD_OUT_REST_COVERAGE[0], "held_out_rest_high": HELD_OUT_REST_COVERAGE[1],
@@ -185,6 +186,7 @@ def stated_rules(calibration: Calibration | None) -> Mapping[str, Any]:
         "flat_gain": FLAT_GAIN, "flat_window": FLAT_WINDOW, "fork_min_evaluations": FORK_MIN_EVALUATIONS,
         "steps_per_slope": STEPS_PER_SLOPE, "fit_smoothing": fit.SMOOTHING, "fit_end_points": fit.END_POINTS,
         "fit_min_after": fit.MIN_AFTER_MINIMUM, "fit_min_points": fit.MIN_POINTS, "noise_factor": fit.NOISE_FACTOR, "fit_recent_share": fit.RECENT_SHARE,
+        "train_only_keys": TRAIN_ONLY_KEYS,
         "fitness_map50": FITNESS_WEIGHTS["metrics/mAP50({head})"],
         "fitness_map50_95": FITNESS_WEIGHTS["metrics/mAP50-95({head})"],
         "spike_warmup": SPIKE_WARMUP, "unstable_min_points": MIN_SWING_POINTS,

@@ -64,7 +64,7 @@ def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, .
 def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Finding, ...]) -> tuple[Recommendation, ...]:
     """Concrete next steps, each tied to a finding and, where it applies, to a config value."""
     found = _codes(findings)
-    recs: list[Recommendation] = list(remedies.recommendations(run, findings))
+    recs: list[Recommendation] = list(remedies.recommendations(run, findings, metric))
     if "umc.early_stop_rule" in found:
         recs.append(recommendation(
             "rec.disable_fork_early_stop", key="enable_early_stop", current=run.hyperparameters.get("enable_early_stop"),
@@ -81,7 +81,8 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
             "rec.watch_metric_not_loss", key="train_temperature_sup",
             current=scalar(run.hyperparameters.get("train_temperature_sup")), ceiling=params["ceiling"],
             value=params["value"]))
-    if "metric.plateau" in found and (lr := scalar(run.hyperparameters.get("lr"))) is not None:
+    plateau = found.get("metric.plateau")
+    if plateau is not None and not plateau.params["ended"] and (lr := scalar(run.hyperparameters.get("lr"))) is not None:
         if isinstance(lr, (int, float)):
             recs.append(recommendation("rec.lower_lr", key="lr", current=lr, suggested=lr / 2))
     chance = found.get("projection.improvement_chance")
@@ -108,5 +109,6 @@ EVIDENCE = {
     "rec.stop_training": ("projection.improvement_chance",), "rec.use_best_checkpoint": ("metric.declining",),
     "rec.fix_label_file": ("dataset.header_as_class",), "rec.inspect_crash": ("run.crashed",),
     "rec.check_stalled": ("run.stalled",), "rec.log_metric_every_epoch": ("metric.sparse", "metric.insufficient_data"),
+    "rec.keep_going": ("fit.at_best",),
 }
 """The finding each older recommendation follows from, for the evidence the report cites."""

@@ -22,6 +22,7 @@ from reporter.model import (
     Mode,
     Projection,
     ReferenceRow,
+    ReferenceTarget,
     Run,
     Scale,
     SeedSummary,
@@ -32,6 +33,7 @@ from reporter.model import (
 )
 from reporter.report.analysis import instability, learning_rate, timing
 from reporter.report.analysis.dataset import dataset_mismatch
+from reporter.report.analysis.diagnosis import evaluation_key
 from reporter.report.analysis.diagnosis import rules as _diagnosis
 from reporter.report.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, tokens
 from reporter.report.analysis.status import StatusResult
@@ -56,6 +58,7 @@ class Facts:
     clustering: Any = None
     x_unit: str = "epoch"  # what x counts, as analysis.analyse decided once
     now: datetime | None = None  # the report's clock (--now), for times still to come
+    target: ReferenceTarget | None = None  # the published value to beat, chosen once by analysis.analyse
 
 
 def _status(f: Facts) -> Iterator[Finding]:
@@ -90,6 +93,9 @@ def _status(f: Facts) -> Iterator[Finding]:
                       thres=f.run.plan.params["thres"], delta=f.run.plan.params["delta"], configured=configured)
     if f.run.restarts:
         yield finding("run.resumed", Severity.INFO, restarts=f.run.restarts)
+    if f.run.skipped_lines:
+        yield finding("history.rows_skipped", Severity.WARN, file=f.run.sources[0].path,
+                      lines=list(f.run.skipped_lines[:10]), count=len(f.run.skipped_lines))
     yield from _fork_early_stop(f)
 
 
@@ -138,8 +144,9 @@ def _metric(f: Facts) -> Iterator[Finding]:
         yield finding("metric.declining", Severity.WARN, window=t.window, slope=slope, slope_per=per,
                       epochs_since_best=m.epochs_since_best)
     elif plateau:
-        yield finding("metric.plateau", Severity.WARN, window=t.window, slope=slope, slope_per=per,
-                      epochs_since_best=m.epochs_since_best)
+        ended = f.status.status is not Status.RUNNING  # a plateau at the end of a run is where it stopped improving, not a risk to watch
+        yield finding("metric.plateau", Severity.INFO if ended else Severity.WARN, window=t.window, slope=slope,
+                      slope_per=per, epochs_since_best=m.epochs_since_best, ended=ended)
     elif t.kind is Trend.IMPROVING:
         yield finding("metric.improving", Severity.OK, window=t.window, slope=slope, slope_per=per,
                       epochs_since_best=m.epochs_since_best)
@@ -258,7 +265,7 @@ def _constants(f: Facts) -> Iterator[Finding]:
     skip = {f.metric.name if f.metric else None, f.loss.key if f.loss else None}
     grouped = f.run.history[f.run.history["x_kind"] == "epoch"].groupby("key")["value"]
     for key, values in grouped:
-        if key in skip or "loss" in tokens(str(key)) or len(values) < 3:
+        if key in skip or "loss" in tokens(str(key)) or len(values) < 3 or evaluation_key(f.run, str(key)):
             continue
         if values.nunique(dropna=False) == 1 and math.isfinite(values.iloc[0]):
             yield finding("fact.constant", Severity.INFO, key=key, value=float(values.iloc[0]), count=len(values),
@@ -299,10 +306,10 @@ def metric_as_percent(value: float, scale: Scale) -> float:
 
 def _reference(f: Facts) -> Iterator[Finding]:
     m = f.metric
-    target = reference_target(m, f.reference)
+    target = f.target
     if m is None or m.best is None or target is None:
         return
-    _, row, column = target
+    row, column = target.row, target.column
     # Papers report the mean over seeds: compare like with like when the seeds are known.
     basis = "seed_mean" if f.seeds is not None else "best"
     raw = f.seeds.metrics[m.name]["mean"] if f.seeds is not None else m.best.value
@@ -314,7 +321,7 @@ def _reference(f: Facts) -> Iterator[Finding]:
         yield finding("reference.split_mismatch", Severity.WARN, split=m.split, reference_split=row.split)
 
 
-def reference_target(metric: MetricSummary | None, reference: tuple[ReferenceRow, ...]) -> tuple[float, ReferenceRow, str] | None:
+def reference_target(metric: MetricSummary | None, reference: tuple[ReferenceRow, ...]) -> ReferenceTarget | None:
     """The best published value for the metric, in the metric's own unit, with its row and column."""
     if metric is None or not reference or metric.scale is Scale.RAW:
         return None
@@ -324,7 +331,7 @@ def reference_target(metric: MetricSummary | None, reference: tuple[ReferenceRow
     pick = max if metric.mode is Mode.MAX else min
     row = pick(reference, key=lambda r: r.metrics[column])
     value = row.metrics[column] / 100 if metric.scale is Scale.FRACTION else row.metrics[column]
-    return value, row, column
+    return ReferenceTarget(value, row, column)
 
 
 def _projection(f: Facts) -> Iterator[Finding]:
@@ -333,9 +340,9 @@ def _projection(f: Facts) -> Iterator[Finding]:
         yield finding("projection.capped", Severity.INFO, requested=[float(x) for x in p.capped],
                       planned_epochs=f.run.plan.epochs if f.run.plan else None, limit=p.limit,
                       status=f.status.status.value)
-    target = reference_target(f.metric, f.reference)
+    target = f.target
     if p.p_reach_target is not None and target is not None and p.p_reach_target < 0.2:
-        yield finding("projection.unlikely_target", Severity.WARN, target=target[1].metrics[target[2]],
+        yield finding("projection.unlikely_target", Severity.WARN, target=target.published,
                       probability=p.p_reach_target, epoch=p.chance_at)
     if p.p_beat_best is not None and f.status.status is Status.RUNNING:
         severity = Severity.WARN if p.p_beat_best < STOP_BELOW else Severity.INFO
@@ -379,9 +386,9 @@ def _seed_spread(f: Facts) -> Iterator[Finding]:
     """Seeds spread wider than the run's distance to the published result: one seed proves little."""
     if f.seeds is None or f.metric is None:
         return
-    target = reference_target(f.metric, f.reference)
+    target = f.target
     stats = f.seeds.metrics[f.metric.name]
-    gap = metric_as_percent(stats["mean"], f.metric.scale) - target[1].metrics[target[2]] if target else None
+    gap = metric_as_percent(stats["mean"], f.metric.scale) - target.published if target else None
     std = metric_as_percent(stats["std"], f.metric.scale)
     if gap is not None and f.seeds.n > 1 and 2 * std > abs(gap):
         yield finding("seeds.high_variance", Severity.WARN, std=std, gap=gap, n=f.seeds.n)

@@ -115,8 +115,13 @@ def rules(f: Facts) -> Iterator[Finding]:
         data = series(f.run.history, f.loss.key)
         found = spikes(data.values, limits.spike_window, limits.spike_rtol)
         if found:
-            yield finding("loss.spikes", Severity.WARN, key=f.loss.key, epochs=[data.x[i] for i in found][:10],
-                          count=len(found), window=limits.spike_window, rtol=limits.spike_rtol)
+            level = finite_part(data).values
+            moves = relative_changes(level) if len(level) > 1 and min(level) > 0 else np.array([])
+            noise = float(np.median(moves)) if moves.size else None
+            noisy = noise is not None and noise >= limits.spike_noise
+            yield finding("loss.spikes", Severity.INFO if noisy else Severity.WARN, key=f.loss.key,
+                          epochs=[data.x[i] for i in found][:10], count=len(found), noise=noise,
+                          noise_limit=limits.spike_noise, window=limits.spike_window, rtol=limits.spike_rtol)
         if diverging(data.values, limits.window, limits.significance, limits.diverging_share, limits.diverging_ratio):
             clean = finite_part(data)
             low = int(np.argmin(clean.values))
@@ -155,7 +160,8 @@ def validation_loss(f: Facts) -> str | None:
 def advice(run: Run, found: dict[str, Finding]) -> Iterator[Recommendation]:
     """Spikes or a diverging loss: a lower learning rate (halved, when the config holds one), a warmup, or
     gradient clipping."""
-    evidence = tuple(code for code in ("loss.spikes", "loss.diverging") if code in found)
+    evidence = tuple(code for code in ("loss.spikes", "loss.diverging")
+                     if code in found and found[code].severity is Severity.WARN)
     if not evidence:
         return
     key = next((k for k in LR_KEYS if _number(run.hyperparameters.get(k)) is not None), None)

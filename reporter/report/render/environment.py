@@ -42,6 +42,8 @@ LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
 SCIENTIFIC_FROM = 1e15
 """Larger magnitudes are shown as 1.50E25: digit grouping says nothing there, and from 1e24 on Babel's
 decimal context cannot even round them (a diverging loss of 1e24 crashed every report)."""
+SCIENTIFIC_DECIMALS_FROM = 1e7
+"""A value shown with decimals is scientific from this magnitude on: 1.25E12, not 1,253,290,000,000.0000."""
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#])")
 
 
@@ -95,7 +97,8 @@ class Numbers:
             return "NaN" if math.isnan(value) else ("∞" if value > 0 else "−∞")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return str(value)
-        if abs(value) >= SCIENTIFIC_FROM:
+        tiny = value != 0 and abs(value) < 0.5 * 10 ** -digits  # would print as 0.0000
+        if abs(value) >= SCIENTIFIC_FROM or (digits > 0 and (tiny or abs(value) >= SCIENTIFIC_DECIMALS_FROM)):
             return format_scientific(value, format="0." + "0" * max(digits, 2) + "E0", locale=self.locale)
         pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
         return format_decimal(value, format=pattern, locale=self.locale)

@@ -12,7 +12,7 @@ import math
 from typing import Any, Iterator, Mapping
 
 from reporter.codes import recommendation
-from reporter.model import Finding, Recommendation, Run, SettingChange
+from reporter.model import Finding, MetricSummary, Mode, Recommendation, Run, SettingChange
 
 EPOCH_KEYS = ("epochs", "max_epochs", "num_train_epochs")
 PATIENCE_KEY = {"keras": "patience", "lightning": "patience", "hf": "early_stopping_patience", "ultralytics": "patience"}
@@ -46,12 +46,21 @@ def _more_epochs(run: Run, last_epoch: float) -> SettingChange:
     return SettingChange(key or EPOCH_KEYS[0], current if key else None, int(math.ceil(base * MORE_EPOCHS)), key is not None)
 
 
-def recommendations(run: Run, findings: tuple[Finding, ...]) -> tuple[Recommendation, ...]:
+def recommendations(run: Run, findings: tuple[Finding, ...], metric: MetricSummary | None = None) -> tuple[Recommendation, ...]:
     """The diagnosis' recommendations, in the order to act on them."""
-    return tuple(_recommendations(run, {f.code: f for f in findings}))
+    return tuple(_recommendations(run, {f.code: f for f in findings}, metric))
 
 
-def _recommendations(run: Run, found: Mapping[str, Finding]) -> Iterator[Recommendation]:
+def _later_metric_best(metric: MetricSummary | None, loss_best: float) -> tuple[str | None, float | None]:
+    """The validation metric and its best epoch when it peaked after the loss minimum: a model that overfits in its
+    loss (growing over-confident) may still gain in accuracy, and the checkpoint to keep depends on which counts."""
+    if metric is None or metric.best is None or metric.mode is not Mode.MAX or metric.split != "val" \
+            or metric.best.x <= loss_best:
+        return None, None
+    return metric.name, metric.best.x
+
+
+def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSummary | None) -> Iterator[Recommendation]:
     fitted = tuple(code for code in ("fit.overfitting", "fit.generalization_gap") if code in found)
     stop = found.get("stop.counterfactual")
     if "eval.constant" in found:
@@ -59,7 +68,9 @@ def _recommendations(run: Run, found: Mapping[str, Finding]) -> Iterator[Recomme
         yield recommendation("rec.check_validation_split", ("eval.constant",), key=p["key"], value=p["value"])
     if "fit.overfitting" in found:
         p = found["fit.overfitting"].params
-        yield recommendation("rec.restore_best_checkpoint", ("fit.overfitting",), epoch=p["best_epoch"], key=p["key"])
+        name, later = _later_metric_best(metric, p["best_epoch"])
+        yield recommendation("rec.restore_best_checkpoint", ("fit.overfitting",), epoch=p["best_epoch"], key=p["key"],
+                   metric=name, metric_epoch=later)
     if fitted:
         ultralytics = stop is not None and stop.params["framework"] == "ultralytics"
         yield recommendation("rec.regularise", fitted, _regularisation(run), key=found[fitted[0]].params["key"],
