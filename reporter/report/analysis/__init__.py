@@ -120,7 +120,7 @@ def seed_summary(run: Run) -> SeedSummary | None:
 
 
 def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), limits: Thresholds = Thresholds(),
-            project_to: tuple[int, ...] = (), calibration: Calibration | None = None) -> Analysis:
+            project_to: tuple[float, ...] = (), calibration: Calibration | None = None) -> Analysis:
     """The whole analysis of one run; `now` is injected so reports are reproducible.
 
     A diverging run's values near the float limit overflow in sums and products along the way; the rules
@@ -132,7 +132,7 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
 
 
 def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], limits: Thresholds,
-              project_to: tuple[int, ...], calibration: Calibration | None) -> Analysis:
+              project_to: tuple[float, ...], calibration: Calibration | None) -> Analysis:
     pretraining = pretraining_epoch(run) is not None  # no evaluation metric exists yet: none is chosen or required
     key, basis = (None, None) if pretraining else metrics.primary_choice(run)
     data = series(run.history, key) if key else Series("", (), ())
