@@ -108,6 +108,8 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("metric.diverged", S.ERROR, unit_aware=True, key=P(K.TEXT), epoch=P(K.EPOCH),
           cause=P(K.TEXT, choices=("nan", "inf", "jump"))),
     _code("metric.nan", S.WARN, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT)),
+    _code("loss.nan_rows", S.INFO, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT),
+          summed=P(K.FLAG)),
     # the training script's own monitor
     _code("monitor.logged", S.INFO, epoch=P(K.EPOCH), trend=P(K.TEXT, optional=True),
           stability=P(K.NUMBER, optional=True), improvements=P(K.COUNT, optional=True),

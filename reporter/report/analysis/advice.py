@@ -29,6 +29,11 @@ def _codes(findings: tuple[Finding, ...]) -> dict[str, Finding]:
     return {f.code: f for f in findings}
 
 
+def _non_finite(findings: tuple[Finding, ...]) -> bool:
+    """A loss or metric that turned NaN or infinite (not a jump): 'no crash, traceback or NaN' does not hold."""
+    return any(f.code == "metric.diverged" and f.params["cause"] != "jump" for f in findings)
+
+
 def _item(code: str, status: CheckStatus, **params: object) -> CheckItem:
     return CheckItem(code, status, frozen_mapping(params))
 
@@ -40,7 +45,7 @@ def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, .
     found = _codes(findings)
     P, F, W, NA = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.PENDING, CheckStatus.NOT_APPLICABLE
     items = [
-        _item("check.no_crash", F if "run.crashed" in found else P),
+        _item("check.no_crash", F if "run.crashed" in found or _non_finite(findings) else P),
         _item("check.loss_finite", F if "metric.diverged" in found else P if loss or metric else NA),
         _item("check.loss_informative", F if {"loss.flat", "loss.near_ceiling"} & found.keys() else
               P if loss and loss.relative_change is not None else NA),

@@ -12,7 +12,7 @@ from reporter.config import Thresholds
 from reporter.model import Run, Status
 from reporter.report.analysis.diagnosis import OwnStop
 from reporter.report.analysis.metrics import is_loss, x_unit
-from reporter.report.series import main_phase
+from reporter.report.series import main_phase, non_finite_tail, series
 
 
 @dataclass(frozen=True)
@@ -49,9 +49,9 @@ def last_epoch(run: Run) -> float | None:
 
 
 def _first_non_finite(history: pd.DataFrame, keys: list[str]) -> float | None:
-    rows = history[history["key"].isin(keys)]
-    bad = rows[~np.isfinite(rows["value"].to_numpy(dtype=float))]
-    return float(bad["x"].min()) if len(bad) else None
+    """Where the first of the keys turns NaN or infinite for good: NaN rows the run recovered from are no crash."""
+    tails = [x for key in dict.fromkeys(keys) if (x := non_finite_tail(series(history, key))) is not None]
+    return min(tails) if tails else None
 
 
 def typical_epoch_hours(history: pd.DataFrame) -> float | None:
@@ -75,7 +75,7 @@ def run_status(run: Run, loss_keys: list[str], metric_key: str | None, now: date
         return StatusResult(Status.CRASHED, end, "traceback", crash.x)
     if (pretraining := pretraining_epoch(run)) is not None:
         return StatusResult(Status.RUNNING, end, "pretraining", pretraining_epoch=pretraining)
-    # NaN in a loss is a crash; NaN in one evaluation of a metric is a finding (metric.nan), not a crash
+    # NaN in a loss to the end is a crash; NaN in one evaluation of a metric is a finding (metric.nan), not a crash
     bad = _first_non_finite(run.history, loss_keys + ([metric_key] if metric_key and is_loss(metric_key) else []))
     if bad is not None:
         return StatusResult(Status.CRASHED, end, "nan", bad)

@@ -19,7 +19,7 @@ from reporter.model import Finding, Mode, Run, Severity, Status, TrainValPair
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
 from reporter.report.analysis.metrics import direction, tokens
-from reporter.report.series import series
+from reporter.report.series import non_finite_tail, series
 
 if TYPE_CHECKING:
     from reporter.report.analysis.findings import Facts
@@ -78,10 +78,16 @@ def rules(f: Facts) -> Iterator[Finding]:
     broken = _constant_evaluation(f.run, found)
     yield from broken
     pair = loss_pair(found)
-    c = curves(f.run, pair) if pair is not None else None
+    c = curves(f.run, pair) if pair is not None and not diverged(f.run, pair.train + pair.val) else None
     if pair is not None and c is not None and not broken:
         yield from _fit(f, pair, c)
     yield from _counterfactual(f.run, pair, f.limits)
+
+
+def diverged(run: Run, keys: tuple[str, ...]) -> bool:
+    """Whether any of the keys turns NaN or infinite for good: no fit is read from a loss whose last epochs are
+    missing (metric.diverged says it); NaN rows with finite values after them are only left out (_summed)."""
+    return any(non_finite_tail(series(run.history, key)) is not None for key in keys)
 
 
 def evaluation_key(run: Run, key: str) -> bool:
@@ -253,8 +259,8 @@ def _counterfactual(run: Run, pair: TrainValPair | None, defaults: Thresholds) -
     if monitored is None or len(monitored[2]) < fit.MIN_POINTS:
         return
     key, mode, x, values = monitored
-    if fit.constant(values):  # eval.constant says it: a rule replayed on a broken evaluation means nothing
-        return
+    if fit.constant(values) or not np.isfinite(values[-1]):  # eval.constant / metric.diverged say it: a rule
+        return  # replayed on a broken evaluation, or on one whose last values are missing, means nothing
     configured = _setting(run, PATIENCE_KEYS)
     patience = int(configured) if configured is not None and configured >= 0 else None
     configured_delta = _setting(run, MIN_DELTA_KEYS)
