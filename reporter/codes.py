@@ -71,7 +71,8 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("run.crashed", S.ERROR, unit_aware=True, epoch=P(K.EPOCH, optional=True),
           reason=P(K.TEXT, choices=("nan", "traceback"))),
     _code("run.stopped_early", S.WARN, S.INFO, epoch=P(K.EPOCH, optional=True),
-          planned_epochs=P(K.EPOCH, optional=True)),
+          planned_epochs=P(K.EPOCH, optional=True), patience=P(K.COUNT, optional=True),
+          framework=P(K.TEXT, optional=True, choices=("keras", "lightning", "hf", "ultralytics"))),
     _code("run.finished", S.OK, unit_aware=True, last_epoch=P(K.EPOCH, optional=True),
           planned_epochs=P(K.EPOCH, optional=True), epoch_base=P(K.COUNT), epochs_done=P(K.EPOCH, optional=True)),
     _code("run.stalled", S.ERROR, unit_aware=True, hours_since_last=P(K.HOURS, optional=True),
@@ -107,6 +108,8 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("metric.diverged", S.ERROR, unit_aware=True, key=P(K.TEXT), epoch=P(K.EPOCH),
           cause=P(K.TEXT, choices=("nan", "inf", "jump"))),
     _code("metric.nan", S.WARN, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT)),
+    _code("loss.nan_rows", S.INFO, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT),
+          summed=P(K.FLAG)),
     # the training script's own monitor
     _code("monitor.logged", S.INFO, epoch=P(K.EPOCH), trend=P(K.TEXT, optional=True),
           stability=P(K.NUMBER, optional=True), improvements=P(K.COUNT, optional=True),

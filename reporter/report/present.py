@@ -41,11 +41,14 @@ from reporter.report.analysis.metrics import (
     STEPS_PER_SLOPE,
 )
 from reporter.report.analysis.projection import (
+    CAP,
     FLAT_GAIN,
     FLAT_WINDOW,
     HELD_OUT_COVERAGE,
     HELD_OUT_INTERVAL,
+    HELD_OUT_REST_COVERAGE,
     MIN_POINTS,
+    SHRINK,
     Calibration,
 )
 from reporter.report.analysis.timing import ETA_QUANTILES
@@ -176,6 +179,9 @@ def stated_rules(calibration: Calibration | None) -> Mapping[str, Any]:
         "trend_min_points": MIN_TREND_POINTS, "oscillating_below": OSCILLATING_BELOW, "constant_spread": CONSTANT_SPREAD,
         "projection_min_points": MIN_POINTS, "calibration_curves": calibration.curves if calibration else None,
         "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
+        "held_out_rest_low": HELD_OUT_REST_COVERAGE[0], "held_out_rest_high": HELD_OUT_REST_COVERAGE[1],
+        "calibration_repositories": calibration.repositories if calibration else None,
+        "projection_shrink": SHRINK, "projection_cap": CAP,
         "held_out_interval": HELD_OUT_INTERVAL, "stability_scale": STABILITY_SCALE, "loss_edge": LOSS_EDGE,
         "flat_gain": FLAT_GAIN, "flat_window": FLAT_WINDOW, "fork_min_evaluations": FORK_MIN_EVALUATIONS,
         "steps_per_slope": STEPS_PER_SLOPE, "fit_smoothing": fit.SMOOTHING, "fit_end_points": fit.END_POINTS,

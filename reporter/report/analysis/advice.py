@@ -39,6 +39,11 @@ def _logged_too_rarely(run: Run, metric: MetricSummary | None, found: dict[str, 
     return metric.best_so_far or metric.n_points < (run.history["x"] // 1).nunique()
 
 
+def _non_finite(findings: tuple[Finding, ...]) -> bool:
+    """A loss or metric that turned NaN or infinite (not a jump): 'no crash, traceback or NaN' does not hold."""
+    return any(f.code == "metric.diverged" and f.params["cause"] != "jump" for f in findings)
+
+
 def _item(code: str, status: CheckStatus, **params: object) -> CheckItem:
     return CheckItem(code, status, frozen_mapping(params))
 
@@ -50,7 +55,7 @@ def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, .
     found = _codes(findings)
     P, F, W, NA = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.PENDING, CheckStatus.NOT_APPLICABLE
     items = [
-        _item("check.no_crash", F if "run.crashed" in found else P),
+        _item("check.no_crash", F if "run.crashed" in found or _non_finite(findings) else P),
         _item("check.loss_finite", F if "metric.diverged" in found else P if loss or metric else NA),
         _item("check.loss_informative", F if {"loss.flat", "loss.near_ceiling"} & found.keys() else
               P if loss and loss.relative_change is not None else NA),

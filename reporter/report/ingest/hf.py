@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from reporter.errors import HistoryError
-from reporter.model import Plan
+from reporter.model import Event, Plan
 from reporter.report.ingest.files import TextFile
 from reporter.report.ingest.parsed import ParsedHistory
 from reporter.report.ingest.reader import text_reader
@@ -49,6 +49,8 @@ def parse_trainer_state(file: TextFile) -> ParsedHistory:
                     and isinstance(e.get("train_runtime"), (int, float))), None)
     if runtime is not None:  # seconds of the whole training, written when it ends: the hours spent
         parsed.hyperparameters["train_runtime"] = runtime
+    if _reached_its_end(state):
+        parsed.events.append(Event("finished", None))
     epochs = state.get("num_train_epochs")
     if isinstance(epochs, (int, float)) and 0 < epochs < UNSET_EPOCHS:
         parsed.plan = Plan(epochs=int(epochs), basis="config", params={"key": "num_train_epochs"})
@@ -56,6 +58,19 @@ def parse_trainer_state(file: TextFile) -> ParsedHistory:
     skip = ("step",) + SUMMARY_KEYS if x_name == "epoch" else SUMMARY_KEYS
     return finish_parsed(parsed, long_from_wide(table, x_name, "epoch" if x_name == "epoch" else "step", skip=skip),
                    file, x_name)
+
+
+def _reached_its_end(state: dict) -> bool:
+    """Whether the Trainer stopped where its own loop ends: global_step at max_steps, or the epoch at
+    num_train_epochs; a state without an end marker would otherwise read as a run gone quiet."""
+    def number(key: str) -> float | None:
+        value = state.get(key)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    step, max_steps = number("global_step"), number("max_steps")
+    epoch, epochs = number("epoch"), number("num_train_epochs")
+    return (step is not None and max_steps is not None and 0 < max_steps <= step) or \
+        (epoch is not None and epochs is not None and 0 < epochs <= epoch)
 
 
 def _best_model_metric(state: dict, entries: list) -> str | None:
