@@ -71,7 +71,8 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("run.crashed", S.ERROR, unit_aware=True, epoch=P(K.EPOCH, optional=True),
           reason=P(K.TEXT, choices=("nan", "traceback"))),
     _code("run.stopped_early", S.WARN, S.INFO, epoch=P(K.EPOCH, optional=True),
-          planned_epochs=P(K.EPOCH, optional=True)),
+          planned_epochs=P(K.EPOCH, optional=True), patience=P(K.COUNT, optional=True),
+          framework=P(K.TEXT, optional=True, choices=("keras", "lightning", "hf", "ultralytics"))),
     _code("run.finished", S.OK, unit_aware=True, last_epoch=P(K.EPOCH, optional=True),
           planned_epochs=P(K.EPOCH, optional=True), epoch_base=P(K.COUNT), epochs_done=P(K.EPOCH, optional=True)),
     _code("run.stalled", S.ERROR, unit_aware=True, hours_since_last=P(K.HOURS, optional=True),
@@ -107,6 +108,8 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("metric.diverged", S.ERROR, unit_aware=True, key=P(K.TEXT), epoch=P(K.EPOCH),
           cause=P(K.TEXT, choices=("nan", "inf", "jump"))),
     _code("metric.nan", S.WARN, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT)),
+    _code("loss.nan_rows", S.INFO, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT),
+          summed=P(K.FLAG)),
     # the training script's own monitor
     _code("monitor.logged", S.INFO, epoch=P(K.EPOCH), trend=P(K.TEXT, optional=True),
           stability=P(K.NUMBER, optional=True), improvements=P(K.COUNT, optional=True),
@@ -149,7 +152,8 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     # seeds
     _code("seeds.high_variance", S.WARN, std=P(K.NUMBER), gap=P(K.NUMBER), n=P(K.COUNT)),
     # diagnosis: fit and stopping
-    _code("eval.constant", S.ERROR, unit_aware=True, key=P(K.TEXT), keys=P(K.LIST), value=P(K.NUMBER), count=P(K.COUNT)),
+    _code("eval.constant", S.ERROR, unit_aware=True, key=P(K.TEXT), keys=P(K.LIST), value=P(K.NUMBER), count=P(K.COUNT),
+          digits=P(K.COUNT)),
     _code("fit.overfitting", S.WARN, unit_aware=True, best_epoch=P(K.EPOCH), rise=P(K.FRACTION),
           train_change=P(K.FRACTION), key=P(K.TEXT), train_key=P(K.TEXT), p_value=P(K.NUMBER)),
     _code("fit.generalization_gap", S.WARN, unit_aware=True, since_epoch=P(K.EPOCH), val_change=P(K.FRACTION),
@@ -213,7 +217,7 @@ RECOMMENDATIONS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     # diagnosis: fit and stopping
     _code("rec.restore_best_checkpoint", unit_aware=True, epoch=P(K.EPOCH), key=P(K.TEXT),
           metric=P(K.TEXT, optional=True), metric_epoch=P(K.EPOCH, optional=True)),
-    _code("rec.regularise", key=P(K.TEXT), ultralytics=P(K.FLAG)),
+    _code("rec.regularise", key=P(K.TEXT), ultralytics=P(K.FLAG), classify=P(K.FLAG), rising=P(K.FLAG)),
     _code("rec.early_stopping", unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
           patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH),
           framework=P(K.TEXT, choices=("keras", "lightning", "hf", "ultralytics"))),

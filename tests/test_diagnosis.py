@@ -300,7 +300,7 @@ def test_a_real_keras_run_that_overfits_says_so_first(tmp_path: Path) -> None:
     watch = english.split("### Watch items")[1]
     assert watch.lstrip().startswith("- ⚠ The model has been overfitting since epoch 2")
     assert "Verdict: **Needs attention**" in english and "Evidence: overfitting" in english
-    assert "模型自第 2 轮起已经过拟合" in (out / "keras-overfit" / "report.zh.md").read_text()
+    assert "模型自第 2 个 epoch 起已经过拟合" in (out / "keras-overfit" / "report.zh.md").read_text()
 
 
 def test_a_saturated_top5_accuracy_is_not_broken_evaluation() -> None:

@@ -269,14 +269,14 @@ def _eta_backtest(run_id: str) -> tuple[float, float, float, float]:
 
 def test_eta_on_real_runs_cut_at_half() -> None:
     """23 real Ultralytics runs (sources.csv: 14 used while choosing the range rule, 9 held out). Measured:
-    median error 0.9% / 1.8%, range held 14/14 and 7/9."""
+    median error 0.9% / 1.8%, range held 14/14 and 8/9 (7/9 before it grew with the epochs left; QA #15 item 15)."""
     runs = list(csv.DictReader((ETA_RUNS / "sources.csv").open()))
     results = [(r["role"], *_eta_backtest(r["run_id"])) for r in runs]
     errors = [abs(median - real) / real for _, median, _, _, real in results]
     held = [low <= real <= high for _, _, low, high, real in results]
     held_out = [h for (role, *_), h in zip(results, held) if role == "held_out"]
     assert len(results) >= 20 and np.median(errors) < 0.05
-    assert sum(held) / len(held) >= 0.8 and sum(held_out) / len(held_out) >= 0.7
+    assert sum(held) / len(held) >= 0.8 and sum(held_out) >= 8
 
 
 def test_report_of_a_running_ultralytics_run_says_when_it_finishes(tmp_path: Path) -> None:
@@ -300,8 +300,18 @@ def test_report_of_a_running_ultralytics_run_says_when_it_finishes(tmp_path: Pat
     clock = finish.strftime("%H:%M")
     english = (out / "train3" / "report.en.md").read_text()
     chinese = (out / "train3" / "report.zh.md").read_text()
-    assert f"finishes around Thu {clock} UTC (±" in english
-    assert f"约 周四 {clock} UTC 完成（±" in chinese
+    assert f"finishes around Thu {clock} UTC (± " in english and "± 0.0" not in english
+    assert f"约 周四 {clock} UTC 完成（± " in chinese
+    assert "minutes left from the report's time (" in english  # hours_left counts from --now, and says so
+
+
+def test_short_times_are_given_in_seconds_and_minutes(tmp_path: Path) -> None:
+    """yolo-mouse-keyboard: 100 epochs in about 155 s read "0.0 hours over 100 timed epochs, 0.0 minutes per epoch"."""
+    out = tmp_path / "out"
+    assert main(["report", str(ETA_RUNS / "yolo-mouse-keyboard"), "--out", str(out), "--format", "md", "--lang", "en",
+                 "--now", "2030-01-01T00:00:00", "-q"]) == 0
+    english = next(out.rglob("report.en.md")).read_text()
+    assert "2.5 minutes over 100 timed epochs, 1.5 seconds per epoch (median)." in english
 
 
 def test_hf_train_runtime_gives_the_hours_spent(tmp_path: Path) -> None:

@@ -94,3 +94,15 @@ def test_summary_follows_the_contract(rendered: Path) -> None:
             "dataset.header_as_class", "dataset.imbalance", "stability.trend_driven", "reference.compare",
             "reference.split_mismatch"} <= codes
     assert all(set(c) == {"code", "status", "params"} for c in data["checklist"])
+
+
+FULL_WIDTH_THEN_SPACE = re.compile(r"[。，：；！？）] (?!\|)")  # a Markdown table cell's padding is no sentence join
+
+
+def test_zh_reports_put_no_space_after_full_width_punctuation(rendered: Path, rendered_runs: Path) -> None:
+    """Sentences joined with an ASCII space read "最佳值在第 36 轮。 patience 与…" in ~180 places (QA of #15)."""
+    reports = [rendered / "report.zh.md", rendered / "report.zh.html"] + \
+        [rendered_runs / run / name for run in GOLDEN_RUNS for name in ("report.zh.md", "report.zh.html")]
+    found = {path.parent.name + "/" + path.name: FULL_WIDTH_THEN_SPACE.findall(path.read_text(encoding="utf-8"))
+             for path in reports}
+    assert not any(found.values()), found

@@ -33,7 +33,7 @@ from reporter.report.analysis import metrics
 from reporter.report.analysis.advice import checklist, recommendations
 from reporter.report.analysis.clustering import analyse_clustering
 from reporter.report.analysis.dataset import dataset_mismatch, profile
-from reporter.report.analysis.diagnosis import run_pairs, verdict
+from reporter.report.analysis.diagnosis import own_stop, run_pairs, verdict
 from reporter.report.analysis.findings import Facts, findings, reference_target
 from reporter.report.analysis.projection import (
     Calibration,
@@ -120,7 +120,7 @@ def seed_summary(run: Run) -> SeedSummary | None:
 
 
 def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), limits: Thresholds = Thresholds(),
-            project_to: tuple[int, ...] = (), calibration: Calibration | None = None) -> Analysis:
+            project_to: tuple[float, ...] = (), calibration: Calibration | None = None) -> Analysis:
     """The whole analysis of one run; `now` is injected so reports are reproducible.
 
     A diverging run's values near the float limit overflow in sums and products along the way; the rules
@@ -132,7 +132,7 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
 
 
 def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], limits: Thresholds,
-              project_to: tuple[int, ...], calibration: Calibration | None) -> Analysis:
+              project_to: tuple[float, ...], calibration: Calibration | None) -> Analysis:
     pretraining = pretraining_epoch(run) is not None  # no evaluation metric exists yet: none is chosen or required
     key, basis = (None, None) if pretraining else metrics.primary_choice(run)
     data = series(run.history, key) if key else Series("", (), ())
@@ -146,7 +146,7 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
     loss_name = loss_key(run, key)
     loss_data = series(run.history, loss_name) if loss_name else None
     loss = summarize_loss(run, loss_name, loss_data) if loss_name else None
-    status = run_status(run, [loss_name] if loss_name else [], key, now, limits)
+    status = run_status(run, [loss_name] if loss_name else [], key, now, limits, own_stop(run, limits))
     planned_last = run.plan.epochs - (1 - run.epoch_base) if run.plan and not status.past_plan else None
     limit = projection_limit(status.status, status.last_epoch, planned_last)
     unit = metrics.x_unit(run.history, run.plan.epochs if run.plan else None)

@@ -2,7 +2,8 @@
 
 Which format is this file (`reader_for`)? Which histories does this run folder hold (`histories`,
 `named_history`)? Is this folder a run at all (`looks_like_run`, for batch discovery)? All three ask
-READERS, so a new format is one module exporting a `Reader` plus one line here.
+READERS, so a new format is one module exporting a `Reader` plus one line here, plus its sample in
+tests/fixtures/readers/<reader name>/ (tests/test_readers.py requires one per reader; README "Add a history format").
 
 The order is most specific first. Folder layouts and binary files come before any text is read: an
 MLflow store, TensorBoard event files, W&B run files and SQLite stores are known by their place or

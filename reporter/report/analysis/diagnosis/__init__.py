@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
@@ -17,8 +18,8 @@ from reporter.config import Thresholds
 from reporter.model import Finding, Mode, Run, Severity, Status, TrainValPair
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
-from reporter.report.analysis.metrics import direction, tokens
-from reporter.report.series import series
+from reporter.report.analysis.metrics import CONSTANT_SPREAD, direction, tokens
+from reporter.report.series import non_finite_tail, series
 
 if TYPE_CHECKING:
     from reporter.report.analysis.findings import Facts
@@ -77,10 +78,16 @@ def rules(f: Facts) -> Iterator[Finding]:
     broken = _constant_evaluation(f.run, found)
     yield from broken
     pair = loss_pair(found)
-    c = curves(f.run, pair) if pair is not None else None
+    c = curves(f.run, pair) if pair is not None and not diverged(f.run, pair.train + pair.val) else None
     if pair is not None and c is not None and not broken:
         yield from _fit(f, pair, c)
     yield from _counterfactual(f.run, pair, f.limits)
+
+
+def diverged(run: Run, keys: tuple[str, ...]) -> bool:
+    """Whether any of the keys turns NaN or infinite for good: no fit is read from a loss whose last epochs are
+    missing (metric.diverged says it); NaN rows with finite values after them are only left out (_summed)."""
+    return any(non_finite_tail(series(run.history, key)) is not None for key in keys)
 
 
 def evaluation_key(run: Run, key: str) -> bool:
@@ -104,7 +111,7 @@ def _constant_evaluation(run: Run, found: tuple[TrainValPair, ...]) -> list[Find
     key, data = constant[0]
     value = next(v for v in data.values if math.isfinite(v))
     return [finding("eval.constant", Severity.ERROR, key=key, keys=[k for k, _ in constant], value=value,
-                    count=len(data))]
+                    count=len(data), digits=round(-math.log10(CONSTANT_SPREAD)))]
 
 
 def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
@@ -155,6 +162,15 @@ def augmented(run: Run) -> bool:
 
 
 FRAMEWORKS = ("keras", "lightning", "hf", "ultralytics")
+
+
+@dataclass(frozen=True)
+class OwnStop:
+    """The epoch at which the run's own early-stopping rule stops it, with that rule's patience."""
+
+    epoch: float
+    patience: int
+    framework: str
 PATIENCE_KEYS = ("patience", "early_stopping_patience", "es_patience")
 MIN_DELTA_KEYS = ("min_delta", "early_stopping_min_delta", "early_stopping_threshold")
 
@@ -230,14 +246,32 @@ def _hours_between(run: Run, start: float, end: float) -> float | None:
     return None
 
 
+def own_stop(run: Run, defaults: Thresholds) -> OwnStop | None:
+    """Where the run's own early stopping, with the patience its config states, stops it on the logged values
+    (None without a configured patience or when the rule never fires): status.run_status compares it with the
+    run's last epoch, since a framework that stopped a run early often writes no end marker."""
+    patience = _setting(run, PATIENCE_KEYS)
+    if patience is None or patience <= 0:
+        return None
+    which = framework(run)
+    found = run_pairs(run)
+    monitored = _monitor(run, which, loss_pair(found))
+    if monitored is None or len(monitored[2]) < fit.MIN_POINTS or fit.constant(monitored[3]):
+        return None
+    _, mode, x, values = monitored
+    delta = _setting(run, MIN_DELTA_KEYS)
+    stop = replay(which, values, x, mode, int(patience), delta if delta is not None else defaults.stop_min_delta).stop
+    return OwnStop(float(x[stop]), int(patience), which) if stop is not None else None
+
+
 def _counterfactual(run: Run, pair: TrainValPair | None, defaults: Thresholds) -> Iterator[Finding]:
     which = framework(run)
     monitored = _monitor(run, which, pair)
     if monitored is None or len(monitored[2]) < fit.MIN_POINTS:
         return
     key, mode, x, values = monitored
-    if fit.constant(values):  # eval.constant says it: a rule replayed on a broken evaluation means nothing
-        return
+    if fit.constant(values) or not np.isfinite(values[-1]):  # eval.constant / metric.diverged say it: a rule
+        return  # replayed on a broken evaluation, or on one whose last values are missing, means nothing
     configured = _setting(run, PATIENCE_KEYS)
     patience = int(configured) if configured is not None and configured >= 0 else None
     configured_delta = _setting(run, MIN_DELTA_KEYS)

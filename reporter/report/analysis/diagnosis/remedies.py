@@ -28,12 +28,15 @@ def _number(run: Run, key: str) -> float | None:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _regularisation(run: Run) -> SettingChange:
-    """Twice the weight decay, else dropout up by 0.1, else a weight decay to add."""
+def _regularisation(run: Run, dropout_applies: bool) -> SettingChange:
+    """Dropout the config has switched off (0.0) turned on, else twice the weight decay, else dropout up by 0.1,
+    else a weight decay to add. Ultralytics reads dropout only when it trains a classifier."""
+    dropout = _number(run, "dropout") if dropout_applies else None
+    if dropout == 0:
+        return SettingChange("dropout", dropout, DROPOUT_STEP, True)
     decay = _number(run, "weight_decay")
     if decay is not None:
         return SettingChange("weight_decay", decay, decay * 2 if decay > 0 else DEFAULT_WEIGHT_DECAY, True)
-    dropout = _number(run, "dropout")
     if dropout is not None and dropout < DROPOUT_MAX:
         return SettingChange("dropout", dropout, round(min(dropout + DROPOUT_STEP, DROPOUT_MAX), 4), True)
     return SettingChange("weight_decay", None, DEFAULT_WEIGHT_DECAY, False)
@@ -73,8 +76,10 @@ def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSumma
                    metric=name, metric_epoch=later)
     if fitted:
         ultralytics = stop is not None and stop.params["framework"] == "ultralytics"
-        yield recommendation("rec.regularise", fitted, _regularisation(run), key=found[fitted[0]].params["key"],
-                   ultralytics=ultralytics)
+        classify = run.hyperparameters.get("task") == "classify"
+        yield recommendation("rec.regularise", fitted, _regularisation(run, classify or not ultralytics),
+                   key=found[fitted[0]].params["key"], ultralytics=ultralytics, classify=classify,
+                   rising="fit.overfitting" in found)
     if stop is not None and stop.severity.value == "warn":  # stopping there would have lost nothing
         yield _early_stopping(run, stop, fitted)
     improving = next((found[c] for c in ("fit.underfitting", "fit.still_improving") if c in found
