@@ -50,7 +50,7 @@ def main() -> None:
         ours.append(time_ms(forecast))
         generic.append(time_ms(pow3))
     a, b = statistics.median(ours), statistics.median(generic)
-    print(f"ensemble forecast of a 100-point curve: median {a:.2f} ms (target <= 5 ms)")
+    print(f"ensemble forecast of a 100-point curve: median {a:.2f} ms (target <= 3 ms)")
     print(f"one scipy curve_fit of pow3 alone:      median {b:.2f} ms")
     print(f"ratio ensemble / single generic fit:    {a / b:.2f}")
 

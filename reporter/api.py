@@ -94,7 +94,8 @@ def report(run: RunPath, out: RunPath = "out", languages: Sequence[str] = ("zh",
     request = _request(run, out, tuple(languages), tuple(formats), options)
     paths = make_report(request)
     summary_path = next(p for p in paths if p.name == "summary.json" and "history" not in p.parts)
-    summary = read_summary(summary_path) or {}
+    typed = read_summary(summary_path)
+    summary = typed.to_json() if typed is not None else {}
     return ReportResult(paths=tuple(paths), verdict=str(summary.get("verdict", "")), summary=summary)
 
 

@@ -1,9 +1,10 @@
-"""What changed since the last report: a pure comparison of two summary.json dicts."""
+"""What changed since the last report: a pure comparison of two summaries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from reporter.summary import Summary
 
 
 @dataclass(frozen=True)
@@ -22,32 +23,19 @@ class Changes:
     projected_now: float | None
 
 
-def _best(summary: dict[str, Any]) -> float | None:
-    return (summary.get("best") or {}).get("value")
-
-
-def _current(summary: dict[str, Any]) -> float | None:
-    metric = (summary.get("primary_metric") or {}).get("name")
-    return summary.get("current", {}).get(metric) if metric else None
-
-
-def projected_final(summary: dict[str, Any]) -> float | None:
-    points = (summary.get("projection") or {}).get("points") or []
-    return points[-1]["median"] if points else None
-
-
-def changes(previous_date: str, before: dict[str, Any], now: dict[str, Any]) -> Changes:
+def changes(previous_date: str, before: Summary, now: Summary) -> Changes:
     """The differences that matter at a lab meeting, from the previous snapshot to now."""
-    old_codes = {f["code"] for f in before.get("findings", [])}
-    new_codes = {f["code"] for f in now.get("findings", [])}
-    last_before, last_now = before.get("run", {}).get("last_epoch"), now.get("run", {}).get("last_epoch")
+    old_codes = {f.code for f in before.findings}
+    new_codes = {f.code for f in now.findings}
+    last_before, last_now = before.run.last_epoch, now.run.last_epoch
     return Changes(
         previous_date=previous_date,
         epochs_gained=last_now - last_before if isinstance(last_now, (int, float)) and
         isinstance(last_before, (int, float)) else None,
-        best_before=_best(before), best_now=_best(now), current_before=_current(before), current_now=_current(now),
-        trend=(str(before.get("trend")), str(now.get("trend"))),
-        status=(str(before.get("run", {}).get("status")), str(now.get("run", {}).get("status"))),
+        best_before=before.best.value if before.best else None, best_now=now.best.value if now.best else None,
+        current_before=before.current_metric, current_now=now.current_metric,
+        trend=(before.trend, now.trend),
+        status=(before.run.status, now.run.status),
         new_findings=tuple(sorted(new_codes - old_codes)), resolved_findings=tuple(sorted(old_codes - new_codes)),
-        projected_before=projected_final(before), projected_now=projected_final(now),
+        projected_before=before.projection.final_median, projected_now=now.projection.final_median,
     )

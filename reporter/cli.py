@@ -125,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     backtest.add_argument("--prefixes", default="0.2,0.4,0.6", help="prefix fractions (default: 0.2,0.4,0.6)")
     backtest.add_argument("--calibration", choices=("held-out", "shipped"), default=None,
                           help="intervals from a calibration that left each curve's source out (default with several "
-                               "sources), or the one reports use, built from shared/curves (default with one source; "
+                               "sources), or the one reports use, built from shared/curves-large (default with one source; "
                                "the honest choice for curves that calibration never saw, such as your own runs)")
     backtest.add_argument("--csv", type=Path, help="also write the table as CSV")
     backtest.add_argument("--scores", type=Path, help="also write every curve's score at every prefix as CSV")

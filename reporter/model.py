@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Mapping
 
+import numpy as np
 import pandas as pd
 
 HISTORY_COLUMNS = ("source", "key", "x_kind", "x", "value", "wall_time")
@@ -173,6 +174,7 @@ class Run:
     predictions: tuple[Predictions, ...] = ()  # per-epoch cluster assignments, sorted by epoch
     location: Path | None = None  # the run folder or file, resolved: out/<id> records whose report it holds
     metric_hint: str | None = None  # the framework's own primary metric, when its files say which
+    skipped_lines: tuple[int, ...] = ()  # garbled lines of the history left out (more cells than the header)
 
 
 @dataclass(frozen=True)
@@ -345,8 +347,67 @@ class SeedSummary:
 
 
 @dataclass(frozen=True)
+class ReferenceTarget:
+    """The published result a run is measured against: `value` in the metric's own unit (a fraction when the
+    metric is one), from `row`'s `column` (percent, as published)."""
+
+    value: float
+    row: ReferenceRow
+    column: str
+
+    @property
+    def published(self) -> float:
+        """The value as the paper prints it, in percent."""
+        return self.row.metrics[self.column]
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the later stages (present, render, summary, compare) need of a run, without its history."""
+
+    id: str
+    name: str
+    dataset: str | None
+    family: str
+    sources: tuple[Source, ...]
+    hyperparameters: Mapping[str, Any]
+    plan: Plan | None
+    configured_metric: str | None  # the metric run.toml or --metric names, even when the history lacks it
+    location: Path | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Curve:
+    """One key of the history as float arrays sorted by x, non-finite values kept: 16 bytes a point where a
+    `Series` holds a Python float, since an analysis keeps several curves of runs logged at every step."""
+
+    key: str
+    x: np.ndarray
+    values: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def finite(self) -> Curve:
+        """The points with a finite value."""
+        keep = np.isfinite(self.values)
+        return self if keep.all() else Curve(self.key, self.x[keep], self.values[keep])
+
+
+@dataclass(frozen=True)
+class Curves:
+    """The series the charts draw and comparisons line up, cut from the history once, by analysis."""
+
+    metric: Curve | None  # the primary metric as logged
+    loss: Curve | None  # the training loss the analysis judged (LossSummary.key)
+    losses: tuple[Curve, ...] = ()  # the main phase's loss curves, in history order, as many as the loss chart draws
+    wall_seconds: float | None = None  # first to last logged wall-clock time; None with fewer than two
+
+
+@dataclass(frozen=True)
 class Analysis:
-    run: Run
+    run: RunInfo
+    curves: Curves
     status: Status
     last_epoch: float | None
     metric: MetricSummary | None

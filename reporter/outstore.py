@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from reporter.errors import OutputError, UsageError
+from reporter.summary import SCHEMA, Summary
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +114,8 @@ def empty_folder(folder: Path) -> None:
                 path.unlink()
 
 
-def summary_bytes(summary: Mapping[str, Any]) -> bytes:
-    return (json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
+def summary_bytes(summary: Summary) -> bytes:
+    return (json.dumps(summary.to_json(), ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
 
 
 VERSIONS = ".versions"
@@ -196,7 +197,7 @@ def _prune(versions: Path, keep: set[Path]) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def publish(out: Path, run_id: str, files: Mapping[str, bytes], summary: Mapping[str, Any],
+def publish(out: Path, run_id: str, files: Mapping[str, bytes], summary: Summary,
             when: datetime, source: Path | None = None) -> list[Path]:
     """Write a complete report, then switch out/<run-id> to it with one atomic rename.
 
@@ -321,21 +322,22 @@ def last_inputs(run_out: Path) -> tuple[dict[str, Any], Any] | None:
     return previous, status
 
 
-def run_summary(out: Path, run_id: str) -> dict[str, Any] | None:
+def run_summary(out: Path, run_id: str) -> Summary | None:
     """out/<run-id>/summary.json as publish wrote it, or None."""
     return read_summary(out / run_id / "summary.json")
 
 
-def read_summary(path: Path) -> dict[str, Any] | None:
-    """A summary.json as written by publish, or None when it is missing or unreadable (never fatal)."""
+def read_summary(path: Path) -> Summary | None:
+    """A summary.json as written by publish (by this version or an older one), or None when it is missing or
+    unreadable (never fatal)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) and data.get("schema") == 1 else None
+    return Summary.from_json(data) if isinstance(data, dict) and data.get("schema") == SCHEMA else None
 
 
-def previous_snapshot(run_out: Path, before: str) -> tuple[str, dict[str, Any]] | None:
+def previous_snapshot(run_out: Path, before: str) -> tuple[str, Summary] | None:
     """The latest history/<YYYY-MM-DD>/summary.json dated before `before` (an ISO date), with its date."""
     history = run_out / "history"
     if not history.is_dir():
@@ -347,7 +349,7 @@ def previous_snapshot(run_out: Path, before: str) -> tuple[str, dict[str, Any]] 
     return None
 
 
-def snapshot_on_or_before(run_out: Path, day: str) -> tuple[str, dict[str, Any]] | None:
+def snapshot_on_or_before(run_out: Path, day: str) -> tuple[str, Summary] | None:
     """The latest history snapshot dated on or before `day` (for 'since the last meeting')."""
     return previous_snapshot(run_out, day + "~")  # '~' sorts after any date suffix
 

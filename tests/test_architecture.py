@@ -39,7 +39,7 @@ FORBIDDEN = {
 LAB_ENTRIES = {
     "reporter.report.pipeline",  # make_report and ReportRequest: a batch makes one report per run
     "reporter.report.ingest",  # the package's face: load_run, load_settings, run ids and the readers' suffixes
-    "reporter.report.analysis",  # the package's face: analyse and loss_key, for the comparison of runs
+    "reporter.report.analysis",  # the package's face: analyse, for the comparison of runs
     "reporter.report.present",  # stated_rules: the digest renders findings whose words quote the stated rules
     "reporter.report.series",  # pure series helpers
     "reporter.report.render.environment",  # the template environment every document of out/ is rendered with

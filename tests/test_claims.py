@@ -112,7 +112,7 @@ def test_checklist_says_not_applicable_for_what_it_cannot_check() -> None:
     for code in ("check.loss_informative", "check.reached_plan", "check.dataset_clean",
                  "check.same_split_as_reference"):
         assert status[code] is CheckStatus.NOT_APPLICABLE, code
-    assert {c["code"]: c["status"] for c in summary(analysis)["checklist"]}["check.reached_plan"] == "n/a"
+    assert {c.code: c.status for c in summary(analysis).checklist}["check.reached_plan"] == "n/a"
     messages = environment("zh", "md").get_template("partials/messages.j2").make_module()
     assert str(messages.check_status(analysis.checklist[2])) == "不适用"
 

@@ -212,6 +212,36 @@ def test_the_runs_own_patience_is_used() -> None:
     assert (p["monitor"], p["patience"], p["basis"], p["stop_epoch"], p["best_epoch"]) == ("val_loss", 3, "config", 5, 2)
 
 
+
+@pytest.mark.parametrize("run_id,best_epoch", [("hf-whisper-flemish", 18.03), ("hf-whisper-braj", 2.0)])
+def test_hf_replay_watches_the_metric_the_trainer_kept_as_best(run_id: str, best_epoch: float) -> None:
+    """QA #15 item 6: EarlyStoppingCallback watches metric_for_best_model; trainer_state.json does not name it,
+    but best_metric is eval_wer's value at best_model_checkpoint's step (lowest is best). The replay watched
+    eval_loss, whose best epoch (14.05, 1.0) is not the checkpoint the Trainer kept."""
+    p = codes(load_run(ROOT / "tests" / "fixtures" / "real-runs" / run_id))["stop.counterfactual"].params
+    assert (p["monitor"], p["mode"], p["best_epoch"]) == ("eval_wer", "min", best_epoch)
+
+
+
+def test_hf_direction_of_an_unnamed_metric_comes_from_the_trainers_best(tmp_path: Path) -> None:
+    """best_metric is the highest eval_combined logged: the Trainer ran with greater_is_better."""
+    combined = [0.2, 0.5, 0.4, 0.6, 0.55, 0.5, 0.45, 0.4, 0.42, 0.41, 0.4, 0.39]
+    log = [{"epoch": i + 1.0, "step": 10 * (i + 1), "eval_loss": 1.0 - 0.01 * i, "eval_combined": v}
+           for i, v in enumerate(combined)] + [{"epoch": i + 1.0, "step": 10 * (i + 1), "loss": 1.0 - 0.02 * i}
+                                               for i in range(12)]
+    state = {"best_metric": 0.6, "best_model_checkpoint": "out/checkpoint-40", "log_history": log}
+    (tmp_path / "trainer_state.json").write_text(json.dumps(state))
+    p = codes(load_run(tmp_path))["stop.counterfactual"].params
+    assert (p["monitor"], p["mode"], p["best_epoch"]) == ("eval_combined", "max", 4.0)
+
+
+def test_one_best_epoch_per_report() -> None:
+    """QA #15 item 12: lightning-mnist20k-v10 logs a last validation (epoch 20, its lowest value) with no training
+    value beside it; fit.at_best named epoch 19 (the paired, smoothed curve) while the replay named epoch 20."""
+    found = codes(load_run(ROOT / "tests" / "fixtures" / "real-runs" / "lightning-mnist20k-v10"))
+    assert found["fit.at_best"].params["best_epoch"] == found["stop.counterfactual"].params["best_epoch"] == 20.0
+
+
 # --- verdict, recommendations, report -----------------------------------------------------------------------
 
 def test_verdict_rule() -> None:
@@ -270,7 +300,7 @@ def test_a_real_keras_run_that_overfits_says_so_first(tmp_path: Path) -> None:
     watch = english.split("### Watch items")[1]
     assert watch.lstrip().startswith("- ⚠ The model has been overfitting since epoch 2")
     assert "Verdict: **Needs attention**" in english and "Evidence: overfitting" in english
-    assert "模型自第 2 轮起已经过拟合" in (out / "keras-overfit" / "report.zh.md").read_text()
+    assert "模型自第 2 个 epoch 起已经过拟合" in (out / "keras-overfit" / "report.zh.md").read_text()
 
 
 def test_a_saturated_top5_accuracy_is_not_broken_evaluation() -> None:

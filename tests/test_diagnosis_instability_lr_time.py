@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from reporter.cli import main
 from reporter.report.analysis import analyse
-from reporter.report.analysis.instability import spikes
+from reporter.report.analysis.instability import spikes, swing
 from reporter.report.analysis.learning_rate import lr_key
 from reporter.report.analysis.timing import eta_range, timeline
 from reporter.report.ingest import load_run
@@ -142,8 +142,22 @@ def test_a_validation_loss_that_keeps_swinging_is_unstable() -> None:
     swinging = settling[:10] + [0.6, 0.45, 0.62, 0.44, 0.6, 0.47, 0.63, 0.45, 0.61, 0.46]
     train = [1.0 - 0.03 * i for i in range(20)]
     unstable = found(make_run(swinging, train, metric_key="val_loss", split="val"))["metric.unstable"].params
-    assert unstable["key"] == "val_loss" and unstable["since"] == 10.0 and unstable["change"] > 0.25
+    assert unstable["key"] == "val_loss" and unstable["since"] == 10.0 and unstable["change"] > 0.1
     assert "metric.unstable" not in found(make_run(settling, train, metric_key="val_loss", split="val"))
+
+
+def test_a_smooth_exponential_decay_is_not_unstable() -> None:
+    """QA #15 item 4: loss = 2 exp(-epoch / 5) moved by 18% of itself per epoch and was called swinging."""
+    decay = [2 * math.exp(-epoch / 5) for epoch in range(20)]
+    train = [2.2 * math.exp(-epoch / 5) for epoch in range(20)]
+    assert "metric.unstable" not in found(make_run(decay, train, metric_key="val_loss", split="val"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.floats(1e-6, 1e6), min_size=2, max_size=60), st.booleans())
+def test_a_monotone_series_never_swings(values: list[float], rising: bool) -> None:
+    curve = sorted(values, reverse=not rising)
+    assert swing(curve) < 1e-9
 
 
 def test_a_loss_ten_times_its_minimum_is_diverging() -> None:
@@ -157,12 +171,23 @@ def test_a_loss_ten_times_its_minimum_is_diverging() -> None:
 # --- learning rate
 
 @pytest.mark.parametrize("keys,expected", [
-    (["loss", "lr-SGD"], "lr-SGD"), (["lr/pg1", "lr/pg0"], "lr/pg0"), (["train/lr"], "train/lr"),
+    (["loss", "lr-SGD"], "lr-SGD"), (["lr/pg1", "lr/pg0"], "lr/pg1"), (["lr/pg0"], "lr/pg0"), (["lr/pg2", "lr/pg1", "lr/pg0"], "lr/pg1"), (["train/lr"], "train/lr"),
     (["epoch_learning_rate"], "epoch_learning_rate"), (["learning_rate", "eval_loss"], "learning_rate"),
     (["lr-AdamW"], "lr-AdamW"), (["val_loss", "clr_score"], None),
 ])
 def test_the_logged_learning_rate_is_found_by_name(keys: list[str], expected: str | None) -> None:
     assert lr_key(keys) == expected
+
+
+@pytest.mark.parametrize("run_id", ["yolo-anpr-train-model", "yolo-microalgae-seg"])
+def test_ultralytics_rate_is_the_weight_group_not_the_bias_warmup(run_id: str) -> None:
+    """QA #15 item 5: lr/pg0 (biases, from warmup_bias_lr 0.1 down) made the end of warmup a "drop that helped"
+    and a linear decay to lrf "at its floor since epoch 25"; lr/pg1 is the weights' schedule."""
+    analysis = analyse(load_run(ROOT / "tests" / "fixtures" / "real-runs" / run_id), NOW)
+    codes = {f.code: f for f in analysis.findings}
+    assert codes["lr.warmup"].params["key"] == "lr/pg1"
+    assert not {"lr.drop_helped", "lr.drop_no_effect", "lr.at_floor"} & set(codes)
+    assert "rec.review_lr_schedule" not in {r.code for r in analysis.recommendations}
 
 
 def test_a_step_drop_that_helped_and_one_that_did_not() -> None:
@@ -244,14 +269,14 @@ def _eta_backtest(run_id: str) -> tuple[float, float, float, float]:
 
 def test_eta_on_real_runs_cut_at_half() -> None:
     """23 real Ultralytics runs (sources.csv: 14 used while choosing the range rule, 9 held out). Measured:
-    median error 0.9% / 1.8%, range held 14/14 and 7/9."""
+    median error 0.9% / 1.8%, range held 14/14 and 8/9 (7/9 before it grew with the epochs left; QA #15 item 15)."""
     runs = list(csv.DictReader((ETA_RUNS / "sources.csv").open()))
     results = [(r["role"], *_eta_backtest(r["run_id"])) for r in runs]
     errors = [abs(median - real) / real for _, median, _, _, real in results]
     held = [low <= real <= high for _, _, low, high, real in results]
     held_out = [h for (role, *_), h in zip(results, held) if role == "held_out"]
     assert len(results) >= 20 and np.median(errors) < 0.05
-    assert sum(held) / len(held) >= 0.8 and sum(held_out) / len(held_out) >= 0.7
+    assert sum(held) / len(held) >= 0.8 and sum(held_out) >= 8
 
 
 def test_report_of_a_running_ultralytics_run_says_when_it_finishes(tmp_path: Path) -> None:
@@ -275,8 +300,18 @@ def test_report_of_a_running_ultralytics_run_says_when_it_finishes(tmp_path: Pat
     clock = finish.strftime("%H:%M")
     english = (out / "train3" / "report.en.md").read_text()
     chinese = (out / "train3" / "report.zh.md").read_text()
-    assert f"finishes around Thu {clock} UTC (±" in english
-    assert f"约 周四 {clock} UTC 完成（±" in chinese
+    assert f"finishes around Thu {clock} UTC (± " in english and "± 0.0" not in english
+    assert f"约 周四 {clock} UTC 完成（± " in chinese
+    assert "minutes left from the report's time (" in english  # hours_left counts from --now, and says so
+
+
+def test_short_times_are_given_in_seconds_and_minutes(tmp_path: Path) -> None:
+    """yolo-mouse-keyboard: 100 epochs in about 155 s read "0.0 hours over 100 timed epochs, 0.0 minutes per epoch"."""
+    out = tmp_path / "out"
+    assert main(["report", str(ETA_RUNS / "yolo-mouse-keyboard"), "--out", str(out), "--format", "md", "--lang", "en",
+                 "--now", "2030-01-01T00:00:00", "-q"]) == 0
+    english = next(out.rglob("report.en.md")).read_text()
+    assert "2.5 minutes over 100 timed epochs, 1.5 seconds per epoch (median)." in english
 
 
 def test_hf_train_runtime_gives_the_hours_spent(tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from reporter.cli import main
+from reporter.report.ingest import load_run
 
 HOSTILE_NAME = 'evil <script>alert(1)</script> | [x](javascript:alert(1)) "quote'
 
@@ -27,3 +28,14 @@ def test_hostile_name_and_label_are_escaped(tmp_path: Path) -> None:
     assert "<script>" not in md and not re.search(r"(?<!\\)\]\(javascript:", md)
     table_rows = [line for line in md.splitlines() if line.startswith("| ") and "img src" in line]
     assert table_rows and all(row.count(" | ") == 2 for row in table_rows)  # the | in the label is escaped
+
+
+def test_a_python_tag_in_a_sidecar_yaml_runs_nothing(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    shutil.copytree("tests/fixtures/real-runs/lightning-finance-v0", run)
+    marker = tmp_path / "pwned"
+    (run / "hparams.yaml").write_text(f"lr: 0.01\nhook: !!python/object/apply:os.system ['touch {marker}']\n"
+                                      f"other: !!python/object/new:subprocess.check_call [['touch', '{marker}']]\n")
+    assert main(["report", str(run), "--out", str(tmp_path / "out"), "--format", "md", "--lang", "en", "-q"]) == 0
+    assert not marker.exists()
+    assert load_run(str(run)).hyperparameters["hook"] == "os.system"  # the name it spells, as text

@@ -110,8 +110,8 @@ def test_natural_range_bounds_ratios_losses_and_error_rates(name: str, values: t
 def test_a_steeply_falling_error_rate_is_never_forecast_below_zero() -> None:
     cer = [0.33, 0.29, 0.11, 0.13, 0.10, 0.22, 0.07, 0.12, 0.06, 0.067, 0.063, 0.061]  # whisper_hdsd, first 12
     data = Series("eval_cer", tuple(float(i) for i in range(len(cer))), tuple(cer))
-    unbounded = project(data, (-math.inf, math.inf), (29.0,), 29.0, 0.8, False, higher_is_better=False)
-    bounded = project(data, natural_range("eval_cer", scale_of("eval_cer", data.values)), (29.0,), 29.0, 0.8, False, higher_is_better=False)
+    unbounded = project(data, (-math.inf, math.inf), (60.0,), 60.0, 0.8, False, higher_is_better=False)
+    bounded = project(data, natural_range("eval_cer", scale_of("eval_cer", data.values)), (60.0,), 60.0, 0.8, False, higher_is_better=False)
     assert unbounded.points[0].low < 0  # what the families alone would say
     assert 0 <= bounded.points[0].low <= bounded.points[0].median <= bounded.points[0].high
 

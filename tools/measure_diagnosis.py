@@ -42,19 +42,30 @@ def predictions(folder: Path) -> tuple[dict[str, set[str]], dict[str, set[str]],
             except ReporterError as exc:
                 unread.append(f"{row['run_id']}: {exc}")
                 continue
-            found = {f.code for f in analysis.findings}
             truth[row["run_id"]] = labels
-            said[row["run_id"]] = {label for label, codes in CODES.items() if set(codes) & found} or \
-                ({"healthy"} if not found & DIAGNOSIS - {"fit.still_improving"} else set())
+            said[row["run_id"]] = said_labels({f.code for f in analysis.findings})
     return truth, said, unread
+
+
+def said_labels(found: set[str]) -> set[str]:
+    """The labels a run's finding codes say; healthy when no diagnosis code but still_improving is among them."""
+    return {label for label, codes in CODES.items() if set(codes) & found} or \
+        ({"healthy"} if not found & DIAGNOSIS - {"fit.still_improving"} else set())
+
+
+def counts(truth: dict[str, set[str]], said: dict[str, set[str]], label: str) -> tuple[int, int, int]:
+    """True positives, false positives and false negatives of one label (tests/test_real_run_agreement.py
+    holds the measured numbers as floors)."""
+    tp = sum(1 for r in truth if label in truth[r] and label in said[r])
+    fp = sum(1 for r in truth if label not in truth[r] and label in said[r])
+    fn = sum(1 for r in truth if label in truth[r] and label not in said[r])
+    return tp, fp, fn
 
 
 def table(truth: dict[str, set[str]], said: dict[str, set[str]]) -> list[str]:
     lines = [f"{'label':<20} {'tp':>3} {'fp':>3} {'fn':>3} {'precision':>9} {'recall':>7}"]
     for label in [*CODES, "healthy"]:
-        tp = sum(1 for r in truth if label in truth[r] and label in said[r])
-        fp = sum(1 for r in truth if label not in truth[r] and label in said[r])
-        fn = sum(1 for r in truth if label in truth[r] and label not in said[r])
+        tp, fp, fn = counts(truth, said, label)
         precision = f"{tp / (tp + fp):.2f}" if tp + fp else "—"
         recall = f"{tp / (tp + fn):.2f}" if tp + fn else "—"
         lines.append(f"{label:<20} {tp:>3} {fp:>3} {fn:>3} {precision:>9} {recall:>7}")

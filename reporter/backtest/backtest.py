@@ -37,6 +37,7 @@ class Curve:
     y: tuple[float, ...]
     higher_is_better: bool
     bounds: tuple[float, float] = (-math.inf, math.inf)  # the metric's natural range, as reports use it
+    kind: str = ""  # the log format it came from (curves-large's `kind`), for coverage by kind
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Score:
     rest_covered: float | None  # share of the points after the prefix inside their intervals
     width: float | None  # the interval's width / range of the whole curve
     milliseconds: float
+    kind: str = ""
+    points: int = 0  # how many points the prefix held
 
 
 @dataclass(frozen=True)
@@ -72,21 +75,24 @@ def prefix_length(n: int, fraction: float) -> int:
     return min(n - 1, max(3, int(round(n * fraction))))
 
 
-def calibration_errors(curves: Iterable[Curve], cuts: Sequence[float] = CALIBRATION_CUTS) -> list[tuple[float, float]]:
-    """(horizon, signed error in interval units) for every later point of every cut of every curve."""
-    pairs: list[tuple[float, float]] = []
+def calibration_errors(curves: Iterable[Curve], cuts: Sequence[float] = CALIBRATION_CUTS
+                       ) -> list[tuple[float, float, float, int]]:
+    """(horizon, signed error in interval units, weight, prefix length) for every later point of every cut of
+    every curve; the weights of one cut's points add up to 1, so long curves do not outvote short ones."""
+    rows: list[tuple[float, float, float, int]] = []
     for curve in curves:
         x, y = np.asarray(curve.x), np.asarray(curve.y)
         for cut in sorted({prefix_length(len(x), c) for c in cuts}):
             model = CurveEnsemble(bounds=curve.bounds).fit(x[:cut], y[:cut], curve.higher_is_better)
             future = x[cut:]
-            pairs.extend(zip(model.horizon(future).tolist(), model.calibration_error(future, y[cut:]).tolist()))
-    return pairs
+            rows.extend((h, e, 1 / len(future), cut) for h, e in zip(model.horizon(future).tolist(),
+                                                                      model.calibration_error(future, y[cut:]).tolist()))
+    return rows
 
 
 def leave_one_source_out(curves: Sequence[Curve]) -> dict[str, Calibration]:
     """A calibration per source repository, built from every other repository's curves."""
-    errors_by_source: dict[str, list[tuple[float, float]]] = defaultdict(list)
+    errors_by_source: dict[str, list[tuple[float, float, float, int]]] = defaultdict(list)
     for curve in curves:
         errors_by_source[curve.source].extend(calibration_errors([curve]))
     return {source: calibration_from_errors([e for other, errs in errors_by_source.items() if other != source
@@ -147,7 +153,8 @@ def backtest(curves: Sequence[Curve], prefixes: Sequence[float] = PREFIXES,
                                     float(np.median(np.abs(values - actual))) / span,
                                     None if inside is None else bool(inside[-1]),
                                     None if inside is None else float(np.mean(inside)),
-                                    None if low is None or high is None else float(high[-1] - low[-1]) / span, ms))
+                                    None if low is None or high is None else float(high[-1] - low[-1]) / span, ms,
+                                    curve.kind, cut))
     return scores
 
 
@@ -202,3 +209,48 @@ def summarise(scores: Sequence[Score]) -> list[Summary]:
                                 float(np.median(widths)) if widths else None,
                                 float(np.median([s.milliseconds for s in chosen])), gain))
     return rows
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Our method against the last value within one group of scores (a kind at a prefix, a prefix length)."""
+
+    group: str
+    curves: int
+    median_error: float
+    last_value_error: float
+    coverage: float
+    rest_coverage: float
+
+    @property
+    def gain(self) -> float:
+        """1 - our median final error / the last value's (positive: we beat it)."""
+        return 1 - self.median_error / self.last_value_error if self.last_value_error > 0 else math.nan
+
+
+def breakdown(scores: Sequence[Score], group: Callable[[Score], str]) -> list[Breakdown]:
+    """One row per group, in sorted group order: how ours compares with the last value and how its intervals cover.
+
+    The headline table pools kinds and prefix lengths; a method can win on average while losing on the
+    shortest prefixes or on one log format, and the issue's targets are stated per kind and per length.
+    """
+    ours: dict[str, list[Score]] = defaultdict(list)
+    last: dict[str, list[float]] = defaultdict(list)
+    for s in scores:
+        if s.method == "ours":
+            ours[group(s)].append(s)
+        elif s.method == "last_value":
+            last[group(s)].append(s.error)
+    return [Breakdown(name, len(chosen), float(np.median([s.error for s in chosen])), float(np.median(last[name])),
+                      float(np.mean([bool(s.covered) for s in chosen])),
+                      float(np.mean([s.rest_covered or 0.0 for s in chosen])))
+            for name, chosen in sorted(ours.items())]
+
+
+def by_kind(score: Score) -> str:
+    return f"{score.kind or '-'} {score.prefix:.0%}"
+
+
+def by_points(score: Score) -> str:
+    """Prefix lengths 3 to 8 one by one (where the issue asks for no loss to the last value), longer ones pooled."""
+    return f"{score.points} points" if score.points <= 8 else "9+ points"

@@ -11,9 +11,13 @@ import numpy as np
 from reporter.backtest.backtest import (
     METHODS,
     MIN_CURVE_POINTS,
+    Breakdown,
     Score,
     Summary,
     backtest,
+    breakdown,
+    by_kind,
+    by_points,
     leave_one_source_out,
     summarise,
 )
@@ -46,6 +50,14 @@ def table(rows: list[Summary]) -> str:
                  "in the median final error; the interval resamples whole sources. cover80: final values inside the 80% "
                  "interval; rest: later points inside theirs. width80: median width of the final value's interval / "
                  "range.")
+    return "\n".join(lines)
+
+
+def breakdown_table(title: str, rows: list[Breakdown]) -> str:
+    """Ours against the last value per group: median final error, the change, and 80% coverage."""
+    lines = [f"{title:<26} {'curves':>6} {'ours err':>8} {'last err':>8} {'vs last':>8} {'cover80':>8} {'rest':>5}"]
+    lines.extend(f"{r.group:<26} {r.curves:>6} {r.median_error:>8.3f} {r.last_value_error:>8.3f} {-r.gain:>+8.0%} "
+                 f"{r.coverage:>8.0%} {r.rest_coverage:>5.0%}" for r in rows)
     return "\n".join(lines)
 
 
@@ -116,10 +128,12 @@ def run_backtest(args: argparse.Namespace) -> int:
     scores = backtest(curves, prefixes, calibrations)
     rows = summarise(scores)
     if not args.quiet:
-        note = ("leave-one-source-out calibration" if choice == "held-out"
-                else "the calibration reports use (built from shared/curves)")
+        note = ("leave-one-repository-out calibration (each curve's repository is left out)" if choice == "held-out"
+                else "the calibration reports use (built from shared/curves-large)")
         print(f"{len(curves)} curves from {len(sources)} sources; intervals: {note}")
         print(table(rows))
+        print(breakdown_table("kind, prefix", breakdown(scores, by_kind)))
+        print(breakdown_table("prefix length", breakdown(scores, by_points)))
     if args.csv:
         write_atomic(args.csv, _table_csv(rows))
     if args.scores:

@@ -34,7 +34,7 @@ def _from_jsonl(path: Path, text: TextFile) -> list[Curve]:
             values, metric = tuple(y[i] for i in keep), str(item.get("metric", ""))
             curves.append(Curve(str(item.get("id", number)), str(item.get("source_repo", item.get("id", number))),
                                 tuple(x[i] for i in keep), values, bool(item.get("higher_is_better", True)),
-                                natural_range(metric, scale_of(metric, values))))
+                                natural_range(metric, scale_of(metric, values)), str(item.get("kind", ""))))
     return curves
 
 

@@ -12,13 +12,13 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from reporter.changes import Changes, changes
 from reporter.lab.index import Failure, failed_rows, problems_first
 from reporter.outstore import DIGEST, digest_path, figure_bytes, run_summary, snapshot_on_or_before, write_atomic
 from reporter.report.present import stated_rules
 from reporter.report.render.environment import environment, format_date, render_template
+from reporter.summary import Summary
 
 SEED_KEYS = ("seed", "log_id", "logger_name", "output_path", "pred_output_path", "model_output_path")
 """Hyperparameters that name a seed or its outputs: runs differing only in these are one experiment."""
@@ -27,7 +27,7 @@ SEED_KEYS = ("seed", "log_id", "logger_name", "output_path", "pred_output_path",
 @dataclass(frozen=True)
 class DigestRun:
     run_id: str
-    summary: dict[str, Any]
+    summary: Summary
     changes: Changes | None
     figures: dict[str, str]  # language -> data URI of the metric plot, for the languages that have one
 
@@ -45,15 +45,15 @@ def seed_groups(runs: list[DigestRun]) -> tuple[SeedGroup, ...]:
     groups: dict[tuple, list[DigestRun]] = {}
     for run in runs:
         s = run.summary
-        params = {k: v for k, v in (s["run"].get("hyperparameters") or {}).items() if k not in SEED_KEYS}
-        if not params or not s.get("best") or not s.get("primary_metric"):
+        params = {k: v for k, v in s.run.hyperparameters.items() if k not in SEED_KEYS}
+        if not params or s.best is None or s.best.value is None or not s.primary_metric:
             continue
-        key = (s["run"].get("dataset"), s["primary_metric"]["name"], tuple(sorted((k, str(v)) for k, v in params.items())))
+        key = (s.run.dataset, s.primary_metric.name, tuple(sorted((k, str(v)) for k, v in params.items())))
         groups.setdefault(key, []).append(run)
     result = []
     for (_, metric, _), members in groups.items():
         if len(members) > 1:
-            values = [m.summary["best"]["value"] for m in members]
+            values = [m.summary.best.value for m in members if m.summary.best and m.summary.best.value is not None]
             result.append(SeedGroup(tuple(m.run_id for m in members), metric, statistics.mean(values),
                                     statistics.stdev(values)))
     return tuple(result)
@@ -82,7 +82,7 @@ def collect(out: Path, run_ids: list[str], since: str, languages: tuple[str, ...
         runs.append(DigestRun(run_id, summary, changes(*before, summary) if before else None,
                               {lang: "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
                                for lang, svg in svgs.items() if svg}))
-    return sorted(runs, key=lambda r: problems_first(r.summary))
+    return sorted(runs, key=lambda r: problems_first(r.summary.run.status, r.summary.run.name))
 
 
 def write_digest(out: Path, run_ids: list[str], failures: dict[str, Failure], now: datetime, since: str,

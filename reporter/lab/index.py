@@ -6,9 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from reporter.changes import projected_final
 from reporter.config import LANGUAGES
 from reporter.outstore import (
     compared_folders,
@@ -22,13 +20,14 @@ from reporter.outstore import (
     write_atomic,
 )
 from reporter.report.render.environment import environment, format_date, render_template
+from reporter.summary import SeriesEntry, Summary
 
 STATUS_ORDER = {"crashed": 0, "stalled": 1, "stopped_early": 2, "unknown": 3, "running": 4, "finished": 5}
 
 
-def problems_first(summary: dict[str, Any]) -> tuple[int, str]:
-    """Sort key of a run's summary: crashed and stalled runs first, finished last, then by name."""
-    return STATUS_ORDER.get(summary["run"]["status"], 3), summary["run"]["name"]
+def problems_first(status: str, name: str) -> tuple[int, str]:
+    """Sort key of a run: crashed and stalled runs first, finished last, then by name."""
+    return STATUS_ORDER.get(status, 3), name
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ class ComparisonLink:
 @dataclass(frozen=True)
 class IndexRow:
     run_id: str
-    summary: dict[str, Any]
+    summary: Summary
     sparkline: str  # SVG points, "" when there is nothing to draw
     projected: float | None
     links: tuple[ReportLink, ...]
@@ -70,11 +69,11 @@ class FailedRow:
     links: tuple[ReportLink, ...]
 
 
-def sparkline_points(series: dict | None, width: int = 100, height: int = 24) -> str:
+def sparkline_points(series: SeriesEntry | None, width: int = 100, height: int = 24) -> str:
     """Polyline points scaled into a small box."""
-    if not series or len(series.get("y", [])) < 2:
+    if series is None or len(series.y) < 2:
         return ""
-    pairs = [(x, y) for x, y in zip(series["x"], series["y"]) if y is not None and math.isfinite(y)]
+    pairs = [(x, y) for x, y in zip(series.x, series.y) if y is not None and math.isfinite(y)]
     if len(pairs) < 2:
         return ""
     xs, ys = zip(*pairs)
@@ -118,9 +117,9 @@ def read_rows(out: Path, run_ids: list[str], output: str) -> list[IndexRow]:
         data = run_summary(out, run_id)
         if data is None:
             continue
-        rows.append(IndexRow(run_id, data, sparkline_points(data.get("series")), projected_final(data),
+        rows.append(IndexRow(run_id, data, sparkline_points(data.series), data.projection.final_median,
                              report_links(out / run_id, output), compared.get(report_source(out / run_id) or "", ())))
-    rows.sort(key=lambda r: problems_first(r.summary))
+    rows.sort(key=lambda r: problems_first(r.summary.run.status, r.summary.run.name))
     return rows
 
 
@@ -144,7 +143,7 @@ def failed_rows(out: Path, failures: dict[str, Failure], output: str) -> list[Fa
         if previous is not None and report_source(out / run_id) not in (None, str(Path(failure.folder).resolve())):
             previous = None
         first_line = failure.error.splitlines()[0] if failure.error else ""
-        rows.append(FailedRow(run_id, previous["run"]["name"] if previous else run_id, first_line,
+        rows.append(FailedRow(run_id, previous.run.name if previous else run_id, first_line,
                               last_report_date(out / run_id) if previous else None,
                               report_links(out / run_id, output) if previous else ()))
     return rows

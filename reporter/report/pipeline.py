@@ -28,7 +28,7 @@ class ReportRequest:
     now: datetime
     languages: tuple[str, ...] | None = None
     formats: tuple[str, ...] | None = None
-    project_to: tuple[int, ...] | None = None
+    project_to: tuple[float, ...] | None = None
     config: Path | None = None
     templates: Path | None = None
     overrides: RunConfig = RunConfig()

@@ -27,12 +27,13 @@ from reporter.model import (
     frozen_mapping,
     scalar,
 )
-from reporter.report.analysis.diagnosis import fit
-from reporter.report.analysis.diagnosis.stopping import FITNESS_WEIGHTS
+from reporter.report.analysis.diagnosis import TRAIN_ONLY_KEYS, fit
+from reporter.report.analysis.diagnosis.stopping import CLASSIFY_KEYS, CLASSIFY_WEIGHT, FITNESS_WEIGHTS
 from reporter.report.analysis.findings import FORK_MIN_EVALUATIONS
 from reporter.report.analysis.instability import MIN_SWING_POINTS, SPIKE_WARMUP
 from reporter.report.analysis.learning_rate import WARMUP_RISE
 from reporter.report.analysis.metrics import (
+    CONSTANT_SPREAD,
     LOSS_EDGE,
     MIN_TREND_POINTS,
     OSCILLATING_BELOW,
@@ -40,11 +41,14 @@ from reporter.report.analysis.metrics import (
     STEPS_PER_SLOPE,
 )
 from reporter.report.analysis.projection import (
+    CAP,
     FLAT_GAIN,
     FLAT_WINDOW,
     HELD_OUT_COVERAGE,
     HELD_OUT_INTERVAL,
+    HELD_OUT_REST_COVERAGE,
     MIN_POINTS,
+    SHRINK,
     Calibration,
 )
 from reporter.report.analysis.timing import ETA_QUANTILES
@@ -153,7 +157,7 @@ def _reference_lines(a: Analysis) -> tuple[str | None, tuple[ReferenceLine, ...]
 def _published_only(a: Analysis) -> tuple[str | None, tuple[ReferenceLine, ...]]:
     """The published column of the configured metric (else the table's first), without a line for this run."""
     columns = list(a.reference[0].metrics)
-    wanted = (a.run.config.metric or "").lower()
+    wanted = (a.run.configured_metric or "").lower()
     column = next((c for c in columns if c.lower() == wanted), columns[0])
     lines = [ReferenceLine(r.method, r.metrics[column], r.split, False) for r in a.reference]
     return column, tuple(sorted(lines, key=lambda line: -line.value))
@@ -172,15 +176,19 @@ VERDICT_CODES = {"action_needed": "verdict.action_needed", "needs_attention": "v
 def stated_rules(calibration: Calibration | None) -> Mapping[str, Any]:
     """The analysis' fixed rules that the report's sentences quote, taken from where they are defined."""
     return frozen_mapping({
-        "trend_min_points": MIN_TREND_POINTS, "oscillating_below": OSCILLATING_BELOW,
+        "trend_min_points": MIN_TREND_POINTS, "oscillating_below": OSCILLATING_BELOW, "constant_spread": CONSTANT_SPREAD,
         "projection_min_points": MIN_POINTS, "calibration_curves": calibration.curves if calibration else None,
         "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
+        "held_out_rest_low": HELD_OUT_REST_COVERAGE[0], "held_out_rest_high": HELD_OUT_REST_COVERAGE[1],
+        "calibration_repositories": calibration.repositories if calibration else None,
+        "projection_shrink": SHRINK, "projection_cap": CAP,
         "held_out_interval": HELD_OUT_INTERVAL, "stability_scale": STABILITY_SCALE, "loss_edge": LOSS_EDGE,
         "flat_gain": FLAT_GAIN, "flat_window": FLAT_WINDOW, "fork_min_evaluations": FORK_MIN_EVALUATIONS,
         "steps_per_slope": STEPS_PER_SLOPE, "fit_smoothing": fit.SMOOTHING, "fit_end_points": fit.END_POINTS,
         "fit_min_after": fit.MIN_AFTER_MINIMUM, "fit_min_points": fit.MIN_POINTS, "noise_factor": fit.NOISE_FACTOR, "fit_recent_share": fit.RECENT_SHARE,
+        "train_only_keys": TRAIN_ONLY_KEYS,
         "fitness_map50": FITNESS_WEIGHTS["metrics/mAP50({head})"],
-        "fitness_map50_95": FITNESS_WEIGHTS["metrics/mAP50-95({head})"],
+        "fitness_map50_95": FITNESS_WEIGHTS["metrics/mAP50-95({head})"], "fitness_top": CLASSIFY_WEIGHT,
         "spike_warmup": SPIKE_WARMUP, "unstable_min_points": MIN_SWING_POINTS,
         "warmup_rise": WARMUP_RISE, "eta_low": ETA_QUANTILES[0], "eta_high": ETA_QUANTILES[1],
     })
@@ -202,9 +210,16 @@ def present(a: Analysis, since: Changes | None = None, calibration: Calibration 
         counts={s.value: sum(1 for f in a.findings if f.severity is s) for s in Severity},
         thresholds=a.thresholds, sources=a.run.sources, version=__version__,
         findings={f.code: f for f in a.findings}, seeds=a.seeds, clustering=a.clustering,
-        clustering_reference=_clustering_reference(a), changes=since, x_unit=a.x_unit, rules=stated_rules(calibration),
+        clustering_reference=_clustering_reference(a), changes=since, x_unit=a.x_unit,
+        rules=frozen_mapping({**stated_rules(calibration), "fitness_classify": _classification_fitness(a)}),
         pairs=a.pairs,
     )
+
+
+def _classification_fitness(a: Analysis) -> bool:
+    """Whether Ultralytics' fitness for this run is the classification one, (top1 + top5) / 2, by its args.yaml task
+    or its top-1 metric: the appendix states the formula the counterfactual replayed."""
+    return a.run.hyperparameters.get("task") == "classify" or (a.metric is not None and a.metric.name in CLASSIFY_KEYS)
 
 
 def _clustering_reference(a: Analysis) -> Mapping[str, ReferenceLine]:

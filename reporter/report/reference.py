@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import csv
 import functools
+from dataclasses import replace
 from importlib import resources
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from reporter.model import ReferenceRow, frozen_mapping
 
@@ -31,7 +32,7 @@ def published_results() -> tuple[ReferenceRow, ...]:
 
 @functools.cache
 def projection_calibration() -> Calibration | None:
-    """The interval calibration shipped with reporter (tools/calibrate.py builds it from shared/curves)."""
+    """The interval calibration shipped with reporter (tools/calibrate.py builds it from shared/curves-large)."""
     import json
 
     from reporter.report.analysis.projection import Calibration
@@ -40,5 +41,10 @@ def projection_calibration() -> Calibration | None:
     if not resource.is_file():
         return None
     data = json.loads(resource.read_text(encoding="utf-8"))
-    return Calibration(tuple(float(e) for e in data["edges"]), tuple(data["levels"]),
-                       tuple(tuple(row) for row in data["table"]), tuple(data["n"]), data.get("curves"))
+    edges, levels = tuple(float(e) for e in data["edges"]), tuple(data["levels"])
+
+    def table(part: dict[str, Any]) -> Calibration:
+        return Calibration(edges, levels, tuple(tuple(row) for row in part["table"]), tuple(part["n"]))
+
+    return replace(table(data), curves=data.get("curves"), repositories=data.get("repositories"),
+                   by_length=tuple((part["fewest_points"], table(part)) for part in data.get("by_length", ())))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -30,3 +32,23 @@ def finite_part(data: Series) -> Series:
         return data
     keep = np.isfinite(values)
     return Series(data.key, tuple(np.asarray(data.x, dtype=float)[keep].tolist()), tuple(values[keep].tolist()))
+
+
+def non_finite_tail(data: Series) -> float | None:
+    """Where a series turns NaN or infinite for good (no finite value after it), or None.
+
+    Such a tail is a divergence or a crash; NaN rows with finite values after them are gaps the run recovered
+    from (one component of a summed loss overflowing at a few epochs), which the rules leave out instead."""
+    values = np.asarray(data.values, dtype=float)
+    finite = np.isfinite(values)
+    if values.size == 0 or finite[-1]:
+        return None
+    start = int(np.nonzero(finite)[0][-1]) + 1 if finite.any() else 0
+    return float(data.x[start])
+
+
+def non_finite_gaps(data: Series) -> tuple[float, ...]:
+    """The x values of NaN or infinite rows that finite values follow (see non_finite_tail)."""
+    tail = non_finite_tail(data)
+    return tuple(x for x, value in zip(data.x, data.values)
+                 if not math.isfinite(value) and (tail is None or x < tail))

@@ -1,4 +1,4 @@
-"""summary.json: the stable machine-readable result of the analysis (schema 1, see DESIGN.md)."""
+"""summary.json: the stable machine-readable result of the analysis (schema 1, see DESIGN.md), as a `Summary`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import math
 from typing import Any
 
 from reporter.model import Analysis, Trend
-
-SCHEMA = 1
+from reporter.summary import SCHEMA, Summary
 
 
 def _clean(value: Any) -> Any:
@@ -41,14 +40,15 @@ def _clustering(a: Analysis) -> dict[str, Any] | None:
 
 def _series(a: Analysis, limit: int = 200) -> dict[str, list] | None:
     """The primary metric's last values, for sparklines in the index."""
-    if a.metric is None:
+    data = a.curves.metric
+    if a.metric is None or data is None:
         return None
-    rows = a.run.history[a.run.history["key"] == a.metric.name].tail(limit)
-    return {"x": [float(v) for v in rows["x"]], "y": [float(v) for v in rows["value"]]}
+    return {"x": data.x[-limit:].tolist(), "y": data.values[-limit:].tolist()}
 
 
-def summary(a: Analysis) -> dict[str, Any]:
-    """The contract's dict for one analysis."""
+def summary(a: Analysis) -> Summary:
+    """The summary of one analysis, cleaned as the contract's JSON needs (NaN/inf read as null) before it is typed,
+    so the value in memory is the one a later reader gets back from summary.json."""
     m = a.metric
     p = a.projection
     current: dict[str, Any] = {"epoch": a.last_epoch}
@@ -101,4 +101,4 @@ def summary(a: Analysis) -> dict[str, Any]:
         "reference": [{"dataset": r.dataset, "method": r.method, "split": r.split, "metrics": r.metrics}
                       for r in a.reference] or None,
     }
-    return _clean(data)
+    return Summary.from_json(_clean(data))

@@ -15,9 +15,7 @@ import numpy as np
 from reporter.errors import UsageError
 from reporter.lab.compare import stats
 from reporter.lab.compare.stats import Difference, Estimate
-from reporter.model import Analysis, Finding, MetricSummary, Mode, Severity, frozen_mapping
-from reporter.report.analysis import loss_key
-from reporter.report.series import series
+from reporter.model import Analysis, Curve, Finding, MetricSummary, Mode, Severity, frozen_mapping
 
 
 @dataclass(frozen=True)
@@ -89,18 +87,17 @@ def _finding(code: str, severity: Severity = Severity.WARN, **params: object) ->
 
 def _final(a: Analysis) -> float:
     """The metric's last logged value, NaN included: a seed that diverged at the end did not finish well."""
-    data = series(a.run.history, _metric(a).name)
-    return data.values[-1] if data.values else float("nan")
+    data = a.curves.metric
+    return float(data.values[-1]) if data is not None and len(data) else float("nan")
 
 
-def band(analyses: Sequence[Analysis], key: str | None) -> Band | None:
+def band(curves: Sequence[Curve | None]) -> Band | None:
     """Median, lowest and highest seed at every x some seed logged (finite values only)."""
     points: dict[float, list[float]] = {}
-    for a in analyses:
-        if key is None:
+    for data in curves:
+        if data is None:
             continue
-        data = series(a.run.history, key)
-        for x, value in zip(data.x, data.values):
+        for x, value in zip(data.x.tolist(), data.values.tolist()):
             if np.isfinite(value):
                 points.setdefault(x, []).append(value)
     if not points:
@@ -118,11 +115,7 @@ def _reaches(curve: Band | None, target: float | None, mode: Mode) -> float | No
 
 
 def _wall_hours(analyses: Sequence[Analysis]) -> float | None:
-    spans = []
-    for a in analyses:
-        wall = a.run.history["wall_time"].dropna()
-        if len(wall) > 1:
-            spans.append((float(wall.max()) - float(wall.min())) / 3600)
+    spans = [a.curves.wall_seconds / 3600 for a in analyses if a.curves.wall_seconds is not None]
     return float(np.median(spans)) if spans else None
 
 
@@ -221,10 +214,11 @@ def compare_groups(groups: Sequence[Group], baseline: str) -> Comparison:
     results = []
     for g in groups:
         findings += _seed_findings(g, finals[g.name])
-        metric_band = band(g.analyses, metric)
-        loss = loss_key(g.analyses[0].run, metric)
+        metric_band = band([a.curves.metric for a in g.analyses])
+        loss = g.analyses[0].loss.key if g.analyses[0].loss else None
+        losses = band([a.curves.loss for a in g.analyses if a.loss is not None and a.loss.key == loss])
         results.append(GroupResult(g.name, tuple(a.run.id for a in g.analyses), stats.estimate(finals[g.name]),
-                                   stats.estimate(bests[g.name]), metric_band, loss, band(g.analyses, loss),
+                                   stats.estimate(bests[g.name]), metric_band, loss, losses,
                                    _wall_hours(g.analyses), _reaches(metric_band, base_best, mode)))
     if all(r.final.n <= 1 for r in results):
         findings.insert(0, _finding("compare.single_seed", Severity.ERROR))

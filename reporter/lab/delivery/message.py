@@ -29,6 +29,14 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class ReportFile:
+    """A run's report in one language: where it lies in out/ (for the link) and its file name (the link's text)."""
+
+    path: str  # relative to out/
+    name: str
+
+
+@dataclass(frozen=True)
 class RunLine:
     """One run in the message: what it is, whether it needs attention, and why (finding codes)."""
 
@@ -39,7 +47,7 @@ class RunLine:
     reasons: tuple[str, ...]
     changed: bool  # rendered or failed tonight
     error: str | None
-    reports: dict[str, str]  # language -> report file relative to out/
+    reports: dict[str, ReportFile]  # language -> its report
 
 
 @dataclass(frozen=True)
@@ -67,11 +75,12 @@ def _run_line(out: Path, entry: dict) -> RunLine | None:
     if summary is None and entry.get("status") != "failed":
         return None
     failed = entry.get("status") == "failed"
-    status = "failed" if failed or summary is None else summary["run"]["status"]
-    codes = tuple(f["code"] for f in (summary or {}).get("findings", [])
-                  if f.get("severity") == "error" or f.get("code") in PROBLEM_CODES)
-    reports = {link.lang: f"{run_id}/{link.href}" for link in report_links(out / run_id, "html")} if summary else {}
-    return RunLine(run_id, summary["run"]["name"] if summary else run_id, status,
+    status = "failed" if failed or summary is None else summary.run.status
+    codes = tuple(f.code for f in (summary.findings if summary else ())
+                  if f.severity == "error" or f.code in PROBLEM_CODES)
+    reports = {link.lang: ReportFile(f"{run_id}/{link.href}", link.href)
+               for link in report_links(out / run_id, "html")} if summary else {}
+    return RunLine(run_id, summary.run.name if summary else run_id, status,
                    status in PROBLEM_STATUSES or bool(codes), codes, entry.get("status") in ("rendered", "failed"),
                    (entry.get("error") or "").splitlines()[0] if failed and entry.get("error") else None, reports)
 
@@ -94,8 +103,7 @@ def read_nightly(out: Path, languages: tuple[str, ...], now: datetime) -> Nightl
     entries = [e for e in batch["runs"] if isinstance(e, dict)]
     lines = [line for e in entries if (line := _run_line(out, e)) is not None]
     shown = sorted((line for line in lines if line.problem or line.changed),
-                   key=lambda r: (not r.problem, r.status != "failed", problems_first(
-                       {"run": {"status": r.status, "name": r.name}})))
+                   key=lambda r: (not r.problem, r.status != "failed", problems_first(r.status, r.name)))
     names = {lang: name for lang in languages if (name := latest_digest_pdf(out, lang)) is not None}
     pdfs = {lang: document_bytes(out, name) for lang, name in names.items()}
     digests = {lang: names[lang] for lang, data in pdfs.items() if data is not None}

@@ -14,12 +14,15 @@ from reporter.config import Thresholds
 from reporter.errors import HistoryError
 from reporter.model import (
     Analysis,
+    Curve,
+    Curves,
     LossSummary,
     MetricSummary,
     Mode,
     Point,
     ReferenceRow,
     Run,
+    RunInfo,
     SeedSummary,
     Series,
     Trend,
@@ -30,7 +33,7 @@ from reporter.report.analysis import metrics
 from reporter.report.analysis.advice import checklist, recommendations
 from reporter.report.analysis.clustering import analyse_clustering
 from reporter.report.analysis.dataset import dataset_mismatch, profile
-from reporter.report.analysis.diagnosis import run_pairs, verdict
+from reporter.report.analysis.diagnosis import own_stop, run_pairs, verdict
 from reporter.report.analysis.findings import Facts, findings, reference_target
 from reporter.report.analysis.projection import (
     Calibration,
@@ -40,7 +43,10 @@ from reporter.report.analysis.projection import (
     projection_limit,
 )
 from reporter.report.analysis.status import pretraining_epoch, run_status
-from reporter.report.series import finite_part, series
+from reporter.report.series import finite_part, main_phase, series
+
+LOSS_CURVES = 6
+"""Loss curves drawn in one chart at most: more would be a tangle of lines."""
 
 
 def _keys(run: Run) -> list[str]:
@@ -96,8 +102,8 @@ def summarize_metric(run: Run, key: str, limits: Thresholds, data: Series | None
     )
 
 
-def summarize_loss(run: Run, key: str) -> LossSummary:
-    data = series(run.history, key)
+def summarize_loss(run: Run, key: str, data: Series | None = None) -> LossSummary:
+    data = data if data is not None else series(run.history, key)
     clean = finite_part(data)
     current = Point(data.x[-1], data.values[-1]) if data.x else None
     return LossSummary(key=key, current=current, relative_change=metrics.relative_change(data), n_points=len(clean))
@@ -114,7 +120,7 @@ def seed_summary(run: Run) -> SeedSummary | None:
 
 
 def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), limits: Thresholds = Thresholds(),
-            project_to: tuple[int, ...] = (), calibration: Calibration | None = None) -> Analysis:
+            project_to: tuple[float, ...] = (), calibration: Calibration | None = None) -> Analysis:
     """The whole analysis of one run; `now` is injected so reports are reproducible.
 
     A diverging run's values near the float limit overflow in sums and products along the way; the rules
@@ -126,7 +132,7 @@ def analyse(run: Run, now: datetime, references: tuple[ReferenceRow, ...] = (), 
 
 
 def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], limits: Thresholds,
-              project_to: tuple[int, ...], calibration: Calibration | None) -> Analysis:
+              project_to: tuple[float, ...], calibration: Calibration | None) -> Analysis:
     pretraining = pretraining_epoch(run) is not None  # no evaluation metric exists yet: none is chosen or required
     key, basis = (None, None) if pretraining else metrics.primary_choice(run)
     data = series(run.history, key) if key else Series("", (), ())
@@ -138,8 +144,9 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
         metric = replace(metric, trend=TrendResult(Trend.INSUFFICIENT, metric.n_points, None, None),
                          stability=metrics.Stability(None, None, None), epochs_since_best=None)
     loss_name = loss_key(run, key)
-    loss = summarize_loss(run, loss_name) if loss_name else None
-    status = run_status(run, [loss_name] if loss_name else [], key, now, limits)
+    loss_data = series(run.history, loss_name) if loss_name else None
+    loss = summarize_loss(run, loss_name, loss_data) if loss_name else None
+    status = run_status(run, [loss_name] if loss_name else [], key, now, limits, own_stop(run, limits))
     planned_last = run.plan.epochs - (1 - run.epoch_base) if run.plan and not status.past_plan else None
     limit = projection_limit(status.status, status.last_epoch, planned_last)
     unit = metrics.x_unit(run.history, run.plan.epochs if run.plan else None)
@@ -152,16 +159,38 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
                          data, metrics.natural_range(key or "", metric.scale if metric else metrics.Scale.RAW), requested,
                          limit, limits.interval, bool(metric and metric.best_so_far),
                          higher_is_better=metric is None or metric.mode is Mode.MAX, calibration=calibration,
-                         target=target[0] if target else None)
+                         target=target.value if target else None)
     dataset = profile(run.labels) if run.labels is not None else None
     clustering = analyse_clustering(run.predictions) if run.predictions else None
-    facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds, clustering, unit, now)
+    facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds, clustering, unit, now, target)
     found = findings(facts)
     return Analysis(
-        run=run, status=status.status, last_epoch=status.last_epoch, metric=metric, loss=loss,
+        run=run_info(run), curves=curves(run, data if key else None, loss_data), status=status.status,
+        last_epoch=status.last_epoch, metric=metric, loss=loss,
         x_unit=unit,
         projection=projection, dataset=dataset,
         reference=refs, findings=found, checklist=checklist(run, metric, found, loss),
         recommendations=recommendations(run, metric, found), thresholds=frozen_mapping(asdict(limits)),
         generated_at=now, seeds=seeds, clustering=clustering, verdict=verdict(found), pairs=run_pairs(run),
     )
+
+
+def run_info(run: Run) -> RunInfo:
+    """The run as the later stages see it: who it is and how it was configured, not its history."""
+    return RunInfo(id=run.id, name=run.name, dataset=run.dataset, family=run.family, sources=run.sources,
+                   hyperparameters=run.hyperparameters, plan=run.plan, configured_metric=run.config.metric,
+                   location=run.location)
+
+
+def curve(data: Series) -> Curve:
+    return Curve(data.key, np.asarray(data.x, dtype=float), np.asarray(data.values, dtype=float))
+
+
+def curves(run: Run, metric: Series | None, loss: Series | None) -> Curves:
+    """The series the charts and comparisons need, so they never cut the history again."""
+    main = main_phase(run.history)
+    loss_keys = [str(k) for k in main["key"].unique() if "loss" in str(k).lower()][:LOSS_CURVES]
+    wall = run.history["wall_time"].dropna()
+    return Curves(metric=curve(metric) if metric else None, loss=curve(loss) if loss else None,
+                  losses=tuple(curve(series(main, k)) for k in loss_keys),
+                  wall_seconds=float(wall.max()) - float(wall.min()) if len(wall) > 1 else None)

@@ -29,6 +29,21 @@ def _codes(findings: tuple[Finding, ...]) -> dict[str, Finding]:
     return {f.code: f for f in findings}
 
 
+def _logged_too_rarely(run: Run, metric: MetricSummary | None, found: dict[str, Finding]) -> bool:
+    """metric.sparse, or too few values for a trend because the metric is logged less often than once an epoch (or
+    only as a best-so-far value): a two-epoch run that logs it every epoch has too little data, not too rare a log."""
+    if "metric.sparse" in found:
+        return True
+    if metric is None or "metric.insufficient_data" not in found:
+        return False
+    return metric.best_so_far or metric.n_points < (run.history["x"] // 1).nunique()
+
+
+def _non_finite(findings: tuple[Finding, ...]) -> bool:
+    """A loss or metric that turned NaN or infinite (not a jump): 'no crash, traceback or NaN' does not hold."""
+    return any(f.code == "metric.diverged" and f.params["cause"] != "jump" for f in findings)
+
+
 def _item(code: str, status: CheckStatus, **params: object) -> CheckItem:
     return CheckItem(code, status, frozen_mapping(params))
 
@@ -40,12 +55,12 @@ def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, .
     found = _codes(findings)
     P, F, W, NA = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.PENDING, CheckStatus.NOT_APPLICABLE
     items = [
-        _item("check.no_crash", F if "run.crashed" in found else P),
+        _item("check.no_crash", F if "run.crashed" in found or _non_finite(findings) else P),
         _item("check.loss_finite", F if "metric.diverged" in found else P if loss or metric else NA),
         _item("check.loss_informative", F if {"loss.flat", "loss.near_ceiling"} & found.keys() else
               P if loss and loss.relative_change is not None else NA),
         _item("check.metric_logged_often",
-              NA if metric is None else F if "metric.sparse" in found or "metric.insufficient_data" in found else P),
+              NA if metric is None else F if _logged_too_rarely(run, metric, found) else P),
         _item("check.metric_improving",
               NA if metric is None else P if "metric.improving" in found else
               F if {"metric.plateau", "metric.declining"} & found.keys() else W),
@@ -64,13 +79,13 @@ def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, .
 def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Finding, ...]) -> tuple[Recommendation, ...]:
     """Concrete next steps, each tied to a finding and, where it applies, to a config value."""
     found = _codes(findings)
-    recs: list[Recommendation] = list(remedies.recommendations(run, findings))
+    recs: list[Recommendation] = list(remedies.recommendations(run, findings, metric))
     if "umc.early_stop_rule" in found:
         recs.append(recommendation(
             "rec.disable_fork_early_stop", key="enable_early_stop", current=run.hyperparameters.get("enable_early_stop"),
             suggested=False, epoch=found["umc.early_stop_rule"].params["epoch"],
             planned_epochs=run.plan.epochs if run.plan else None))
-    if "metric.sparse" in found or "metric.insufficient_data" in found:
+    if _logged_too_rarely(run, metric, found):
         recs.append(recommendation("rec.log_metric_every_epoch", n_points=metric.n_points if metric else 0,
                                    best_so_far=bool(metric and metric.best_so_far)))
     if "reference.split_mismatch" in found:
@@ -81,7 +96,8 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
             "rec.watch_metric_not_loss", key="train_temperature_sup",
             current=scalar(run.hyperparameters.get("train_temperature_sup")), ceiling=params["ceiling"],
             value=params["value"]))
-    if "metric.plateau" in found and (lr := scalar(run.hyperparameters.get("lr"))) is not None:
+    plateau = found.get("metric.plateau")
+    if plateau is not None and not plateau.params["ended"] and (lr := scalar(run.hyperparameters.get("lr"))) is not None:
         if isinstance(lr, (int, float)):
             recs.append(recommendation("rec.lower_lr", key="lr", current=lr, suggested=lr / 2))
     chance = found.get("projection.improvement_chance")
@@ -108,5 +124,6 @@ EVIDENCE = {
     "rec.stop_training": ("projection.improvement_chance",), "rec.use_best_checkpoint": ("metric.declining",),
     "rec.fix_label_file": ("dataset.header_as_class",), "rec.inspect_crash": ("run.crashed",),
     "rec.check_stalled": ("run.stalled",), "rec.log_metric_every_epoch": ("metric.sparse", "metric.insufficient_data"),
+    "rec.keep_going": ("fit.at_best",),
 }
 """The finding each older recommendation follows from, for the evidence the report cites."""

@@ -13,7 +13,9 @@ once the linear parameters a, b are free, several of them share a shape, so each
 | log_linear     | log(u)                      | log-log linear (first order)         |
 
 plus `vapor` (a + b/u + c log u, vapor pressure in linear form), `peaked` (a quadratic in log u, for
-curves that rise then fall, common when clustering runs peak early) and three flat members (the last
+curves that rise then fall, common when clustering runs peak early), `recent_trend` (the slope of the last
+third, damped over half the observed length: a validation loss that has started to rise as the model
+overfits keeps rising for a while, and no saturating family bends that way) and three flat members (the last
 value, the mean of the last 3 and of the last third): real curves plateau or decline after a peak far
 more often than the rising families assume, and on the development curves the flat members gave the
 largest single gain. For each shape the nonlinear parameters run over a small grid and a, b are solved in closed
@@ -94,12 +96,22 @@ def constant(level: float) -> Callable[[np.ndarray], np.ndarray]:
     return lambda t: np.full(np.shape(t), level, dtype=float)
 
 
+def recent_trend(u: np.ndarray, z: np.ndarray) -> Fit:
+    """The last third's least-squares slope from the last value, fading out with a time constant of half the
+    observed length, so it bends towards a plateau instead of running off."""
+    tail = max(3, len(z) // 3)
+    slope = float(np.polyfit(u[-tail:], z[-tail:], 1)[0])
+    last, u_last, tau = float(z[-1]), float(u[-1]), max(1.0, len(u) / 2)
+    return Fit("recent_trend", lambda t: last + slope * tau * (1 - np.exp(-(np.asarray(t, dtype=float) - u_last) / tau)))
+
+
 def fit_members(u: np.ndarray, z: np.ndarray) -> list[Fit]:
     """Every family fitted to (u, z); needs at least 4 points."""
     fits = [fit_family(family, u, z) for family in FAMILIES]
     fits.append(_polynomial_fit("vapor", lambda t: np.column_stack([np.ones_like(t), 1.0 / t, np.log(t)]), u, z))
     fits.append(_polynomial_fit("peaked", lambda t: np.column_stack([np.ones_like(t), np.log(t), np.log(t) ** 2]),
                                 u, z))
+    fits.append(recent_trend(u, z))
     for name, count in (("flat_last", 1), ("flat_3", 3), ("flat_third", max(1, len(z) // 3))):
         fits.append(Fit(name, constant(float(np.mean(z[-count:])))))
     return fits

@@ -22,9 +22,11 @@ from reporter.model import (
     Mode,
     Projection,
     ReferenceRow,
+    ReferenceTarget,
     Run,
     Scale,
     SeedSummary,
+    Series,
     Severity,
     Status,
     Trend,
@@ -32,10 +34,12 @@ from reporter.model import (
 )
 from reporter.report.analysis import instability, learning_rate, timing
 from reporter.report.analysis.dataset import dataset_mismatch
+from reporter.report.analysis.diagnosis import evaluation_key, run_pairs
 from reporter.report.analysis.diagnosis import rules as _diagnosis
+from reporter.report.analysis.diagnosis.pairing import loss_pair
 from reporter.report.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, tokens
 from reporter.report.analysis.status import StatusResult
-from reporter.report.series import series
+from reporter.report.series import non_finite_gaps, non_finite_tail, series
 
 CEILING_FAMILIES = ("umc", "umc-fork")
 
@@ -56,6 +60,7 @@ class Facts:
     clustering: Any = None
     x_unit: str = "epoch"  # what x counts, as analysis.analyse decided once
     now: datetime | None = None  # the report's clock (--now), for times still to come
+    target: ReferenceTarget | None = None  # the published value to beat, chosen once by analysis.analyse
 
 
 def _status(f: Facts) -> Iterator[Finding]:
@@ -66,8 +71,10 @@ def _status(f: Facts) -> Iterator[Finding]:
     if s.status is Status.CRASHED:
         yield finding("run.crashed", Severity.ERROR, epoch=s.crash_epoch, reason=s.reason)
     elif s.status is Status.STOPPED_EARLY:
-        yield finding("run.stopped_early", Severity.WARN if planned else Severity.INFO, epoch=s.last_epoch,
-                      planned_epochs=planned)
+        own = s.stopped_by  # the run's own rule ending it is what its config asked for: information
+        yield finding("run.stopped_early", Severity.WARN if planned and own is None else Severity.INFO,
+                      epoch=s.last_epoch, planned_epochs=planned, framework=own.framework if own else None,
+                      patience=own.patience if own else None)
     elif s.status is Status.FINISHED:
         yield finding("run.finished", Severity.OK, last_epoch=s.last_epoch, planned_epochs=planned,
                       epoch_base=f.run.epoch_base, epochs_done=_epochs_done(f))
@@ -90,6 +97,9 @@ def _status(f: Facts) -> Iterator[Finding]:
                       thres=f.run.plan.params["thres"], delta=f.run.plan.params["delta"], configured=configured)
     if f.run.restarts:
         yield finding("run.resumed", Severity.INFO, restarts=f.run.restarts)
+    if f.run.skipped_lines:
+        yield finding("history.rows_skipped", Severity.WARN, file=f.run.sources[0].path,
+                      lines=list(f.run.skipped_lines[:10]), count=len(f.run.skipped_lines))
     yield from _fork_early_stop(f)
 
 
@@ -123,6 +133,8 @@ def _metric(f: Facts) -> Iterator[Finding]:
         return
     if m.basis is not None and m.basis != "configured":
         yield finding("metric.chosen", Severity.INFO, metric=m.name, basis=m.basis, n_points=m.n_points)
+    if non_finite_tail(series(f.run.history, m.name)) is not None:  # its last values are missing: no trend to
+        return  # claim from the rest (metric.diverged or metric.nan says it)
     last = f.status.last_epoch
     if m.current is not None and last is not None and last - m.current.x >= 2:
         yield finding("metric.sparse", Severity.WARN, n_points=m.n_points, last_metric_epoch=m.current.x,
@@ -138,8 +150,9 @@ def _metric(f: Facts) -> Iterator[Finding]:
         yield finding("metric.declining", Severity.WARN, window=t.window, slope=slope, slope_per=per,
                       epochs_since_best=m.epochs_since_best)
     elif plateau:
-        yield finding("metric.plateau", Severity.WARN, window=t.window, slope=slope, slope_per=per,
-                      epochs_since_best=m.epochs_since_best)
+        ended = f.status.status is not Status.RUNNING  # a plateau at the end of a run is where it stopped improving, not a risk to watch
+        yield finding("metric.plateau", Severity.INFO if ended else Severity.WARN, window=t.window, slope=slope,
+                      slope_per=per, epochs_since_best=m.epochs_since_best, ended=ended)
     elif t.kind is Trend.IMPROVING:
         yield finding("metric.improving", Severity.OK, window=t.window, slope=slope, slope_per=per,
                       epochs_since_best=m.epochs_since_best)
@@ -153,27 +166,57 @@ def _evaluations_since_best(f: Facts) -> int:
     m = f.metric
     assert m is not None and m.best is not None
     data = series(f.run.history, m.name)
-    return sum(1 for x in data.x if x > m.best.x)
+    return sum(1 for x, value in zip(data.x, data.values) if x > m.best.x and math.isfinite(value))  # missing: unknown
 
 
 def _diverged(f: Facts) -> Iterator[Finding]:
     """NaN/inf, or a jump for the worse far beyond the usual step that the curve never recovers from."""
     keys = [(f.metric.name, f.metric.mode)] if f.metric else []
     keys += [(f.loss.key, Mode.MIN)] if f.loss else []
+    for key in _fit_losses(f.run):  # a validation loss the fit reads, NaN from some epoch on, is as broken
+        data = series(f.run.history, key)
+        if key not in dict(keys) and (tail := non_finite_tail(data)) is not None:
+            yield _non_finite(key, tail, data)
     for key, mode in keys:
         data = series(f.run.history, key)
         values = np.asarray(data.values, dtype=float)
-        bad = ~np.isfinite(values) if is_loss(key) else np.isinf(values)  # a metric's NaN: _nan_metric
-        if bad.any():
-            first = int(np.argmax(bad))
-            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[first],
-                          cause="inf" if np.isinf(values[first]) else "nan")
+        if is_loss(key) and (tail := non_finite_tail(data)) is not None:
+            yield _non_finite(key, tail, data)
+            continue
+        if not is_loss(key) and np.isinf(values).any():  # a metric's NaN: _nan_metric; a loss's gaps: _nan_loss_rows
+            first = int(np.argmax(np.isinf(values)))
+            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[first], cause="inf")
             continue
         xs, values = np.asarray(data.x)[np.isfinite(values)], values[np.isfinite(values)]
         with np.errstate(over="ignore", invalid="ignore"):  # values near the float limit overflow to inf here
             at = _jump(values, mode)
         if at is not None:
             yield finding("metric.diverged", Severity.ERROR, key=key, epoch=float(xs[at]), cause="jump")
+
+
+def _non_finite(key: str, tail: float, data: Series) -> Finding:
+    value = dict(zip(data.x, data.values))[tail]
+    return finding("metric.diverged", Severity.ERROR, key=key, epoch=tail, cause="inf" if math.isinf(value) else "nan")
+
+
+def _fit_losses(run: Run) -> list[str]:
+    """Every key of the train/validation loss pair the fit diagnosis reads (the components of a summed loss)."""
+    pair = loss_pair(run_pairs(run))
+    return list(pair.train + pair.val) if pair is not None else []
+
+
+def _nan_loss_rows(f: Facts) -> Iterator[Finding]:
+    """NaN or inf at some epochs of a loss the run went on finite after: not a crash (status and _diverged read
+    only a non-finite tail as one). Said once, for the first such key; the fit rules leave those epochs out."""
+    keys = list(dict.fromkeys(([f.loss.key] if f.loss else []) + _fit_losses(f.run)))
+    gaps = [(key, xs) for key in keys if (xs := non_finite_gaps(series(f.run.history, key)))]
+    if not gaps:
+        return
+    key, xs = gaps[0]
+    epochs = sorted({x for _, found in gaps for x in found})
+    pair = loss_pair(run_pairs(f.run))
+    summed = pair is not None and any(len(side) > 1 and key in side for side in (pair.train, pair.val))
+    yield finding("loss.nan_rows", Severity.INFO, key=key, epochs=epochs[:10], count=len(epochs), summed=summed)
 
 
 def _jump(values: np.ndarray, mode: Mode) -> int | None:
@@ -258,7 +301,7 @@ def _constants(f: Facts) -> Iterator[Finding]:
     skip = {f.metric.name if f.metric else None, f.loss.key if f.loss else None}
     grouped = f.run.history[f.run.history["x_kind"] == "epoch"].groupby("key")["value"]
     for key, values in grouped:
-        if key in skip or "loss" in tokens(str(key)) or len(values) < 3:
+        if key in skip or "loss" in tokens(str(key)) or len(values) < 3 or evaluation_key(f.run, str(key)):
             continue
         if values.nunique(dropna=False) == 1 and math.isfinite(values.iloc[0]):
             yield finding("fact.constant", Severity.INFO, key=key, value=float(values.iloc[0]), count=len(values),
@@ -299,10 +342,10 @@ def metric_as_percent(value: float, scale: Scale) -> float:
 
 def _reference(f: Facts) -> Iterator[Finding]:
     m = f.metric
-    target = reference_target(m, f.reference)
+    target = f.target
     if m is None or m.best is None or target is None:
         return
-    _, row, column = target
+    row, column = target.row, target.column
     # Papers report the mean over seeds: compare like with like when the seeds are known.
     basis = "seed_mean" if f.seeds is not None else "best"
     raw = f.seeds.metrics[m.name]["mean"] if f.seeds is not None else m.best.value
@@ -314,7 +357,7 @@ def _reference(f: Facts) -> Iterator[Finding]:
         yield finding("reference.split_mismatch", Severity.WARN, split=m.split, reference_split=row.split)
 
 
-def reference_target(metric: MetricSummary | None, reference: tuple[ReferenceRow, ...]) -> tuple[float, ReferenceRow, str] | None:
+def reference_target(metric: MetricSummary | None, reference: tuple[ReferenceRow, ...]) -> ReferenceTarget | None:
     """The best published value for the metric, in the metric's own unit, with its row and column."""
     if metric is None or not reference or metric.scale is Scale.RAW:
         return None
@@ -324,7 +367,7 @@ def reference_target(metric: MetricSummary | None, reference: tuple[ReferenceRow
     pick = max if metric.mode is Mode.MAX else min
     row = pick(reference, key=lambda r: r.metrics[column])
     value = row.metrics[column] / 100 if metric.scale is Scale.FRACTION else row.metrics[column]
-    return value, row, column
+    return ReferenceTarget(value, row, column)
 
 
 def _projection(f: Facts) -> Iterator[Finding]:
@@ -333,9 +376,9 @@ def _projection(f: Facts) -> Iterator[Finding]:
         yield finding("projection.capped", Severity.INFO, requested=[float(x) for x in p.capped],
                       planned_epochs=f.run.plan.epochs if f.run.plan else None, limit=p.limit,
                       status=f.status.status.value)
-    target = reference_target(f.metric, f.reference)
+    target = f.target
     if p.p_reach_target is not None and target is not None and p.p_reach_target < 0.2:
-        yield finding("projection.unlikely_target", Severity.WARN, target=target[1].metrics[target[2]],
+        yield finding("projection.unlikely_target", Severity.WARN, target=target.published,
                       probability=p.p_reach_target, epoch=p.chance_at)
     if p.p_beat_best is not None and f.status.status is Status.RUNNING:
         severity = Severity.WARN if p.p_beat_best < STOP_BELOW else Severity.INFO
@@ -379,15 +422,15 @@ def _seed_spread(f: Facts) -> Iterator[Finding]:
     """Seeds spread wider than the run's distance to the published result: one seed proves little."""
     if f.seeds is None or f.metric is None:
         return
-    target = reference_target(f.metric, f.reference)
+    target = f.target
     stats = f.seeds.metrics[f.metric.name]
-    gap = metric_as_percent(stats["mean"], f.metric.scale) - target[1].metrics[target[2]] if target else None
+    gap = metric_as_percent(stats["mean"], f.metric.scale) - target.published if target else None
     std = metric_as_percent(stats["std"], f.metric.scale)
     if gap is not None and f.seeds.n > 1 and 2 * std > abs(gap):
         yield finding("seeds.high_variance", Severity.WARN, std=std, gap=gap, n=f.seeds.n)
 
 
-RULES = (_diagnosis, _status, _metric, _diverged, _nan_metric, _logged_monitor, _stability, _loss, _constants, _dataset, _reference,
+RULES = (_diagnosis, _status, _metric, _diverged, _nan_loss_rows, _nan_metric, _logged_monitor, _stability, _loss, _constants, _dataset, _reference,
          _projection, _clusters, _seed_spread,
          instability.rules, learning_rate.rules, timing.rules)
 

@@ -115,8 +115,13 @@ def rules(f: Facts) -> Iterator[Finding]:
         data = series(f.run.history, f.loss.key)
         found = spikes(data.values, limits.spike_window, limits.spike_rtol)
         if found:
-            yield finding("loss.spikes", Severity.WARN, key=f.loss.key, epochs=[data.x[i] for i in found][:10],
-                          count=len(found), window=limits.spike_window, rtol=limits.spike_rtol)
+            level = finite_part(data).values
+            moves = relative_changes(level) if len(level) > 1 and min(level) > 0 else np.array([])
+            noise = float(np.median(moves)) if moves.size else None
+            noisy = noise is not None and noise >= limits.spike_noise
+            yield finding("loss.spikes", Severity.INFO if noisy else Severity.WARN, key=f.loss.key,
+                          epochs=[data.x[i] for i in found][:10], count=len(found), noise=noise,
+                          noise_limit=limits.spike_noise, window=limits.spike_window, rtol=limits.spike_rtol)
         if diverging(data.values, limits.window, limits.significance, limits.diverging_share, limits.diverging_ratio):
             clean = finite_part(data)
             low = int(np.argmin(clean.values))
@@ -125,10 +130,20 @@ def rules(f: Facts) -> Iterator[Finding]:
     yield from _unstable(f)
 
 
+def swing(values: Sequence[float]) -> float:
+    """How far a positive series moves against its own net direction, per step, as a share of its median level.
+
+    A trend, however steep, moves one way and scores 0; only the back-and-forth that the trend does not explain
+    counts (a relative change cannot tell a fast exponential decay from noise)."""
+    data = np.asarray(values, dtype=float)
+    moves = np.diff(data)
+    against = (np.abs(moves).sum() - abs(moves.sum())) / 2
+    return float(against / len(moves) / np.median(data))
+
+
 def _unstable(f: Facts) -> Iterator[Finding]:
-    """The validation loss jumps by more than `unstable_change` of itself from one evaluation to the next, in the
-    median over the second half of the run: a converged curve moves by a few percent, a swinging one does not
-    settle."""
+    """Over the second half of the run, the validation loss moves against its own trend by at least
+    `unstable_change` of its level per evaluation: a settling curve goes one way, a swinging one keeps turning."""
     key = validation_loss(f)
     if key is None:
         return
@@ -136,7 +151,7 @@ def _unstable(f: Facts) -> Iterator[Finding]:
     if len(data) < MIN_SWING_POINTS or min(data.values) <= 0:
         return
     half = len(data) // 2
-    change = float(np.median(relative_changes(data.values[half - 1:])))
+    change = swing(data.values[half - 1:])
     if change >= f.limits.unstable_change:
         yield finding("metric.unstable", Severity.WARN, key=key, change=change, since=data.x[half],
                    threshold=f.limits.unstable_change)
@@ -155,7 +170,8 @@ def validation_loss(f: Facts) -> str | None:
 def advice(run: Run, found: dict[str, Finding]) -> Iterator[Recommendation]:
     """Spikes or a diverging loss: a lower learning rate (halved, when the config holds one), a warmup, or
     gradient clipping."""
-    evidence = tuple(code for code in ("loss.spikes", "loss.diverging") if code in found)
+    evidence = tuple(code for code in ("loss.spikes", "loss.diverging")
+                     if code in found and found[code].severity is Severity.WARN)
     if not evidence:
         return
     key = next((k for k in LR_KEYS if _number(run.hyperparameters.get(k)) is not None), None)

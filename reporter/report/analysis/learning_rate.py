@@ -25,14 +25,19 @@ WARMUP_KEYS = ("warmup_epochs",)
 """Config keys that state a warmup in epochs (Ultralytics, timm, many research codes)."""
 WARMUP_RISE = 0.5
 """A warmup starts below this share of the peak it rises to."""
+BIAS_GROUP, WEIGHT_GROUP = "pg0", "pg1"
+"""Ultralytics' optimizer parameter groups: biases first (with their own warmup), then the weights with decay."""
 SCHEDULE_KEYS = ("lrf", "min_lr", "eta_min", "lr_scheduler_type", "lr_scheduler", "scheduler")
 """Config keys that set where a schedule ends (Ultralytics, timm, torch's cosine) or which schedule runs (HF)."""
 
 
 def lr_key(keys: list[str]) -> str | None:
-    """The logged learning rate: the first matching key in name order (so `lr/pg0` before `lr/pg1`)."""
+    """The logged learning rate: the first matching key in name order, except a bias group next to its weight
+    group (`lr/pg1` before `lr/pg0`): Ultralytics' pg0 holds the biases, which start at warmup_bias_lr and fall
+    during warmup, a fall that says nothing about the schedule the weights follow."""
     found = sorted(k for k in keys if _LR_KEY.search(k.lower()))
-    return found[0] if found else None
+    kept = [k for k in found if not (k.endswith(BIAS_GROUP) and k[:-len(BIAS_GROUP)] + WEIGHT_GROUP in found)]
+    return kept[0] if kept else None
 
 
 @dataclass(frozen=True)

@@ -10,20 +10,22 @@ import pandas as pd
 
 from reporter.config import Thresholds
 from reporter.model import Run, Status
+from reporter.report.analysis.diagnosis import OwnStop
 from reporter.report.analysis.metrics import is_loss, x_unit
-from reporter.report.series import main_phase
+from reporter.report.series import main_phase, non_finite_tail, series
 
 
 @dataclass(frozen=True)
 class StatusResult:
     status: Status
     last_epoch: float | None
-    reason: str | None = None  # crash: traceback | nan; stop: early_stop | short; unknown: stopped_logging
+    reason: str | None = None  # crash: traceback | nan; stop: early_stop | own_rule; unknown: stopped_logging
     crash_epoch: float | None = None
     hours_since_last: float | None = None
     typical_epoch_hours: float | None = None
     past_plan: bool = False  # the history goes beyond the planned length: the plan is not the run's real plan
     pretraining_epoch: float | None = None  # set while the run is still in its pre-training phase
+    stopped_by: OwnStop | None = None  # the run's own early-stopping rule, when it ended the run
 
 
 def pretraining_epoch(run: Run) -> float | None:
@@ -47,9 +49,9 @@ def last_epoch(run: Run) -> float | None:
 
 
 def _first_non_finite(history: pd.DataFrame, keys: list[str]) -> float | None:
-    rows = history[history["key"].isin(keys)]
-    bad = rows[~np.isfinite(rows["value"].to_numpy(dtype=float))]
-    return float(bad["x"].min()) if len(bad) else None
+    """Where the first of the keys turns NaN or infinite for good: NaN rows the run recovered from are no crash."""
+    tails = [x for key in dict.fromkeys(keys) if (x := non_finite_tail(series(history, key))) is not None]
+    return min(tails) if tails else None
 
 
 def typical_epoch_hours(history: pd.DataFrame) -> float | None:
@@ -63,15 +65,17 @@ def typical_epoch_hours(history: pd.DataFrame) -> float | None:
     return float(np.median(gaps)) / 3600 if len(gaps) else None
 
 
-def run_status(run: Run, loss_keys: list[str], metric_key: str | None, now: datetime, limits: Thresholds) -> StatusResult:
-    """The run's status; a crash outranks an early stop, which outranks a normal end."""
+def run_status(run: Run, loss_keys: list[str], metric_key: str | None, now: datetime, limits: Thresholds,
+               own: OwnStop | None = None) -> StatusResult:
+    """The run's status; a crash outranks an early stop, which outranks a normal end. `own` is where the run's
+    own early-stopping rule stops it (diagnosis.own_stop, computed once by analysis.analyse)."""
     end = last_epoch(run)
     crash = next((e for e in run.events if e.kind == "crash"), None)
     if crash is not None:
         return StatusResult(Status.CRASHED, end, "traceback", crash.x)
     if (pretraining := pretraining_epoch(run)) is not None:
         return StatusResult(Status.RUNNING, end, "pretraining", pretraining_epoch=pretraining)
-    # NaN in a loss is a crash; NaN in one evaluation of a metric is a finding (metric.nan), not a crash
+    # NaN in a loss to the end is a crash; NaN in one evaluation of a metric is a finding (metric.nan), not a crash
     bad = _first_non_finite(run.history, loss_keys + ([metric_key] if metric_key and is_loss(metric_key) else []))
     if bad is not None:
         return StatusResult(Status.CRASHED, end, "nan", bad)
@@ -83,8 +87,20 @@ def run_status(run: Run, loss_keys: list[str], metric_key: str | None, now: date
     if (done is not None and planned is not None and planned <= done < planned + 1) or \
             any(e.kind == "finished" for e in run.events):
         return StatusResult(Status.FINISHED, end, past_plan=past)
+    if own is not None and own.epoch == end and _quiet_since(run, now, limits.own_stop_epochs):
+        return StatusResult(Status.STOPPED_EARLY, end, "own_rule", past_plan=past, stopped_by=own)
     expect_more = done is not None and planned is not None and done < planned
     return replace(_by_timing(run, end, now, limits, expect_more), past_plan=past)
+
+
+def _quiet_since(run: Run, now: datetime, epochs: float) -> bool:
+    """Whether nothing was written for more than `epochs` usual epoch durations (any silence when the cadence
+    is unknown): a rule that stopped at the last epoch logged ended the run only if no further epoch came."""
+    if run.last_write is None:
+        return True
+    typical = typical_epoch_hours(run.history)
+    since = (now - run.last_write).total_seconds() / 3600
+    return since > epochs * typical if typical else since > 0
 
 
 def epochs_done(run: Run, end: float | None) -> float | None:

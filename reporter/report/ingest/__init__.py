@@ -234,6 +234,7 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
         predictions=predictions,
         location=path.resolve(),
         metric_hint=parsed.metric_hint,
+        skipped_lines=tuple(parsed.skipped_lines),
     )
 
 

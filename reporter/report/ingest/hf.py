@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from reporter.errors import HistoryError
-from reporter.model import Plan
+from reporter.model import Event, Plan
 from reporter.report.ingest.files import TextFile
 from reporter.report.ingest.parsed import ParsedHistory
 from reporter.report.ingest.reader import text_reader
@@ -15,6 +16,8 @@ from reporter.report.ingest.tabular import finish_parsed, long_from_wide, record
 SUMMARY_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "total_flos",
                 "eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
 """Throughput and size figures: kept out of the metric table, they are not learning signals."""
+UNSET_EPOCHS = sys.maxsize
+"""The num_train_epochs the Trainer writes when max_steps governs: no plan in epochs, and no number to show."""
 LAYOUTS = ("checkpoint-*/trainer_state.json",)
 """Where the Trainer saves its state while training; the output folder gets its own copy only at the end."""
 
@@ -40,34 +43,64 @@ def parse_trainer_state(file: TextFile) -> ParsedHistory:
     x_name = "epoch" if "epoch" in table.columns else "step"
     parsed = ParsedHistory(format="hf-trainer-state")
     for key in ("num_train_epochs", "max_steps", "train_batch_size", "eval_steps", "logging_steps"):
-        if isinstance(state.get(key), (int, float)):
+        if isinstance(state.get(key), (int, float)) and not (key == "num_train_epochs" and state[key] == UNSET_EPOCHS):
             parsed.hyperparameters[key] = state[key]
     runtime = next((e["train_runtime"] for e in reversed(entries) if isinstance(e, dict)
                     and isinstance(e.get("train_runtime"), (int, float))), None)
     if runtime is not None:  # seconds of the whole training, written when it ends: the hours spent
         parsed.hyperparameters["train_runtime"] = runtime
+    if _reached_its_end(state):
+        parsed.events.append(Event("finished", None))
     epochs = state.get("num_train_epochs")
-    if isinstance(epochs, (int, float)) and epochs > 0:
+    if isinstance(epochs, (int, float)) and 0 < epochs < UNSET_EPOCHS:
         parsed.plan = Plan(epochs=int(epochs), basis="config", params={"key": "num_train_epochs"})
     parsed.metric_hint = _best_model_metric(state, entries)
+    if parsed.metric_hint is not None:  # what EarlyStoppingCallback watched, though the state does not say it
+        parsed.hyperparameters["metric_for_best_model"] = parsed.metric_hint
+        greater = _greater_is_better(parsed.metric_hint, state["best_metric"], entries)
+        if greater is not None:
+            parsed.hyperparameters["greater_is_better"] = greater
     skip = ("step",) + SUMMARY_KEYS if x_name == "epoch" else SUMMARY_KEYS
     return finish_parsed(parsed, long_from_wide(table, x_name, "epoch" if x_name == "epoch" else "step", skip=skip),
                    file, x_name)
 
 
+def _reached_its_end(state: dict) -> bool:
+    """Whether the Trainer stopped where its own loop ends: global_step at max_steps, or the epoch at
+    num_train_epochs; a state without an end marker would otherwise read as a run gone quiet."""
+    def number(key: str) -> float | None:
+        value = state.get(key)
+        return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    step, max_steps = number("global_step"), number("max_steps")
+    epoch, epochs = number("epoch"), number("num_train_epochs")
+    return (step is not None and max_steps is not None and 0 < max_steps <= step) or \
+        (epoch is not None and epochs is not None and 0 < epochs <= epoch)
+
+
 def _best_model_metric(state: dict, entries: list) -> str | None:
-    """The eval key holding `best_metric` at `best_global_step`: the run's metric_for_best_model.
+    """The eval key holding `best_metric` at the best step: the run's metric_for_best_model.
 
     trainer_state.json does not name that metric, and training_args.bin, which does, is a pickle that is
-    never loaded; the value the Trainer kept as best identifies it when exactly one key matches.
+    never loaded; the value the Trainer kept as best identifies it when exactly one key matches. The best step is
+    `best_global_step`, or (older Trainers) the number of `best_model_checkpoint`'s folder.
     """
     best, step = state.get("best_metric"), state.get("best_global_step")
     if not isinstance(best, (int, float)) or isinstance(best, bool):
         return None
-    matches = {key for entry in entries if isinstance(entry, dict) and (step is None or entry.get("step") == step)
+    step = step if isinstance(step, int) else _checkpoint_step(Path(str(state.get("best_model_checkpoint") or "")))
+    matches = {key for entry in entries if isinstance(entry, dict) and (step < 0 or entry.get("step") == step)
                for key, value in entry.items()
                if key.startswith("eval_") and key not in SUMMARY_KEYS and value == best}
     return matches.pop() if len(matches) == 1 else None
+
+
+def _greater_is_better(key: str, best: float, entries: list) -> bool | None:
+    """Whether the Trainer kept the highest value of `key` as best (its greater_is_better): best_metric is the
+    highest or the lowest value logged; None when both or neither."""
+    values = [e[key] for e in entries if isinstance(e, dict) and isinstance(e.get(key), (int, float))]
+    highest, lowest = best >= max(values, default=best), best <= min(values, default=best)
+    return highest if highest != lowest else None
 
 
 def latest_checkpoint(folder: Path) -> list[Path]:

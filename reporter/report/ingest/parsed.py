@@ -33,6 +33,8 @@ class ParsedHistory:
     name: str | None = None
     metric_hint: str | None = None
     """The metric the framework itself treats as primary (HF metric_for_best_model), when the files say it."""
+    skipped_lines: list[int] = field(default_factory=list)
+    """Lines of the history left out as garbled (more cells than the header); the report says which."""
 
     def add(self, key: str, x: float, value: float, x_kind: str = "epoch", wall_time: float | None = None) -> None:
         self.rows.append((key, x_kind, float(x), float(value), wall_time))

@@ -2,14 +2,16 @@
 
 Which format is this file (`reader_for`)? Which histories does this run folder hold (`histories`,
 `named_history`)? Is this folder a run at all (`looks_like_run`, for batch discovery)? All three ask
-READERS, so a new format is one module exporting a `Reader` plus one line here.
+READERS, so a new format is one module exporting a `Reader` plus one line here, plus its sample in
+tests/fixtures/readers/<reader name>/ (tests/test_readers.py requires one per reader; README "Add a history format").
 
 The order is most specific first. Folder layouts and binary files come before any text is read: an
 MLflow store, TensorBoard event files, W&B run files and SQLite stores are known by their place or
 their first bytes. Then the text formats, each recognised by what only it writes: UMC's log lines,
 HF's `log_history`, OpenMMLab's `data_time`; then JSON in general, which would take the last two.
 The CSV exports of TensorBoard and W&B and UMC's results table are known by their header and come
-before the generic CSV reader, which accepts any header with an epoch or step column.
+before the generic CSV reader, which accepts any header with an epoch or step column; a history pandas wrote
+(an unnamed index column, or a Keras History's keys and no epoch column) comes just before it.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Collection, Iterable, Sequence
 
 from reporter.errors import HistoryError
-from reporter.report.ingest import hf, mlflow, openmmlab, recorded, tabular, tensorboard, umc, wandb_offline
+from reporter.report.ingest import dataframe, hf, mlflow, openmmlab, recorded, tabular, tensorboard, umc, wandb_offline
 from reporter.report.ingest.reader import Read, Reader, Target
 
 READERS: list[Reader] = [
@@ -38,6 +40,7 @@ READERS: list[Reader] = [
     tabular.TENSORBOARD_CSV_READER,
     tabular.WANDB_CSV_READER,
     tabular.UMC_RESULTS_READER,
+    dataframe.READER,
     tabular.CSV_READER,
 ]
 RUN_FILE = "run.toml"

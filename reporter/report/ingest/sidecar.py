@@ -6,7 +6,8 @@ They give the hyperparameters shown in the report and, where they say it, the pl
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from functools import cache
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from reporter.errors import ConfigError
@@ -14,6 +15,10 @@ from reporter.model import Plan, Source
 from reporter.report.ingest.files import read_text
 
 YAML_FILES = ("hparams.yaml", "args.yaml", "config.yaml")
+PYTHON_TAG = "tag:yaml.org,2002:python/"
+"""PyYAML's tags for Python objects: Lightning's yaml.dump writes them for paths, optimizer classes, namespaces."""
+_PATHS = {"pathlib.Path": PurePosixPath, "pathlib.PosixPath": PurePosixPath, "pathlib.PurePosixPath": PurePosixPath,
+          "pathlib.WindowsPath": PureWindowsPath, "pathlib.PureWindowsPath": PureWindowsPath}
 PLAN_KEYS = ("epochs", "max_epochs", "num_train_epochs", "num_epochs", "n_epochs")
 _MMENGINE_EPOCHS = re.compile(r"max_epochs\s*=\s*(\d+)")
 
@@ -34,7 +39,7 @@ def read_sidecars(directory: Path) -> tuple[dict[str, Any], Plan | None, list[So
             continue
         file = read_text(path, ConfigError)
         try:
-            data = yaml.safe_load(file.text)
+            data = yaml.load(file.text, Loader=_sidecar_loader())  # a SafeLoader: it constructs no Python object
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
         sources.append(Source(name, "config", file.sha256, file.size))
@@ -49,3 +54,34 @@ def read_sidecars(directory: Path) -> tuple[dict[str, Any], Plan | None, list[So
             plan = Plan(epochs=int(match.group(1)), basis="config", params={"file": "vis_data/config.py"})
             sources.append(Source("vis_data/config.py", "config", file.sha256, file.size))
     return hyperparameters, plan, sources
+
+
+@cache
+def _sidecar_loader() -> type:
+    """PyYAML's SafeLoader that reads a python tag as the text it names instead of refusing the whole file.
+
+    Nothing is imported or constructed: `!!python/name:torch.optim.adam.Adam ''` reads as
+    "torch.optim.adam.Adam", a pathlib path as the path it spells, any other object as its class's name.
+    """
+    import yaml
+
+    class SidecarLoader(yaml.SafeLoader):
+        pass
+
+    SidecarLoader.add_multi_constructor(PYTHON_TAG, _python_value)
+    return SidecarLoader
+
+
+def _python_value(loader: Any, suffix: str, node: Any) -> object:
+    """The readable text of a python-tagged node: the dotted name it names, or the path for a pathlib object."""
+    import yaml
+
+    kind, _, name = suffix.partition(":")
+    if kind in ("name", "module") or isinstance(node, yaml.MappingNode):
+        return name or kind
+    if isinstance(node, yaml.SequenceNode):
+        items = loader.construct_sequence(node, deep=True)
+        if name in _PATHS and all(isinstance(item, str) for item in items):
+            return str(_PATHS[name](*items))
+        return name or items  # python/tuple has no name: its items
+    return loader.construct_scalar(node)  # python/str, python/int, ...: the text as written

@@ -38,6 +38,8 @@ _SPLIT_PREFIXES = (("eval_", "val"), ("eval/", "val"), ("val_", "val"), ("val/",
                    ("validation_", "val"), ("validation/", "val"), ("test_", "test"), ("test/", "test"),
                    ("train_", "train"), ("train/", "train"), ("验证", "val"), ("测试", "test"), ("训练", "train"))
 MAX_COLUMNS = 10_000
+MAX_SKIPPED_FRACTION = 0.05
+"""At most this share of a CSV's rows (or one row) may be garbled and skipped; more and the file is refused."""
 FITNESS_KEYS = ("metrics/mAP50-95(B)", "metrics/mAP50-95(M)", "metrics/mAP50-95(P)")
 """Ultralytics keeps its best model by fitness = 0.1 mAP50 + 0.9 mAP50-95: mAP50-95 is its primary metric."""
 _WANDB_COLUMN = re.compile(r"^(?P<run>.+?) - (?P<key>.+?)(?P<bound>__MIN|__MAX)?$")
@@ -137,21 +139,48 @@ def _delimiter(lines: list[str]) -> str:
         return ","
 
 
-def _read_table(file: TextFile) -> pd.DataFrame:
+def read_table(file: TextFile, skipped: list[int] | None = None) -> pd.DataFrame:
+    """The file as a table, its header naming the columns.
+
+    A row with more cells than the header (two rows joined where a newline was lost) makes the file
+    malformed. When `skipped` is given and such rows are few (at most MAX_SKIPPED_FRACTION of the rows, or
+    one), they are left out and their line numbers appended to it, so one bad row in a long nightly log
+    does not refuse the whole run; the report then says which lines it did not read.
+
+    Raises:
+        HistoryError: malformed CSV (naming the line), or too many columns.
+    """
     lines = checked_lines(file, HistoryError)
     delimiter = _delimiter(lines)
     text = _without_partial_last_row(file, lines, delimiter)
     try:
-        # Empty cells become NaN ("not logged" in sparse loggers); spelled-out NaN/inf leave a column as
-        # text, and numeric_column reads those columns cell by cell.
-        table = pd.read_csv(io.StringIO(text), sep=delimiter, keep_default_na=False, na_values=[""],
-                            skipinitialspace=True, low_memory=False)
+        table = _parsed_table(text, delimiter)
     except (pd.errors.ParserError, ValueError) as exc:
-        raise HistoryError(f"{file.path}: malformed CSV ({str(exc).splitlines()[0]})") from None
+        garbled = _garbled_lines(text, delimiter)
+        if skipped is None or not garbled or len(garbled) > max(1, MAX_SKIPPED_FRACTION * (len(lines) - 1)):
+            raise HistoryError(f"{file.path}: malformed CSV ({str(exc).splitlines()[0]})") from None
+        log.warning("%s: skipped line(s) %s: more cells than the header", file.path, ", ".join(map(str, garbled)))
+        table = _parsed_table("\n".join(line for n, line in enumerate(text.splitlines(), start=1)
+                                         if n not in garbled), delimiter)
+        skipped.extend(garbled)
     if len(table.columns) > MAX_COLUMNS:
         raise HistoryError(f"{file.path}:1: {len(table.columns):,} columns (limit {MAX_COLUMNS:,}); this is not a history")
     table.columns = [str(c).strip() for c in table.columns]
     return table
+
+
+def _parsed_table(text: str, delimiter: str) -> pd.DataFrame:
+    # Empty cells become NaN ("not logged" in sparse loggers); spelled-out NaN/inf leave a column as
+    # text, and numeric_column reads those columns cell by cell.
+    return pd.read_csv(io.StringIO(text), sep=delimiter, keep_default_na=False, na_values=[""],
+                       skipinitialspace=True, low_memory=False)
+
+
+def _garbled_lines(text: str, delimiter: str) -> list[int]:
+    """Line numbers (from 1, the header) of rows with more cells than the header: read only once pandas failed."""
+    rows = csv.reader(text.splitlines(), delimiter=delimiter)
+    width = len(next(rows, []))
+    return [number for number, row in enumerate(rows, start=2) if len(row) > width]
 
 
 def _without_partial_last_row(file: TextFile, lines: list[str], delimiter: str) -> str:
@@ -181,7 +210,8 @@ def parse_csv(file: TextFile) -> ParsedHistory:
     Raises:
         HistoryError: no header, no x column, too many columns or no numbers.
     """
-    table = _read_table(file)
+    skipped: list[int] = []
+    table = read_table(file, skipped)
     x_name = x_column(table.columns)
     if x_name is None:
         raise HistoryError(
@@ -192,9 +222,21 @@ def parse_csv(file: TextFile) -> ParsedHistory:
     counters = [c for c in table.columns if c.lower() in X_COLUMNS and c != x_name]
     if x_kind == "epoch" and counters:
         table = _epochs_from_steps(table, x_name, counters[0])
-    parsed = ParsedHistory(format="csv", metric_hint=next((c for c in table.columns if c in FITNESS_KEYS), None))
-    return finish_parsed(parsed, long_from_wide(table, x_name, x_kind, wall=_elapsed_column(table), skip=counters),
-                         file, x_name)
+    parsed = ParsedHistory(format="csv", metric_hint=next((c for c in table.columns if c in FITNESS_KEYS), None),
+                           skipped_lines=skipped)
+    parsed = finish_parsed(parsed, long_from_wide(table, x_name, x_kind, wall=_elapsed_column(table), skip=counters),
+                           file, x_name)
+    if _ultralytics_layout(list(table.columns)):
+        parsed.splits.update({c: "val" for c in table.columns if c.startswith(ULTRALYTICS_METRICS)})
+    return parsed
+
+
+ULTRALYTICS_METRICS = "metrics/"
+"""Ultralytics' results.csv computes its metrics/ columns on the validation split, beside its val/ losses."""
+
+
+def _ultralytics_layout(columns: list[str]) -> bool:
+    return any(c.startswith(ULTRALYTICS_METRICS) for c in columns) and any(c.startswith("val/") for c in columns)
 
 
 def _elapsed_column(table: pd.DataFrame) -> str | None:
@@ -226,7 +268,7 @@ def _is_tensorboard_export(columns: list[str]) -> bool:
 
 def _tensorboard_export(file: TextFile) -> ParsedHistory:
     """TensorBoard's UI export: `Wall time,Step,Value`, the tag only in the file's name."""
-    table = _read_table(file)
+    table = read_table(file)
     match = _TB_EXPORT.search(file.path.name)
     tag = match.group("tag") if match else file.path.stem
     renamed = table.rename(columns={table.columns[2]: tag})
@@ -244,7 +286,7 @@ def _wandb_export(file: TextFile) -> ParsedHistory:
     Raises:
         HistoryError: the export holds several runs.
     """
-    table = _read_table(file)
+    table = read_table(file)
     columns, runs = {}, set()
     for column in table.columns:
         match = _WANDB_COLUMN.match(column)
@@ -317,8 +359,8 @@ def looks_tabular(text: str) -> bool:
                           first))
 
 
-def _header(text: str) -> list[str]:
-    """The first line's cells as _read_table names the columns, read without parsing the file."""
+def header_cells(text: str) -> list[str]:
+    """The first line's cells as read_table names the columns, read without parsing the file."""
     lines = [line.rstrip("\r") for line in text.split("\n", 20)[:20]]
     cells = next(csv.reader(lines[:1], delimiter=_delimiter(lines), skipinitialspace=True), [])
     return [cell.strip() for cell in cells]
@@ -341,15 +383,15 @@ def _json(target: Target) -> bool:
 
 
 def _umc_results(file: TextFile) -> ParsedHistory:
-    return parse_umc_results(file, _read_table(file))
+    return parse_umc_results(file, read_table(file))
 
 
 JSON_READER = text_reader("json", _json, parse_json, suffixes=(".json", ".jsonl"))
 TENSORBOARD_CSV_READER = text_reader(
-    "tensorboard-csv", lambda target: _tabular(target) and _is_tensorboard_export(_header(target.file.text)),
+    "tensorboard-csv", lambda target: _tabular(target) and _is_tensorboard_export(header_cells(target.file.text)),
     _tensorboard_export)
 WANDB_CSV_READER = text_reader(
-    "wandb-csv", lambda target: _tabular(target) and _is_wandb_export(_header(target.file.text)), _wandb_export)
+    "wandb-csv", lambda target: _tabular(target) and _is_wandb_export(header_cells(target.file.text)), _wandb_export)
 UMC_RESULTS_READER = text_reader(
-    "umc-results", lambda target: _tabular(target) and _is_umc_results(_header(target.file.text)), _umc_results)
+    "umc-results", lambda target: _tabular(target) and _is_umc_results(header_cells(target.file.text)), _umc_results)
 CSV_READER = text_reader("csv", _tabular, parse_csv, suffixes=(".csv", ".tsv"))

@@ -19,7 +19,6 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
 from reporter.model import Analysis, Scale  # noqa: E402
-from reporter.report.series import finite_part, main_phase, series  # noqa: E402
 
 if TYPE_CHECKING:
     from matplotlib.typing import RcKeyType
@@ -100,26 +99,26 @@ def styled_figure(width: float = 6.4, height: float = 3.0) -> Figure:
 
 
 def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
-    m = a.metric
-    if m is None or a.seeds is not None:  # final results per seed are a table, not a curve
+    m, data = a.metric, a.curves.metric
+    if m is None or data is None or a.seeds is not None:  # final results per seed are a table, not a curve
         return None
     with matplotlib.rc_context(STYLE):
         figure = styled_figure()
         axes = figure.add_subplot()
-        data = series(a.run.history, m.name)
         # Too few points or best-so-far values: markers only, so no curve is implied between them.
         joined = len(data) >= 4 and not m.best_so_far
-        xs, ys = decimated(data.x, drawable(data.values))
+        xs, ys = decimated(data.x.tolist(), drawable(data.values.tolist()))
         axes.plot(xs, ys, marker=_marker(len(data), "o") if joined else "o", ls="-" if joined else "none",
                   color=COLOURS["metric"], label=labels["measured"])
         p = a.projection
         if p.points:  # the band starts where the projection does: the last finite value
-            start = finite_part(data)
-            xs = [start.x[-1]] + [q.epoch for q in p.points]
-            axes.fill_between(xs, drawable([start.values[-1]] + [q.low for q in p.points]),
-                              drawable([start.values[-1]] + [q.high for q in p.points]), color=COLOURS["band"],
+            start = data.finite()
+            last_x, last = float(start.x[-1]), float(start.values[-1])
+            xs = [last_x] + [q.epoch for q in p.points]
+            axes.fill_between(xs, drawable([last] + [q.low for q in p.points]),
+                              drawable([last] + [q.high for q in p.points]), color=COLOURS["band"],
                               alpha=0.5, label=labels["band"])
-            axes.plot(xs, drawable([start.values[-1]] + [q.median for q in p.points]), ls="--",
+            axes.plot(xs, drawable([last] + [q.median for q in p.points]), ls="--",
                       color=COLOURS["metric"])
         if m.best is not None and drawable([m.best.value]) == [m.best.value]:
             axes.scatter([m.best.x], [m.best.value], s=60, color=COLOURS["best"], zorder=3, label=labels["best"])
@@ -137,20 +136,17 @@ def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
 
 
 def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
-    history = main_phase(a.run.history)
-    keys = [k for k in history["key"].unique() if "loss" in str(k).lower()]
-    if not keys:
+    if not a.curves.losses:
         return None
     with matplotlib.rc_context(STYLE):
         figure = styled_figure()
         axes = figure.add_subplot()
-        for index, key in enumerate(keys[:6]):
-            data = series(history, key)
-            finite = finite_part(data)
-            if finite.x:
-                xs, ys = decimated(finite.x, drawable(finite.values))
-                axes.plot(xs, ys, marker=_marker(len(finite.x), "."), color=COLOURS["loss"] if index == 0 else None,
-                          label=key)
+        for index, data in enumerate(a.curves.losses):
+            finite = data.finite()
+            if len(finite):
+                xs, ys = decimated(finite.x.tolist(), drawable(finite.values.tolist()))
+                axes.plot(xs, ys, marker=_marker(len(finite), "."), color=COLOURS["loss"] if index == 0 else None,
+                          label=data.key)
         axes.set_xlabel(labels[a.x_unit])
         axes.set_ylabel(labels["loss"])
         axes.legend(loc="best", fontsize=8, frameon=False)

@@ -42,6 +42,12 @@ LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
 SCIENTIFIC_FROM = 1e15
 """Larger magnitudes are shown as 1.50E25: digit grouping says nothing there, and from 1e24 on Babel's
 decimal context cannot even round them (a diverging loss of 1e24 crashed every report)."""
+SCIENTIFIC_DECIMALS_FROM = 1e7
+"""A value shown with decimals is scientific from this magnitude on: 1.25E12, not 1,253,290,000,000.0000."""
+SENTENCE_SEPARATORS = {"zh": Markup(""), "en": Markup(" ")}
+"""What joins two sentences: Chinese puts no space after a full-width stop (。), English a space."""
+HP_DIGITS = 4
+"""Significant digits of a hyperparameter float: a learning rate mid-schedule has float noise past them."""
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#])")
 
 
@@ -95,7 +101,8 @@ class Numbers:
             return "NaN" if math.isnan(value) else ("∞" if value > 0 else "−∞")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return str(value)
-        if abs(value) >= SCIENTIFIC_FROM:
+        tiny = value != 0 and abs(value) < 0.5 * 10 ** -digits  # would print as 0.0000
+        if abs(value) >= SCIENTIFIC_FROM or (digits > 0 and (tiny or abs(value) >= SCIENTIFIC_DECIMALS_FROM)):
             return format_scientific(value, format="0." + "0" * max(digits, 2) + "E0", locale=self.locale)
         pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
         return format_decimal(value, format=pattern, locale=self.locale)
@@ -127,9 +134,11 @@ class Numbers:
         return format_datetime(moment, "EEE HH:mm", tzinfo=timezone.utc, locale=self.locale) + " UTC"
 
     def scientific(self, value: Any) -> str:
-        """Hyperparameter values as written: 0.0002 stays 0.0002, 2e-05 stays 2e-05."""
-        if isinstance(value, float):
-            return repr(value)
+        """Hyperparameter values as written, to HP_DIGITS significant digits: 0.0002 stays 0.0002, 2e-05 stays
+        2e-05, and a schedule's 3.920000000000001e-06 reads 3.92e-06."""
+        if isinstance(value, float) and math.isfinite(value):
+            shown = f"{value:.{HP_DIGITS}g}"
+            return shown if "." in shown or "e" in shown else shown + ".0"  # a float stays one: 0.0, not 0
         return str(value)
 
 
@@ -192,8 +201,8 @@ def environment(lang: str, output: str, templates: Path | None = None) -> Enviro
     numbers = Numbers(lang)
     env.filters.update(num=numbers.number, pct=numbers.percent, epoch=numbers.epoch, signed=numbers.signed,
                        hp=numbers.scientific, css_string=css_string, clock=numbers.clock)
-    env.globals.update(lang=lang, output=output, css_counter=css_counter, finding_codes=FINDINGS,
-                       recommendation_codes=RECOMMENDATIONS)
+    env.globals.update(lang=lang, output=output, sep=SENTENCE_SEPARATORS[lang], css_counter=css_counter,
+                       finding_codes=FINDINGS, recommendation_codes=RECOMMENDATIONS)
     return env
 
 

@@ -1,13 +1,14 @@
 """Diagnosis of the fit and of stopping, as a senior researcher reads a run: overfitting first.
 
 `rules(facts)` yields the findings `fit.overfitting`, `fit.generalization_gap`, `fit.still_improving` /
-`fit.underfitting`, `eval.constant` and `stop.counterfactual` from the run's train/validation pairs;
-`verdict(findings)` states the run's overall verdict from the severities.
+`fit.underfitting` (else `fit.at_best`, when the validation loss ends at its best), `eval.constant` and
+`stop.counterfactual` from the run's train/validation pairs; `verdict(findings)` states the run's overall verdict from the severities.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
@@ -17,8 +18,8 @@ from reporter.config import Thresholds
 from reporter.model import Finding, Mode, Run, Severity, Status, TrainValPair
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
-from reporter.report.analysis.metrics import direction, tokens
-from reporter.report.series import series
+from reporter.report.analysis.metrics import CONSTANT_SPREAD, direction, tokens
+from reporter.report.series import non_finite_tail, series
 
 if TYPE_CHECKING:
     from reporter.report.analysis.findings import Facts
@@ -57,11 +58,16 @@ def _summed(run: Run, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def curves(run: Run, pair: TrainValPair) -> fit.Curves | None:
-    """The pair on the validation's x values; the training loss interpolated where it was logged elsewhere."""
+    """The pair on the validation's x values; the training loss interpolated where it was logged elsewhere.
+
+    Both need MIN_POINTS values logged where they overlap: a training loss logged four times, interpolated onto
+    twenty evaluations, would pass a rank test on the straight lines drawn between its points.
+    """
     vx, val = _summed(run, pair.val)
     tx, train = _summed(run, pair.train)
     inside = (vx >= tx.min()) & (vx <= tx.max()) if len(tx) else np.zeros(len(vx), dtype=bool)
-    if inside.sum() < fit.MIN_POINTS:
+    logged = ((tx >= vx.min()) & (tx <= vx.max())).sum() if len(vx) else 0
+    if inside.sum() < fit.MIN_POINTS or logged < fit.MIN_POINTS:
         return None
     return fit.Curves(vx[inside], np.interp(vx[inside], tx, train), val[inside])
 
@@ -69,29 +75,43 @@ def curves(run: Run, pair: TrainValPair) -> fit.Curves | None:
 def rules(f: Facts) -> Iterator[Finding]:
     """The diagnosis findings, in the order the report presents them: evaluation, fit, stopping."""
     found = run_pairs(f.run)
-    yield from _constant_evaluation(f.run, found)
+    broken = _constant_evaluation(f.run, found)
+    yield from broken
     pair = loss_pair(found)
-    c = curves(f.run, pair) if pair is not None else None
-    if pair is not None and c is not None:
+    c = curves(f.run, pair) if pair is not None and not diverged(f.run, pair.train + pair.val) else None
+    if pair is not None and c is not None and not broken:
         yield from _fit(f, pair, c)
     yield from _counterfactual(f.run, pair, f.limits)
+
+
+def diverged(run: Run, keys: tuple[str, ...]) -> bool:
+    """Whether any of the keys turns NaN or infinite for good: no fit is read from a loss whose last epochs are
+    missing (metric.diverged says it); NaN rows with finite values after them are only left out (_summed)."""
+    return any(non_finite_tail(series(run.history, key)) is not None for key in keys)
+
+
+def evaluation_key(run: Run, key: str) -> bool:
+    """Whether a key holds an evaluation result, by its name or the split its source states: whether it is
+    constant is eval.constant's question, never configuration (fact.constant)."""
+    return key.startswith(EVAL_PREFIXES) or key.endswith(("/val", "_val")) or run.splits.get(key) == "val"
 
 
 def _evaluation_keys(run: Run, found: tuple[TrainValPair, ...]) -> list[str]:
     keys = [str(k) for k in run.history["key"].unique()]
     paired = {k for p in found for k in p.val}
-    return [k for k in keys if (k in paired or k.startswith(EVAL_PREFIXES) or k.endswith(("/val", "_val"))
-                                or run.splits.get(k) == "val") and not NOT_EVALUATION & set(tokens(k))]
+    return [k for k in keys if (k in paired or evaluation_key(run, k)) and not NOT_EVALUATION & set(tokens(k))]
 
 
-def _constant_evaluation(run: Run, found: tuple[TrainValPair, ...]) -> Iterator[Finding]:
+def _constant_evaluation(run: Run, found: tuple[TrainValPair, ...]) -> list[Finding]:
+    """eval.constant, or nothing; no fit is read from a broken evaluation."""
     constant = [(k, s) for k in _evaluation_keys(run, found)
                 if fit.constant(np.asarray((s := series(run.history, k)).values, dtype=float))]
-    if constant:
-        key, data = constant[0]
-        value = next(v for v in data.values if math.isfinite(v))
-        yield finding("eval.constant", Severity.ERROR, key=key, keys=[k for k, _ in constant], value=value,
-                       count=len(data))
+    if not constant:
+        return []
+    key, data = constant[0]
+    value = next(v for v in data.values if math.isfinite(v))
+    return [finding("eval.constant", Severity.ERROR, key=key, keys=[k for k, _ in constant], value=value,
+                    count=len(data), digits=round(-math.log10(CONSTANT_SPREAD)))]
 
 
 def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
@@ -109,12 +129,48 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
     better = fit.still_improving(c, f.limits)
     if better is not None:
         ended = f.status.status not in (Status.RUNNING, Status.STALLED)
-        code = "fit.underfitting" if better.underfit and ended else "fit.still_improving"
+        code = "fit.underfitting" if better.underfit and ended and not augmented(f.run) else "fit.still_improving"
         yield finding(code, Severity.WARN if ended else Severity.OK, key=val_key, train_key=train_key,
                        val_change=better.val_change, train_change=better.train_change, window=better.window)
+        return
+    settled = fit.at_best(c, f.limits)
+    if settled is not None:
+        yield finding("fit.at_best", Severity.OK, key=val_key, train_key=train_key,
+                       best_epoch=_best_epoch(f.run, pair, settled.best_epoch), rise=settled.rise)
+
+
+def _best_epoch(run: Run, pair: TrainValPair, paired_best: float) -> float:
+    """The epoch of the lowest logged validation value, evaluations without a training value beside them
+    included, so that the report names the same best epoch as the early-stopping replay; a summed loss has
+    only its paired evaluations."""
+    if len(pair.val) != 1:
+        return paired_best
+    data = series(run.history, pair.val[0])
+    finite = [(v, x) for x, v in zip(data.x, data.values) if math.isfinite(v)]
+    return float(min(finite)[1]) if finite else paired_best
+
+
+TRAIN_ONLY_KEYS = ("mosaic", "dropout")
+"""Config keys that make the training loss higher than the validation loss by construction when above 0: it is
+measured on mosaic-augmented images (Ultralytics, YOLOv5) or with dropout on."""
+
+
+def augmented(run: Run) -> bool:
+    """Whether the config turns on augmentation or dropout for training only: then a training loss above the
+    validation loss says nothing about underfitting."""
+    return any((_setting(run, (key,)) or 0.0) > 0 for key in TRAIN_ONLY_KEYS)
 
 
 FRAMEWORKS = ("keras", "lightning", "hf", "ultralytics")
+
+
+@dataclass(frozen=True)
+class OwnStop:
+    """The epoch at which the run's own early-stopping rule stops it, with that rule's patience."""
+
+    epoch: float
+    patience: int
+    framework: str
 PATIENCE_KEYS = ("patience", "early_stopping_patience", "es_patience")
 MIN_DELTA_KEYS = ("min_delta", "early_stopping_min_delta", "early_stopping_threshold")
 
@@ -190,12 +246,32 @@ def _hours_between(run: Run, start: float, end: float) -> float | None:
     return None
 
 
+def own_stop(run: Run, defaults: Thresholds) -> OwnStop | None:
+    """Where the run's own early stopping, with the patience its config states, stops it on the logged values
+    (None without a configured patience or when the rule never fires): status.run_status compares it with the
+    run's last epoch, since a framework that stopped a run early often writes no end marker."""
+    patience = _setting(run, PATIENCE_KEYS)
+    if patience is None or patience <= 0:
+        return None
+    which = framework(run)
+    found = run_pairs(run)
+    monitored = _monitor(run, which, loss_pair(found))
+    if monitored is None or len(monitored[2]) < fit.MIN_POINTS or fit.constant(monitored[3]):
+        return None
+    _, mode, x, values = monitored
+    delta = _setting(run, MIN_DELTA_KEYS)
+    stop = replay(which, values, x, mode, int(patience), delta if delta is not None else defaults.stop_min_delta).stop
+    return OwnStop(float(x[stop]), int(patience), which) if stop is not None else None
+
+
 def _counterfactual(run: Run, pair: TrainValPair | None, defaults: Thresholds) -> Iterator[Finding]:
     which = framework(run)
     monitored = _monitor(run, which, pair)
     if monitored is None or len(monitored[2]) < fit.MIN_POINTS:
         return
     key, mode, x, values = monitored
+    if fit.constant(values) or not np.isfinite(values[-1]):  # eval.constant / metric.diverged say it: a rule
+        return  # replayed on a broken evaluation, or on one whose last values are missing, means nothing
     configured = _setting(run, PATIENCE_KEYS)
     patience = int(configured) if configured is not None and configured >= 0 else None
     configured_delta = _setting(run, MIN_DELTA_KEYS)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from reporter.config import Thresholds
+from reporter.report.analysis import metrics
 from reporter.report.analysis.rank_tests import mann_kendall_p, theil_sen
 
 SMOOTHING = 5
@@ -61,6 +62,12 @@ class Gap:
     val_change: float
     train_change: float
     evaluations: int
+
+
+@dataclass(frozen=True)
+class AtBest:
+    best_epoch: float  # where the validation loss is lowest: the best epoch of the appendix and of the replay
+    rise: float  # (end level - smoothed minimum) / |smoothed minimum|: within the noise
 
 
 @dataclass(frozen=True)
@@ -157,7 +164,22 @@ def still_improving(c: Curves, limits: Thresholds) -> Improving | None:
                      underfit=bool(_end(c.train) >= _end(c.val)))
 
 
+def at_best(c: Curves, limits: Thresholds) -> AtBest | None:
+    """The validation loss ends at its best: its end level lies neither more than `overfit_noise` noise scales
+    nor more than `overfit_rise` above its smoothed minimum (overfitting must exceed both; a claim that all is
+    well must stay below both, so a curve noisy enough to hide anything is not called at its best). The
+    diagnosis says it when no fit rule fired, so a healthy verdict states why."""
+    if len(c.val) < MIN_POINTS:
+        return None
+    smooth = smoothed(c.val)
+    at = int(np.argmin(smooth))
+    end, lowest = _end(c.val), float(smooth[at])
+    if end - lowest > limits.overfit_noise * noise(c.val) or _relative(end, lowest) > limits.overfit_rise:
+        return None
+    return AtBest(float(c.x[np.argmin(c.val)]), max(0.0, _relative(end, lowest)))
+
+
 def constant(values: np.ndarray) -> bool:
-    """A validation series that never changes (all zeros included): broken evaluation, not a stable model."""
-    finite = values[np.isfinite(values)]
-    return len(finite) >= END_POINTS and len(np.unique(finite)) == 1
+    """A validation series that never changes (all zeros included; see metrics.constant): broken evaluation,
+    not a stable model."""
+    return int(np.isfinite(values).sum()) >= END_POINTS and metrics.constant(values)

@@ -12,7 +12,7 @@ import math
 from typing import Any, Iterator, Mapping
 
 from reporter.codes import recommendation
-from reporter.model import Finding, Recommendation, Run, SettingChange
+from reporter.model import Finding, MetricSummary, Mode, Recommendation, Run, SettingChange
 
 EPOCH_KEYS = ("epochs", "max_epochs", "num_train_epochs")
 PATIENCE_KEY = {"keras": "patience", "lightning": "patience", "hf": "early_stopping_patience", "ultralytics": "patience"}
@@ -28,12 +28,15 @@ def _number(run: Run, key: str) -> float | None:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _regularisation(run: Run) -> SettingChange:
-    """Twice the weight decay, else dropout up by 0.1, else a weight decay to add."""
+def _regularisation(run: Run, dropout_applies: bool) -> SettingChange:
+    """Dropout the config has switched off (0.0) turned on, else twice the weight decay, else dropout up by 0.1,
+    else a weight decay to add. Ultralytics reads dropout only when it trains a classifier."""
+    dropout = _number(run, "dropout") if dropout_applies else None
+    if dropout == 0:
+        return SettingChange("dropout", dropout, DROPOUT_STEP, True)
     decay = _number(run, "weight_decay")
     if decay is not None:
         return SettingChange("weight_decay", decay, decay * 2 if decay > 0 else DEFAULT_WEIGHT_DECAY, True)
-    dropout = _number(run, "dropout")
     if dropout is not None and dropout < DROPOUT_MAX:
         return SettingChange("dropout", dropout, round(min(dropout + DROPOUT_STEP, DROPOUT_MAX), 4), True)
     return SettingChange("weight_decay", None, DEFAULT_WEIGHT_DECAY, False)
@@ -46,12 +49,21 @@ def _more_epochs(run: Run, last_epoch: float) -> SettingChange:
     return SettingChange(key or EPOCH_KEYS[0], current if key else None, int(math.ceil(base * MORE_EPOCHS)), key is not None)
 
 
-def recommendations(run: Run, findings: tuple[Finding, ...]) -> tuple[Recommendation, ...]:
+def recommendations(run: Run, findings: tuple[Finding, ...], metric: MetricSummary | None = None) -> tuple[Recommendation, ...]:
     """The diagnosis' recommendations, in the order to act on them."""
-    return tuple(_recommendations(run, {f.code: f for f in findings}))
+    return tuple(_recommendations(run, {f.code: f for f in findings}, metric))
 
 
-def _recommendations(run: Run, found: Mapping[str, Finding]) -> Iterator[Recommendation]:
+def _later_metric_best(metric: MetricSummary | None, loss_best: float) -> tuple[str | None, float | None]:
+    """The validation metric and its best epoch when it peaked after the loss minimum: a model that overfits in its
+    loss (growing over-confident) may still gain in accuracy, and the checkpoint to keep depends on which counts."""
+    if metric is None or metric.best is None or metric.mode is not Mode.MAX or metric.split != "val" \
+            or metric.best.x <= loss_best:
+        return None, None
+    return metric.name, metric.best.x
+
+
+def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSummary | None) -> Iterator[Recommendation]:
     fitted = tuple(code for code in ("fit.overfitting", "fit.generalization_gap") if code in found)
     stop = found.get("stop.counterfactual")
     if "eval.constant" in found:
@@ -59,11 +71,15 @@ def _recommendations(run: Run, found: Mapping[str, Finding]) -> Iterator[Recomme
         yield recommendation("rec.check_validation_split", ("eval.constant",), key=p["key"], value=p["value"])
     if "fit.overfitting" in found:
         p = found["fit.overfitting"].params
-        yield recommendation("rec.restore_best_checkpoint", ("fit.overfitting",), epoch=p["best_epoch"], key=p["key"])
+        name, later = _later_metric_best(metric, p["best_epoch"])
+        yield recommendation("rec.restore_best_checkpoint", ("fit.overfitting",), epoch=p["best_epoch"], key=p["key"],
+                   metric=name, metric_epoch=later)
     if fitted:
         ultralytics = stop is not None and stop.params["framework"] == "ultralytics"
-        yield recommendation("rec.regularise", fitted, _regularisation(run), key=found[fitted[0]].params["key"],
-                   ultralytics=ultralytics)
+        classify = run.hyperparameters.get("task") == "classify"
+        yield recommendation("rec.regularise", fitted, _regularisation(run, classify or not ultralytics),
+                   key=found[fitted[0]].params["key"], ultralytics=ultralytics, classify=classify,
+                   rising="fit.overfitting" in found)
     if stop is not None and stop.severity.value == "warn":  # stopping there would have lost nothing
         yield _early_stopping(run, stop, fitted)
     improving = next((found[c] for c in ("fit.underfitting", "fit.still_improving") if c in found

@@ -109,6 +109,8 @@ def ultralytics(epochs: Sequence[float], fitness: Sequence[float], patience: int
 FITNESS_WEIGHTS = {"metrics/mAP50({head})": 0.1, "metrics/mAP50-95({head})": 0.9}
 HEADS = ("B", "M", "P")  # boxes, masks, poses: a segmentation run's fitness adds the box and mask fitness
 CLASSIFY_KEYS = ("metrics/accuracy_top1", "metrics/accuracy_top5")
+CLASSIFY_WEIGHT = 0.5
+"""A classification run's fitness is (top1 + top5) / 2."""
 
 
 def fitness_keys(keys: frozenset[str]) -> dict[str, float]:
@@ -116,5 +118,5 @@ def fitness_keys(keys: frozenset[str]) -> dict[str, float]:
     weights = {key.format(head=head): w for head in HEADS for key, w in FITNESS_WEIGHTS.items()
                if all(k.format(head=head) in keys for k in FITNESS_WEIGHTS)}
     if not weights and all(k in keys for k in CLASSIFY_KEYS):
-        weights = {k: 0.5 for k in CLASSIFY_KEYS}
+        weights = {k: CLASSIFY_WEIGHT for k in CLASSIFY_KEYS}
     return weights

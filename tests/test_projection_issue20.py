@@ -1,0 +1,96 @@
+"""Issue #20: projections measured on many repositories, short prefixes, intervals by history length,
+fractional epochs and steps for --project-to."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reporter.cli import main
+from reporter.report.analysis.projection import LENGTH_EDGES, CurveEnsemble, calibration_from_errors
+from reporter.report.reference import projection_calibration
+
+LOSS = [0.9, 0.7, 0.6, 0.54, 0.5, 0.47, 0.45, 0.44, 0.43, 0.425]
+
+
+def projected(out: Path, run: str) -> list[float]:
+    return [p["epoch"] for p in json.loads((out / run / "summary.json").read_text())["projection"]["points"]]
+
+
+def test_project_to_accepts_fractional_epochs_of_a_hugging_face_run(tmp_path: Path) -> None:
+    """HF evaluates at epoch 0.2, 0.4, ...; asking for epoch 3.4 was refused as 'expected positive integers'."""
+    log = [{"epoch": round(0.2 * (i + 1), 1), "step": 50 * (i + 1), "eval_loss": v} for i, v in enumerate(LOSS)]
+    (tmp_path / "hf").mkdir()
+    (tmp_path / "hf" / "trainer_state.json").write_text(json.dumps({"log_history": log, "num_train_epochs": 4}))
+    code = main(["report", str(tmp_path / "hf"), "--out", str(tmp_path / "out"), "--lang", "en", "--format", "md",
+                 "-q", "--project-to", "2.5,3.4", "--now", "2026-12-05T00:30:00"])
+    assert code == 0
+    assert projected(tmp_path / "out", "hf") == [2.5, 3.4]
+    assert "| 3.40 |" in (tmp_path / "out" / "hf" / "report.en.md").read_text()
+
+
+def test_project_to_takes_steps_for_a_step_indexed_run(tmp_path: Path) -> None:
+    rows = ["Step,run-1 - val_loss"] + [f"{500 * (i + 1)},{v}" for i, v in enumerate(LOSS)]
+    (tmp_path / "wb").mkdir()
+    (tmp_path / "wb" / "wandb_export.csv").write_text("\n".join(rows) + "\n")
+    code = main(["report", str(tmp_path / "wb"), "--out", str(tmp_path / "out"), "--lang", "en", "--format", "md",
+                 "-q", "--project-to", "6000,7500", "--now", "2026-12-05T00:30:00"])
+    assert code == 0
+    assert projected(tmp_path / "out", "wb") == [6000.0, 7500.0]
+    assert "| Step |" in (tmp_path / "out" / "wb" / "report.en.md").read_text()
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "nan", "inf", "3.4x"])
+def test_project_to_still_refuses_what_is_not_a_positive_number(value: str, tmp_path: Path, capsys) -> None:
+    code = main(["report", "examples/iemocap-da", "--out", str(tmp_path), "--project-to", value])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "--project-to" in err and len(err.splitlines()) == 1
+
+
+def test_a_history_too_short_to_fit_is_forecast_flat_at_its_last_value() -> None:
+    """curves-large, 3-4 point prefixes: the mean of the last 3 lost 57-59% to the last value."""
+    model = CurveEnsemble().fit([1, 2, 3, 4], [0.2, 0.4, 0.5, 0.6])
+    assert model.predict([10.0])[0] == pytest.approx(0.6)
+
+
+def test_the_forecast_moves_only_part_of_the_way_from_the_last_value() -> None:
+    x, y = np.arange(1.0, 21.0), 0.9 - 0.6 * np.arange(1.0, 21.0) ** -0.7
+    trusted = CurveEnsemble(shrink=1.0).fit(x, y).predict([60.0])[0]
+    shrunk = CurveEnsemble().fit(x, y).predict([60.0])[0]
+    assert y[-1] < shrunk < trusted
+
+
+def test_intervals_come_from_histories_of_a_similar_length() -> None:
+    """Short histories miss by more (in units of their recent movement) than long ones; one table for all
+    lengths over-covered long histories and under-covered short ones."""
+    rng = np.random.default_rng(0)
+    errors = [(float(h), float(e), 1.0, 6) for h, e in zip(rng.uniform(0, 6, 2000), rng.normal(0, 3.0, 2000))]
+    errors += [(float(h), float(e), 1.0, 40) for h, e in zip(rng.uniform(0, 6, 2000), rng.normal(0, 0.5, 2000))]
+    calibration = calibration_from_errors(errors)
+    short, long = calibration.for_length(6), calibration.for_length(40)
+    assert short.quantile(0.75, 0.9) > 3 * long.quantile(0.75, 0.9)
+    assert [fewest for fewest, _ in calibration.by_length] == list(LENGTH_EDGES)
+
+
+def test_the_shipped_calibration_is_built_from_curves_large_per_length() -> None:
+    calibration = projection_calibration()
+    assert calibration is not None and (calibration.curves, calibration.repositories) == (324, 94)
+    assert [fewest for fewest, _ in calibration.by_length] == list(LENGTH_EDGES)
+
+
+def test_backtest_prints_the_tables_by_kind_and_by_prefix_length(tmp_path: Path, capsys) -> None:
+    rng = np.random.default_rng(1)
+    lines = []
+    for i in range(4):
+        x = np.arange(1.0, 21.0)
+        y = 0.9 - 0.5 * x ** -0.8 + rng.normal(0, 0.01, 20)
+        lines.append(json.dumps({"id": f"c{i}", "source_repo": f"o/r{i % 2}", "kind": "keras-csv", "x": x.tolist(),
+                                 "y": y.tolist(), "higher_is_better": True, "metric": "val_accuracy"}))
+    (tmp_path / "curves.jsonl").write_text("\n".join(lines) + "\n")
+    assert main(["backtest", str(tmp_path / "curves.jsonl"), "--prefixes", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "leave-one-repository-out" in out
+    assert "keras-csv 20%" in out and "4 points" in out
