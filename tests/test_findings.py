@@ -44,7 +44,7 @@ def test_crash_from_traceback_and_from_nan() -> None:
 
 def test_stopped_early_against_plan() -> None:
     found = codes(make_run(RISING, LOSS_FALLING, events=(Event("early_stop", 9.0),), planned=97))
-    assert found["run.stopped_early"].params == {"epoch": 9.0, "planned_epochs": 97}
+    assert found["run.stopped_early"].params == {"epoch": 9.0, "planned_epochs": 97, "framework": None, "patience": None}
 
 
 def test_stalled_is_judged_against_now() -> None:
