@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tiny_models import classification_data, lightning_classifier
+
 EPOCHS = 4
 CRASH_EPOCH = 2  # 0-based: the third epoch
 OPTIONS: dict[str, Any] = {"report_every": 2, "languages": ("en",), "formats": ("md",)}
@@ -34,15 +36,6 @@ def seen_mid_training(folder: Path) -> dict[str, Any] | None:
         return None
     data = json.loads(summary.read_text())
     return {"status": data["run"]["status"], "last_epoch": data["run"]["last_epoch"]}
-
-
-def _data(n: int = 256, features: int = 8) -> tuple[Any, Any]:
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, features)).astype("float32")
-    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(scale=0.8, size=n) > 0).astype("int64")
-    return x, y
 
 
 def _best(pairs: list[tuple[float, float]]) -> dict[str, float]:
@@ -105,40 +98,28 @@ def lightning(folder: Path, scenario: str, options: dict[str, Any]) -> dict[str,
     from reporter.integrations.lightning import ReporterLogger
 
     L.seed_everything(0, verbose=False)
-    x, y = _data()
+    x, y = classification_data()
     train = DataLoader(TensorDataset(torch.from_numpy(x[:192]), torch.from_numpy(y[:192])), batch_size=64)
     val = DataLoader(TensorDataset(torch.from_numpy(x[192:]), torch.from_numpy(y[192:])), batch_size=64)
     seen: list[tuple[float, float]] = []
     result: dict[str, Any] = {}
 
-    class Classifier(L.LightningModule):
+    class Classifier(lightning_classifier(x.shape[1])):
         def __init__(self, lr: float = 0.05) -> None:
             super().__init__()
             self.save_hyperparameters()
-            self.net = torch.nn.Linear(x.shape[1], 2)
 
-        def training_step(self, batch: Any, _: int) -> Any:
+        def training_step(self, batch: Any, index: int) -> Any:
             if scenario == "crash" and self.current_epoch == CRASH_EPOCH:
                 raise RuntimeError("injected crash in epoch 3")
-            loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
-            self.log("train_loss", loss, on_step=False, on_epoch=True)
-            return loss
+            return super().training_step(batch, index)
 
-        def validation_step(self, batch: Any, _: int) -> None:
-            logits = self.net(batch[0])
-            self.log("val_loss", torch.nn.functional.cross_entropy(logits, batch[1]))
-            self.log("val_acc", (logits.argmax(1) == batch[1]).float().mean())
-
-        def on_validation_epoch_end(self) -> None:
-            if not self.trainer.sanity_checking:
-                seen.append((self.current_epoch, float(self.trainer.callback_metrics["val_acc"])))
+        def validated(self, accuracy: float) -> None:
+            seen.append((self.current_epoch, accuracy))
 
         def on_train_epoch_start(self) -> None:
             if scenario == "train" and self.current_epoch == EPOCHS - 1:
                 result["mid_training"] = seen_mid_training(folder)
-
-        def configure_optimizers(self) -> Any:
-            return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
 
     logger = ReporterLogger(folder, **options)
     trainer = L.Trainer(max_epochs=EPOCHS, logger=logger, callbacks=[logger.callback], enable_checkpointing=False,
@@ -153,7 +134,7 @@ def keras(folder: Path, scenario: str, options: dict[str, Any]) -> dict[str, Any
     from reporter.integrations.keras import ReporterCallback
 
     K.utils.set_random_seed(0)
-    x, y = _data()
+    x, y = classification_data()
     model = K.Sequential([K.Input((x.shape[1],)), K.layers.Dense(8, activation="relu"),
                           K.layers.Dense(1, activation="sigmoid")])
     model.compile(optimizer=K.optimizers.SGD(0.05), loss="binary_crossentropy", metrics=["accuracy"])

@@ -16,6 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from tiny_models import classification_data, lightning_classifier
+
 EPOCHS = 30
 PARAMS = {"lr": 0.01, "batch_size": 64, "epochs": EPOCHS, "optimizer": "sgd"}
 
@@ -102,15 +104,6 @@ def wandb_offline(folder: Path) -> dict[str, Any]:
     return synthetic_best()
 
 
-def _classification_data(n: int = 256, features: int = 8) -> tuple[Any, Any]:
-    import numpy as np
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, features)).astype("float32")
-    y = (x[:, 0] + 0.5 * x[:, 1] + rng.normal(scale=0.8, size=n) > 0).astype("int64")
-    return x, y
-
-
 def lightning_csv(folder: Path) -> dict[str, Any]:
     """Lightning's CSVLogger with a LearningRateMonitor, hyperparameters saved by save_hyperparameters()."""
     import lightning as L
@@ -120,30 +113,18 @@ def lightning_csv(folder: Path) -> dict[str, Any]:
     from torch.utils.data import DataLoader, TensorDataset
 
     L.seed_everything(0, verbose=False)
-    x, y = _classification_data()
+    x, y = classification_data()
     train = DataLoader(TensorDataset(torch.from_numpy(x[:192]), torch.from_numpy(y[:192])), batch_size=64)
     val = DataLoader(TensorDataset(torch.from_numpy(x[192:]), torch.from_numpy(y[192:])), batch_size=64)
     seen: list[float] = []
 
-    class Classifier(L.LightningModule):
+    class Classifier(lightning_classifier(x.shape[1])):
         def __init__(self, lr: float = 0.05, batch_size: int = 64, max_epochs: int = EPOCHS) -> None:
             super().__init__()
             self.save_hyperparameters()
-            self.net = torch.nn.Linear(x.shape[1], 2)
 
-        def training_step(self, batch: Any, _: int) -> Any:
-            loss = torch.nn.functional.cross_entropy(self.net(batch[0]), batch[1])
-            self.log("train_loss", loss, on_step=False, on_epoch=True)
-            return loss
-
-        def validation_step(self, batch: Any, _: int) -> None:
-            logits = self.net(batch[0])
-            self.log("val_loss", torch.nn.functional.cross_entropy(logits, batch[1]))
-            self.log("val_acc", (logits.argmax(1) == batch[1]).float().mean())
-
-        def on_validation_epoch_end(self) -> None:
-            if not self.trainer.sanity_checking:
-                seen.append(float(self.trainer.callback_metrics["val_acc"]))
+        def validated(self, accuracy: float) -> None:
+            seen.append(accuracy)
 
         def configure_optimizers(self) -> Any:
             optimizer = torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
@@ -199,7 +180,7 @@ def keras_csv_resume(folder: Path) -> dict[str, Any]:
     import keras
 
     keras.utils.set_random_seed(0)
-    x, y = _classification_data()
+    x, y = classification_data()
     model = _keras_model(keras, x.shape[1])
     log = folder / "training.log"
 
@@ -228,7 +209,7 @@ def keras_tensorboard(folder: Path) -> dict[str, Any]:
     import keras
 
     keras.utils.set_random_seed(0)
-    x, y = _classification_data()
+    x, y = classification_data()
     model = _keras_model(keras, x.shape[1])
     history = model.fit(x, y, validation_split=0.25, epochs=EPOCHS, batch_size=64, verbose=0,
                         callbacks=[keras.callbacks.TensorBoard(log_dir=str(folder / "logs"))])
