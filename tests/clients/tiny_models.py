@@ -54,3 +54,26 @@ def lightning_classifier(features: int) -> Any:
             return torch.optim.SGD(self.parameters(), lr=self.hparams.lr)
 
     return Classifier
+
+
+def tiny_bert() -> tuple[Any, Any, Any]:
+    """A randomly initialised two-layer BERT (no download), a maker of n labelled rows for it, and the accuracy
+    that Trainer's compute_metrics returns. The label is whether the first token id is above 34."""
+    import numpy as np
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=37, max_position_embeddings=32, num_labels=2)
+    rng = np.random.default_rng(0)
+
+    def rows(n: int) -> list[dict[str, Any]]:
+        ids = rng.integers(5, 64, size=(n, 16))
+        return [{"input_ids": torch.tensor(i), "attention_mask": torch.ones(16, dtype=torch.long),
+                 "labels": torch.tensor(int(i[0] > 34))} for i in ids]
+
+    def accuracy(prediction: Any) -> dict[str, float]:
+        return {"accuracy": float((prediction.predictions.argmax(-1) == prediction.label_ids).mean())}
+
+    return BertForSequenceClassification(config), rows, accuracy

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tiny_models import classification_data, lightning_classifier
+from tiny_models import classification_data, lightning_classifier, tiny_bert
 
 EPOCHS = 4
 CRASH_EPOCH = 2  # 0-based: the third epoch
@@ -44,31 +44,11 @@ def _best(pairs: list[tuple[float, float]]) -> dict[str, float]:
 
 
 def hf(folder: Path, scenario: str, options: dict[str, Any]) -> dict[str, Any]:
-    import numpy as np
-    import torch
-    from transformers import (
-        BertConfig,
-        BertForSequenceClassification,
-        Trainer,
-        TrainerCallback,
-        TrainingArguments,
-    )
+    from transformers import Trainer, TrainerCallback, TrainingArguments
 
     from reporter.integrations.hf import ReporterCallback
 
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=37, max_position_embeddings=32, num_labels=2)
-    rng = np.random.default_rng(0)
-
-    def rows(n: int) -> list[dict[str, Any]]:
-        ids = rng.integers(5, 64, size=(n, 16))
-        return [{"input_ids": torch.tensor(i), "attention_mask": torch.ones(16, dtype=torch.long),
-                 "labels": torch.tensor(int(i[0] > 34))} for i in ids]
-
-    def accuracy(prediction: Any) -> dict[str, float]:
-        return {"accuracy": float((prediction.predictions.argmax(-1) == prediction.label_ids).mean())}
-
+    model, rows, accuracy = tiny_bert()
     result: dict[str, Any] = {}
 
     class Probe(TrainerCallback):
@@ -82,7 +62,7 @@ def hf(folder: Path, scenario: str, options: dict[str, Any]) -> dict[str, Any]:
                              save_strategy="no", logging_strategy="epoch", metric_for_best_model="accuracy",
                              per_device_train_batch_size=16, learning_rate=1e-3, report_to="none", use_cpu=True,
                              seed=0, disable_tqdm=True)
-    trainer = Trainer(model=BertForSequenceClassification(config), args=args, train_dataset=rows(128),
+    trainer = Trainer(model=model, args=args, train_dataset=rows(128),
                       eval_dataset=rows(64), compute_metrics=accuracy,
                       callbacks=[ReporterCallback(folder, **options), Probe()])
     trainer.train()

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from tiny_models import classification_data, lightning_classifier
+from tiny_models import classification_data, lightning_classifier, tiny_bert
 
 EPOCHS = 30
 PARAMS = {"lr": 0.01, "batch_size": 64, "epochs": EPOCHS, "optimizer": "sgd"}
@@ -139,29 +139,14 @@ def lightning_csv(folder: Path) -> dict[str, Any]:
 
 def hf_trainer(folder: Path) -> dict[str, Any]:
     """An HF example script's output folder: Trainer on a tiny random BERT, then save_model/metrics/state."""
-    import numpy as np
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
+    from transformers import Trainer, TrainingArguments
 
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=37, max_position_embeddings=32, num_labels=2)
-    rng = np.random.default_rng(0)
-
-    def rows(n: int) -> list[dict[str, Any]]:
-        ids = rng.integers(5, 64, size=(n, 16))
-        labels = (ids[:, 0] > 34).astype(int)
-        return [{"input_ids": torch.tensor(i), "attention_mask": torch.ones(16, dtype=torch.long),
-                 "labels": torch.tensor(label)} for i, label in zip(ids, labels)]
-
-    def accuracy(prediction: Any) -> dict[str, float]:
-        return {"accuracy": float((prediction.predictions.argmax(-1) == prediction.label_ids).mean())}
-
+    model, rows, accuracy = tiny_bert()
     args = TrainingArguments(output_dir=str(folder), num_train_epochs=4, eval_strategy="epoch",
                              save_strategy="epoch", logging_strategy="epoch", metric_for_best_model="accuracy",
                              load_best_model_at_end=True, per_device_train_batch_size=16, learning_rate=1e-3,
                              report_to="none", use_cpu=True, seed=0, disable_tqdm=True, save_total_limit=2)
-    trainer = Trainer(model=BertForSequenceClassification(config), args=args, train_dataset=rows(128),
+    trainer = Trainer(model=model, args=args, train_dataset=rows(128),
                       eval_dataset=rows(64), compute_metrics=accuracy)
     result = trainer.train()
     trainer.save_model()
