@@ -43,7 +43,7 @@ from reporter.report.analysis.projection import (
     projection_limit,
 )
 from reporter.report.analysis.status import pretraining_epoch, run_status
-from reporter.report.series import finite_part, main_phase, series
+from reporter.report.series import finite_part, history_keys, main_phase, series
 
 LOSS_CURVES = 6
 """Loss curves drawn in one chart at most: more would be a tangle of lines."""
@@ -189,7 +189,7 @@ def curve(data: Series) -> Curve:
 def curves(run: Run, metric: Series | None, loss: Series | None) -> Curves:
     """The series the charts and comparisons need, so they never cut the history again."""
     main = main_phase(run.history)
-    loss_keys = [str(k) for k in main["key"].unique() if "loss" in str(k).lower()][:LOSS_CURVES]
+    loss_keys = [str(k) for k in history_keys(main) if "loss" in str(k).lower()][:LOSS_CURVES]
     wall = run.history["wall_time"].dropna()
     return Curves(metric=curve(metric) if metric else None, loss=curve(loss) if loss else None,
                   losses=tuple(curve(series(main, k)) for k in loss_keys),

@@ -79,9 +79,20 @@ class Improving:
 
 
 def smoothed(values: np.ndarray, width: int = SMOOTHING) -> np.ndarray:
-    """Running median, centred, the window shrinking at both ends."""
+    """Running median, centred, the window shrinking at both ends.
+
+    The full windows are one vectorised median over a sliding view (a million points would otherwise be a
+    million np.median calls); only the `half` shrinking windows at each end are taken one by one.
+    """
+    values = np.asarray(values, dtype=float)
     half = width // 2
-    return np.array([np.median(values[max(0, i - half): i + half + 1]) for i in range(len(values))])
+    n = len(values)
+    out = np.empty(n)
+    if n >= 2 * half + 1:
+        out[half:n - half] = np.median(np.lib.stride_tricks.sliding_window_view(values, 2 * half + 1), axis=1)
+    for i in [*range(min(half, n)), *range(max(half, n - half), n)]:
+        out[i] = np.median(values[max(0, i - half): i + half + 1])
+    return out
 
 
 def noise(values: np.ndarray) -> float:
