@@ -50,7 +50,7 @@ LOSS_CURVES = 6
 
 
 def _keys(run: Run) -> list[str]:
-    return [str(key) for key in run.history["key"].unique()]  # first-seen order, as dict.fromkeys, but vectorised
+    return [str(key) for key in history_keys(run.history)]  # first-seen order, as dict.fromkeys, but vectorised
 
 
 def primary_metric_key(run: Run) -> str | None:

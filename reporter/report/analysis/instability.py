@@ -14,7 +14,7 @@ from reporter.codes import finding, recommendation
 from reporter.model import Finding, Mode, Recommendation, Run, Severity
 from reporter.report.analysis.metrics import is_loss
 from reporter.report.analysis.rank_tests import mann_kendall_p
-from reporter.report.series import finite_part, series
+from reporter.report.series import finite_part, history_keys, series
 
 if TYPE_CHECKING:
     from reporter.report.analysis.findings import Facts
@@ -162,7 +162,7 @@ def validation_loss(f: Facts) -> str | None:
     m = f.metric
     if m is not None and is_loss(m.name) and m.split != "train":
         return m.name
-    keys = [str(k) for k in f.run.history["key"].unique() if is_loss(str(k)) and f.run.splits.get(str(k)) == "val"]
+    keys = [str(k) for k in history_keys(f.run.history) if is_loss(str(k)) and f.run.splits.get(str(k)) == "val"]
     counts = f.run.history[f.run.history["key"].isin(keys)].groupby("key").size()
     return max(sorted(keys), key=lambda k: counts[k]) if keys else None
 

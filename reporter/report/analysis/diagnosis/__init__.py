@@ -19,7 +19,7 @@ from reporter.model import Finding, Mode, Run, Severity, Status, TrainValPair
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
 from reporter.report.analysis.metrics import CONSTANT_SPREAD, direction, tokens
-from reporter.report.series import non_finite_tail, series
+from reporter.report.series import history_keys, non_finite_tail, series
 
 if TYPE_CHECKING:
     from reporter.report.analysis.findings import Facts
@@ -41,7 +41,7 @@ def verdict(findings: tuple[Finding, ...]) -> str:
 
 
 def run_pairs(run: Run) -> tuple[TrainValPair, ...]:
-    return pairs(str(key) for key in run.history["key"].unique())
+    return pairs(str(key) for key in history_keys(run.history))
 
 
 def _summed(run: Run, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -97,7 +97,7 @@ def evaluation_key(run: Run, key: str) -> bool:
 
 
 def _evaluation_keys(run: Run, found: tuple[TrainValPair, ...]) -> list[str]:
-    keys = [str(k) for k in run.history["key"].unique()]
+    keys = [str(k) for k in history_keys(run.history)]
     paired = {k for p in found for k in p.val}
     return [k for k in keys if (k in paired or evaluation_key(run, k)) and not NOT_EVALUATION & set(tokens(k))]
 
@@ -177,7 +177,7 @@ MIN_DELTA_KEYS = ("min_delta", "early_stopping_min_delta", "early_stopping_thres
 
 def framework(run: Run) -> str:
     """Whose early-stopping rule applies: from the source format, its sidecar config and its key names."""
-    keys = frozenset(str(k) for k in run.history["key"].unique())
+    keys = frozenset(str(k) for k in history_keys(run.history))
     sidecars = {s.path.rsplit("/", 1)[-1] for s in run.sources}
     if run.family.startswith("hf"):
         return "hf"
@@ -200,7 +200,7 @@ def _setting(run: Run, names: tuple[str, ...]) -> float | None:
 
 def _monitor(run: Run, which: str, pair: TrainValPair | None) -> tuple[str, Mode, np.ndarray, np.ndarray] | None:
     """The monitored key as the history names it, its mode, and its x and values (NaN kept: rules treat it)."""
-    keys = frozenset(str(k) for k in run.history["key"].unique())
+    keys = frozenset(str(k) for k in history_keys(run.history))
     if which == "ultralytics":
         weights = stopping.fitness_keys(keys)
         if not weights:
