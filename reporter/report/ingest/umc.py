@@ -16,16 +16,18 @@ import math
 import re
 from datetime import datetime, timezone
 from itertools import compress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from reporter.errors import HistoryError
 from reporter.model import Event, LoggedStats, Plan, scalar
 from reporter.report.ingest.files import TextFile, check_line_lengths, checked_lines
 from reporter.report.ingest.parsed import ParsedHistory
 from reporter.report.ingest.reader import text_reader
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - ")
 _NUMBER = r"([-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+)|nan|NaN|inf|-inf|Infinity|-Infinity)"
@@ -192,6 +194,10 @@ class _Bulk:
         self.x: list[np.ndarray] = []
         self.values: list[np.ndarray] = []
         self.walls: list[np.ndarray] = []
+        self.lines: list[np.ndarray] = []
+        self.row_lines: list[int] = []
+        """The line of each row read line by line: a rare line may add to a bulk key (an epoch too long to
+        be a bulk line's), and the last value at an epoch wins in file order."""
 
 
 def _parse_in_bulk(parsed: ParsedHistory, state: _State, file: TextFile) -> None:
@@ -209,7 +215,9 @@ def _parse_in_bulk(parsed: ParsedHistory, state: _State, file: TextFile) -> None
 
 def _read_chunk(parsed: ParsedHistory, state: _State, file: TextFile, found: list[tuple[str, ...]], number: int,
                 bulk: _Bulk) -> None:
-    columns = list(zip(*found)) or [()] * 10
+    """One chunk's lines (number: the first one's): the other lines in order, between them the state the bulk
+    lines leave; then the bulk lines' rows, each at the epoch it was read at, all at once."""
+    columns = list(zip(*found)) or [()] * _LINE.groups
     has = [np.fromiter(map(bool, column), dtype=bool, count=len(found)) for column in columns]
     setter = np.full(len(found), -1, dtype=np.int64)
     setter[has[2]] = [int(v) for v in compress(columns[2], has[2])]
@@ -225,13 +233,14 @@ def _read_chunk(parsed: ParsedHistory, state: _State, file: TextFile, found: lis
         if read[segment:line].any():
             _advance(state, setter, last_set, bulk_seen, segment, line)
         if line < len(found):
-            raw = columns[9][line].removesuffix("\n").removesuffix("\r")
+            raw, rows = columns[9][line].removesuffix("\n").removesuffix("\r"), len(parsed.rows)
             _parse_raw_line(parsed, state, file, number + line, raw)
+            bulk.row_lines += [number + line] * (len(parsed.rows) - rows)
         segment = line + 1
     before = np.concatenate(([-1], last_set[:-1]))
     starts = np.maximum.accumulate(np.where(has[9], np.arange(len(found)) + 1, 0))
     epoch = np.where(before >= starts, setter[np.maximum(before, 0)], epoch_at)
-    _bulk_rows(read & is_bulk, epoch, setter, columns, has, bulk)
+    _bulk_rows(read & is_bulk, epoch, setter, columns, has, bulk, number)
     state.fork = state.fork or bool((read & (has[6] | has[8])).any())
 
 
@@ -247,7 +256,7 @@ def _advance(state: _State, setter: np.ndarray, last_set: np.ndarray, bulk_seen:
 
 
 def _bulk_rows(read: np.ndarray, epoch: np.ndarray, setter: np.ndarray, columns: list[tuple[str, ...]],
-               has: list[np.ndarray], bulk: _Bulk) -> None:
+               has: list[np.ndarray], bulk: _Bulk, number: int) -> None:
     """Rows of the bulk lines read, each at the epoch _parse_training_line gives it (fields 3..8 hold values)."""
     xs = {3: epoch - 1, 4: epoch - 1, 5: epoch, 7: setter - 1, 8: epoch}
     present = [has[field] & read for field in xs]
@@ -259,6 +268,7 @@ def _bulk_rows(read: np.ndarray, epoch: np.ndarray, setter: np.ndarray, columns:
     for field, mask in zip(xs, present):
         values[mask] = [float(v) for v in compress(columns[field], mask)]
     bulk.kinds.append(kind[rows])
+    bulk.lines.append(number + np.flatnonzero(rows))
     bulk.x.append(np.select(present, list(xs.values()))[rows].astype(float))
     bulk.values.append(values[rows])
     bulk.walls.append(_bulk_walls(np.array(list(compress(columns[0], rows & has[0])), dtype=object),
@@ -268,6 +278,8 @@ def _bulk_rows(read: np.ndarray, epoch: np.ndarray, setter: np.ndarray, columns:
 
 def _bulk_walls(stamps: np.ndarray, millis: np.ndarray, timed: np.ndarray) -> np.ndarray:
     """_wall_time of each bulk row (NaN without a timestamp), each distinct second converted once."""
+    import pandas as pd
+
     walls = np.full(len(timed), np.nan)
     if len(stamps):
         codes, seconds = pd.factorize(stamps)
@@ -277,16 +289,19 @@ def _bulk_walls(stamps: np.ndarray, millis: np.ndarray, timed: np.ndarray) -> np
 
 def _merge_rows(parsed: ParsedHistory, bulk: _Bulk) -> None:
     """The bulk arrays and the rows read line by line as one long frame, typed as a frame of all the rows was."""
+    import pandas as pd
+
     rows = parsed.rows
     walls = np.concatenate([np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=float), *bulk.walls])
     timed = not np.isnan(walls).all()  # a timestamp is never NaN: all NaN means no line had one
     keys = np.concatenate([np.array([r[0] for r in rows], dtype=object), _BULK_KEYS[np.concatenate(bulk.kinds)]])
+    order = np.argsort(np.concatenate([np.array(bulk.row_lines, dtype=np.int64), *bulk.lines]), kind="stable")
     frame = pd.DataFrame({
-        "key": keys,
+        "key": keys[order],
         "x_kind": np.repeat(np.array(["epoch"], dtype=object), len(keys)),
-        "x": np.concatenate([np.array([r[2] for r in rows], dtype=float), *bulk.x]),
-        "value": np.concatenate([np.array([r[3] for r in rows], dtype=float), *bulk.values]),
-        "wall_time": pd.Series(walls if timed else np.full(len(keys), None, dtype=object), copy=False)})
+        "x": np.concatenate([np.array([r[2] for r in rows], dtype=float), *bulk.x])[order],
+        "value": np.concatenate([np.array([r[3] for r in rows], dtype=float), *bulk.values])[order],
+        "wall_time": pd.Series(walls[order] if timed else np.full(len(keys), None, dtype=object), copy=False)})
     parsed.rows = []
     parsed.frames.append(frame)
 
@@ -376,6 +391,8 @@ def parse_umc_results(file: TextFile, table: pd.DataFrame) -> ParsedHistory:
     Raises:
         HistoryError: rows of several configurations, or no metric values.
     """
+    import pandas as pd
+
     config_columns = [c for c in table.columns if c not in RESULT_METRICS and c not in _RUN_COLUMNS]
     varying = [c for c in config_columns if table[c].nunique(dropna=False) > 1]
     if varying:
