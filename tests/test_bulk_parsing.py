@@ -1,81 +1,19 @@
-"""Issue 16: the bulk readers give exactly what reading line by line gives (UMC logs, CSV tables), and the
-analysis stays bounded on a million-point history."""
+"""Issue 16: the vectorised CSV reader gives exactly what reading cell by cell gives, and the analysis stays
+bounded on a million-point history."""
 
 from __future__ import annotations
 
 import math
-from unittest import mock
 
 import numpy as np
-import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_umc import text_file
 
 from reporter.errors import ReporterError
-from reporter.report.ingest import history_frame, umc
+from reporter.report.ingest import history_frame
 from reporter.report.ingest.tabular import parse_csv
-
-STAMP = "2024-06-20 10:00:{:02d},{:03d} - "
-NUMBERS = st.sampled_from(["5.2", "-0.5", "1e-3", ".5", "nan", "inf", "-Infinity", "3", "0.6123"])
-LINES = st.one_of(
-    st.builds("***** Epoch: {} *****".format, st.integers(0, 40)),
-    st.builds("Supervised Training Loss: {}".format, NUMBERS),
-    st.builds("Unsupervised Training Loss: {}".format, NUMBERS),
-    st.builds("Training Loss: {}".format, NUMBERS),
-    st.builds("Epoch {}: Loss = {}, Recent losses: [1.0]".format, st.integers(0, 40), NUMBERS),
-    st.builds("Minimum samples per class: {}".format, st.integers(0, 99)),
-    st.builds("{} = {}".format, st.sampled_from(["NMI", "ACC", "x"]), NUMBERS),
-    st.builds("***** Epoch: {}: Eval results *****".format, st.integers(0, 9)),
-    st.builds("train_loss = {}".format, NUMBERS),
-    st.builds("Training Statistics: {{'best_performance': {}, 'best_epoch': 1}}".format, NUMBERS),
-    st.sampled_from(["============================== Params ==============================", "lr: [0.0002]",
-                     "thres: [0.03]", "delta: [0.01]", "============================== End Params ==============================",
-                     "***** Test results *****", "Traceback (most recent call last):", "  File \"x.py\", line 1",
-                     "RuntimeError: CUDA out of memory", "K-means used 1.05 s", "Cluster 3 done", "Cluster ", "",
-                     "# a comment", "Early stopping at epoch 7", "Reached tolerance threshold", "Training is finished",
-                     "Training begins...", "   ", "Epoch 99999999999999999: Loss = 1.0"]),
-)
-
-
-@st.composite
-def umc_logs(draw) -> str:
-    lines = draw(st.lists(st.tuples(LINES, st.booleans(), st.integers(0, 59), st.integers(0, 999)), max_size=60))
-    ending = draw(st.sampled_from(["\n", "\r\n"]))
-    text = ending.join((STAMP.format(s, ms) if stamped else "") + line for line, stamped, s, ms in lines)
-    return text + draw(st.sampled_from(["", ending, " "]))
-
-
-def outcome(parse, text: str) -> tuple:
-    """What a parser gives, comparably: the history frame and the rest, or the error's message."""
-    try:
-        parsed = parse(text_file(text))
-        frame, restarts = history_frame(parsed, "train.log")
-    except (ReporterError, TypeError) as exc:
-        return ("error", type(exc).__name__, str(exc))
-    rest = (parsed.format, parsed.hyperparameters, parsed.events, sorted(parsed.splits.items()),
-            parsed.best_so_far_keys, parsed.logged_stats, parsed.plan, restarts)
-    return ("ok", frame, list(frame.dtypes), frame["wall_time"].map(type).tolist(), rest)
-
-
-def assert_same(bulk: tuple, lines: tuple) -> None:
-    assert bulk[0] == lines[0], (bulk, lines)
-    if bulk[0] == "error":
-        assert bulk == lines
-        return
-    pd.testing.assert_frame_equal(bulk[1], lines[1], check_exact=True)
-    assert bulk[2:] == lines[2:]
-
-
-@settings(max_examples=300, deadline=None)
-@given(umc_logs())
-def test_umc_bulk_reading_equals_reading_line_by_line(text: str) -> None:
-    with mock.patch.object(umc, "_BULK_CHUNK", 64):  # chunks of a few lines: their seams are exercised too
-        bulk = outcome(umc.parse_umc, text)
-    with mock.patch.object(umc, "_bulk_readable", lambda text: False):
-        lines = outcome(umc.parse_umc, text)
-    assert_same(bulk, lines)
 
 
 def reference_csv(text: str) -> list[tuple[str, float, float]]:

@@ -20,7 +20,7 @@ def text_file(text: str, name: str = "train.log") -> TextFile:
 
 
 def rows(parsed, key: str) -> list[tuple[float, float]]:
-    return [(x, v) for k, _, x, v, _ in parsed.long_table().itertuples(index=False) if k == key]
+    return [(x, v) for k, _, x, v, _ in parsed.rows if k == key]
 
 
 def test_original_log_losses_belong_to_the_previous_epoch() -> None:
@@ -29,7 +29,7 @@ def test_original_log_losses_belong_to_the_previous_epoch() -> None:
     assert sup[0] == (0.0, 5.93412) and sup[-1][0] == 16.0  # printed under 'Epoch: 1' .. 'Epoch: 17'
     assert parsed.format == "umc"
     assert parsed.plan is not None and parsed.plan.epochs == 18  # int((1 - 0.1) / 0.05), not num_train_epochs 100
-    assert dict((k, v) for k, _, _, v, _ in parsed.long_table().itertuples(index=False) if k.startswith("test_")) == {
+    assert dict((k, v) for k, _, _, v, _ in parsed.rows if k.startswith("test_")) == {
         "test_acc": 33.87, "test_ari": 20.31, "test_nmi": 24.16, "test_fmi": 32.49}
     assert parsed.splits["test_nmi"] == "test"
     assert [e.kind for e in parsed.events] == ["finished"]

@@ -15,14 +15,11 @@ import functools
 import math
 import re
 from datetime import datetime, timezone
-from itertools import compress
 from typing import TYPE_CHECKING, Any
-
-import numpy as np
 
 from reporter.errors import HistoryError
 from reporter.model import Event, LoggedStats, Plan, scalar
-from reporter.report.ingest.files import TextFile, check_line_lengths, checked_lines
+from reporter.report.ingest.files import TextFile, checked_lines
 from reporter.report.ingest.parsed import ParsedHistory
 from reporter.report.ingest.reader import text_reader
 
@@ -141,169 +138,23 @@ def parse_umc(file: TextFile) -> ParsedHistory:
     """
     parsed = ParsedHistory(format="umc")
     state = _State()
-    if _bulk_readable(file.text):
-        check_line_lengths(file, HistoryError)
-        _parse_in_bulk(parsed, state, file)
-    else:
-        for number, raw_line in enumerate(checked_lines(file, HistoryError), start=1):
-            _parse_raw_line(parsed, state, file, number, raw_line)
+    for number, raw_line in enumerate(checked_lines(file, HistoryError), start=1):
+        if raw_line.startswith("#"):
+            continue
+        line = _PREFIX.sub("", raw_line, count=1).rstrip()
+        if line.startswith(_IGNORED):
+            continue
+        wall = _wall_time(raw_line)
+        _parse_line(parsed, state, file, number, line, wall)
     if state.fork:
         parsed.format = "umc-fork"
-    if not parsed.rows and not parsed.frames:
+    if not parsed.rows:
         raise HistoryError(
             f"{file.path}: UMC log has no epoch entries (no 'Epoch' loss lines or statistics); "
             "is training still starting, or is this the console copy without them?"
         )
     parsed.plan = planned_epochs(parsed.hyperparameters)
     return parsed
-
-
-def _parse_raw_line(parsed: ParsedHistory, state: _State, file: TextFile, number: int, raw_line: str) -> None:
-    if raw_line.startswith("#"):
-        return
-    line = _PREFIX.sub("", raw_line, count=1).rstrip()
-    if line.startswith(_IGNORED):
-        return
-    _parse_line(parsed, state, file, number, line, _wall_time(raw_line))
-
-
-_BULK = (r"(?:\*+ Epoch: (\d{1,15}) \*+[^\S\n]*$|Supervised Training Loss: " + _NUMBER
-         + r"|Unsupervised Training Loss: " + _NUMBER + r"|Training Loss: " + _NUMBER
-         + r"|Epoch (\d{1,15}): Loss = " + _NUMBER + r"|Minimum samples per class: (\d+))")
-"""The frequent lines (epoch headers, losses, minimum samples): read in bulk, whole chunks of log at once."""
-_STAMP = r"(?:(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) - )?"
-_LINE = re.compile("^(?:" + _STAMP + _BULK + r"|(?:#|" + _PREFIX.pattern[1:] + r"?(?:K-means used|K-means\+\+ used"
-                   r"|Freeze all|Initializing centroids|Cluster (?=[^\n]*\S)))[^\n]*|([^\n]*\n?))", re.MULTILINE)
-"""Every line, once: a bulk line with its fields; a comment or an ignored line with none; any other line whole
-(its line break kept, so a blank line is not taken for an ignored one)."""
-_BULK_KEYS = np.array(["sup_loss", "unsup_loss", "loss", "loss", "min_samples_per_class"], dtype=object)
-_BULK_CHUNK = 1 << 22
-_OTHER_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
-
-
-def _bulk_readable(text: str) -> bool:
-    """Whether the regex's lines (ended by \\n, maybe \\r\\n) are str.splitlines()' lines, as line numbers need."""
-    return text.count("\r") == text.count("\r\n") and not any(brk in text for brk in _OTHER_BREAKS)
-
-
-class _Bulk:
-    """Values of the bulk lines, as arrays in file order: the log's rows without a tuple per value."""
-
-    def __init__(self) -> None:
-        self.kinds: list[np.ndarray] = []
-        self.x: list[np.ndarray] = []
-        self.values: list[np.ndarray] = []
-        self.walls: list[np.ndarray] = []
-        self.lines: list[np.ndarray] = []
-        self.row_lines: list[int] = []
-        """The line of each row read line by line: a rare line may add to a bulk key (an epoch too long to
-        be a bulk line's), and the last value at an epoch wins in file order."""
-
-
-def _parse_in_bulk(parsed: ParsedHistory, state: _State, file: TextFile) -> None:
-    """The log in chunks of whole lines, each read with one regex: bulk lines as arrays, the others in order by
-    _parse_line, with the epoch and blocks the bulk lines before them leave (as reading line by line would)."""
-    text, bulk, start, number = file.text, _Bulk(), 0, 1
-    while start < len(text):
-        stop = text.find("\n", start + _BULK_CHUNK) + 1 or len(text)
-        _read_chunk(parsed, state, file, _LINE.findall(text, start, stop), number, bulk)
-        number += text.count("\n", start, stop)
-        start = stop
-    if bulk.kinds:
-        _merge_rows(parsed, bulk)
-
-
-def _read_chunk(parsed: ParsedHistory, state: _State, file: TextFile, found: list[tuple[str, ...]], number: int,
-                bulk: _Bulk) -> None:
-    """One chunk's lines (number: the first one's): the other lines in order, between them the state the bulk
-    lines leave; then the bulk lines' rows, each at the epoch it was read at, all at once."""
-    columns = list(zip(*found)) or [()] * _LINE.groups
-    has = [np.fromiter(map(bool, column), dtype=bool, count=len(found)) for column in columns]
-    setter = np.full(len(found), -1, dtype=np.int64)
-    setter[has[2]] = [int(v) for v in compress(columns[2], has[2])]
-    setter[has[6]] = [int(v) + 1 for v in compress(columns[6], has[6])]
-    is_bulk = np.logical_or.reduce(has[2:9]) if found else np.zeros(0, dtype=bool)
-    last_set = np.maximum.accumulate(np.where(setter >= 0, np.arange(len(found)), -1))
-    bulk_seen = np.cumsum(is_bulk)
-    epoch_at, read = np.zeros(len(found), dtype=np.int64), np.zeros(len(found), dtype=bool)
-    segment = 0
-    for line in [int(i) for i in np.flatnonzero(has[9])] + [len(found)]:
-        read[segment:line] = not (state.in_params or state.in_traceback)
-        epoch_at[segment:line] = state.epoch
-        if read[segment:line].any():
-            _advance(state, setter, last_set, bulk_seen, segment, line)
-        if line < len(found):
-            raw, rows = columns[9][line].removesuffix("\n").removesuffix("\r"), len(parsed.rows)
-            _parse_raw_line(parsed, state, file, number + line, raw)
-            bulk.row_lines += [number + line] * (len(parsed.rows) - rows)
-        segment = line + 1
-    before = np.concatenate(([-1], last_set[:-1]))
-    starts = np.maximum.accumulate(np.where(has[9], np.arange(len(found)) + 1, 0))
-    epoch = np.where(before >= starts, setter[np.maximum(before, 0)], epoch_at)
-    _bulk_rows(read & is_bulk, epoch, setter, columns, has, bulk, number)
-    state.fork = state.fork or bool((read & (has[6] | has[8])).any())
-
-
-def _advance(state: _State, setter: np.ndarray, last_set: np.ndarray, bulk_seen: np.ndarray, start: int,
-             stop: int) -> None:
-    """The state after the bulk lines start..stop-1 are read: the last epoch they name; a test block ended."""
-    if stop <= start:
-        return
-    if last_set[stop - 1] >= start:
-        state.epoch = int(setter[last_set[stop - 1]])
-    if bulk_seen[stop - 1] - (bulk_seen[start - 1] if start else 0):
-        state.in_test = False
-
-
-def _bulk_rows(read: np.ndarray, epoch: np.ndarray, setter: np.ndarray, columns: list[tuple[str, ...]],
-               has: list[np.ndarray], bulk: _Bulk, number: int) -> None:
-    """Rows of the bulk lines read, each at the epoch _parse_training_line gives it (fields 3..8 hold values)."""
-    xs = {3: epoch - 1, 4: epoch - 1, 5: epoch, 7: setter - 1, 8: epoch}
-    present = [has[field] & read for field in xs]
-    kind = np.select(present, range(len(xs)), -1)
-    rows = kind >= 0
-    if not rows.any():
-        return
-    values = np.zeros(len(rows))
-    for field, mask in zip(xs, present):
-        values[mask] = [float(v) for v in compress(columns[field], mask)]
-    bulk.kinds.append(kind[rows])
-    bulk.lines.append(number + np.flatnonzero(rows))
-    bulk.x.append(np.select(present, list(xs.values()))[rows].astype(float))
-    bulk.values.append(values[rows])
-    bulk.walls.append(_bulk_walls(np.array(list(compress(columns[0], rows & has[0])), dtype=object),
-                                  np.array([int(v) for v in compress(columns[1], rows & has[0])], dtype=np.int64),
-                                  has[0][rows]))
-
-
-def _bulk_walls(stamps: np.ndarray, millis: np.ndarray, timed: np.ndarray) -> np.ndarray:
-    """_wall_time of each bulk row (NaN without a timestamp), each distinct second converted once."""
-    import pandas as pd
-
-    walls = np.full(len(timed), np.nan)
-    if len(stamps):
-        codes, seconds = pd.factorize(stamps)
-        walls[timed] = np.array([_seconds(s) for s in seconds])[codes] + millis / 1000
-    return walls
-
-
-def _merge_rows(parsed: ParsedHistory, bulk: _Bulk) -> None:
-    """The bulk arrays and the rows read line by line as one long frame, typed as a frame of all the rows was."""
-    import pandas as pd
-
-    rows = parsed.rows
-    walls = np.concatenate([np.array([np.nan if r[4] is None else r[4] for r in rows], dtype=float), *bulk.walls])
-    timed = not np.isnan(walls).all()  # a timestamp is never NaN: all NaN means no line had one
-    keys = np.concatenate([np.array([r[0] for r in rows], dtype=object), _BULK_KEYS[np.concatenate(bulk.kinds)]])
-    order = np.argsort(np.concatenate([np.array(bulk.row_lines, dtype=np.int64), *bulk.lines]), kind="stable")
-    frame = pd.DataFrame({
-        "key": keys[order],
-        "x_kind": np.repeat(np.array(["epoch"], dtype=object), len(keys)),
-        "x": np.concatenate([np.array([r[2] for r in rows], dtype=float), *bulk.x])[order],
-        "value": np.concatenate([np.array([r[3] for r in rows], dtype=float), *bulk.values])[order],
-        "wall_time": pd.Series(walls[order] if timed else np.full(len(keys), None, dtype=object), copy=False)})
-    parsed.rows = []
-    parsed.frames.append(frame)
 
 
 def _parse_line(parsed: ParsedHistory, state: _State, file: TextFile, number: int, line: str,
