@@ -8,19 +8,16 @@ from __future__ import annotations
 
 import io
 import math
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from reporter.model import Analysis, Scale  # noqa: E402
+from reporter.model import Analysis, Scale
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
     from matplotlib.typing import RcKeyType
 
 STYLE: dict[RcKeyType, Any] = {
@@ -46,6 +43,15 @@ COLOURS = {"metric": "#1f5fa8", "band": "#9ec3ea", "best": "#d9822b", "reference
            "loss": "#2a9d8f", "other": "#8e6cbf", "artefact": "#c0392b", "class": "#1f5fa8"}
 
 
+def house_style() -> AbstractContextManager[None]:
+    """matplotlib's settings for every figure. matplotlib (half a second of imports) loads here, when a chart is
+    first drawn, not when the report package is imported: `reporter --help` and unchanged batch runs skip it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    return matplotlib.rc_context(STYLE)
+
+
 @dataclass(frozen=True)
 class Chart:
     """A drawn figure; SVG and PNG bytes are made only when a document asks for them."""
@@ -62,7 +68,7 @@ class Chart:
     def _saved(self, form: str, **options: Any) -> bytes:
         """The figure in one format. The first save lays it out; later saves (the other format) reuse
         that layout instead of solving it again, about a third less time."""
-        with matplotlib.rc_context(STYLE):
+        with house_style():
             buffer = io.BytesIO()
             self.figure.savefig(buffer, format=form, **options)
         self.figure.set_layout_engine("none")
@@ -94,7 +100,9 @@ def _marker(count: int, marker: str) -> str | None:
 
 def styled_figure(width: float = 6.4, height: float = 3.0) -> Figure:
     """A blank figure in the house style, so every chart (the comparison's too) looks alike."""
-    with matplotlib.rc_context(STYLE):
+    from matplotlib.figure import Figure
+
+    with house_style():
         return Figure(figsize=(width, height), layout="constrained")
 
 
@@ -102,7 +110,7 @@ def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
     m, data = a.metric, a.curves.metric
     if m is None or data is None or a.seeds is not None:  # final results per seed are a table, not a curve
         return None
-    with matplotlib.rc_context(STYLE):
+    with house_style():
         figure = styled_figure()
         axes = figure.add_subplot()
         # Too few points or best-so-far values: markers only, so no curve is implied between them.
@@ -138,7 +146,7 @@ def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
 def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
     if not a.curves.losses:
         return None
-    with matplotlib.rc_context(STYLE):
+    with house_style():
         figure = styled_figure()
         axes = figure.add_subplot()
         for index, data in enumerate(a.curves.losses):
@@ -154,10 +162,12 @@ def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
 
 
 def class_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
+    from matplotlib.ticker import FuncFormatter
+
     d = a.dataset
     if d is None:
         return None
-    with matplotlib.rc_context(STYLE):
+    with house_style():
         figure = styled_figure(6.4, 3.2)
         axes = figure.add_subplot()
         names = [c.label for c in d.classes]
@@ -176,7 +186,7 @@ def confusion_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
     c = a.clustering
     if c is None:
         return None
-    with matplotlib.rc_context(STYLE):
+    with house_style():
         size = min(7.0, 2.5 + 0.3 * len(c.per_class))
         figure = styled_figure(size + 1, size)
         axes = figure.add_subplot()
