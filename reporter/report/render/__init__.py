@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import gc
+import io
 import logging
 import multiprocessing
 import os
+from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Mapping
@@ -15,7 +17,7 @@ from reporter.errors import RenderError, ReporterError
 from reporter.model import Analysis
 from reporter.processes import die_with_parent
 from reporter.report.present import ReportContext
-from reporter.report.render.charts import Chart, charts
+from reporter.report.render.charts import Chart, charts, house_style, styled_figure
 from reporter.report.render.environment import environment, format_date, lab_template_errors, render_template
 
 log = logging.getLogger(__name__)
@@ -32,6 +34,26 @@ def chart_labels(lang: str, templates: Path | None, interval: float) -> Mapping[
         except Exception:  # noqa: BLE001 - re-raised by jinja with the template's own file and line
             env.handle_exception()
     return {key: str(value) for key, value in getattr(module, "labels").items()}
+
+
+def warm_up(languages: tuple[str, ...], formats: tuple[str, ...], templates: Path | None) -> None:
+    """Pays the fixed costs of rendering in this process: matplotlib and the chart fonts, WeasyPrint and its
+    fonts when PDFs are made, each language's Jinja environments and compiled templates. A batch calls this
+    before it forks its workers, which then inherit all of it instead of paying it at their first report."""
+    with house_style():
+        figure = styled_figure(1, 1)
+        figure.text(0, 0, "0 ...")
+        figure.savefig(io.BytesIO(), format="svg")
+    for lang in languages:
+        chart_labels(lang, templates, 0.8)
+        for output, name in (("md", "report.md.j2"), ("html", "report.html.j2")):
+            env = environment(lang, output, templates)
+            with lab_template_errors(env):
+                env.get_template(name)
+    if "pdf" in formats:
+        from reporter.report.render.pdf import html_to_pdf
+
+        html_to_pdf("<p>0</p>", datetime(2000, 1, 1, tzinfo=timezone.utc))
 
 
 def _data_uri(svg: bytes) -> str:
