@@ -2,7 +2,7 @@
 
 Every command runs in a fresh process (imports included), interleaved with the others `--repeat` times
 so load on the shared machine falls on all alike; medians are printed with the ratio, the goal and
-PASS/MISS. Peak memory is each child's ru_maxrss. `--quick` (one repeat, 20,000 rows, English only)
+PASS/MISS. Peak memory is each child's ru_maxrss. `--quick` (one repeat, 5,000 rows, English only)
 only checks that the script works: its ratios say nothing. Run: make bench, or python bench/table.py.
 """
 
@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timings per command (default: 3)")
     parser.add_argument("--quick", action="store_true", help="one repeat, small inputs: checks the script runs")
     args = parser.parse_args()
-    repeat, rows, langs = (1, 20_000, ("en",)) if args.quick else (args.repeat, 1_000_000, ("zh", "en"))
+    repeat, rows, langs = (1, 5_000, ("en",)) if args.quick else (args.repeat, 1_000_000, ("zh", "en"))
     python = sys.executable
     samples: dict[str, list[Sample]] = {}
     with tempfile.TemporaryDirectory() as folder:
