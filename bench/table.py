@@ -2,7 +2,7 @@
 
 Every command runs in a fresh process (imports included), interleaved with the others `--repeat` times
 so load on the shared machine falls on all alike; medians are printed with the ratio, the goal and
-PASS/MISS. Peak memory is each child's ru_maxrss. `--quick` (one repeat, 5,000 rows, English only)
+PASS/MISS. Peak memory is each child's ru_maxrss. `--quick` (one repeat, 5,000 rows, English, no PDF)
 only checks that the script works: its ratios say nothing. Run: make bench, or python bench/table.py.
 """
 
@@ -74,7 +74,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timings per command (default: 3)")
     parser.add_argument("--quick", action="store_true", help="one repeat, small inputs: checks the script runs")
     args = parser.parse_args()
-    repeat, rows, langs = (1, 5_000, ("en",)) if args.quick else (args.repeat, 1_000_000, ("zh", "en"))
+    repeat, rows, langs, formats = (1, 5_000, ("en",), "md,html") if args.quick else \
+        (args.repeat, 1_000_000, ("zh", "en"), "md,html,pdf")
     python = sys.executable
     samples: dict[str, list[Sample]] = {}
     with tempfile.TemporaryDirectory() as folder:
@@ -83,7 +84,7 @@ def main() -> None:
         write_csv(history, rows)
         write_umc(log, rows)
         report = [python, "-m", "reporter.cli", "report", str(ROOT / "examples/iemocap-da"), "--out", str(out), "-q",
-                  "--lang", ",".join(langs)]
+                  "--lang", ",".join(langs), "--format", formats]
         if not args.quick:
             measured(report)  # warms the compiled-template cache, as every report after the first finds it
         pages = [str(out / "iemocap-da" / f"report.{lang}.html") for lang in langs]
@@ -103,7 +104,7 @@ def main() -> None:
                 samples.setdefault(f"parse_{kind}", []).append((seconds, megabytes))
     size = f"{rows:,}"
     table = (
-        Row(f"demo report, {'+'.join(langs)}, md+html+pdf, `--jobs 1` / WeasyPrint alone on the same HTML",
+        Row(f"demo report, {'+'.join(langs)}, {formats.replace(',', '+')}, `--jobs 1` / WeasyPrint alone on the same HTML",
             "jobs1", "weasyprint", 1.2),
         Row("same, default `--jobs` / WeasyPrint alone (1 process)", "default", "weasyprint", 1.0),
         Row(f"report of a {size}-row CSV history (md, en, `--jobs 1`) / `pandas.read_csv`", "long", "read_csv", 5.0),
