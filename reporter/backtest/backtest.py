@@ -19,7 +19,7 @@ from reporter.report.analysis.curves import FAMILIES, fit_family
 from reporter.report.analysis.projection import (
     Calibration,
     CurveEnsemble,
-    calibration_from_errors,
+    kind_calibration,
 )
 
 PREFIXES = (0.2, 0.4, 0.6)
@@ -92,12 +92,9 @@ def calibration_errors(curves: Iterable[Curve], cuts: Sequence[float] = CALIBRAT
 
 def leave_one_source_out(curves: Sequence[Curve]) -> dict[str, Calibration]:
     """A calibration per source repository, built from every other repository's curves."""
-    errors_by_source: dict[str, list[tuple[float, float, float, int]]] = defaultdict(list)
-    for curve in curves:
-        errors_by_source[curve.source].extend(calibration_errors([curve]))
-    return {source: calibration_from_errors([e for other, errs in errors_by_source.items() if other != source
-                                             for e in errs])
-            for source in errors_by_source}
+    errors = [(curve.source, curve.kind, calibration_errors([curve])) for curve in curves]
+    return {source: kind_calibration([(kind, rows) for other, kind, rows in errors if other != source])
+            for source in {curve.source for curve in curves}}
 
 
 Forecast = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]  # values and interval at every later x
@@ -113,6 +110,7 @@ def _forecasts(curve: Curve, cut: int, calibration: Calibration | None, interval
                ) -> dict[str, Callable[[], Forecast]]:
     x, y = np.asarray(curve.x[:cut]), np.asarray(curve.y[:cut])
     later = np.asarray(curve.x[cut:])
+    calibration = calibration.for_kind(curve.kind) if calibration else None
 
     def ours() -> Forecast:
         model = CurveEnsemble(interval=interval, calibration=calibration, bounds=curve.bounds).fit(

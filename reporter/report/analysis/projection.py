@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from reporter.model import Projection, ProjectionPoint, Series, Status
-from reporter.report.analysis.curves import Fit, constant, fit_members
+from reporter.report.analysis.curves import Fit, fit_members, net_trend
 from reporter.report.series import finite_part
 
 METHOD = "ensemble of learning-curve families (Domhan et al. 2015), weighted median, conformal interval"
@@ -50,6 +50,7 @@ SHRINK = 0.6
 (`reporter backtest`) 0.6 to 0.8 did best at every prefix length from 5 points up and at every noise level
 (share of back-and-forth movement) measured; 1.0 lost up to a third of the gain, so no length or noise rule
 beat one constant."""
+SHORT_TREND = 0.5
 LEVELS = tuple(round(0.01 * i, 2) for i in range(1, 100))
 HORIZON_EDGES = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, math.inf)
 LENGTH_EDGES = (0, 5, 9, 21)
@@ -58,6 +59,8 @@ all lengths covered 88% of curves-large's later points after 21+ points and 59% 
 repository out); one per length bin covered 75-81% in each."""
 MIN_BIN_ERRORS = 20
 """A horizon bin with fewer errors than this borrows its row (from the pooled table, or its nearest neighbour)."""
+MIN_KIND_CURVES = 30
+"""A log format (`run_kind`) with at least this many calibration curves gets its own table; fewer use the pooled one."""
 HELD_OUT_COVERAGE = (0.78, 0.79)
 """Lowest and highest share of final values inside the HELD_OUT_INTERVAL band over the 20/40/60% prefixes of
 curves-large, each repository's curves scored with a calibration built without them
@@ -91,6 +94,11 @@ class Calibration:
     curves: int | None = None  # how many learning curves the errors were measured on (the appendix says it)
     repositories: int | None = None  # and from how many repositories
     by_length: tuple[tuple[int, "Calibration"], ...] = ()  # (fewest points, table) for histories of that length
+    by_kind: tuple[tuple[str, "Calibration"], ...] = ()  # (log format, table) for the formats with enough curves
+
+    def for_kind(self, kind: str) -> "Calibration":
+        """The table measured on curves of this log format (`run_kind`), or the pooled one when too few were."""
+        return next((table for name, table in self.by_kind if name == kind), self)
 
     def for_length(self, points: int) -> "Calibration":
         """The table measured on histories about as long as this one (the pooled one when none was)."""
@@ -151,6 +159,20 @@ def calibration_from_errors(errors: Sequence[tuple[float, float, float, int]], c
                    by_length=tuple((edge, _table(data[lengths == i], pooled)) for i, edge in enumerate(LENGTH_EDGES)))
 
 
+def kind_calibration(curves: Sequence[tuple[str, Sequence[tuple[float, float, float, int]]]],
+                     repositories: int | None = None) -> Calibration:
+    """A pooled calibration (`calibration_from_errors`) over every curve's (kind, error rows), plus one per kind
+    with at least MIN_KIND_CURVES curves: Ultralytics detection misses by other multiples of its recent movement
+    than a Lightning loss, and one pooled table covered 61-91% of final values across kinds (bench/README.md)."""
+    counts: dict[str, int] = {}
+    for kind, _ in curves:
+        counts[kind] = counts.get(kind, 0) + 1
+    pooled = calibration_from_errors([row for _, rows in curves for row in rows], len(curves), repositories)
+    own = tuple((kind, calibration_from_errors([row for k, rows in curves if k == kind for row in rows], count))
+                for kind, count in sorted(counts.items()) if kind and count >= MIN_KIND_CURVES)
+    return replace(pooled, by_kind=own)
+
+
 def _table(data: np.ndarray, pooled: Calibration | None) -> Calibration:
     rows, counts = [], []
     for low, high in zip(HORIZON_EDGES[:-1], HORIZON_EDGES[1:]):
@@ -199,7 +221,9 @@ class CurveEnsemble:
 
     def __init__(self, interval: float = 0.8, cap: float = CAP, floor: float = 0.02,
                  calibration: Calibration | None = None,
-                 bounds: tuple[float, float] = (-math.inf, math.inf), shrink: float = SHRINK) -> None:
+                 bounds: tuple[float, float] = (-math.inf, math.inf), shrink: float = SHRINK,
+                 short_trend: float = SHORT_TREND) -> None:
+        self.short_trend = short_trend
         self.interval = interval
         self.cap = cap
         self.shrink = shrink
@@ -237,7 +261,7 @@ class CurveEnsemble:
 
     def _members(self, u: np.ndarray, z: np.ndarray) -> tuple[list[Fit], np.ndarray]:
         if len(u) < MIN_FIT_POINTS:
-            return [Fit("flat", constant(float(z[-1])))], np.ones(1)
+            return [net_trend(u, z, self.short_trend)], np.ones(1)
         errors = np.mean([self._extrapolation_errors(u, z, share) for share in HELD_OUT_SHARES], axis=0)
         weights = 1.0 / (errors + self.floor) ** 2
         return fit_members(u, z), weights / weights.sum()
