@@ -104,7 +104,7 @@ class LoggedStats:
 class Plan:
     """The planned length of a run and where that number came from."""
 
-    epochs: int
+    epochs: float  # HF num_train_epochs may be fractional (3.4); the other sources give whole epochs
     basis: str  # umc_thres_delta | config | run_toml
     params: Mapping[str, Any] = field(default_factory=frozen_mapping)
 

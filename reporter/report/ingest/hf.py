@@ -53,7 +53,7 @@ def parse_trainer_state(file: TextFile) -> ParsedHistory:
         parsed.events.append(Event("finished", None))
     epochs = state.get("num_train_epochs")
     if isinstance(epochs, (int, float)) and 0 < epochs < UNSET_EPOCHS:
-        parsed.plan = Plan(epochs=int(epochs), basis="config", params={"key": "num_train_epochs"})
+        parsed.plan = Plan(epochs=epochs, basis="config", params={"key": "num_train_epochs"})
     parsed.metric_hint = _best_model_metric(state, entries)
     if parsed.metric_hint is not None:  # what EarlyStoppingCallback watched, though the state does not say it
         parsed.hyperparameters["metric_for_best_model"] = parsed.metric_hint
