@@ -41,6 +41,7 @@ from reporter.report.analysis.projection import (
     no_projection,
     project,
     projection_limit,
+    run_kind,
 )
 from reporter.report.analysis.status import pretraining_epoch, run_status
 from reporter.report.series import finite_part, main_phase, series
@@ -159,7 +160,7 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
                          data, metrics.natural_range(key or "", metric.scale if metric else metrics.Scale.RAW), requested,
                          limit, limits.interval, bool(metric and metric.best_so_far),
                          higher_is_better=metric is None or metric.mode is Mode.MAX, calibration=calibration,
-                         target=target.value if target else None)
+                         target=target.value if target else None, kind=run_kind(run))
     dataset = profile(run.labels) if run.labels is not None else None
     clustering = analyse_clustering(run.predictions) if run.predictions else None
     facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds, clustering, unit, now, target)

@@ -31,8 +31,9 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from reporter.model import Projection, ProjectionPoint, Series, Status
+from reporter.model import Projection, ProjectionPoint, Run, Series, Status
 from reporter.report.analysis.curves import Fit, fit_members, net_trend
+from reporter.report.analysis.diagnosis import framework
 from reporter.report.series import finite_part
 
 METHOD = "ensemble of learning-curve families (Domhan et al. 2015), weighted median, conformal interval"
@@ -141,6 +142,29 @@ class Calibration:
         with np.errstate(invalid="ignore"):
             anchors = np.where(np.isfinite(ends), (starts + ends) / 2, 1.5 * starts)
         return anchors, widened
+
+
+ULTRALYTICS_KINDS = (("metrics/accuracy_top1", "ultralytics-classify"), ("metrics/mAP50-95(M)", "ultralytics-segment"),
+                     ("metrics/mAP50-95(B)", "ultralytics-detect"), ("metrics/mAP_0.5:0.95", "ultralytics-detect"))
+"""curves-large's Ultralytics kinds by the column of their metric, in the order its build.py tries them."""
+
+
+def run_kind(run: Run) -> str:
+    """The run's log format in curves-large's `kind` names, which picks its interval table (`Calibration.for_kind`):
+    the one place a run is mapped to a kind, from the reader (`Run.family`), the framework that wrote the file
+    and its columns; "" (the pooled table) for a format curves-large does not hold."""
+    keys = frozenset(str(k) for k in run.history["key"].unique())
+    ultralytics = next((kind for key, kind in ULTRALYTICS_KINDS if key in keys), None)
+    if ultralytics is not None:
+        return ultralytics
+    if run.family.startswith("hf"):
+        return "hf-trainer"
+    if run.family not in ("csv", "dataframe-csv"):  # the second: pandas' to_csv, its index an unnamed column
+        return ""
+    if framework(run) == "lightning":
+        return "lightning-csv"
+    keras = any(k.startswith("val_") and k[4:] in keys for k in keys)  # CSVLogger: loss beside val_loss
+    return "keras-csv" if keras else "other-csv"
 
 
 def fallback_calibration() -> Calibration:
@@ -354,8 +378,10 @@ def no_projection(reason: str, interval: float, capped: tuple[float, ...], limit
 
 def project(data: Series, bounds: tuple[float, float], requested: tuple[float, ...], limit: float | None,
             interval: float, best_so_far: bool, higher_is_better: bool = True,
-            calibration: Calibration | None = None, target: float | None = None) -> Projection:
-    """Low/median/high at the requested epochs within the limit, or the reason there are none."""
+            calibration: Calibration | None = None, target: float | None = None, kind: str = "") -> Projection:
+    """Low/median/high at the requested epochs within the limit, or the reason there are none; `kind`
+    (`run_kind`) picks the interval table of the run's log format."""
+    calibration = calibration.for_kind(kind) if calibration else None
     clean = finite_part(data)
     last = clean.x[-1] if clean.x else None
     capped = tuple(t for t in requested if limit is not None and t > limit)
