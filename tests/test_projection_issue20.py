@@ -88,6 +88,9 @@ def test_intervals_come_from_histories_of_a_similar_length() -> None:
 def test_the_shipped_calibration_is_built_from_curves_large_per_length() -> None:
     calibration = projection_calibration()
     assert calibration is not None and (calibration.curves, calibration.repositories) == (324, 94)
+    assert [(kind, table.curves) for kind, table in calibration.by_kind] == [
+        ("lightning-csv", 56), ("other-csv", 34), ("ultralytics-classify", 34), ("ultralytics-detect", 127),
+        ("ultralytics-segment", 46)]
     assert [fewest for fewest, _ in calibration.by_length] == list(LENGTH_EDGES)
 
 
