@@ -14,7 +14,8 @@ attributes end in `_`):
    SHORT_TREND of the net change since the first point, reached gradually (`curves.net_trend`).
 4. The interval adds quantiles of signed forecast errors measured on a corpus of real curves
    (`Calibration`, split-conformal style), binned by how far ahead the forecast reaches relative to the
-   observed length and by how many points the history holds (LENGTH_EDGES); every cut of every curve
+   observed length and by how many points the history holds (LENGTH_EDGES), or by the run's log format
+   when the corpus holds enough curves of it (`run_kind`, MIN_KIND_CURVES); every cut of every curve
    weighs the same, however many points follow it. Errors are measured in units of the curve's recent movement (the range of its
    last third, at least RECENT_FLOOR of the whole observed range), so a curve that has settled gets
    a narrow band and one still climbing a wide one. `reporter backtest` measures coverage on curves
