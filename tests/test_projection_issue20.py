@@ -150,3 +150,12 @@ def test_kinds_with_enough_curves_get_their_own_interval_table() -> None:
     assert [kind for kind, _ in calibration.by_kind] == ["narrow", "wide"]
     assert calibration.for_kind("wide").quantile(1.0, 0.9) > 4 * calibration.for_kind("narrow").quantile(1.0, 0.9)
     assert calibration.for_kind("rare") is calibration and calibration.for_kind("") is calibration
+
+
+def test_a_backtest_where_the_last_value_is_exact_reports_instead_of_crashing(tmp_path: Path, capsys) -> None:
+    """Curves that have settled before their 20% cut give the last value a median error of 0; the gain over it
+    divided by that and `reporter backtest` ended in an internal error."""
+    settled = [0.1, 0.6, 0.9] + [0.9] * 17
+    lines = [json.dumps({"id": f"c{i}", "source_repo": f"o/r{i}", "x": list(range(20)), "y": settled}) for i in (1, 2)]
+    (tmp_path / "curves.jsonl").write_text("\n".join(lines) + "\n")
+    assert main(["backtest", str(tmp_path / "curves.jsonl"), "--quiet"]) == 0

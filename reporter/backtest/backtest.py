@@ -158,14 +158,15 @@ def backtest(curves: Sequence[Curve], prefixes: Sequence[float] = PREFIXES,
 
 def gain_over_last_value(errors: dict[str, np.ndarray], baseline: dict[str, np.ndarray], draws: int = 2000,
                          seed: int = 0) -> tuple[float, float, float]:
-    """1 - median error / last value's median error, with a 90% interval from resampling whole sources.
+    """1 - median error / last value's median error, with a 90% interval from resampling whole sources; NaN when
+    the last value's median error is 0 (curves settled before the cut), where no gain is defined.
 
     Curves of one repository are alike, so sources, not curves, are the independent units; the
     interval shows how much of a difference between methods a corpus this size can resolve.
     """
     sources = sorted(errors)
     ours, theirs = np.concatenate([errors[s] for s in sources]), np.concatenate([baseline[s] for s in sources])
-    point = 1 - float(np.median(ours)) / float(np.median(theirs))
+    point = 1 - float(np.median(ours)) / float(np.median(theirs)) if np.median(theirs) > 0 else math.nan
     rng = np.random.default_rng(seed)
     gains = []
     for _ in range(draws):
