@@ -67,6 +67,9 @@ class Thresholds:
     """Early-stopping counterfactual: the patience used when the run's config states none (Keras-style)."""
     stop_min_delta: float = 0.0
     """Early-stopping counterfactual: the min_delta used when the run's config states none."""
+    stop_noise: float = 1.0
+    """Early-stopping counterfactual: a best after the stop (of the monitored value, or of the primary metric) counts
+    as lost only when it beats the best up to the stop by more than this many noise scales of its curve."""
     spike_window: int = 10
     """Lightning SpikeDetection's window: a training loss is compared with the mean of its last this many values."""
     spike_rtol: float = 2.0

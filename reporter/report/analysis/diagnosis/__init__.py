@@ -81,7 +81,7 @@ def rules(f: Facts) -> Iterator[Finding]:
     c = curves(f.run, pair) if pair is not None and not diverged(f.run, pair.train + pair.val) else None
     if pair is not None and c is not None and not broken:
         yield from _fit(f, pair, c)
-    yield from _counterfactual(f.run, pair, f.limits)
+    yield from _counterfactual(f, pair, c if not broken else None)
 
 
 def diverged(run: Run, keys: tuple[str, ...]) -> bool:
@@ -175,15 +175,21 @@ PATIENCE_KEYS = ("patience", "early_stopping_patience", "es_patience")
 MIN_DELTA_KEYS = ("min_delta", "early_stopping_min_delta", "early_stopping_threshold")
 
 
+LIGHTNING_CSV = "metrics.csv"
+"""The file Lightning's CSVLogger writes: a CSV history of that name is Lightning's, hparams.yaml or not."""
+
+
 def framework(run: Run) -> str:
-    """Whose early-stopping rule applies: from the source format, its sidecar config and its key names."""
+    """Whose early-stopping rule applies: first the reader that read the run (its format and file name), then the
+    sidecar config, then the key names Lightning writes (x_epoch beside x_step, lr- from LearningRateMonitor)."""
     keys = frozenset(str(k) for k in run.history["key"].unique())
     sidecars = {s.path.rsplit("/", 1)[-1] for s in run.sources}
     if run.family.startswith("hf"):
         return "hf"
     if "args.yaml" in sidecars or stopping.fitness_keys(keys):
         return "ultralytics"
-    if "hparams.yaml" in sidecars or any(k.endswith(("_epoch", "_step")) or k.startswith("lr-") for k in keys):
+    if (run.family == "csv" and LIGHTNING_CSV in sidecars) or "hparams.yaml" in sidecars or \
+            any(k.endswith("_epoch") and f"{k[:-len('_epoch')]}_step" in keys or k.startswith("lr-") for k in keys):
         return "lightning"
     return "keras"
 
@@ -264,7 +270,8 @@ def own_stop(run: Run, defaults: Thresholds) -> OwnStop | None:
     return OwnStop(float(x[stop]), int(patience), which) if stop is not None else None
 
 
-def _counterfactual(run: Run, pair: TrainValPair | None, defaults: Thresholds) -> Iterator[Finding]:
+def _counterfactual(f: Facts, pair: TrainValPair | None, c: fit.Curves | None) -> Iterator[Finding]:
+    run, defaults = f.run, f.limits
     which = framework(run)
     monitored = _monitor(run, which, pair)
     if monitored is None or len(monitored[2]) < fit.MIN_POINTS:
@@ -281,12 +288,57 @@ def _counterfactual(run: Run, pair: TrainValPair | None, defaults: Thresholds) -
     best = replay(which, values, x, mode, len(values) + 1, min_delta).best  # the best over the whole run
     if best is None:
         return
-    stop = result.stop
+    stop, later = result.stop, None
+    if stop is not None and best > stop and result.best is not None \
+            and not _beats(values, values[best], values[result.best], mode, defaults.stop_noise):
+        best, later = result.best, best  # a later best inside the curve's noise: the stop lost nothing
     premature = stop is not None and best > stop  # the run found its best after the rule would have stopped
-    wasted = stop is not None and not premature and stop < len(x) - 1
+    cost = _metric_cost(f, key, x[stop]) if stop is not None and not premature else None
+    own = -1 if patience is None or stop is None else stop  # where the run's own rule stops it in the replay
+    mismatch = 0 <= own < len(x) - 1  # the run's own rule did not stop it where the replay does
+    too_early = own == len(x) - 1 and _stopped_at_best(f, c, x[-1])
+    wasted = stop is not None and not premature and stop < len(x) - 1 and cost is None and not mismatch
     yield finding(
-        "stop.counterfactual", Severity.WARN if wasted else Severity.INFO, monitor=key, mode=mode.value,
-        patience=used, min_delta=min_delta, stop_epoch=float(x[stop]) if stop is not None else None,
-        best_epoch=float(x[best]), epochs_after_best=float(x[-1] - x[best]),
+        "stop.counterfactual", Severity.WARN if wasted or too_early else Severity.INFO, monitor=key,
+        mode=mode.value, patience=used, min_delta=min_delta, stop_epoch=float(x[stop]) if stop is not None else None,
+        best_epoch=float(x[best]), epochs_after_best=float(x[-1] - x[best]), evaluations_after_best=len(x) - 1 - best,
         hours_after_best=_hours_between(run, float(x[best]), float(x[-1])), premature=premature, framework=which,
-        basis="config" if patience is not None else "default")
+        basis="config" if patience is not None else "default",
+        later_best_epoch=float(x[later]) if later is not None else None, mismatch=mismatch, too_early=too_early,
+        default_patience=stopping.DEFAULT_PATIENCE[which], noise_scales=defaults.stop_noise,
+        **(cost or {"metric": None, "metric_at_stop": None, "metric_best": None, "metric_best_epoch": None}))
+
+
+def _beats(values: np.ndarray, new: float, old: float, mode: Mode, scales: float) -> bool:
+    """Whether `new` is better than `old` by more than `scales` noise scales of the curve (fit.noise)."""
+    gain = (new - old) if mode is Mode.MAX else (old - new)
+    return bool(gain > scales * fit.noise(values[np.isfinite(values)]))
+
+
+def _metric_cost(f: Facts, monitor: str, stop_x: float) -> dict[str, float | str | None] | None:
+    """What stopping at stop_x would have cost on the primary metric, when it is not the monitored key and its
+    best after the stop beats its best up to the stop by more than the curve's noise; else None."""
+    m = f.metric
+    if m is None or m.name == monitor or m.split != "val":
+        return None
+    data = series(f.run.history, m.name)
+    x, v = np.array(data.x, dtype=float), np.array(data.values, dtype=float)
+    ok = np.isfinite(v)
+    before, after = ok & (x <= stop_x), ok & (x > stop_x)
+    if not before.any() or not after.any():
+        return None
+    pick = np.argmax if m.mode is Mode.MAX else np.argmin
+    kept, then = int(np.flatnonzero(before)[pick(v[before])]), int(np.flatnonzero(after)[pick(v[after])])
+    if not _beats(v, v[then], v[kept], m.mode, f.limits.stop_noise):
+        return None
+    at_stop = int(np.flatnonzero(before)[-1])
+    return {"metric": m.name, "metric_at_stop": float(v[at_stop]), "metric_best": float(v[then]),
+            "metric_best_epoch": float(x[then])}
+
+
+def _stopped_at_best(f: Facts, c: fit.Curves | None, last: float) -> bool:
+    """Whether the run's own rule ended it before its plan while the validation loss was still at its best."""
+    plan = f.run.plan
+    if plan is None or c is None or last + 1 - f.run.epoch_base >= plan.epochs:
+        return False
+    return fit.at_best(c, f.limits) is not None

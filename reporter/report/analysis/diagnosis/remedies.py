@@ -80,7 +80,9 @@ def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSumma
         yield recommendation("rec.regularise", fitted, _regularisation(run, classify or not ultralytics),
                    key=found[fitted[0]].params["key"], ultralytics=ultralytics, classify=classify,
                    rising="fit.overfitting" in found)
-    if stop is not None and stop.severity.value == "warn":  # stopping there would have lost nothing
+    if stop is not None and stop.params["too_early"]:  # the run's own patience ended it at its best
+        yield _raise_patience(run, stop)
+    elif stop is not None and stop.severity.value == "warn":  # stopping there would have lost nothing
         yield _early_stopping(run, stop, fitted)
     improving = next((found[c] for c in ("fit.underfitting", "fit.still_improving") if c in found
                       and found[c].severity.value == "warn"), None)
@@ -88,6 +90,17 @@ def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSumma
         last = float(run.history["x"].max())
         yield recommendation("rec.more_epochs", (improving.code,), _more_epochs(run, last), last_epoch=last,
                    val_change=improving.params["val_change"], window=improving.params["window"])
+
+
+def _raise_patience(run: Run, stop: Finding) -> Recommendation:
+    """The framework's default patience, or twice the run's when that is already above it."""
+    p: Mapping[str, Any] = stop.params
+    key = PATIENCE_KEY[p["framework"]]
+    current = _number(run, key)
+    suggested = max(p["default_patience"], 2 * p["patience"])
+    return recommendation("rec.raise_patience", ("stop.counterfactual",), SettingChange(key, current, suggested,
+                          current is not None), stop_epoch=p["stop_epoch"], patience=p["patience"],
+                          default=p["default_patience"], framework=p["framework"])
 
 
 def _early_stopping(run: Run, stop: Finding, fitted: tuple[str, ...]) -> Recommendation:

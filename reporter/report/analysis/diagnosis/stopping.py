@@ -28,6 +28,10 @@ from typing import Callable, Sequence
 
 from reporter.model import Mode
 
+DEFAULT_PATIENCE = {"keras": 0, "lightning": 3, "hf": 1, "ultralytics": 100}
+"""Each framework's default patience: Keras EarlyStopping(patience=0), Lightning EarlyStopping(patience=3),
+transformers EarlyStoppingCallback(early_stopping_patience=1), Ultralytics' `patience: 100` in default.yaml."""
+
 
 @dataclass(frozen=True)
 class Stop:
