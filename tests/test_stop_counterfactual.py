@@ -5,7 +5,6 @@ disagreeing with its replay, a patience that ended a run at its best, and HF run
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -107,6 +106,14 @@ def test_a_patience_that_stopped_the_run_at_its_best_is_called_too_short() -> No
     rec = next(r for r in a.recommendations if r.code == "rec.raise_patience")
     assert (rec.change.key, rec.change.current, rec.change.suggested) == ("patience", 5, 100)
     assert a.verdict != "healthy"
+
+
+@pytest.mark.parametrize("run_id", ["yolo-microalgae-seg", "yolo-tti-seg-0809"])
+def test_a_patience_that_stopped_a_plateau_or_a_decline_is_not_called_too_short(run_id: str) -> None:
+    """The rule doing its job: microalgae's mask mAP fell well below its best at epoch 35; tti-seg's validation loss
+    was lowest at epoch 26, before patience 8 started counting."""
+    a = analysed(run_id)
+    assert not counterfactual(a).params["too_early"] and "rec.raise_patience" not in rec_codes(a)
 
 
 def test_a_later_best_within_the_noise_is_no_premature_stop() -> None:

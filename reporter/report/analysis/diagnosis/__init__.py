@@ -296,7 +296,7 @@ def _counterfactual(f: Facts, pair: TrainValPair | None, c: fit.Curves | None) -
     cost = _metric_cost(f, key, x[stop]) if stop is not None and not premature else None
     own = -1 if patience is None or stop is None else stop  # where the run's own rule stops it in the replay
     mismatch = 0 <= own < len(x) - 1  # the run's own rule did not stop it where the replay does
-    too_early = own == len(x) - 1 and _stopped_at_best(f, c, x[-1])
+    too_early = own == len(x) - 1 and _stopped_at_best(f, c, values, mode, used)
     wasted = stop is not None and not premature and stop < len(x) - 1 and cost is None and not mismatch
     yield finding(
         "stop.counterfactual", Severity.WARN if wasted or too_early else Severity.INFO, monitor=key,
@@ -336,9 +336,14 @@ def _metric_cost(f: Facts, monitor: str, stop_x: float) -> dict[str, float | str
             "metric_best_epoch": float(x[then])}
 
 
-def _stopped_at_best(f: Facts, c: fit.Curves | None, last: float) -> bool:
-    """Whether the run's own rule ended it before its plan while the validation loss was still at its best."""
+def _stopped_at_best(f: Facts, c: fit.Curves | None, values: np.ndarray, mode: Mode, patience: int) -> bool:
+    """Whether the run's own rule ended it before its plan while it was still at its best: the smoothed validation
+    loss reached its minimum within the last `patience` evaluations, and the monitored value ends within its noise
+    of its best. A plateau (the loss lowest earlier) or a monitored value in decline is the rule doing its job."""
     plan = f.run.plan
-    if plan is None or c is None or last + 1 - f.run.epoch_base >= plan.epochs:
+    if plan is None or c is None or c.x[-1] + 1 - f.run.epoch_base >= plan.epochs:
         return False
-    return fit.at_best(c, f.limits) is not None
+    recent = len(c.val) - 1 - int(np.argmin(fit.smoothed(c.val))) <= patience
+    finite = values[np.isfinite(values)]
+    best = float(finite.max() if mode is Mode.MAX else finite.min())
+    return recent and not _beats(values, best, float(values[-1]), mode, f.limits.stop_noise)
