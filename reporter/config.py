@@ -217,6 +217,7 @@ _THRESHOLD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "improving_min_drop": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
     "stop_patience": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
     "stop_min_delta": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "stop_noise": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
     "spike_window": (_is_positive_int, "a positive integer"),
     "spike_rtol": (lambda v: _is_number(v) and v > 0, "a positive number"),
     "spike_noise": (lambda v: _is_number(v) and v > 0, "a positive number"),
