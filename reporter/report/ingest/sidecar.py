@@ -1,6 +1,8 @@
 """Config files that sit beside a history: Lightning hparams.yaml, Ultralytics args.yaml, mmengine config.py.
 
-They give the hyperparameters shown in the report and, where they say it, the planned length.
+They give the hyperparameters shown in the report and, where they say it, the planned length. A nested YAML
+(Lightning's `optimizer: {lr: ..}`, `trainer: {callbacks: [..]}`) is read
+flattened: `optimizer.lr`, `trainer.callbacks.0.init_args.patience`, the dotted key naming what the user edits.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from reporter.errors import ConfigError
-from reporter.model import Plan, Source
+from reporter.model import SECTION, Plan, Source, config_keys
 from reporter.report.ingest.files import read_text
 
 YAML_FILES = ("hparams.yaml", "args.yaml", "config.yaml")
@@ -44,8 +46,9 @@ def read_sidecars(directory: Path) -> tuple[dict[str, Any], Plan | None, list[So
             raise ConfigError(f"{path}: invalid YAML ({str(exc).splitlines()[0]})") from None
         sources.append(Source(name, "config", file.sha256, file.size))
         if isinstance(data, dict):
-            hyperparameters.update({str(k): v for k, v in data.items() if isinstance(v, (int, float, str, bool))})
-            epochs = next((data[k] for k in PLAN_KEYS if isinstance(data.get(k), int) and data[k] > 0), None)
+            values = flatten(data)
+            hyperparameters.update(values)
+            epochs = next((values[k] for k in config_keys(values, PLAN_KEYS) if _count(values[k])), None)
             plan = plan or (Plan(epochs=epochs, basis="config", params={"file": name}) if epochs else None)
     config = directory / "vis_data" / "config.py"
     if config.is_file() and plan is None:
@@ -54,6 +57,27 @@ def read_sidecars(directory: Path) -> tuple[dict[str, Any], Plan | None, list[So
             plan = Plan(epochs=int(match.group(1)), basis="config", params={"file": "vis_data/config.py"})
             sources.append(Source("vis_data/config.py", "config", file.sha256, file.size))
     return hyperparameters, plan, sources
+
+
+def flatten(data: dict[Any, Any], prefix: str = "") -> dict[str, Any]:
+    """The scalars of a nested config under dotted keys; mappings inside lists (Lightning's callbacks) by their
+    position. Lists of scalars are left out, as at the top level."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(flatten(value, name + SECTION))
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, dict):
+                    flat.update(flatten(item, f"{name}{SECTION}{index}{SECTION}"))
+        elif isinstance(value, (int, float, str, bool)):
+            flat[name] = value
+    return flat
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 @cache

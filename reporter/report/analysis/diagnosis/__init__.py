@@ -15,7 +15,7 @@ import numpy as np
 
 from reporter.codes import finding
 from reporter.config import Thresholds
-from reporter.model import Finding, Mode, Run, Severity, Status, TrainValPair
+from reporter.model import Finding, Mode, Run, Severity, Status, TrainValPair, config_keys
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
 from reporter.report.analysis.metrics import CONSTANT_SPREAD, direction, tokens
@@ -173,6 +173,8 @@ class OwnStop:
     framework: str
 PATIENCE_KEYS = ("patience", "early_stopping_patience", "es_patience")
 MIN_DELTA_KEYS = ("min_delta", "early_stopping_min_delta", "early_stopping_threshold")
+SCHEDULER = "sched"
+"""Sections holding it (lr_scheduler, scheduler) configure the learning rate, not early stopping."""
 
 
 def framework(run: Run) -> str:
@@ -189,11 +191,13 @@ def framework(run: Run) -> str:
 
 
 def _setting(run: Run, names: tuple[str, ...]) -> float | None:
-    """A number from the run's config under any of the names (a one-element list unwrapped)."""
-    for name in names:
-        value = run.hyperparameters.get(name)
+    """A number from the run's config under any of the names, in any section but a learning-rate scheduler's
+    (ReduceLROnPlateau has a patience too), a one-element list unwrapped."""
+    for key in config_keys(run.hyperparameters, names):
+        value = run.hyperparameters[key]
         value = value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+                and SCHEDULER not in key.lower():
             return float(value)
     return None
 
