@@ -161,9 +161,6 @@ def augmented(run: Run) -> bool:
     return any((_setting(run, (key,)) or 0.0) > 0 for key in TRAIN_ONLY_KEYS)
 
 
-FRAMEWORKS = ("keras", "lightning", "hf", "ultralytics")
-
-
 @dataclass(frozen=True)
 class OwnStop:
     """The epoch at which the run's own early-stopping rule stops it, with that rule's patience."""
@@ -173,6 +170,9 @@ class OwnStop:
     framework: str
 PATIENCE_KEYS = ("patience", "early_stopping_patience", "es_patience")
 MIN_DELTA_KEYS = ("min_delta", "early_stopping_min_delta", "early_stopping_threshold")
+HOOK_MONITOR, HOOK_RULE = "EarlyStoppingHook.monitor", "EarlyStoppingHook.rule"
+"""mmengine's hook settings as ingest reads them from the run's config.py."""
+RULES = {"greater": Mode.MAX, "less": Mode.MIN}
 SCHEDULER = "sched"
 """Sections holding it (lr_scheduler, scheduler) configure the learning rate, not early stopping."""
 
@@ -183,6 +183,10 @@ def framework(run: Run) -> str:
     sidecars = {s.path.rsplit("/", 1)[-1] for s in run.sources}
     if run.family.startswith("hf"):
         return "hf"
+    if run.family == "mmengine":
+        return "mmengine"
+    if "opt.yaml" in sidecars or stopping.yolov5_fitness_keys(keys):
+        return "yolov5"
     if "args.yaml" in sidecars or stopping.fitness_keys(keys):
         return "ultralytics"
     if "hparams.yaml" in sidecars or any(k.endswith(("_epoch", "_step")) or k.startswith("lr-") for k in keys):
@@ -205,8 +209,8 @@ def _setting(run: Run, names: tuple[str, ...]) -> float | None:
 def _monitor(run: Run, which: str, pair: TrainValPair | None) -> tuple[str, Mode, np.ndarray, np.ndarray] | None:
     """The monitored key as the history names it, its mode, and its x and values (NaN kept: rules treat it)."""
     keys = frozenset(str(k) for k in run.history["key"].unique())
-    if which == "ultralytics":
-        weights = stopping.fitness_keys(keys)
+    if which in ("ultralytics", "yolov5"):
+        weights = stopping.fitness_keys(keys) if which == "ultralytics" else stopping.yolov5_fitness_keys(keys)
         if not weights:
             return None
         parts = {k: dict(zip(*(lambda s: (s.x, s.values))(series(run.history, k)))) for k in weights}
@@ -218,6 +222,9 @@ def _monitor(run: Run, which: str, pair: TrainValPair | None) -> tuple[str, Mode
         key = name if name.startswith("eval_") else f"eval_{name}"
         greater = run.hyperparameters.get("greater_is_better")
         mode = (Mode.MAX if greater else Mode.MIN) if isinstance(greater, bool) else direction(key) or Mode.MIN
+    elif which == "mmengine" and isinstance(monitor := run.hyperparameters.get(HOOK_MONITOR), str):
+        key, rule = monitor, run.hyperparameters.get(HOOK_RULE)
+        mode = RULES.get(str(rule)) or stopping.mmengine_rule(key) or direction(key) or Mode.MIN
     else:
         key = "val_loss" if "val_loss" in keys else pair.val[0] if pair is not None and len(pair.val) == 1 else ""
         mode = Mode.MIN
@@ -231,6 +238,10 @@ def replay(which: str, values: np.ndarray, x: np.ndarray, mode: Mode, patience: 
     """The framework's rule on the logged values."""
     if which == "ultralytics":
         return stopping.ultralytics(x.tolist(), values.tolist(), patience)
+    if which == "yolov5":
+        return stopping.yolov5(x.tolist(), values.tolist(), patience)
+    if which == "mmengine":
+        return stopping.mmengine(values.tolist(), mode is Mode.MAX, patience, min_delta)
     if which == "hf":
         return stopping.huggingface(values.tolist(), mode is Mode.MAX, patience, min_delta)
     if which == "lightning":
@@ -263,9 +274,17 @@ def own_stop(run: Run, defaults: Thresholds) -> OwnStop | None:
     if monitored is None or len(monitored[2]) < fit.MIN_POINTS or fit.constant(monitored[3]):
         return None
     _, mode, x, values = monitored
-    delta = _setting(run, MIN_DELTA_KEYS)
-    stop = replay(which, values, x, mode, int(patience), delta if delta is not None else defaults.stop_min_delta).stop
+    stop = replay(which, values, x, mode, int(patience), _min_delta(run, which, defaults)).stop
     return OwnStop(float(x[stop]), int(patience), which) if stop is not None else None
+
+
+def _min_delta(run: Run, which: str, defaults: Thresholds) -> float:
+    """The configured min_delta; else mmengine's own default when the run's config has its hook, else ours."""
+    configured = _setting(run, MIN_DELTA_KEYS)
+    if configured is not None:
+        return configured
+    return stopping.MMENGINE_MIN_DELTA if which == "mmengine" and HOOK_MONITOR in run.hyperparameters \
+        else defaults.stop_min_delta
 
 
 def _counterfactual(run: Run, pair: TrainValPair | None, defaults: Thresholds) -> Iterator[Finding]:
@@ -278,9 +297,8 @@ def _counterfactual(run: Run, pair: TrainValPair | None, defaults: Thresholds) -
         return  # replayed on a broken evaluation, or on one whose last values are missing, means nothing
     configured = _setting(run, PATIENCE_KEYS)
     patience = int(configured) if configured is not None and configured >= 0 else None
-    configured_delta = _setting(run, MIN_DELTA_KEYS)
     used = patience if patience is not None else defaults.stop_patience
-    min_delta = configured_delta if configured_delta is not None else defaults.stop_min_delta
+    min_delta = _min_delta(run, which, defaults)
     result = replay(which, values, x, mode, used, min_delta)
     best = replay(which, values, x, mode, len(values) + 1, min_delta).best  # the best over the whole run
     if best is None:

@@ -16,9 +16,12 @@ from reporter.model import Finding, MetricSummary, Mode, Recommendation, Run, Se
 from reporter.report.analysis.diagnosis import SCHEDULER
 
 EPOCH_KEYS = ("epochs", "max_epochs", "num_train_epochs")
-PATIENCE_KEY = {"keras": "patience", "lightning": "patience", "hf": "early_stopping_patience", "ultralytics": "patience"}
+PATIENCE_KEY = {"keras": "patience", "lightning": "patience", "hf": "early_stopping_patience", "ultralytics": "patience",
+                "yolov5": "patience", "mmengine": "patience"}
 """The setting each framework's early stopping reads; it is looked for in any section of the config but a
 learning-rate scheduler's, and the key found (`trainer.callbacks.0.init_args.patience`) is the one to edit."""
+ULTRALYTICS = ("ultralytics", "yolov5")
+"""Frameworks whose config has Ultralytics' augmentation settings (mosaic, hsv_*, fliplr)."""
 DEFAULT_WEIGHT_DECAY = 1e-4
 """Suggested when the config has no weight decay at all: a common AdamW/SGD starting value."""
 MORE_EPOCHS = 1.5
@@ -88,7 +91,7 @@ def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSumma
         yield recommendation("rec.restore_best_checkpoint", ("fit.overfitting",), epoch=p["best_epoch"], key=p["key"],
                    metric=name, metric_epoch=later)
     if fitted:
-        ultralytics = stop is not None and stop.params["framework"] == "ultralytics"
+        ultralytics = stop is not None and stop.params["framework"] in ULTRALYTICS
         classify = run.hyperparameters.get("task") == "classify"
         yield recommendation("rec.regularise", fitted, _regularisation(run, classify or not ultralytics),
                    key=found[fitted[0]].params["key"], ultralytics=ultralytics, classify=classify,
