@@ -42,7 +42,8 @@ def test_nested_hparams_sections_drive_the_plan_the_replay_and_the_advice(tmp_pa
     """The hparams.yaml of DarkStarStrix/Auto_Api lightning_logs/version_5 (commit bd22cb9, MIT; the
     lightning-autoapi-v5 fixture) nests `optimization: {weight_decay: 0.001}` and `training: {epochs: 100,
     patience: 10}`. Its sections were dropped: the replay used the default patience 5, the advice said to add a
-    weight decay the config already has, and the run had no planned length."""
+    weight decay the config already has, and the run had no planned length. A patience the config already holds
+    is no setting to change ("training.patience from 10 to 10")."""
     run = tmp_path / "run"
     run.mkdir()
     shutil.copy(REAL_RUNS / "lightning-autoapi-v5" / "hparams.yaml", run / "hparams.yaml")
@@ -53,7 +54,8 @@ def test_nested_hparams_sections_drive_the_plan_the_replay_and_the_advice(tmp_pa
     assert (stop["patience"], stop["basis"], stop["stop_epoch"]) == (10, "config", 18)
     changes = [r["change"] for r in data["recommendations"] if r.get("change")]
     assert {"key": "optimization.weight_decay", "current": 0.001, "suggested": 0.002, "present": True} in changes
-    assert {"key": "training.patience", "current": 10, "suggested": 10, "present": True} in changes
+    stop_rec = next(r for r in data["recommendations"] if r["code"] == "rec.early_stopping")
+    assert stop_rec["change"] is None  # training.patience is 10 already: the advice is to add the callback
     assert data["run"]["planned_epochs"] == 100
 
 

@@ -109,6 +109,8 @@ def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSumma
 def _early_stopping(run: Run, stop: Finding, fitted: tuple[str, ...]) -> Recommendation:
     p: Mapping[str, Any] = stop.params
     key = PATIENCE_KEY[p["framework"]]
-    change = _change(_number(run, (key,), skip=SCHEDULER), key, p["patience"])
+    found = _number(run, (key,), skip=SCHEDULER)
+    same = found is not None and found[1] == p["patience"]  # the config has it, but no callback acted on it
+    change = None if same else _change(found, key, p["patience"])
     return recommendation("rec.early_stopping", ("stop.counterfactual",) + fitted, change, monitor=p["monitor"],
                 mode=p["mode"], patience=p["patience"], min_delta=p["min_delta"], stop_epoch=p["stop_epoch"], framework=p["framework"])
