@@ -339,6 +339,18 @@ class TrainValPair:
 
 
 @dataclass(frozen=True)
+class PairedLosses:
+    """The training and validation losses the fit rules read (one key each, or Ultralytics' components summed), as
+    logged per epoch: what the key-metrics table shows first and where the loss chart marks the validation minimum."""
+
+    train_key: str  # the key, or the keys joined with ' + '
+    val_key: str
+    train: Point | None  # the last finite training value
+    val: Point | None  # the last finite validation value
+    val_best: Point | None  # the lowest validation value: the best epoch the appendix defines
+
+
+@dataclass(frozen=True)
 class SeedSummary:
     """Final results over seeds of one configuration, as papers report them (unit of the source)."""
 
@@ -425,6 +437,7 @@ class Analysis:
     x_unit: str = "epoch"  # what x counts: "epoch", or "step" for histories indexed by optimiser steps only
     verdict: str = "healthy"  # healthy | needs_attention | action_needed (analysis.diagnosis.verdict)
     pairs: tuple[TrainValPair, ...] = ()  # the train/validation pairs the diagnosis read
+    paired_losses: PairedLosses | None = None  # the loss pair the fit rules read, when the run has one
 
 
 def scalar(value: Any) -> Any:

@@ -15,7 +15,7 @@ import numpy as np
 
 from reporter.codes import finding
 from reporter.config import Thresholds
-from reporter.model import Finding, Mode, Run, Severity, Status, TrainValPair, config_keys
+from reporter.model import Finding, Mode, PairedLosses, Point, Run, Severity, Status, TrainValPair, config_keys
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
 from reporter.report.analysis.metrics import CONSTANT_SPREAD, direction, tokens
@@ -55,6 +55,19 @@ def _summed(run: Run, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     x = np.array(common, dtype=float)
     keep = np.isfinite(total)
     return x[keep], total[keep]
+
+
+def paired_losses(run: Run, found: tuple[TrainValPair, ...]) -> PairedLosses | None:
+    """The loss pair the fit rules read, summed as they sum it, with its last values and the validation minimum."""
+    pair = loss_pair(found)
+    if pair is None:
+        return None
+    tx, train = _summed(run, pair.train)
+    vx, val = _summed(run, pair.val)
+    lowest = int(np.argmin(val)) if len(val) else None
+    return PairedLosses(*pair.label, train=Point(float(tx[-1]), float(train[-1])) if len(tx) else None,
+                        val=Point(float(vx[-1]), float(val[-1])) if len(vx) else None,
+                        val_best=Point(float(vx[lowest]), float(val[lowest])) if lowest is not None else None)
 
 
 def curves(run: Run, pair: TrainValPair) -> fit.Curves | None:
