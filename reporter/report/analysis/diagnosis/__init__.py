@@ -15,7 +15,7 @@ import numpy as np
 
 from reporter.codes import finding
 from reporter.config import Thresholds
-from reporter.model import Finding, Mode, Run, Severity, Status, TrainValPair
+from reporter.model import Finding, Mode, PairedLosses, Point, Run, Severity, Status, TrainValPair, config_keys
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
 from reporter.report.analysis.metrics import CONSTANT_SPREAD, direction, tokens
@@ -55,6 +55,19 @@ def _summed(run: Run, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     x = np.array(common, dtype=float)
     keep = np.isfinite(total)
     return x[keep], total[keep]
+
+
+def paired_losses(run: Run, found: tuple[TrainValPair, ...]) -> PairedLosses | None:
+    """The loss pair the fit rules read, summed as they sum it, with its last values and the validation minimum."""
+    pair = loss_pair(found)
+    if pair is None:
+        return None
+    tx, train = _summed(run, pair.train)
+    vx, val = _summed(run, pair.val)
+    lowest = int(np.argmin(val)) if len(val) else None
+    return PairedLosses(*pair.label, train=Point(float(tx[-1]), float(train[-1])) if len(tx) else None,
+                        val=Point(float(vx[-1]), float(val[-1])) if len(vx) else None,
+                        val_best=Point(float(vx[lowest]), float(val[lowest])) if lowest is not None else None)
 
 
 def curves(run: Run, pair: TrainValPair) -> fit.Curves | None:
@@ -161,9 +174,6 @@ def augmented(run: Run) -> bool:
     return any((_setting(run, (key,)) or 0.0) > 0 for key in TRAIN_ONLY_KEYS)
 
 
-FRAMEWORKS = ("keras", "lightning", "hf", "ultralytics")
-
-
 @dataclass(frozen=True)
 class OwnStop:
     """The epoch at which the run's own early-stopping rule stops it, with that rule's patience."""
@@ -173,6 +183,11 @@ class OwnStop:
     framework: str
 PATIENCE_KEYS = ("patience", "early_stopping_patience", "es_patience")
 MIN_DELTA_KEYS = ("min_delta", "early_stopping_min_delta", "early_stopping_threshold")
+HOOK_MONITOR, HOOK_RULE = "EarlyStoppingHook.monitor", "EarlyStoppingHook.rule"
+"""mmengine's hook settings as ingest reads them from the run's config.py."""
+RULES = {"greater": Mode.MAX, "less": Mode.MIN}
+SCHEDULER = "sched"
+"""Sections holding it (lr_scheduler, scheduler) configure the learning rate, not early stopping."""
 
 
 LIGHTNING_CSV = "metrics.csv"
@@ -186,6 +201,10 @@ def framework(run: Run) -> str:
     sidecars = {s.path.rsplit("/", 1)[-1] for s in run.sources}
     if run.family.startswith("hf"):
         return "hf"
+    if run.family == "mmengine":
+        return "mmengine"
+    if "opt.yaml" in sidecars or stopping.yolov5_fitness_keys(keys):
+        return "yolov5"
     if "args.yaml" in sidecars or stopping.fitness_keys(keys):
         return "ultralytics"
     if (run.family == "csv" and LIGHTNING_CSV in sidecars) or "hparams.yaml" in sidecars or \
@@ -195,11 +214,13 @@ def framework(run: Run) -> str:
 
 
 def _setting(run: Run, names: tuple[str, ...]) -> float | None:
-    """A number from the run's config under any of the names (a one-element list unwrapped)."""
-    for name in names:
-        value = run.hyperparameters.get(name)
+    """A number from the run's config under any of the names, in any section but a learning-rate scheduler's
+    (ReduceLROnPlateau has a patience too), a one-element list unwrapped."""
+    for key in config_keys(run.hyperparameters, names):
+        value = run.hyperparameters[key]
         value = value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+                and SCHEDULER not in key.lower():
             return float(value)
     return None
 
@@ -207,8 +228,8 @@ def _setting(run: Run, names: tuple[str, ...]) -> float | None:
 def _monitor(run: Run, which: str, pair: TrainValPair | None) -> tuple[str, Mode, np.ndarray, np.ndarray] | None:
     """The monitored key as the history names it, its mode, and its x and values (NaN kept: rules treat it)."""
     keys = frozenset(str(k) for k in run.history["key"].unique())
-    if which == "ultralytics":
-        weights = stopping.fitness_keys(keys)
+    if which in ("ultralytics", "yolov5"):
+        weights = stopping.fitness_keys(keys) if which == "ultralytics" else stopping.yolov5_fitness_keys(keys)
         if not weights:
             return None
         parts = {k: dict(zip(*(lambda s: (s.x, s.values))(series(run.history, k)))) for k in weights}
@@ -220,6 +241,9 @@ def _monitor(run: Run, which: str, pair: TrainValPair | None) -> tuple[str, Mode
         key = name if name.startswith("eval_") else f"eval_{name}"
         greater = run.hyperparameters.get("greater_is_better")
         mode = (Mode.MAX if greater else Mode.MIN) if isinstance(greater, bool) else direction(key) or Mode.MIN
+    elif which == "mmengine" and isinstance(monitor := run.hyperparameters.get(HOOK_MONITOR), str):
+        key, rule = monitor, run.hyperparameters.get(HOOK_RULE)
+        mode = RULES.get(str(rule)) or stopping.mmengine_rule(key) or direction(key) or Mode.MIN
     else:
         key = "val_loss" if "val_loss" in keys else pair.val[0] if pair is not None and len(pair.val) == 1 else ""
         mode = Mode.MIN
@@ -233,6 +257,10 @@ def replay(which: str, values: np.ndarray, x: np.ndarray, mode: Mode, patience: 
     """The framework's rule on the logged values."""
     if which == "ultralytics":
         return stopping.ultralytics(x.tolist(), values.tolist(), patience)
+    if which == "yolov5":
+        return stopping.yolov5(x.tolist(), values.tolist(), patience)
+    if which == "mmengine":
+        return stopping.mmengine(values.tolist(), mode is Mode.MAX, patience, min_delta)
     if which == "hf":
         return stopping.huggingface(values.tolist(), mode is Mode.MAX, patience, min_delta)
     if which == "lightning":
@@ -265,9 +293,24 @@ def own_stop(run: Run, defaults: Thresholds) -> OwnStop | None:
     if monitored is None or len(monitored[2]) < fit.MIN_POINTS or fit.constant(monitored[3]):
         return None
     _, mode, x, values = monitored
-    delta = _setting(run, MIN_DELTA_KEYS)
-    stop = replay(which, values, x, mode, int(patience), delta if delta is not None else defaults.stop_min_delta).stop
+    stop = replay(which, values, x, mode, int(patience), _min_delta(run, which, defaults)).stop
     return OwnStop(float(x[stop]), int(patience), which) if stop is not None else None
+
+
+def _min_delta(run: Run, which: str, defaults: Thresholds) -> float:
+    """The configured min_delta; else mmengine's own default when the run's config has its hook, else ours."""
+    configured = _setting(run, MIN_DELTA_KEYS)
+    if configured is not None:
+        return configured
+    return stopping.MMENGINE_MIN_DELTA if which == "mmengine" and HOOK_MONITOR in run.hyperparameters \
+        else defaults.stop_min_delta
+
+
+ENFORCED = frozenset({"ultralytics", "yolov5", "hf", "mmengine"})
+"""Frameworks whose trainer acts on the patience its config records (Ultralytics' and YOLOv5's `patience`, the
+arguments of HF's EarlyStoppingCallback in trainer_state.json, mmengine's EarlyStoppingHook). A Keras or Lightning
+config's `patience` is a hyperparameter that may never have reached an EarlyStopping callback: a run that went on
+past the replay's stop simply had none, and the advice is to add it."""
 
 
 def _counterfactual(f: Facts, pair: TrainValPair | None, c: fit.Curves | None) -> Iterator[Finding]:
@@ -281,9 +324,8 @@ def _counterfactual(f: Facts, pair: TrainValPair | None, c: fit.Curves | None) -
         return  # replayed on a broken evaluation, or on one whose last values are missing, means nothing
     configured = _setting(run, PATIENCE_KEYS)
     patience = int(configured) if configured is not None and configured >= 0 else None
-    configured_delta = _setting(run, MIN_DELTA_KEYS)
     used = patience if patience is not None else defaults.stop_patience
-    min_delta = configured_delta if configured_delta is not None else defaults.stop_min_delta
+    min_delta = _min_delta(run, which, defaults)
     result = replay(which, values, x, mode, used, min_delta)
     best = replay(which, values, x, mode, len(values) + 1, min_delta).best  # the best over the whole run
     if best is None:
@@ -294,7 +336,7 @@ def _counterfactual(f: Facts, pair: TrainValPair | None, c: fit.Curves | None) -
         best, later = result.best, best  # a later best inside the curve's noise: the stop lost nothing
     premature = stop is not None and best > stop  # the run found its best after the rule would have stopped
     cost = _metric_cost(f, key, x[stop]) if stop is not None and not premature else None
-    own = -1 if patience is None or stop is None else stop  # where the run's own rule stops it in the replay
+    own = -1 if patience is None or stop is None or which not in ENFORCED else stop  # the run's own rule's stop
     mismatch = 0 <= own < len(x) - 1  # the run's own rule did not stop it where the replay does
     too_early = own == len(x) - 1 and _stopped_at_best(f, c, values, mode, used)
     wasted = stop is not None and not premature and stop < len(x) - 1 and cost is None and not mismatch
