@@ -137,7 +137,8 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
     gap = fit.generalization_gap(c, f.limits)
     if gap is not None:
         yield finding("fit.generalization_gap", Severity.WARN, since_epoch=gap.since_epoch, val_change=gap.val_change,
-                       train_change=gap.train_change, key=val_key, train_key=train_key, evaluations=gap.evaluations)
+                       train_change=gap.train_change, key=val_key, train_key=train_key, evaluations=gap.evaluations,
+                       noise=gap.noise)
         return
     better = fit.still_improving(c, f.limits)
     if better is not None:

@@ -62,6 +62,7 @@ class Gap:
     val_change: float
     train_change: float
     evaluations: int
+    noise: float  # `overfit_noise` noise scales relative to the best: a rise within it is not shown to be one
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,10 @@ def generalization_gap(c: Curves, limits: Thresholds) -> Gap | None:
     """No new validation best for `gap_patience` evaluations while the training loss kept falling
     significantly, by at least `gap_train_drop` of its value at the validation best.
 
+    The validation loss may end above its best (other-wheeze: 35%, measured from one low evaluation on a curve
+    with ±20% spikes) yet not rise beyond its noise, which is why overfitting did not fire; `noise` tells the
+    reader how wide that noise is, so a gap is never worded as a flat curve when it ends higher.
+
     Not when the validation loss still improves by the still-improving test (its lowest value can be one lucky
     evaluation on a curve that is still coming down), nor when the training loss ends at or above the validation
     loss: a gap is training pulling away from validation, and a training loss above it (augmentation, dropout,
@@ -156,7 +161,8 @@ def generalization_gap(c: Curves, limits: Thresholds) -> Gap | None:
         return None
     if _end(c.train) >= _end(c.val):  # training has not pulled away from validation: it is still catching up
         return None
-    return Gap(float(c.x[best]), _relative(_end(c.val), float(c.val[best])), train_change, after)
+    band = limits.overfit_noise * noise(c.val) / abs(float(c.val[best])) if c.val[best] != 0 else 0.0
+    return Gap(float(c.x[best]), _relative(_end(c.val), float(c.val[best])), train_change, after, band)
 
 
 def still_improving(c: Curves, limits: Thresholds) -> Improving | None:
