@@ -46,7 +46,9 @@ FLOORS = {  # row of measure.MEASURED: (precision, recall) measured on the set; 
     "loss.diverging": (1.00, 0.15),
     "metric.unstable": (0.75, 0.46),
     "any instability code": (0.58, 0.53),
-    "verdict healthy": (0.76, 0.50),  # the verdict the report prints (summary.json), not "no diagnosis code"
+    "verdict healthy": (0.73, 0.55),  # the verdict the report prints (summary.json), not "no diagnosis code"; 0.77/0.50
+    # before more epochs needed a gaining metric: other-videomae-video (still_improving; val_accuracy flat since 68) is
+    # healthy now, its falling losses said as information
 }
 
 
@@ -201,3 +203,16 @@ def test_a_gap_that_ends_higher_within_its_noise_is_not_worded_as_flat(analyses:
     assert "35.3% above its best" in text and "noise spans" in text
     regularise = next(r for r in a.recommendations if r.code == "rec.regularise")
     assert "flat" not in str(messages.rec_body(regularise))
+
+
+def test_more_epochs_need_the_metric_still_gaining_and_no_close_mosaic_step(analyses: dict[str, Analysis]) -> None:
+    """yolo-dl3-train2 (QA-2 #9; mAP50-95 0.985 to 0.989 over its last 100 epochs) was told 'More training is likely
+    to help' and 'epochs from 300 to 450' from a 31% training-loss drop, half of it the close_mosaic step at 291."""
+    a = analyses["yolo-dl3-train2"]
+    improving = next(f for f in a.findings if f.code == "fit.still_improving")
+    assert improving.severity is Severity.INFO and improving.params["settled"]
+    assert improving.params["metric"] == "metrics/mAP50-95(B)" and improving.params["metric_change"] is None
+    assert abs(improving.params["train_change"]) < 0.2  # read over epochs 191-290, before mosaic closes
+    assert "rec.more_epochs" not in {r.code for r in a.recommendations}
+    gaining = next(f for f in analyses["yolo-mouse-keyboard"].findings if f.code == "fit.still_improving")
+    assert gaining.severity is Severity.WARN and gaining.params["metric_change"] > 0

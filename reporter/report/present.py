@@ -27,7 +27,7 @@ from reporter.model import (
     frozen_mapping,
     scalar,
 )
-from reporter.report.analysis.diagnosis import TRAIN_ONLY_KEYS, fit
+from reporter.report.analysis.diagnosis import CLOSE_MOSAIC, TRAIN_ONLY_KEYS, fit
 from reporter.report.analysis.diagnosis.stopping import CLASSIFY_KEYS, CLASSIFY_WEIGHT, FITNESS_WEIGHTS
 from reporter.report.analysis.findings import FORK_MIN_EVALUATIONS
 from reporter.report.analysis.instability import MIN_SWING_POINTS, SPIKE_WARMUP
@@ -211,7 +211,7 @@ def stated_rules(calibration: Calibration | None) -> Mapping[str, Any]:
         "flat_gain": FLAT_GAIN, "flat_window": FLAT_WINDOW, "fork_min_evaluations": FORK_MIN_EVALUATIONS,
         "steps_per_slope": STEPS_PER_SLOPE, "fit_smoothing": fit.SMOOTHING, "fit_end_points": fit.END_POINTS,
         "fit_min_after": fit.MIN_AFTER_MINIMUM, "fit_min_points": fit.MIN_POINTS, "noise_factor": fit.NOISE_FACTOR, "fit_recent_share": fit.RECENT_SHARE,
-        "train_only_keys": TRAIN_ONLY_KEYS,
+        "train_only_keys": TRAIN_ONLY_KEYS, "close_mosaic": CLOSE_MOSAIC,
         "fitness_map50": FITNESS_WEIGHTS["metrics/mAP50({head})"],
         "fitness_map50_95": FITNESS_WEIGHTS["metrics/mAP50-95({head})"], "fitness_top": CLASSIFY_WEIGHT,
         "spike_warmup": SPIKE_WARMUP, "unstable_min_points": MIN_SWING_POINTS,

@@ -140,12 +140,17 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
                        train_change=gap.train_change, key=val_key, train_key=train_key, evaluations=gap.evaluations,
                        noise=gap.noise)
         return
-    better = fit.still_improving(c, f.limits)
+    closed = mosaic_closed(f.run)
+    better = fit.still_improving(c, f.limits, closed)
     if better is not None:
         ended = f.status.status not in (Status.RUNNING, Status.STALLED)
         code = "fit.underfitting" if better.underfit and ended and not augmented(f.run) else "fit.still_improving"
-        yield finding(code, Severity.WARN if ended else Severity.OK, key=val_key, train_key=train_key,
-                       val_change=better.val_change, train_change=better.train_change, window=better.window)
+        metric, change = _metric_change(f, pair, better.start, closed)
+        flat = ended and metric is not None and change is None  # the losses fall, the metric judged by does not
+        yield finding("fit.still_improving" if flat else code,
+                      Severity.INFO if flat else Severity.WARN if ended else Severity.OK, key=val_key,
+                      train_key=train_key, val_change=better.val_change, train_change=better.train_change,
+                      window=better.window, metric=metric, metric_change=change, settled=flat)
         return
     settled = fit.at_best(c, f.limits)
     if settled is not None:
@@ -162,6 +167,34 @@ def _best_epoch(run: Run, pair: TrainValPair, paired_best: float) -> float:
     data = series(run.history, pair.val[0])
     finite = [(v, x) for x, v in zip(data.x, data.values) if math.isfinite(v)]
     return float(min(finite)[1]) if finite else paired_best
+
+
+def _metric_change(f: Facts, pair: TrainValPair, start: float, until: float | None) -> tuple[str | None, float | None]:
+    """The primary metric, when it is a validation metric other than the paired loss, and its change from `start`
+    (before `until`) when it still gains clearly (fit.gaining), else None."""
+    m = f.metric
+    if m is None or m.split != "val" or m.name in pair.val:
+        return None, None
+    data = series(f.run.history, m.name)
+    x, values = np.array(data.x, dtype=float), np.array(data.values, dtype=float)
+    keep = (x >= start) & (x < until if until is not None else True)
+    return m.name, fit.gaining(x[keep], values[keep], m.mode is Mode.MAX, f.limits)
+
+
+CLOSE_MOSAIC = 10
+"""Ultralytics' default close_mosaic: the last this many epochs train without mosaic."""
+
+
+def mosaic_closed(run: Run) -> float | None:
+    """The first x at which an Ultralytics run trains without mosaic (its last close_mosaic epochs of the planned
+    epochs; results.csv counts epochs from 1), or None when it never used mosaic or never closes it."""
+    epochs = _setting(run, ("epochs",))
+    close = _setting(run, ("close_mosaic",))
+    close = CLOSE_MOSAIC if close is None else close
+    if framework(run) != "ultralytics" or not (_setting(run, ("mosaic",)) or 0.0) > 0 or epochs is None \
+            or not 0 < close < epochs:
+        return None
+    return epochs - close + run.epoch_base
 
 
 TRAIN_ONLY_KEYS = ("mosaic", "dropout")
