@@ -170,14 +170,16 @@ def _best_epoch(run: Run, pair: TrainValPair, paired_best: float) -> float:
 
 
 def _metric_change(f: Facts, pair: TrainValPair, start: float, until: float | None) -> tuple[str | None, float | None]:
-    """The primary metric, when it is a validation metric other than the paired loss, and its change from `start`
-    (before `until`) when it still gains clearly (fit.gaining), else None."""
+    """The primary metric, when it is a validation metric other than the paired loss logged at least MIN_POINTS times
+    from `start` (and before `until`), and its change there when it still gains clearly (fit.gaining), else None."""
     m = f.metric
     if m is None or m.split != "val" or m.name in pair.val:
         return None, None
     data = series(f.run.history, m.name)
     x, values = np.array(data.x, dtype=float), np.array(data.values, dtype=float)
-    keep = (x >= start) & (x < until if until is not None else True)
+    keep = (x >= start) & (x < until if until is not None else True) & np.isfinite(values)
+    if keep.sum() < fit.MIN_POINTS:  # too few values to tell: more epochs are advised on the losses alone
+        return None, None
     return m.name, fit.gaining(x[keep], values[keep], m.mode is Mode.MAX, f.limits)
 
 
