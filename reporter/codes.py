@@ -92,8 +92,9 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("metric.missing", S.WARN),
     _code("seeds.summary", S.INFO, n=P(K.COUNT), key=P(K.TEXT), mean=P(K.NUMBER), std=P(K.NUMBER),
           low=P(K.NUMBER), high=P(K.NUMBER)),
-    _code("metric.chosen", S.INFO, metric=P(K.TEXT),
-          basis=P(K.TEXT, choices=("framework", "validation", "test", "loss", "other")), n_points=P(K.COUNT)),
+    _code("metric.chosen", S.INFO, unit_aware=True, metric=P(K.TEXT),
+          basis=P(K.TEXT, choices=("framework", "fitness", "validation", "test", "loss", "other")), n_points=P(K.COUNT),
+          fitness_epoch=P(K.EPOCH, optional=True), best_epoch=P(K.EPOCH, optional=True), heads=P(K.COUNT)),
     _code("metric.sparse", S.WARN, unit_aware=True, n_points=P(K.COUNT), last_metric_epoch=P(K.EPOCH),
           last_epoch=P(K.EPOCH), best_so_far=P(K.FLAG)),
     _code("metric.insufficient_data", S.WARN, n_points=P(K.COUNT), needed=P(K.COUNT)),
@@ -106,7 +107,7 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("metric.oscillating", S.WARN, window=P(K.COUNT), noise=P(K.NUMBER, optional=True)),
     _code("metric.stable", S.INFO, window=P(K.COUNT), slope=P(K.NUMBER, optional=True), slope_per=P(K.TEXT)),
     _code("metric.diverged", S.ERROR, unit_aware=True, key=P(K.TEXT), epoch=P(K.EPOCH),
-          cause=P(K.TEXT, choices=("nan", "inf", "jump"))),
+          cause=P(K.TEXT, choices=("nan", "inf", "jump")), to_end=P(K.FLAG)),
     _code("metric.nan", S.WARN, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT)),
     _code("loss.nan_rows", S.INFO, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT),
           summed=P(K.FLAG)),
@@ -152,7 +153,7 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     # seeds
     _code("seeds.high_variance", S.WARN, std=P(K.NUMBER), gap=P(K.NUMBER), n=P(K.COUNT)),
     # diagnosis: fit and stopping
-    _code("eval.constant", S.ERROR, unit_aware=True, key=P(K.TEXT), keys=P(K.LIST), value=P(K.NUMBER), count=P(K.COUNT),
+    _code("eval.constant", S.ERROR, unit_aware=True, key=P(K.TEXT), keys=P(K.LIST), values=P(K.LIST), value=P(K.NUMBER), count=P(K.COUNT),
           digits=P(K.COUNT)),
     _code("fit.overfitting", S.WARN, unit_aware=True, best_epoch=P(K.EPOCH), rise=P(K.FRACTION),
           train_change=P(K.FRACTION), key=P(K.TEXT), train_key=P(K.TEXT), p_value=P(K.NUMBER)),
@@ -223,6 +224,7 @@ RECOMMENDATIONS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           framework=P(K.TEXT, choices=("keras", "lightning", "hf", "ultralytics"))),
     _code("rec.more_epochs", unit_aware=True, last_epoch=P(K.EPOCH), val_change=P(K.FRACTION), window=P(K.COUNT)),
     _code("rec.check_validation_split", key=P(K.TEXT), value=P(K.NUMBER)),
+    _code("rec.check_evaluation", unit_aware=True, key=P(K.TEXT), epoch=P(K.EPOCH), cause=P(K.TEXT, choices=("nan", "inf"))),
     # diagnosis: instability, learning rate, time
     _code("rec.stabilise_training", key=P(K.TEXT, optional=True), current=P(K.VALUE, optional=True),
           suggested=P(K.VALUE, optional=True)),

@@ -34,9 +34,10 @@ from reporter.model import (
 )
 from reporter.report.analysis import instability, learning_rate, timing
 from reporter.report.analysis.dataset import dataset_mismatch
-from reporter.report.analysis.diagnosis import evaluation_key, run_pairs
+from reporter.report.analysis.diagnosis import broken_evaluation, evaluation_key, fitness_best, run_pairs
 from reporter.report.analysis.diagnosis import rules as _diagnosis
 from reporter.report.analysis.diagnosis.pairing import loss_pair
+from reporter.report.analysis.diagnosis.stopping import fitness_keys
 from reporter.report.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, tokens
 from reporter.report.analysis.status import StatusResult
 from reporter.report.series import non_finite_gaps, non_finite_tail, series
@@ -120,6 +121,17 @@ def _fork_early_stop(f: Facts) -> Iterator[Finding]:
         yield finding("umc.early_stop_rule", Severity.WARN, epoch=stop.x)
 
 
+def _metric_chosen(run: Run, m: MetricSummary) -> Finding:
+    """Why this metric is primary; for a term of Ultralytics' fitness, also the epoch of best.pt (the fitness
+    peak) beside the metric's own best, since the two differ and a user must know which checkpoint is which."""
+    terms = fitness_keys(frozenset(str(k) for k in run.history["key"].unique()))
+    fitness_epoch = fitness_best(run) if m.name in terms else None
+    return finding("metric.chosen", Severity.INFO, metric=m.name, basis="fitness" if fitness_epoch is not None
+                   else m.basis, n_points=m.n_points, fitness_epoch=fitness_epoch,
+                   best_epoch=m.best.x if m.best is not None else None,
+                   heads=len({k[-3:] for k in terms if k.endswith(")")}))
+
+
 def _metric(f: Facts) -> Iterator[Finding]:
     m = f.metric
     if m is None and f.status.pretraining_epoch is None:  # in pre-training, run.pretraining says why
@@ -132,7 +144,7 @@ def _metric(f: Facts) -> Iterator[Finding]:
                       low=stats["min"], high=stats["max"])
         return
     if m.basis is not None and m.basis != "configured":
-        yield finding("metric.chosen", Severity.INFO, metric=m.name, basis=m.basis, n_points=m.n_points)
+        yield _metric_chosen(f.run, m)
     if non_finite_tail(series(f.run.history, m.name)) is not None:  # its last values are missing: no trend to
         return  # claim from the rest (metric.diverged or metric.nan says it)
     last = f.status.last_epoch
@@ -173,11 +185,12 @@ def _diverged(f: Facts) -> Iterator[Finding]:
     """NaN/inf, or a jump for the worse far beyond the usual step that the curve never recovers from."""
     keys = [(f.metric.name, f.metric.mode)] if f.metric else []
     keys += [(f.loss.key, Mode.MIN)] if f.loss else []
+    broken = broken_evaluation(f.run)  # eval.constant names these: a broken evaluation, not a divergence
     for key in _fit_losses(f.run):  # a validation loss the fit reads, NaN from some epoch on, is as broken
         data = series(f.run.history, key)
-        if key not in dict(keys) and (tail := non_finite_tail(data)) is not None:
+        if key not in dict(keys) and key not in broken and (tail := non_finite_tail(data)) is not None:
             yield _non_finite(key, tail, data)
-    for key, mode in keys:
+    for key, mode in (k for k in keys if k[0] not in broken):
         data = series(f.run.history, key)
         values = np.asarray(data.values, dtype=float)
         if is_loss(key) and (tail := non_finite_tail(data)) is not None:
@@ -185,18 +198,20 @@ def _diverged(f: Facts) -> Iterator[Finding]:
             continue
         if not is_loss(key) and np.isinf(values).any():  # a metric's NaN: _nan_metric; a loss's gaps: _nan_loss_rows
             first = int(np.argmax(np.isinf(values)))
-            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[first], cause="inf")
+            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[first], cause="inf",
+                          to_end=not np.isfinite(values[first:]).any())
             continue
         xs, values = np.asarray(data.x)[np.isfinite(values)], values[np.isfinite(values)]
         with np.errstate(over="ignore", invalid="ignore"):  # values near the float limit overflow to inf here
             at = _jump(values, mode)
         if at is not None:
-            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=float(xs[at]), cause="jump")
+            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=float(xs[at]), cause="jump", to_end=True)
 
 
 def _non_finite(key: str, tail: float, data: Series) -> Finding:
     value = dict(zip(data.x, data.values))[tail]
-    return finding("metric.diverged", Severity.ERROR, key=key, epoch=tail, cause="inf" if math.isinf(value) else "nan")
+    return finding("metric.diverged", Severity.ERROR, key=key, epoch=tail, cause="inf" if math.isinf(value) else "nan",
+                   to_end=True)
 
 
 def _fit_losses(run: Run) -> list[str]:

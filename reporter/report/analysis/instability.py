@@ -174,10 +174,15 @@ def advice(run: Run, found: dict[str, Finding]) -> Iterator[Recommendation]:
                      if code in found and found[code].severity is Severity.WARN)
     if not evidence:
         return
+    yield stabilise(run, evidence)
+
+
+def stabilise(run: Run, evidence: tuple[str, ...]) -> Recommendation:
+    """rec.stabilise_training from these findings: the config's learning rate halved, when it holds one."""
     key = next((k for k in LR_KEYS if _number(run.hyperparameters.get(k)) is not None), None)
     current = _number(run.hyperparameters.get(key)) if key else None
-    yield recommendation("rec.stabilise_training", evidence, key=key, current=current,
-                    suggested=current * CALMER_LR if current is not None else None)
+    return recommendation("rec.stabilise_training", evidence, key=key, current=current,
+                          suggested=current * CALMER_LR if current is not None else None)
 
 
 def _number(value: object) -> float | None:

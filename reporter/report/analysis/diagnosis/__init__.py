@@ -88,7 +88,7 @@ def curves(run: Run, pair: TrainValPair) -> fit.Curves | None:
 def rules(f: Facts) -> Iterator[Finding]:
     """The diagnosis findings, in the order the report presents them: evaluation, fit, stopping."""
     found = run_pairs(f.run)
-    broken = _constant_evaluation(f.run, found)
+    broken = _constant_evaluation(f.run)
     yield from broken
     pair = loss_pair(found)
     c = curves(f.run, pair) if pair is not None and not diverged(f.run, pair.train + pair.val) else None
@@ -115,16 +115,27 @@ def _evaluation_keys(run: Run, found: tuple[TrainValPair, ...]) -> list[str]:
     return [k for k in keys if (k in paired or evaluation_key(run, k)) and not NOT_EVALUATION & set(tokens(k))]
 
 
-def _constant_evaluation(run: Run, found: tuple[TrainValPair, ...]) -> list[Finding]:
+def broken_evaluation(run: Run) -> dict[str, float]:
+    """The evaluation series that never change, with their value; when there is one, also those never finite (a
+    validation loss at inf all along beside two at 0 is the same broken evaluation, not a divergence at epoch 0)."""
+    broken: dict[str, float] = {}
+    for key in _evaluation_keys(run, run_pairs(run)):
+        values = np.asarray(series(run.history, key).values, dtype=float)
+        if fit.constant(values):
+            broken[key] = float(values[np.isfinite(values)][0])
+        elif len(values) >= fit.END_POINTS and not np.isfinite(values).any():
+            broken[key] = float(values[0])
+    return broken if any(math.isfinite(v) for v in broken.values()) else {}
+
+
+def _constant_evaluation(run: Run) -> list[Finding]:
     """eval.constant, or nothing; no fit is read from a broken evaluation."""
-    constant = [(k, s) for k in _evaluation_keys(run, found)
-                if fit.constant(np.asarray((s := series(run.history, k)).values, dtype=float))]
-    if not constant:
+    broken = broken_evaluation(run)
+    if not broken:
         return []
-    key, data = constant[0]
-    value = next(v for v in data.values if math.isfinite(v))
-    return [finding("eval.constant", Severity.ERROR, key=key, keys=[k for k, _ in constant], value=value,
-                    count=len(data), digits=round(-math.log10(CONSTANT_SPREAD)))]
+    key, value = next((k, v) for k, v in broken.items() if math.isfinite(v))
+    return [finding("eval.constant", Severity.ERROR, key=key, keys=list(broken), values=list(broken.values()),
+                    value=value, count=len(series(run.history, key)), digits=round(-math.log10(CONSTANT_SPREAD)))]
 
 
 def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
@@ -257,6 +268,17 @@ def _hours_between(run: Run, start: float, end: float) -> float | None:
     if start in elapsed and end in elapsed and math.isfinite(elapsed[end] - elapsed[start]):
         return float(elapsed[end] - elapsed[start]) / 3600
     return None
+
+
+def fitness_best(run: Run) -> float | None:
+    """The epoch of Ultralytics' best.pt, where its fitness first peaks (the counterfactual's best checkpoint): the
+    primary metric alone (mAP50-95, top-1) may peak elsewhere, and the report says which epoch is which."""
+    monitored = _monitor(run, "ultralytics", None)
+    if monitored is None or not np.isfinite(monitored[3]).any():
+        return None
+    _, mode, x, values = monitored
+    best = replay("ultralytics", values, x, mode, len(values) + 1, 0.0).best  # as _counterfactual finds it
+    return float(x[best]) if best is not None else None
 
 
 def own_stop(run: Run, defaults: Thresholds) -> OwnStop | None:

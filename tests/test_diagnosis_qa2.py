@@ -1,0 +1,85 @@
+"""Second QA pass of issue 15 (items 8, 11, 12, 20, 21): which checkpoint Ultralytics keeps, errors that say what
+they are and what to do, a broken evaluation named once under its own heading, run status that does not depend on
+the checkout time, and zh wording that stays consistent."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from conftest import ROOT
+
+from reporter.cli import main
+
+REAL = ROOT / "tests" / "fixtures" / "real-runs"
+
+
+def _report(run: Path, out: Path, lang: str = "en") -> dict:
+    assert main(["report", str(run), "--out", str(out), "--format", "md", "--lang", lang, "--jobs", "1",
+                 "--now", "2026-12-05T12:00:00", "-q"]) == 0
+    return json.loads((out / run.name / "summary.json").read_text())
+
+
+def _found(data: dict) -> dict[str, dict]:
+    return {f["code"]: f for f in data["findings"]}
+
+
+def test_an_ultralytics_report_says_best_pt_follows_the_fitness_and_which_epoch_is_which(tmp_path: Path) -> None:
+    """yolo-microalgae-seg: mAP50-95(B) peaks at 39, the fitness (box + mask terms) at 35, where best.pt is."""
+    data = _report(REAL / "yolo-microalgae-seg", tmp_path)
+    found = _found(data)
+    chosen = found["metric.chosen"]["params"]
+    assert chosen["basis"] == "fitness" and chosen["heads"] == 2
+    assert chosen["fitness_epoch"] == found["stop.counterfactual"]["params"]["best_epoch"] == 35
+    assert chosen["best_epoch"] == 39
+    text = (tmp_path / "yolo-microalgae-seg" / "report.en.md").read_text()
+    assert "the metric the training framework itself keeps its best model by" not in text
+    assert "best.pt is from epoch 35, where the fitness peaks" in text
+    assert "alone peaks at epoch 39" in text
+
+
+def _keras_nan_val(folder: Path) -> Path:
+    """/tmp/qa6in/nan-val: 20 Keras epochs, val_loss NaN from epoch 12 to the end, the other columns finite."""
+    folder.mkdir()
+    rows = ["epoch,accuracy,loss,val_accuracy,val_loss"]
+    for e in range(20):
+        val = "nan" if e >= 12 else f"{2.2 * math.exp(-e / 8) + 0.15 + 0.01 * (e * 7 % 3):.5f}"
+        rows.append(f"{e},{0.9 - 0.5 * math.exp(-e / 5):.4f},{2 * math.exp(-e / 8) + 0.1:.5f},"
+                    f"{0.85 - 0.5 * math.exp(-e / 5) + 0.003 * (e * 5 % 3):.4f},{val}")
+    (folder / "training_log.csv").write_text("\n".join(rows) + "\n")
+    return folder
+
+
+def _every_error_has_a_recommendation(data: dict) -> None:
+    errors = {f["code"] for f in data["findings"] if f["severity"] == "error"}
+    cited = {code for r in data["recommendations"] for code in r["evidence"]}
+    assert errors <= cited, errors - cited
+    assert "rec.keep_going" not in {r["code"] for r in data["recommendations"]}
+
+
+def test_a_validation_loss_nan_to_the_end_says_so_and_gets_a_recommendation(tmp_path: Path) -> None:
+    data = _report(_keras_nan_val(tmp_path / "nan-val"), tmp_path / "out")
+    assert data["verdict"] == "action_needed"
+    _every_error_has_a_recommendation(data)
+    assert "rec.check_evaluation" in {r["code"] for r in data["recommendations"]}
+    text = (tmp_path / "out" / "nan-val" / "report.en.md").read_text()
+    assert "val\\_loss is NaN from epoch 12 to the end." in text
+    assert "NaN, infinity or an explosive jump" not in text
+
+
+def test_a_broken_evaluation_is_one_error_under_its_own_heading(tmp_path: Path) -> None:
+    """yolo-anpr-train-model: val/box_loss and val/dfl_loss are 0 and val/cls_loss is inf at every epoch."""
+    data = _report(REAL / "yolo-anpr-train-model", tmp_path)
+    found = _found(data)
+    assert "metric.diverged" not in found
+    params = found["eval.constant"]["params"]
+    assert params["keys"] == ["val/box_loss", "val/cls_loss", "val/dfl_loss"] and params["values"] == [0, None, 0]
+    checks = {c["code"]: c["status"] for c in data["checklist"]}
+    assert checks["check.no_crash"] == checks["check.loss_finite"] == "pass"
+    _every_error_has_a_recommendation(data)
+    text = (tmp_path / "yolo-anpr-train-model" / "report.en.md").read_text()
+    errors = text.split("### Errors\n", 1)[1].split("###", 1)[0]
+    assert "✖ The validation series never change" in errors and "val/cls\\_loss = ∞" in errors
+    watch = text.split("### Watch items\n", 1)[1].split("###", 1)[0]
+    assert "never change" not in watch and "⚠" not in watch
