@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+from datetime import datetime, timezone
 from pathlib import Path
 
 from conftest import ROOT
@@ -80,6 +82,42 @@ def test_a_broken_evaluation_is_one_error_under_its_own_heading(tmp_path: Path) 
     _every_error_has_a_recommendation(data)
     text = (tmp_path / "yolo-anpr-train-model" / "report.en.md").read_text()
     errors = text.split("### Errors\n", 1)[1].split("###", 1)[0]
-    assert "✖ The validation series never change" in errors and "val/cls\\_loss = ∞" in errors
+    assert "✖ The validation series never change:" in errors and "val/cls\\_loss = ∞" in errors
     watch = text.split("### Watch items\n", 1)[1].split("###", 1)[0]
     assert "never change" not in watch and "⚠" not in watch
+
+
+def _status_finding(data: dict) -> dict:
+    return next(f for f in data["findings"] if f["code"] in ("run.stopped_logging", "run.stalled", "run.running"))
+
+
+def test_run_status_counts_from_the_recorded_wall_times_whatever_the_file_mtime(tmp_path: Path) -> None:
+    """A TensorBoard CSV export records when each value was written: the silence counts from its last wall time,
+    so a checkout (which sets the file's mtime) changes nothing."""
+    last = datetime(2026, 12, 4, 18, 0, tzinfo=timezone.utc).timestamp()
+    rows = ["Wall time,Step,Value"] + [f"{last - (29 - s) * 600},{s},{1.0 / (s + 1):.5f}" for s in range(30)]
+    seen = []
+    for offset in (0, 5 * 3600):
+        run = tmp_path / f"tb-{offset}" / "run"
+        run.mkdir(parents=True)
+        (run / "run-train-tag-loss.csv").write_text("\n".join(rows) + "\n")
+        os.utime(run / "run-train-tag-loss.csv", (last + offset, last + offset))
+        params = _status_finding(_report(run, tmp_path / f"out-{offset}"))["params"]
+        assert params["recorded"] is True
+        seen.append(params["hours_since_last"])
+    assert seen == [18.0, 18.0]
+    assert "the last one the history records, at 2026-12-04 18:00 UTC" in \
+        (tmp_path / "out-0" / "run" / "report.en.md").read_text()
+
+
+def test_a_status_from_the_file_mtime_says_file_last_modified(tmp_path: Path) -> None:
+    """A Keras CSV records no time: the silence counts from the mtime, set here as a checkout would not."""
+    run = _keras_nan_val(tmp_path / "run")
+    (run / "training_log.csv").write_text((run / "training_log.csv").read_text().replace("nan", "0.5"))
+    written = datetime(2026, 12, 5, 1, 30, tzinfo=timezone.utc).timestamp()
+    os.utime(run / "training_log.csv", (written, written))
+    params = _status_finding(_report(run, tmp_path / "out", "zh,en"))["params"]
+    assert params["recorded"] is False and params["hours_since_last"] == 10.5
+    english = (tmp_path / "out" / "run" / "report.en.md").read_text()
+    assert "the history file was last modified, at 2026-12-05 01:30 UTC (10.5 hours before" in english
+    assert "历史文件最后修改于 2026-12-05 01:30 UTC" in (tmp_path / "out" / "run" / "report.zh.md").read_text()

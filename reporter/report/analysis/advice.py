@@ -120,7 +120,9 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
     if "run.crashed" in found:
         recs.append(recommendation("rec.inspect_crash", **found["run.crashed"].params))
     if "run.stalled" in found:
-        recs.append(recommendation("rec.check_stalled", **found["run.stalled"].params))
+        stalled = found["run.stalled"].params
+        recs.append(recommendation("rec.check_stalled", hours_since_last=stalled["hours_since_last"],
+                                   typical_hours=stalled["typical_hours"]))
     recs += [r for module in (instability, learning_rate, timing) for r in module.advice(run, found)]
     recs += _divergence(run, found, recs)
     if not recs:

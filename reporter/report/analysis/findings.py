@@ -64,6 +64,12 @@ class Facts:
     target: ReferenceTarget | None = None  # the published value to beat, chosen once by analysis.analyse
 
 
+def _last_write(run: Run) -> dict[str, Any]:
+    """The moment the silence counts from, and whether the history recorded it (else it is the file's mtime, which
+    a copy or a checkout resets): the sentence says which."""
+    return {"last_write": run.last_write.isoformat() if run.last_write else None, "recorded": run.last_write_recorded}
+
+
 def _status(f: Facts) -> Iterator[Finding]:
     s = f.status
     planned = f.run.plan.epochs if f.run.plan and not s.past_plan else None
@@ -81,7 +87,7 @@ def _status(f: Facts) -> Iterator[Finding]:
                       epoch_base=f.run.epoch_base, epochs_done=_epochs_done(f))
     elif s.status is Status.STALLED:
         yield finding("run.stalled", Severity.ERROR, hours_since_last=s.hours_since_last,
-                      typical_hours=s.typical_epoch_hours)
+                      typical_hours=s.typical_epoch_hours, **_last_write(f.run))
     elif s.pretraining_epoch is not None:
         pretrain = scalar(f.run.hyperparameters.get("num_pretrain_epochs"))
         yield finding("run.pretraining", Severity.INFO, epoch=s.pretraining_epoch,
@@ -91,7 +97,8 @@ def _status(f: Facts) -> Iterator[Finding]:
     elif s.reason == "stopped_logging":  # no end marker and a long silence: finished, or killed without a trace
         planned = planned if f.x_unit == "epoch" else None  # a plan counts epochs, this history steps
         yield finding("run.stopped_logging", Severity.WARN if planned else Severity.INFO,
-                      hours_since_last=s.hours_since_last, last_epoch=s.last_epoch, planned_epochs=planned)
+                      hours_since_last=s.hours_since_last, last_epoch=s.last_epoch, planned_epochs=planned,
+                      **_last_write(f.run))
     if f.run.plan is not None and f.run.plan.basis == "umc_thres_delta":
         configured = scalar(f.run.hyperparameters.get("num_train_epochs"))
         yield finding("run.planned_from_thres_delta", Severity.INFO, planned_epochs=f.run.plan.epochs,

@@ -133,6 +133,11 @@ class Numbers:
         moment = datetime.fromisoformat(value).astimezone(timezone.utc)
         return format_datetime(moment, "EEE HH:mm", tzinfo=timezone.utc, locale=self.locale) + " UTC"
 
+    def moment(self, value: str) -> str:
+        """An ISO 8601 time in the past (a file's mtime, a last entry) as date and time in UTC, the zone named:
+        "2026-12-04 18:32 UTC" in every language, so a reader can compare it with the file system."""
+        return datetime.fromisoformat(value).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") + " UTC"
+
     def scientific(self, value: Any) -> str:
         """Hyperparameter values as written, to HP_DIGITS significant digits: 0.0002 stays 0.0002, 2e-05 stays
         2e-05, and a schedule's 3.920000000000001e-06 reads 3.92e-06."""
@@ -200,7 +205,8 @@ def environment(lang: str, output: str, templates: Path | None = None) -> Enviro
     env.install_gettext_callables(gettext, ngettext, newstyle=False)  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
     numbers = Numbers(lang)
     env.filters.update(num=numbers.number, pct=numbers.percent, epoch=numbers.epoch, signed=numbers.signed,
-                       hp=numbers.scientific, css_string=css_string, clock=numbers.clock)
+                       hp=numbers.scientific, css_string=css_string, clock=numbers.clock,
+                       moment=numbers.moment)
     env.globals.update(lang=lang, output=output, sep=SENTENCE_SEPARATORS[lang], css_counter=css_counter,
                        finding_codes=FINDINGS, recommendation_codes=RECOMMENDATIONS)
     return env
