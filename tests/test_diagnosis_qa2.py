@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 from conftest import ROOT
 
 from reporter.cli import main
@@ -121,3 +123,18 @@ def test_a_status_from_the_file_mtime_says_file_last_modified(tmp_path: Path) ->
     english = (tmp_path / "out" / "run" / "report.en.md").read_text()
     assert "the history file was last modified, at 2026-12-05 01:30 UTC (10.5 hours before" in english
     assert "历史文件最后修改于 2026-12-05 01:30 UTC" in (tmp_path / "out" / "run" / "report.zh.md").read_text()
+
+
+ZH_SLIPS = (": ", "。 ", "; ", "最优", "在那里", "其后的 0 个", "| Epoch |", "回测误差：")
+"""ASCII punctuation inside zh text, the second term for 'best value' (最佳值 is the one), and phrases QA found."""
+
+
+@pytest.mark.parametrize("run", ["yolo-microalgae-seg", "hf-whisper-bashkir", "lightning-milipoint-v15",
+                                 "yolo-anpr-weights", "keras-dm2024-log1"])
+def test_rendered_zh_reports_keep_full_width_punctuation_and_one_term(tmp_path: Path, run: str) -> None:
+    _report(REAL / run, tmp_path, "zh")
+    text = (tmp_path / run / "report.zh.md").read_text()
+    assert "训练状态报告：" in text
+    found = {slip for slip in ZH_SLIPS if slip in text}
+    assert not found, [line for line in text.splitlines() if any(s in line for s in found)][:5]
+    assert not re.search(r"第 [0-9.E-]*\.[0-9E-]+ 个 epoch", text), "a fractional epoch read as an ordinal"

@@ -46,6 +46,11 @@ SCIENTIFIC_DECIMALS_FROM = 1e7
 """A value shown with decimals is scientific from this magnitude on: 1.25E12, not 1,253,290,000,000.0000."""
 SENTENCE_SEPARATORS = {"zh": Markup(""), "en": Markup(" ")}
 """What joins two sentences: Chinese puts no space after a full-width stop (。), English a space."""
+COLONS = {"zh": Markup("："), "en": Markup(": ")}
+"""What follows a label ("Run: x"): Chinese uses the full-width colon with no space."""
+LIST_SEPARATORS = {"zh": "；", "en": "; "}
+"""What separates the items of a list whose items hold commas (the train/validation pairs); plain text, so the
+joined keys are escaped like any other text."""
 HP_DIGITS = 4
 """Significant digits of a hyperparameter float: a learning rate mid-schedule has float noise past them."""
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#])")
@@ -207,7 +212,8 @@ def environment(lang: str, output: str, templates: Path | None = None) -> Enviro
     env.filters.update(num=numbers.number, pct=numbers.percent, epoch=numbers.epoch, signed=numbers.signed,
                        hp=numbers.scientific, css_string=css_string, clock=numbers.clock,
                        moment=numbers.moment)
-    env.globals.update(lang=lang, output=output, sep=SENTENCE_SEPARATORS[lang], css_counter=css_counter,
+    env.globals.update(lang=lang, output=output, sep=SENTENCE_SEPARATORS[lang], colon=COLONS[lang],
+                       list_sep=LIST_SEPARATORS[lang], css_counter=css_counter,
                        finding_codes=FINDINGS, recommendation_codes=RECOMMENDATIONS)
     return env
 
