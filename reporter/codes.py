@@ -225,6 +225,7 @@ RECOMMENDATIONS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           framework=P(K.TEXT, choices=("keras", "lightning", "hf", "ultralytics"))),
     _code("rec.more_epochs", unit_aware=True, last_epoch=P(K.EPOCH), val_change=P(K.FRACTION), window=P(K.COUNT)),
     _code("rec.check_validation_split", key=P(K.TEXT), value=P(K.NUMBER)),
+    _code("rec.fix_dataset_name", declared=P(K.TEXT), found=P(K.TEXT)),
     _code("rec.check_evaluation", unit_aware=True, key=P(K.TEXT), epoch=P(K.EPOCH), cause=P(K.TEXT, choices=("nan", "inf"))),
     # diagnosis: instability, learning rate, time
     _code("rec.stabilise_training", key=P(K.TEXT, optional=True), current=P(K.VALUE, optional=True),

@@ -8,6 +8,7 @@ import json
 import math
 import os
 import re
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -138,3 +139,14 @@ def test_rendered_zh_reports_keep_full_width_punctuation_and_one_term(tmp_path: 
     found = {slip for slip in ZH_SLIPS if slip in text}
     assert not found, [line for line in text.splitlines() if any(s in line for s in found)][:5]
     assert not re.search(r"第 [0-9.E-]*\.[0-9E-]+ 个 epoch", text), "a fractional epoch read as an ordinal"
+
+
+def test_a_dataset_name_mismatch_gets_a_recommendation(tmp_path: Path) -> None:
+    """dataset.mismatch is an error: it too says what to do, not 'keep the configuration'."""
+    run = tmp_path / "umc-results"
+    shutil.copytree(ROOT / "examples" / "umc-results", run)
+    toml = run / "run.toml"
+    toml.write_text('dataset = "MELD-DA"\n' + (toml.read_text() if toml.exists() else ""))
+    data = _report(run, tmp_path / "out")
+    assert "dataset.mismatch" in _found(data)
+    _every_error_has_a_recommendation(data)

@@ -117,6 +117,8 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
         recs.append(recommendation("rec.use_best_checkpoint", epoch=metric.best.x if metric and metric.best else None))
     if "dataset.header_as_class" in found:
         recs.append(recommendation("rec.fix_label_file", **found["dataset.header_as_class"].params))
+    if "dataset.mismatch" in found:
+        recs.append(recommendation("rec.fix_dataset_name", **found["dataset.mismatch"].params))
     if "run.crashed" in found:
         recs.append(recommendation("rec.inspect_crash", **found["run.crashed"].params))
     if "run.stalled" in found:
@@ -152,7 +154,7 @@ EVIDENCE = {
     "rec.disable_fork_early_stop": ("umc.early_stop_rule",), "rec.evaluate_on_test": ("reference.split_mismatch",),
     "rec.watch_metric_not_loss": ("loss.near_ceiling",), "rec.lower_lr": ("metric.plateau",),
     "rec.stop_training": ("projection.improvement_chance",), "rec.use_best_checkpoint": ("metric.declining",),
-    "rec.fix_label_file": ("dataset.header_as_class",), "rec.inspect_crash": ("run.crashed",),
+    "rec.fix_label_file": ("dataset.header_as_class",), "rec.fix_dataset_name": ("dataset.mismatch",), "rec.inspect_crash": ("run.crashed",),
     "rec.check_stalled": ("run.stalled",), "rec.log_metric_every_epoch": ("metric.sparse", "metric.insufficient_data"),
     "rec.keep_going": ("fit.at_best",),
 }
