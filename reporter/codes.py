@@ -164,6 +164,8 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           val_change=P(K.FRACTION), train_change=P(K.FRACTION), window=P(K.COUNT)),
     _code("fit.at_best", S.OK, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT), best_epoch=P(K.EPOCH),
           rise=P(K.FRACTION)),
+    _code("fit.not_judged", S.INFO, reason=P(K.TEXT, choices=("no_validation_loss", "too_few_points", "no_conclusion")),
+          key=P(K.TEXT, optional=True), count=P(K.COUNT, optional=True), needed=P(K.COUNT)),
     _code("stop.counterfactual", S.INFO, S.WARN, unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
           patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH, optional=True), best_epoch=P(K.EPOCH),
           epochs_after_best=P(K.EPOCH), hours_after_best=P(K.HOURS, optional=True),

@@ -159,8 +159,11 @@ def test_an_ultralytics_overfit_in_loss_names_both_checkpoints(analyses: dict[st
 
 def test_a_training_loss_logged_four_times_is_no_curve_to_judge(analyses: dict[str, Analysis]) -> None:
     """hf-whisper-braj logs its training loss 4 times beside 20 evaluations: interpolated, those 4 points made a
-    straight line the rank test found 'falling significantly', and the run was called still improving."""
-    assert not {c for c in _codes(analyses["hf-whisper-braj"]) if c.startswith("fit.")}
+    straight line the rank test found 'falling significantly', and the run was called still improving. The report
+    says the fit was not judged, and why."""
+    assert {c for c in _codes(analyses["hf-whisper-braj"]) if c.startswith("fit.")} == {"fit.not_judged"}
+    judged = next(f for f in analyses["hf-whisper-braj"].findings if f.code == "fit.not_judged")
+    assert judged.params["reason"] == "too_few_points"
 
 
 def test_a_finished_run_on_a_plateau_is_not_a_watch_item(analyses: dict[str, Analysis]) -> None:

@@ -2,7 +2,8 @@
 
 `rules(facts)` yields the findings `fit.overfitting`, `fit.generalization_gap`, `fit.still_improving` /
 `fit.underfitting` (else `fit.at_best`, when the validation loss ends at its best), `eval.constant` and
-`stop.counterfactual` from the run's train/validation pairs; `verdict(findings)` states the run's overall verdict from the severities.
+`stop.counterfactual` from the run's train/validation pairs, and `fit.not_judged` with its reason when no fit rule
+could be read; `verdict(findings)` states the run's overall verdict from the severities and the fit.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ if TYPE_CHECKING:
     from reporter.report.analysis.findings import Facts
 
 VERDICTS = ("healthy", "needs_attention", "action_needed")
-"""The verdict: action_needed when any finding is an error, needs_attention when any is a warning, else healthy."""
+"""The verdict: action_needed when any finding is an error, needs_attention when any is a warning or when the fit
+was not judged healthy (JUDGED_HEALTHY), else healthy."""
+JUDGED_HEALTHY = ("fit.at_best", "fit.still_improving")
+"""The fit findings a healthy verdict needs: without one, nothing says the run learns what it should."""
 EVAL_PREFIXES = ("val_", "val/", "eval_", "valid_", "validation_", "test_", "metrics/")
 """How evaluation keys begin; Ultralytics writes its validation metrics under metrics/."""
 NOT_EVALUATION = {"runtime", "second", "time", "lr", "top5", "acc5"}
@@ -35,9 +39,13 @@ dataset of at most five classes."""
 
 
 def verdict(findings: tuple[Finding, ...]) -> str:
-    """action_needed when any finding is an error, needs_attention when any is a warning, else healthy."""
+    """action_needed when any finding is an error, needs_attention when any is a warning or when no finding says
+    the fit is sound (a run without a validation loss is not called healthy), else healthy."""
     severities = {f.severity for f in findings}
-    return VERDICTS[2] if Severity.ERROR in severities else VERDICTS[1] if Severity.WARN in severities else VERDICTS[0]
+    if Severity.ERROR in severities:
+        return VERDICTS[2]
+    judged = any(f.code in JUDGED_HEALTHY for f in findings)
+    return VERDICTS[1] if Severity.WARN in severities or not judged else VERDICTS[0]
 
 
 def run_pairs(run: Run) -> tuple[TrainValPair, ...]:
@@ -66,10 +74,16 @@ def curves(run: Run, pair: TrainValPair) -> fit.Curves | None:
     vx, val = _summed(run, pair.val)
     tx, train = _summed(run, pair.train)
     inside = (vx >= tx.min()) & (vx <= tx.max()) if len(tx) else np.zeros(len(vx), dtype=bool)
-    logged = ((tx >= vx.min()) & (tx <= vx.max())).sum() if len(vx) else 0
-    if inside.sum() < fit.MIN_POINTS or logged < fit.MIN_POINTS:
+    if overlap(vx, tx) < fit.MIN_POINTS:
         return None
     return fit.Curves(vx[inside], np.interp(vx[inside], tx, train), val[inside])
+
+
+def overlap(vx: np.ndarray, tx: np.ndarray) -> int:
+    """How many values the less often logged of the two curves has where both were logged."""
+    inside = int(((vx >= tx.min()) & (vx <= tx.max())).sum()) if len(tx) else 0
+    logged = int(((tx >= vx.min()) & (tx <= vx.max())).sum()) if len(vx) else 0
+    return min(inside, logged)
 
 
 def rules(f: Facts) -> Iterator[Finding]:
@@ -78,10 +92,29 @@ def rules(f: Facts) -> Iterator[Finding]:
     broken = _constant_evaluation(f.run, found)
     yield from broken
     pair = loss_pair(found)
-    c = curves(f.run, pair) if pair is not None and not diverged(f.run, pair.train + pair.val) else None
-    if pair is not None and c is not None and not broken:
-        yield from _fit(f, pair, c)
+    if not broken:
+        yield from _judged_fit(f, pair)
     yield from _counterfactual(f.run, pair, f.limits)
+
+
+def _judged_fit(f: Facts, pair: TrainValPair | None) -> Iterator[Finding]:
+    """The fit findings of the pair, or fit.not_judged with the reason no fit rule could be read (nothing when a
+    loss of the pair diverged: metric.diverged says it)."""
+    if pair is None:
+        yield finding("fit.not_judged", Severity.INFO, reason="no_validation_loss", key=None, count=None,
+                      needed=fit.MIN_POINTS)
+        return
+    if diverged(f.run, pair.train + pair.val):
+        return
+    c = curves(f.run, pair)
+    if c is None:
+        count = overlap(_summed(f.run, pair.val)[0], _summed(f.run, pair.train)[0])
+        yield finding("fit.not_judged", Severity.INFO, reason="too_few_points", key=pair.label[1], count=count,
+                      needed=fit.MIN_POINTS)
+        return
+    judged = list(_fit(f, pair, c))
+    yield from judged or [finding("fit.not_judged", Severity.INFO, reason="no_conclusion", key=pair.label[1],
+                                  count=len(c.x), needed=fit.MIN_POINTS)]
 
 
 def diverged(run: Run, keys: tuple[str, ...]) -> bool:

@@ -1,0 +1,85 @@
+"""Second QA pass of the diagnosis (issue 15): TensorBoard/W&B/HF pair names, a fit that is not judged, the
+learning-rate floor, instability on a loss already near 0, and how numbers read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import NOW, ROOT
+
+from reporter.cli import main
+from reporter.model import Finding, Severity
+from reporter.report.analysis import analyse
+from reporter.report.analysis.diagnosis import verdict
+from reporter.report.analysis.diagnosis.pairing import pairs
+from reporter.report.ingest import load_run
+
+REAL = ROOT / "tests" / "fixtures" / "real-runs"
+
+
+def _report(tmp_path: Path, name: str, header: list[str], rows: list[list[float]]) -> dict:
+    """summary.json of the report on a CSV history written from the rows."""
+    folder = tmp_path / name
+    folder.mkdir()
+    lines = [",".join(header)] + [",".join(f"{v:g}" for v in row) for row in rows]
+    (folder / "history.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    assert main(["report", str(folder), "--out", str(out), "--format", "md", "--lang", "en",
+                 "--now", "2026-12-05T12:00:00", "-q"]) == 0
+    return json.loads((out / name / "summary.json").read_text())
+
+
+@pytest.mark.parametrize("keys,expected", [
+    (["train/epoch_loss", "validation/epoch_loss"], ("train/epoch_loss", "validation/epoch_loss")),  # Keras TB
+    (["epoch/loss", "epoch/val_loss", "epoch/epoch"], ("epoch/loss", "epoch/val_loss")),  # W&B Keras
+    (["train/loss", "eval/loss", "eval/runtime"], ("train/loss", "eval/loss")),  # HF through TB or W&B
+])
+def test_tensorboard_wandb_and_hf_names_are_paired(keys: list[str], expected: tuple[str, str]) -> None:
+    assert [p.label for p in pairs(keys) if "loss" in p.label[1]] == [expected]
+
+
+def _overfit_rows() -> list[list[float]]:
+    """The validation loss falls to epoch 9, then rises 180% while the training loss keeps falling."""
+    rows = []
+    for epoch in range(30):
+        val = 1.75 * 0.88 ** epoch if epoch <= 9 else 0.6 + 0.0037 * (epoch - 9) ** 2 * 10
+        rows.append([epoch, 1.55 * 0.88 ** epoch, val, 0.70 + 0.001 * epoch])
+    return rows
+
+
+def test_a_keras_tensorboard_run_that_overfits_is_not_healthy(tmp_path: Path) -> None:
+    """QA-2 #1: `validation/epoch_loss` was never paired with `train/epoch_loss`, so this run read Healthy."""
+    data = _report(tmp_path, "tb-keras", ["epoch", "train/epoch_loss", "validation/epoch_loss",
+                                          "validation/epoch_accuracy"], _overfit_rows())
+    assert {"train": ["train/epoch_loss"], "val": ["validation/epoch_loss"]} in data["pairs"]
+    assert data["findings"][0]["code"] == "fit.overfitting" and data["verdict"] == "needs_attention"
+
+
+def test_the_tensorboard_example_pairs_its_losses() -> None:
+    analysis = analyse(load_run(ROOT / "examples" / "tensorboard"), NOW)
+    assert ("train/epoch_loss", "validation/epoch_loss") in [p.label for p in analysis.pairs]
+
+
+def test_a_run_without_validation_is_not_called_healthy(tmp_path: Path) -> None:
+    """QA-2 #13: a run that logs only a training loss and accuracy read Healthy, though nothing judged its fit."""
+    rows = [[e, 0.5 + 0.01 * e, 1.7 * 0.9 ** e] for e in range(20)]
+    data = _report(tmp_path, "train-only", ["epoch", "accuracy", "loss"], rows)
+    judged = next(f for f in data["findings"] if f["code"] == "fit.not_judged")
+    assert judged["severity"] == "info" and judged["params"]["reason"] == "no_validation_loss"
+    assert data["verdict"] == "needs_attention"
+    text = (tmp_path / "out" / "train-only" / "report.en.md").read_text()
+    assert "The fit was not judged: no validation loss is logged" in text
+
+
+def test_a_training_loss_logged_four_times_is_not_judged() -> None:
+    """lightning-dlops-v14 logs its training loss 4 times: no fit rule can read it, and the report says so."""
+    found = {f.code: f for f in analyse(load_run(REAL / "lightning-dlops-v14"), NOW).findings}
+    assert found["fit.not_judged"].params["reason"] == "too_few_points"
+    assert found["fit.not_judged"].params["count"] < found["fit.not_judged"].params["needed"]
+
+
+def test_healthy_needs_a_judged_fit() -> None:
+    at_best, ok = Finding("fit.at_best", Severity.OK), Finding("metric.improving", Severity.OK)
+    assert [verdict((ok,)), verdict((ok, at_best))] == ["needs_attention", "healthy"]
