@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import NOW, ROOT
+from conftest import NOW, ROOT, make_run
 
 from reporter.cli import main
 from reporter.model import Finding, Severity
@@ -83,3 +83,19 @@ def test_a_training_loss_logged_four_times_is_not_judged() -> None:
 def test_healthy_needs_a_judged_fit() -> None:
     at_best, ok = Finding("fit.at_best", Severity.OK), Finding("metric.improving", Severity.OK)
     assert [verdict((ok,)), verdict((ok, at_best))] == ["needs_attention", "healthy"]
+
+
+def test_the_floor_starts_after_the_peak_not_at_a_warmup() -> None:
+    """QA-2 #5: a warmup from 5% of the peak put the floor 'since epoch 0'; it starts where the rate last fell
+    to 10% of its peak (epoch 20) and stays there."""
+    lr = [0.0005, 0.004, 0.01] + [0.01] * 17 + [0.0001] * 20
+    metric = [0.5 + 0.01 * i for i in range(23)] + [0.72] * 17
+    run = make_run(metric, [1.0 - 0.01 * i for i in range(40)], extra={"lr": lr})
+    floor = next(f for f in analyse(run, NOW).findings if f.code == "lr.at_floor")
+    assert floor.params["since"] == 20.0
+
+
+@pytest.mark.parametrize("run_id", ["hf-whisper-bashkir", "deit-mae-finetune"])
+def test_a_schedule_decaying_to_zero_at_its_planned_end_is_not_a_floor(run_id: str) -> None:
+    """QA-2 #5: HF's linear decay to 0 at max_steps and DeiT's cosine are the plan, not a schedule spent early."""
+    assert "lr.at_floor" not in {f.code for f in analyse(load_run(REAL / run_id), NOW).findings}
