@@ -99,3 +99,28 @@ def test_the_floor_starts_after_the_peak_not_at_a_warmup() -> None:
 def test_a_schedule_decaying_to_zero_at_its_planned_end_is_not_a_floor(run_id: str) -> None:
     """QA-2 #5: HF's linear decay to 0 at max_steps and DeiT's cosine are the plan, not a schedule spent early."""
     assert "lr.at_floor" not in {f.code for f in analyse(load_run(REAL / run_id), NOW).findings}
+
+
+def test_a_training_loss_already_near_zero_is_not_diverging() -> None:
+    """QA-2 #7: lightning-finance-v3's training loss starts at 5.8e-5 and moves from 8e-7 to 4.9e-6 at the end:
+    noise at convergence (7% of its range), yet it was told to halve its learning rate."""
+    analysis = analyse(load_run(REAL / "lightning-finance-v3"), NOW)
+    assert "loss.diverging" not in {f.code for f in analysis.findings}
+    assert all("loss.diverging" not in r.evidence for r in analysis.recommendations)
+
+
+def test_noise_on_a_loss_converged_near_zero_is_not_instability() -> None:
+    """QA-2 #14: a validation loss that fell from 1 to ~1e-3 and then wobbles by 1e-3 swings by half its level,
+    but by 0.1% of how far it fell: that is a saturated loss, not an evaluation that swings."""
+    wobble = [0.0005, 0.0015] * 8
+    val = [1.0, 0.5, 0.2, 0.05, 0.01, 0.004] + wobble
+    found = {f.code for f in analyse(make_run(val, None, metric_key="val_loss"), NOW).findings}
+    assert "metric.unstable" not in found
+
+
+def test_a_saturated_classifier_is_not_both_at_its_best_and_swinging() -> None:
+    """QA-2 #14: yolo-cls-v11-train3 (top-1 = 1.0, val/loss ~1e-3) read 'ends at its best within its own noise'
+    beside 'the evaluation swings instead of converging', and the verdict fell to needs_attention."""
+    analysis = analyse(load_run(REAL / "yolo-cls-v11-train3"), NOW)
+    codes = {f.code for f in analysis.findings}
+    assert "fit.at_best" in codes and "metric.unstable" not in codes and analysis.verdict == "healthy"

@@ -173,3 +173,10 @@ def test_a_finished_run_on_a_plateau_is_not_a_watch_item(analyses: dict[str, Ana
     plateau = next(f for f in a.findings if f.code == "metric.plateau")
     assert plateau.severity is Severity.INFO and plateau.params["ended"]
     assert "rec.lower_lr" not in {r.code for r in a.recommendations}
+
+
+def test_no_validation_loss_is_both_at_its_best_and_unstable(analyses: dict[str, Analysis]) -> None:
+    """QA-2 #14: 'ends at its best within its own noise' and 'swings instead of converging' contradict each other."""
+    for run_id, analysis in analyses.items():
+        keys = {f.code: f.params.get("key") for f in analysis.findings}
+        assert not ("fit.at_best" in keys and keys.get("metric.unstable") == keys["fit.at_best"]), run_id

@@ -17,10 +17,11 @@ import numpy as np
 from reporter.codes import finding
 from reporter.config import Thresholds
 from reporter.model import Finding, Mode, Run, Severity, Status, TrainValPair
+from reporter.report.analysis import instability
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
 from reporter.report.analysis.metrics import CONSTANT_SPREAD, direction, tokens
-from reporter.report.series import non_finite_tail, series
+from reporter.report.series import finite_part, non_finite_tail, series
 
 if TYPE_CHECKING:
     from reporter.report.analysis.findings import Facts
@@ -113,7 +114,8 @@ def _judged_fit(f: Facts, pair: TrainValPair | None) -> Iterator[Finding]:
                       needed=fit.MIN_POINTS)
         return
     judged = list(_fit(f, pair, c))
-    yield from judged or [finding("fit.not_judged", Severity.INFO, reason="no_conclusion", key=pair.label[1],
+    reason = "unstable" if _swings(f.run, pair, f.limits) else "no_conclusion"
+    yield from judged or [finding("fit.not_judged", Severity.INFO, reason=reason, key=pair.label[1],
                                   count=len(c.x), needed=fit.MIN_POINTS)]
 
 
@@ -167,9 +169,16 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
                        val_change=better.val_change, train_change=better.train_change, window=better.window)
         return
     settled = fit.at_best(c, f.limits)
-    if settled is not None:
+    if settled is not None and not _swings(f.run, pair, f.limits):
         yield finding("fit.at_best", Severity.OK, key=val_key, train_key=train_key,
                        best_epoch=_best_epoch(f.run, pair, settled.best_epoch), rise=settled.rise)
+
+
+def _swings(run: Run, pair: TrainValPair, limits: Thresholds) -> bool:
+    """Whether the validation loss swings (metric.unstable's rule): then its end within its own noise says
+    nothing, and the run is not called at its best."""
+    return len(pair.val) == 1 and instability.unstable(finite_part(series(run.history, pair.val[0])).values,
+                                                        limits) is not None
 
 
 def _best_epoch(run: Run, pair: TrainValPair, paired_best: float) -> float:
