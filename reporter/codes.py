@@ -250,14 +250,22 @@ def check(registry: Mapping[str, Code], code: str, severity: Severity | None, pa
         raise ValueError(f"{code}: undeclared params {sorted(unknown)}, missing params {sorted(missing)}")
 
 
+def _whole_epochs(declared: Code, params: dict[str, object]) -> dict[str, object]:
+    """Epoch params as ints when they are whole (summary.json says "best_epoch": 2, not 2.0); values of a
+    fractional epoch (0.23 of one) stay floats."""
+    return {k: int(v) if declared.params[k].kind is Kind.EPOCH and isinstance(v, float) and v.is_integer() else v
+            for k, v in params.items()}
+
+
 def finding(code: str, severity: Severity, **params: object) -> Finding:
     """A finding of a declared code, checked against its declaration: every rule builds its findings here."""
     check(FINDINGS, code, severity, params)
-    return Finding(code, severity, frozen_mapping(params))
+    return Finding(code, severity, frozen_mapping(_whole_epochs(FINDINGS[code], params)))
 
 
 def recommendation(code: str, evidence: tuple[str, ...] = (), change: SettingChange | None = None,
                    **params: object) -> Recommendation:
     """A recommendation of a declared code, with the finding codes behind it and the setting it changes."""
     check(RECOMMENDATIONS, code, None, params)
+    params = _whole_epochs(RECOMMENDATIONS[code], params)
     return Recommendation(code, frozen_mapping(params), evidence, change)

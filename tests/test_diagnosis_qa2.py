@@ -15,6 +15,7 @@ from reporter.report.analysis import analyse
 from reporter.report.analysis.diagnosis import verdict
 from reporter.report.analysis.diagnosis.pairing import pairs
 from reporter.report.ingest import load_run
+from reporter.report.render.environment import Numbers
 
 REAL = ROOT / "tests" / "fixtures" / "real-runs"
 
@@ -124,3 +125,25 @@ def test_a_saturated_classifier_is_not_both_at_its_best_and_swinging() -> None:
     analysis = analyse(load_run(REAL / "yolo-cls-v11-train3"), NOW)
     codes = {f.code for f in analysis.findings}
     assert "fit.at_best" in codes and "metric.unstable" not in codes and analysis.verdict == "healthy"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_numbers_read_as_a_researcher_writes_them(lang: str) -> None:
+    """QA-2 #22: '7.9528E-7', '4.8074E-17', '8.5811E7' parameters, '3.22E-2%' and 'fell 100%' for 99.99%."""
+    numbers = Numbers(lang)
+    assert [numbers.number(7.9528e-7, 4), numbers.number(4.8074e-17, 4)] == ["7.95×10⁻⁷", "4.81×10⁻¹⁷"]
+    assert numbers.number(8.5811e7, 4) == ("85.8M" if lang == "en" else "8581.1万")
+    assert [numbers.percent(0.000322), numbers.percent(0.9999), numbers.percent(1.0)] == ["0.0322%", ">99.9%", "100.0%"]
+
+
+def test_a_validation_loss_of_exactly_zero_says_so(tmp_path: Path) -> None:
+    """QA-2 #22: 'val/box_loss stays at 0.0000 to 4 significant digits' is 'is exactly 0'; and summary.json
+    writes whole epochs as ints ("stop_epoch": 7, not 7.0)."""
+    out = tmp_path / "out"
+    assert main(["report", str(REAL / "yolo-anpr-train-model"), "--out", str(out), "--format", "md", "--lang", "en",
+                 "--now", "2026-12-05T12:00:00", "-q"]) == 0
+    text = (out / "yolo-anpr-train-model" / "report.en.md").read_text()
+    assert "is exactly 0 in all" in text and "0.0000 to" not in text
+    data = json.loads((out / "yolo-anpr-train-model" / "summary.json").read_text())
+    epochs = [v for f in data["findings"] for k, v in f["params"].items() if k.endswith("epoch") and v is not None]
+    assert epochs and all(isinstance(v, int) for v in epochs)
