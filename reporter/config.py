@@ -67,6 +67,9 @@ class Thresholds:
     """Early-stopping counterfactual: the patience used when the run's config states none (Keras-style)."""
     stop_min_delta: float = 0.0
     """Early-stopping counterfactual: the min_delta used when the run's config states none."""
+    stop_noise: float = 1.0
+    """Early-stopping counterfactual: a best after the stop (of the monitored value, or of the primary metric) counts
+    as lost only when it beats the best up to the stop by more than this many noise scales of its curve."""
     spike_window: int = 10
     """Lightning SpikeDetection's window: a training loss is compared with the mean of its last this many values."""
     spike_rtol: float = 2.0
@@ -222,6 +225,7 @@ _THRESHOLD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "improving_min_drop": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
     "stop_patience": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
     "stop_min_delta": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "stop_noise": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
     "spike_window": (_is_positive_int, "a positive integer"),
     "spike_rtol": (lambda v: _is_number(v) and v > 0, "a positive number"),
     "spike_noise": (lambda v: _is_number(v) and v > 0, "a positive number"),

@@ -63,7 +63,8 @@ class KeyMetric:
     code: str  # what the row is; the template names it
     kind: str  # how to format value: metric | number | epoch | text | code | stability
     value: Any
-    note: str | None = None  # a code for the explanation column
+    note: str | None = None  # a code for the explanation column, or the key a loss row reads
+    at: float | None = None  # the epoch (or step) the value belongs to, shown in the explanation column
 
 
 @dataclass(frozen=True)
@@ -120,16 +121,13 @@ def _seed_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
 
 
 def _key_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
+    """What a senior researcher reads first: the primary metric now and at its best, the validation loss now and at
+    its minimum, and the training loss the fit rules read; then trend, status and plan."""
     if a.seeds is not None and a.metric is not None:
         return _seed_metrics(a)
-    rows = []
-    if a.loss is not None and a.loss.current is not None:
-        rows.append(KeyMetric("key.current_loss", "number", a.loss.current.value, a.loss.key))
+    rows = [*_metric_rows(a), *_loss_rows(a)]
     m = a.metric
     if m is not None:
-        if m.best is not None:
-            rows.append(KeyMetric("key.best_metric", "metric", m.best.value))
-            rows.append(KeyMetric("key.best_epoch", "epoch", m.best.x))
         rows.append(KeyMetric("key.trend", "code", m.trend.kind.value))
         rows.append(KeyMetric("key.stability", "stability", m.stability.score))
     rows.append(KeyMetric("key.status", "code", a.status.value))
@@ -140,6 +138,33 @@ def _key_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
     if eta is not None:  # "finishes around Thu 14:00 (±1 h)": the middle of the range and its half-width
         rows.append(KeyMetric("key.finish", "finish", (eta.params["finish_at"], eta.params["spread"])))
     return tuple(rows)
+
+
+def _metric_rows(a: Analysis) -> list[KeyMetric]:
+    m = a.metric
+    if m is None:
+        return []
+    rows = [KeyMetric("key.current_metric", "metric", m.current.value, at=m.current.x)] if m.current else []
+    if m.best is not None:
+        rows.append(KeyMetric("key.best_metric", "metric", m.best.value))
+        rows.append(KeyMetric("key.best_epoch", "epoch", m.best.x))
+    return rows
+
+
+def _loss_rows(a: Analysis) -> list[KeyMetric]:
+    """The paired validation loss (unless it is the primary metric) and the training loss the fit rules read;
+    without a pair, the training loss the analysis judged."""
+    p = a.paired_losses
+    if p is None:
+        current = a.loss.current if a.loss is not None else None
+        return [KeyMetric("key.current_loss", "number", current.value, a.loss.key, current.x)] if a.loss and current else []
+    rows = []
+    if p.val is not None and p.val_best is not None and (a.metric is None or a.metric.name != p.val_key):
+        rows.append(KeyMetric("key.current_val_loss", "number", p.val.value, p.val_key, p.val.x))
+        rows.append(KeyMetric("key.best_val_loss", "number", p.val_best.value, p.val_key, p.val_best.x))
+    if p.train is not None:
+        rows.append(KeyMetric("key.train_loss", "number", p.train.value, p.train_key, p.train.x))
+    return rows
 
 
 def _reference_lines(a: Analysis) -> tuple[str | None, tuple[ReferenceLine, ...]]:

@@ -48,6 +48,18 @@ def _item(code: str, status: CheckStatus, **params: object) -> CheckItem:
     return CheckItem(code, status, frozen_mapping(params))
 
 
+def _planned_length(run: Run, found: dict[str, Finding]) -> CheckItem:
+    """Whether the run reached its planned length. A run its framework's early-stopping rule ended (the rule replayed
+    with its configured patience stops at the last epoch) did what its config asked: it passes as 'stopped by its own
+    early stopping'. An early-stop event alone still fails: the UMC fork's rule fires at its first chance."""
+    P, F, W, NA = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.PENDING, CheckStatus.NOT_APPLICABLE
+    stopped = found.get("run.stopped_early")
+    if stopped is not None and stopped.params.get("framework") is not None:
+        return _item("check.stopped_by_own_rule", P, epoch=stopped.params["epoch"])
+    return _item("check.reached_plan", NA if run.plan is None else P if {"run.finished", "run.past_plan"} & found.keys()
+                 else F if {"run.stopped_early", "run.crashed", "run.stalled"} & found.keys() else W)
+
+
 def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, ...],
               loss: LossSummary | None = None) -> tuple[CheckItem, ...]:
     """Pass / fail / pending / n/a items: pending means the data cannot tell yet, n/a that there is nothing
@@ -64,9 +76,7 @@ def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, .
         _item("check.metric_improving",
               NA if metric is None else P if "metric.improving" in found else
               F if {"metric.plateau", "metric.declining"} & found.keys() else W),
-        _item("check.reached_plan",
-              NA if run.plan is None else P if {"run.finished", "run.past_plan"} & found.keys() else
-              F if {"run.stopped_early", "run.crashed", "run.stalled"} & found.keys() else W),
+        _planned_length(run, found),
         _item("check.dataset_clean",
               NA if run.labels is None else F if {"dataset.header_as_class", "dataset.tiny_class"} & found.keys() else P),
         _item("check.same_split_as_reference",

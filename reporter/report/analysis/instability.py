@@ -12,7 +12,7 @@ import numpy as np
 
 from reporter.codes import finding, recommendation
 from reporter.config import Thresholds
-from reporter.model import Finding, Mode, Recommendation, Run, Severity
+from reporter.model import Finding, Mode, Recommendation, Run, Severity, config_keys
 from reporter.report.analysis.metrics import is_loss
 from reporter.report.analysis.rank_tests import mann_kendall_p
 from reporter.report.series import finite_part, series
@@ -189,7 +189,8 @@ def advice(run: Run, found: dict[str, Finding]) -> Iterator[Recommendation]:
                      if code in found and found[code].severity is Severity.WARN)
     if not evidence:
         return
-    key = next((k for k in LR_KEYS if _number(run.hyperparameters.get(k)) is not None), None)
+    key = next((k for k in config_keys(run.hyperparameters, LR_KEYS) if _number(run.hyperparameters[k]) is not None),
+               None)
     current = _number(run.hyperparameters.get(key)) if key else None
     yield recommendation("rec.stabilise_training", evidence, key=key, current=current,
                     suggested=current * CALMER_LR if current is not None else None)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 from reporter.codes import finding, recommendation
-from reporter.model import Finding, Mode, Recommendation, Run, Series, Severity, Status
+from reporter.model import Finding, Mode, Recommendation, Run, Series, Severity, Status, config_keys
 from reporter.report.analysis.metrics import better
 from reporter.report.series import finite_part, series
 
@@ -101,8 +101,8 @@ def rules(f: Facts) -> Iterator[Finding]:
 
 
 def _configured_warmup(f: Facts) -> Iterator[Finding]:
-    for name in WARMUP_KEYS:
-        value = f.run.hyperparameters.get(name)
+    for name in config_keys(f.run.hyperparameters, WARMUP_KEYS):
+        value = f.run.hyperparameters[name]
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
             yield finding("lr.warmup", Severity.INFO, key=name, start=None, peak=None, until=float(value))
             return
@@ -151,7 +151,7 @@ def advice(run: Run, found: dict[str, Finding]) -> Iterator[Recommendation]:
     floor = found.get("lr.at_floor")
     if floor is None or floor.severity is not Severity.WARN:  # a run that has ended spends no more epochs
         return
-    key = next((k for k in SCHEDULE_KEYS if k in run.hyperparameters), None)
+    key = next(config_keys(run.hyperparameters, SCHEDULE_KEYS), None)
     yield recommendation("rec.review_lr_schedule", ("lr.at_floor",), key=key,
                     current=run.hyperparameters.get(key) if key else None, value=floor.params["value"],
                     since=floor.params["since"])
