@@ -41,6 +41,17 @@ def test_tensorboard_wandb_and_hf_names_are_paired(keys: list[str], expected: tu
     assert [p.label for p in pairs(keys) if "loss" in p.label[1]] == [expected]
 
 
+
+def test_yolov10_loss_components_are_summed_and_judged() -> None:
+    """YOLOv10 names its one-to-many and one-to-one loss components train/box_om ... val/dfl_oo, without the word
+    'loss': yolo-signature-v10 read 'fit not judged: no validation loss' though it logs six of them."""
+    analysis = analyse(load_run(REAL / "yolo-signature-v10"), NOW)
+    total = analysis.pairs[0]
+    assert len(total.train) == len(total.val) == 6 and "val/cls_oo" in total.val
+    codes = {f.code for f in analysis.findings}
+    assert "fit.not_judged" not in codes and codes & {"fit.still_improving", "fit.at_best", "fit.overfitting"}
+
+
 def _overfit_rows() -> list[list[float]]:
     """The validation loss falls to epoch 9, then rises 180% while the training loss keeps falling."""
     rows = []
