@@ -64,6 +64,8 @@ def _code(name: str, *severities: Severity, unit_aware: bool = False, **params: 
 P = Param
 K = Kind
 S = Severity
+FRAMEWORKS = ("keras", "lightning", "hf", "ultralytics", "yolov5", "mmengine")
+"""Whose early-stopping rule a run's counterfactual replays (analysis.diagnosis.framework)."""
 
 FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     # run status
@@ -72,9 +74,10 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           reason=P(K.TEXT, choices=("nan", "traceback"))),
     _code("run.stopped_early", S.WARN, S.INFO, epoch=P(K.EPOCH, optional=True),
           planned_epochs=P(K.EPOCH, optional=True), patience=P(K.COUNT, optional=True),
-          framework=P(K.TEXT, optional=True, choices=("keras", "lightning", "hf", "ultralytics"))),
+          framework=P(K.TEXT, optional=True, choices=FRAMEWORKS)),
     _code("run.finished", S.OK, unit_aware=True, last_epoch=P(K.EPOCH, optional=True),
-          planned_epochs=P(K.EPOCH, optional=True), epoch_base=P(K.COUNT), epochs_done=P(K.EPOCH, optional=True)),
+          planned_epochs=P(K.EPOCH, optional=True), epoch_base=P(K.COUNT), epochs_done=P(K.EPOCH, optional=True),
+          max_steps=P(K.COUNT, optional=True)),
     _code("run.stalled", S.ERROR, unit_aware=True, hours_since_last=P(K.HOURS, optional=True),
           typical_hours=P(K.HOURS, optional=True), last_write=P(K.TIME, optional=True), recorded=P(K.FLAG)),
     _code("run.pretraining", S.INFO, epoch=P(K.EPOCH), planned_epochs=P(K.EPOCH, optional=True),
@@ -166,12 +169,19 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           val_change=P(K.FRACTION), train_change=P(K.FRACTION), window=P(K.COUNT)),
     _code("fit.at_best", S.OK, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT), best_epoch=P(K.EPOCH),
           rise=P(K.FRACTION)),
+    _code("fit.not_judged", S.INFO, reason=P(K.TEXT, choices=("no_validation_loss", "too_few_points", "unstable",
+                                                                  "no_conclusion")),
+          key=P(K.TEXT, optional=True), count=P(K.COUNT, optional=True), needed=P(K.COUNT)),
     _code("stop.counterfactual", S.INFO, S.WARN, unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
           patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH, optional=True), best_epoch=P(K.EPOCH),
           epochs_after_best=P(K.EPOCH), hours_after_best=P(K.HOURS, optional=True),
           premature=P(K.FLAG),
-          framework=P(K.TEXT, choices=("keras", "lightning", "hf", "ultralytics")),
-          basis=P(K.TEXT, choices=("config", "default"))),    # diagnosis: instability, learning rate, time
+          framework=P(K.TEXT, choices=FRAMEWORKS),
+          basis=P(K.TEXT, choices=("config", "default")), evaluations_after_best=P(K.COUNT),
+          later_best_epoch=P(K.EPOCH, optional=True), mismatch=P(K.FLAG), too_early=P(K.FLAG),
+          default_patience=P(K.COUNT), noise_scales=P(K.NUMBER), metric=P(K.TEXT, optional=True),
+          metric_at_stop=P(K.NUMBER, optional=True), metric_best=P(K.NUMBER, optional=True),
+          metric_best_epoch=P(K.EPOCH, optional=True)),    # diagnosis: instability, learning rate, time
     _code("loss.spikes", S.WARN, S.INFO, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT),
           noise=P(K.FRACTION, optional=True), noise_limit=P(K.FRACTION), window=P(K.COUNT), rtol=P(K.NUMBER)),
     _code("loss.diverging", S.WARN, unit_aware=True, key=P(K.TEXT), min_epoch=P(K.EPOCH), minimum=P(K.NUMBER),
@@ -222,7 +232,9 @@ RECOMMENDATIONS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("rec.regularise", key=P(K.TEXT), ultralytics=P(K.FLAG), classify=P(K.FLAG), rising=P(K.FLAG)),
     _code("rec.early_stopping", unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
           patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH),
-          framework=P(K.TEXT, choices=("keras", "lightning", "hf", "ultralytics"))),
+          framework=P(K.TEXT, choices=FRAMEWORKS)),
+    _code("rec.raise_patience", unit_aware=True, stop_epoch=P(K.EPOCH), patience=P(K.COUNT), default=P(K.COUNT),
+          framework=P(K.TEXT, choices=FRAMEWORKS)),
     _code("rec.more_epochs", unit_aware=True, last_epoch=P(K.EPOCH), val_change=P(K.FRACTION), window=P(K.COUNT)),
     _code("rec.check_validation_split", key=P(K.TEXT), value=P(K.NUMBER)),
     _code("rec.fix_dataset_name", declared=P(K.TEXT), found=P(K.TEXT)),
@@ -251,14 +263,22 @@ def check(registry: Mapping[str, Code], code: str, severity: Severity | None, pa
         raise ValueError(f"{code}: undeclared params {sorted(unknown)}, missing params {sorted(missing)}")
 
 
+def _whole_epochs(declared: Code, params: dict[str, object]) -> dict[str, object]:
+    """Epoch params as ints when they are whole (summary.json says "best_epoch": 2, not 2.0); values of a
+    fractional epoch (0.23 of one) stay floats."""
+    return {k: int(v) if declared.params[k].kind is Kind.EPOCH and isinstance(v, float) and v.is_integer() else v
+            for k, v in params.items()}
+
+
 def finding(code: str, severity: Severity, **params: object) -> Finding:
     """A finding of a declared code, checked against its declaration: every rule builds its findings here."""
     check(FINDINGS, code, severity, params)
-    return Finding(code, severity, frozen_mapping(params))
+    return Finding(code, severity, frozen_mapping(_whole_epochs(FINDINGS[code], params)))
 
 
 def recommendation(code: str, evidence: tuple[str, ...] = (), change: SettingChange | None = None,
                    **params: object) -> Recommendation:
     """A recommendation of a declared code, with the finding codes behind it and the setting it changes."""
     check(RECOMMENDATIONS, code, None, params)
+    params = _whole_epochs(RECOMMENDATIONS[code], params)
     return Recommendation(code, frozen_mapping(params), evidence, change)

@@ -11,7 +11,7 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
@@ -446,3 +446,19 @@ def scalar(value: Any) -> Any:
     if isinstance(value, (list, tuple)) and len(value) == 1:
         return value[0]
     return value
+
+
+SECTION = "."
+"""Joins a nested config's sections into one key: Lightning's `optimizer: {weight_decay: ..}` reads as
+`optimizer.weight_decay`, the key the user edits."""
+
+
+def config_keys(hyperparameters: Mapping[str, Any], names: tuple[str, ...]) -> Iterator[str]:
+    """The run's config keys that hold a setting known by any of the names, in the order to trust them: each name
+    as a top-level key, then the same name inside any section (`trainer.max_epochs`), in the file's order.
+
+    Nested configs are read flattened (ingest.sidecar), so a setting can sit under any section; callers take the
+    first key whose value they can use and report that key, so that the advice names what to edit.
+    """
+    yield from (name for name in names if name in hyperparameters)
+    yield from (key for name in names for key in hyperparameters if key.endswith(SECTION + name))

@@ -1,152 +1,160 @@
-"""Second QA pass of issue 15 (items 8, 11, 12, 20, 21): which checkpoint Ultralytics keeps, errors that say what
-they are and what to do, a broken evaluation named once under its own heading, run status that does not depend on
-the checkout time, and zh wording that stays consistent."""
+"""Second QA pass of the diagnosis (issue 15): TensorBoard/W&B/HF pair names, a fit that is not judged, the
+learning-rate floor, instability on a loss already near 0, and how numbers read."""
 
 from __future__ import annotations
 
 import json
-import math
-import os
-import re
-import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import NOW, ROOT, make_run
 
 from reporter.cli import main
+from reporter.model import Finding, Severity
+from reporter.report.analysis import analyse
+from reporter.report.analysis.diagnosis import verdict
+from reporter.report.analysis.diagnosis.pairing import pairs
+from reporter.report.ingest import load_run
+from reporter.report.render.environment import Numbers
 
 REAL = ROOT / "tests" / "fixtures" / "real-runs"
 
 
-def _report(run: Path, out: Path, lang: str = "en") -> dict:
-    assert main(["report", str(run), "--out", str(out), "--format", "md", "--lang", lang, "--jobs", "1",
-                 "--now", "2026-12-05T12:00:00", "-q"]) == 0
-    return json.loads((out / run.name / "summary.json").read_text())
-
-
-def _found(data: dict) -> dict[str, dict]:
-    return {f["code"]: f for f in data["findings"]}
-
-
-def test_an_ultralytics_report_says_best_pt_follows_the_fitness_and_which_epoch_is_which(tmp_path: Path) -> None:
-    """yolo-microalgae-seg: mAP50-95(B) peaks at 39, the fitness (box + mask terms) at 35, where best.pt is."""
-    data = _report(REAL / "yolo-microalgae-seg", tmp_path)
-    found = _found(data)
-    chosen = found["metric.chosen"]["params"]
-    assert chosen["basis"] == "fitness" and chosen["heads"] == 2
-    assert chosen["fitness_epoch"] == found["stop.counterfactual"]["params"]["best_epoch"] == 35
-    assert chosen["best_epoch"] == 39
-    text = (tmp_path / "yolo-microalgae-seg" / "report.en.md").read_text()
-    assert "the metric the training framework itself keeps its best model by" not in text
-    assert "best.pt is from epoch 35, where the fitness peaks" in text
-    assert "alone peaks at epoch 39" in text
-
-
-def _keras_nan_val(folder: Path) -> Path:
-    """/tmp/qa6in/nan-val: 20 Keras epochs, val_loss NaN from epoch 12 to the end, the other columns finite."""
+def _report(tmp_path: Path, name: str, header: list[str], rows: list[list[float]]) -> dict:
+    """summary.json of the report on a CSV history written from the rows."""
+    folder = tmp_path / name
     folder.mkdir()
-    rows = ["epoch,accuracy,loss,val_accuracy,val_loss"]
-    for e in range(20):
-        val = "nan" if e >= 12 else f"{2.2 * math.exp(-e / 8) + 0.15 + 0.01 * (e * 7 % 3):.5f}"
-        rows.append(f"{e},{0.9 - 0.5 * math.exp(-e / 5):.4f},{2 * math.exp(-e / 8) + 0.1:.5f},"
-                    f"{0.85 - 0.5 * math.exp(-e / 5) + 0.003 * (e * 5 % 3):.4f},{val}")
-    (folder / "training_log.csv").write_text("\n".join(rows) + "\n")
-    return folder
+    lines = [",".join(header)] + [",".join(f"{v:g}" for v in row) for row in rows]
+    (folder / "history.csv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    assert main(["report", str(folder), "--out", str(out), "--format", "md", "--lang", "en",
+                 "--now", "2026-12-05T12:00:00", "-q"]) == 0
+    return json.loads((out / name / "summary.json").read_text())
 
 
-def _every_error_has_a_recommendation(data: dict) -> None:
-    errors = {f["code"] for f in data["findings"] if f["severity"] == "error"}
-    cited = {code for r in data["recommendations"] for code in r["evidence"]}
-    assert errors <= cited, errors - cited
-    assert "rec.keep_going" not in {r["code"] for r in data["recommendations"]}
+@pytest.mark.parametrize("keys,expected", [
+    (["train/epoch_loss", "validation/epoch_loss"], ("train/epoch_loss", "validation/epoch_loss")),  # Keras TB
+    (["epoch/loss", "epoch/val_loss", "epoch/epoch"], ("epoch/loss", "epoch/val_loss")),  # W&B Keras
+    (["train/loss", "eval/loss", "eval/runtime"], ("train/loss", "eval/loss")),  # HF through TB or W&B
+])
+def test_tensorboard_wandb_and_hf_names_are_paired(keys: list[str], expected: tuple[str, str]) -> None:
+    assert [p.label for p in pairs(keys) if "loss" in p.label[1]] == [expected]
 
 
-def test_a_validation_loss_nan_to_the_end_says_so_and_gets_a_recommendation(tmp_path: Path) -> None:
-    data = _report(_keras_nan_val(tmp_path / "nan-val"), tmp_path / "out")
-    assert data["verdict"] == "action_needed"
-    _every_error_has_a_recommendation(data)
-    assert "rec.check_evaluation" in {r["code"] for r in data["recommendations"]}
-    text = (tmp_path / "out" / "nan-val" / "report.en.md").read_text()
-    assert "val\\_loss is NaN from epoch 12 to the end." in text
-    assert "NaN, infinity or an explosive jump" not in text
+
+def test_yolov10_loss_components_are_summed_and_judged() -> None:
+    """YOLOv10 names its one-to-many and one-to-one loss components train/box_om ... val/dfl_oo, without the word
+    'loss': yolo-signature-v10 read 'fit not judged: no validation loss' though it logs six of them."""
+    analysis = analyse(load_run(REAL / "yolo-signature-v10"), NOW)
+    total = analysis.pairs[0]
+    assert len(total.train) == len(total.val) == 6 and "val/cls_oo" in total.val
+    codes = {f.code for f in analysis.findings}
+    assert "fit.not_judged" not in codes and codes & {"fit.still_improving", "fit.at_best", "fit.overfitting"}
 
 
-def test_a_broken_evaluation_is_one_error_under_its_own_heading(tmp_path: Path) -> None:
-    """yolo-anpr-train-model: val/box_loss and val/dfl_loss are 0 and val/cls_loss is inf at every epoch."""
-    data = _report(REAL / "yolo-anpr-train-model", tmp_path)
-    found = _found(data)
-    assert "metric.diverged" not in found
-    params = found["eval.constant"]["params"]
-    assert params["keys"] == ["val/box_loss", "val/cls_loss", "val/dfl_loss"] and params["values"] == [0, None, 0]
-    checks = {c["code"]: c["status"] for c in data["checklist"]}
-    assert checks["check.no_crash"] == checks["check.loss_finite"] == "pass"
-    _every_error_has_a_recommendation(data)
-    text = (tmp_path / "yolo-anpr-train-model" / "report.en.md").read_text()
-    errors = text.split("### Errors\n", 1)[1].split("###", 1)[0]
-    assert "✖ The validation series never change:" in errors and "val/cls\\_loss = ∞" in errors
-    watch = text.split("### Watch items\n", 1)[1].split("###", 1)[0]
-    assert "never change" not in watch and "⚠" not in watch
+def _overfit_rows() -> list[list[float]]:
+    """The validation loss falls to epoch 9, then rises 180% while the training loss keeps falling."""
+    rows = []
+    for epoch in range(30):
+        val = 1.75 * 0.88 ** epoch if epoch <= 9 else 0.6 + 0.0037 * (epoch - 9) ** 2 * 10
+        rows.append([epoch, 1.55 * 0.88 ** epoch, val, 0.70 + 0.001 * epoch])
+    return rows
 
 
-def _status_finding(data: dict) -> dict:
-    return next(f for f in data["findings"] if f["code"] in ("run.stopped_logging", "run.stalled", "run.running"))
+def test_a_keras_tensorboard_run_that_overfits_is_not_healthy(tmp_path: Path) -> None:
+    """QA-2 #1: `validation/epoch_loss` was never paired with `train/epoch_loss`, so this run read Healthy."""
+    data = _report(tmp_path, "tb-keras", ["epoch", "train/epoch_loss", "validation/epoch_loss",
+                                          "validation/epoch_accuracy"], _overfit_rows())
+    assert {"train": ["train/epoch_loss"], "val": ["validation/epoch_loss"]} in data["pairs"]
+    assert data["findings"][0]["code"] == "fit.overfitting" and data["verdict"] == "needs_attention"
 
 
-def test_run_status_counts_from_the_recorded_wall_times_whatever_the_file_mtime(tmp_path: Path) -> None:
-    """A TensorBoard CSV export records when each value was written: the silence counts from its last wall time,
-    so a checkout (which sets the file's mtime) changes nothing."""
-    last = datetime(2026, 12, 4, 18, 0, tzinfo=timezone.utc).timestamp()
-    rows = ["Wall time,Step,Value"] + [f"{last - (29 - s) * 600},{s},{1.0 / (s + 1):.5f}" for s in range(30)]
-    seen = []
-    for offset in (0, 5 * 3600):
-        run = tmp_path / f"tb-{offset}" / "run"
-        run.mkdir(parents=True)
-        (run / "run-train-tag-loss.csv").write_text("\n".join(rows) + "\n")
-        os.utime(run / "run-train-tag-loss.csv", (last + offset, last + offset))
-        params = _status_finding(_report(run, tmp_path / f"out-{offset}"))["params"]
-        assert params["recorded"] is True
-        seen.append(params["hours_since_last"])
-    assert seen == [18.0, 18.0]
-    assert "the last one the history records, at 2026-12-04 18:00 UTC" in \
-        (tmp_path / "out-0" / "run" / "report.en.md").read_text()
+def test_the_tensorboard_example_pairs_its_losses() -> None:
+    analysis = analyse(load_run(ROOT / "examples" / "tensorboard"), NOW)
+    assert ("train/epoch_loss", "validation/epoch_loss") in [p.label for p in analysis.pairs]
 
 
-def test_a_status_from_the_file_mtime_says_file_last_modified(tmp_path: Path) -> None:
-    """A Keras CSV records no time: the silence counts from the mtime, set here as a checkout would not."""
-    run = _keras_nan_val(tmp_path / "run")
-    (run / "training_log.csv").write_text((run / "training_log.csv").read_text().replace("nan", "0.5"))
-    written = datetime(2026, 12, 5, 1, 30, tzinfo=timezone.utc).timestamp()
-    os.utime(run / "training_log.csv", (written, written))
-    params = _status_finding(_report(run, tmp_path / "out", "zh,en"))["params"]
-    assert params["recorded"] is False and params["hours_since_last"] == 10.5
-    english = (tmp_path / "out" / "run" / "report.en.md").read_text()
-    assert "the history file was last modified, at 2026-12-05 01:30 UTC (10.5 hours before" in english
-    assert "历史文件最后修改于 2026-12-05 01:30 UTC" in (tmp_path / "out" / "run" / "report.zh.md").read_text()
+def test_a_run_without_validation_is_not_called_healthy(tmp_path: Path) -> None:
+    """QA-2 #13: a run that logs only a training loss and accuracy read Healthy, though nothing judged its fit."""
+    rows = [[e, 0.5 + 0.01 * e, 1.7 * 0.9 ** e] for e in range(20)]
+    data = _report(tmp_path, "train-only", ["epoch", "accuracy", "loss"], rows)
+    judged = next(f for f in data["findings"] if f["code"] == "fit.not_judged")
+    assert judged["severity"] == "info" and judged["params"]["reason"] == "no_validation_loss"
+    assert data["verdict"] == "needs_attention"
+    text = (tmp_path / "out" / "train-only" / "report.en.md").read_text()
+    assert "The fit was not judged: no validation loss is logged" in text
 
 
-ZH_SLIPS = (": ", "。 ", "; ", "最优", "在那里", "其后的 0 个", "| Epoch |", "回测误差：")
-"""ASCII punctuation inside zh text, the second term for 'best value' (最佳值 is the one), and phrases QA found."""
+def test_a_training_loss_logged_four_times_is_not_judged() -> None:
+    """lightning-dlops-v14 logs its training loss 4 times: no fit rule can read it, and the report says so."""
+    found = {f.code: f for f in analyse(load_run(REAL / "lightning-dlops-v14"), NOW).findings}
+    assert found["fit.not_judged"].params["reason"] == "too_few_points"
+    assert found["fit.not_judged"].params["count"] < found["fit.not_judged"].params["needed"]
 
 
-@pytest.mark.parametrize("run", ["yolo-microalgae-seg", "hf-whisper-bashkir", "lightning-milipoint-v15",
-                                 "yolo-anpr-weights", "keras-dm2024-log1"])
-def test_rendered_zh_reports_keep_full_width_punctuation_and_one_term(tmp_path: Path, run: str) -> None:
-    _report(REAL / run, tmp_path, "zh")
-    text = (tmp_path / run / "report.zh.md").read_text()
-    assert "训练状态报告：" in text
-    found = {slip for slip in ZH_SLIPS if slip in text}
-    assert not found, [line for line in text.splitlines() if any(s in line for s in found)][:5]
-    assert not re.search(r"第 [0-9.E-]*\.[0-9E-]+ 个 epoch", text), "a fractional epoch read as an ordinal"
+def test_healthy_needs_a_judged_fit() -> None:
+    at_best, ok = Finding("fit.at_best", Severity.OK), Finding("metric.improving", Severity.OK)
+    assert [verdict((ok,)), verdict((ok, at_best))] == ["needs_attention", "healthy"]
 
 
-def test_a_dataset_name_mismatch_gets_a_recommendation(tmp_path: Path) -> None:
-    """dataset.mismatch is an error: it too says what to do, not 'keep the configuration'."""
-    run = tmp_path / "umc-results"
-    shutil.copytree(ROOT / "examples" / "umc-results", run)
-    toml = run / "run.toml"
-    toml.write_text('dataset = "MELD-DA"\n' + (toml.read_text() if toml.exists() else ""))
-    data = _report(run, tmp_path / "out")
-    assert "dataset.mismatch" in _found(data)
-    _every_error_has_a_recommendation(data)
+def test_the_floor_starts_after_the_peak_not_at_a_warmup() -> None:
+    """QA-2 #5: a warmup from 5% of the peak put the floor 'since epoch 0'; it starts where the rate last fell
+    to 10% of its peak (epoch 20) and stays there."""
+    lr = [0.0005, 0.004, 0.01] + [0.01] * 17 + [0.0001] * 20
+    metric = [0.5 + 0.01 * i for i in range(23)] + [0.72] * 17
+    run = make_run(metric, [1.0 - 0.01 * i for i in range(40)], extra={"lr": lr})
+    floor = next(f for f in analyse(run, NOW).findings if f.code == "lr.at_floor")
+    assert floor.params["since"] == 20.0
+
+
+@pytest.mark.parametrize("run_id", ["hf-whisper-bashkir", "deit-mae-finetune"])
+def test_a_schedule_decaying_to_zero_at_its_planned_end_is_not_a_floor(run_id: str) -> None:
+    """QA-2 #5: HF's linear decay to 0 at max_steps and DeiT's cosine are the plan, not a schedule spent early."""
+    assert "lr.at_floor" not in {f.code for f in analyse(load_run(REAL / run_id), NOW).findings}
+
+
+def test_a_training_loss_already_near_zero_is_not_diverging() -> None:
+    """QA-2 #7: lightning-finance-v3's training loss starts at 5.8e-5 and moves from 8e-7 to 4.9e-6 at the end:
+    noise at convergence (7% of its range), yet it was told to halve its learning rate."""
+    analysis = analyse(load_run(REAL / "lightning-finance-v3"), NOW)
+    assert "loss.diverging" not in {f.code for f in analysis.findings}
+    assert all("loss.diverging" not in r.evidence for r in analysis.recommendations)
+
+
+def test_noise_on_a_loss_converged_near_zero_is_not_instability() -> None:
+    """QA-2 #14: a validation loss that fell from 1 to ~1e-3 and then wobbles by 1e-3 swings by half its level,
+    but by 0.1% of how far it fell: that is a saturated loss, not an evaluation that swings."""
+    wobble = [0.0005, 0.0015] * 8
+    val = [1.0, 0.5, 0.2, 0.05, 0.01, 0.004] + wobble
+    found = {f.code for f in analyse(make_run(val, None, metric_key="val_loss"), NOW).findings}
+    assert "metric.unstable" not in found
+
+
+def test_a_saturated_classifier_is_not_both_at_its_best_and_swinging() -> None:
+    """QA-2 #14: yolo-cls-v11-train3 (top-1 = 1.0, val/loss ~1e-3) read 'ends at its best within its own noise'
+    beside 'the evaluation swings instead of converging', and the verdict fell to needs_attention."""
+    analysis = analyse(load_run(REAL / "yolo-cls-v11-train3"), NOW)
+    codes = {f.code for f in analysis.findings}
+    assert "fit.at_best" in codes and "metric.unstable" not in codes and analysis.verdict == "healthy"
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_numbers_read_as_a_researcher_writes_them(lang: str) -> None:
+    """QA-2 #22: '7.9528E-7', '4.8074E-17', '8.5811E7' parameters, '3.22E-2%' and 'fell 100%' for 99.99%."""
+    numbers = Numbers(lang)
+    assert [numbers.number(7.9528e-7, 4), numbers.number(4.8074e-17, 4)] == ["7.95×10⁻⁷", "4.81×10⁻¹⁷"]
+    assert numbers.number(8.5811e7, 4) == ("85.8M" if lang == "en" else "8581.1万")
+    assert [numbers.percent(0.000322), numbers.percent(0.9999), numbers.percent(1.0)] == ["0.0322%", ">99.9%", "100.0%"]
+
+
+def test_a_validation_loss_of_exactly_zero_says_so(tmp_path: Path) -> None:
+    """QA-2 #22: 'val/box_loss stays at 0.0000 to 4 significant digits' is 'is exactly 0'; and summary.json
+    writes whole epochs as ints ("stop_epoch": 7, not 7.0)."""
+    out = tmp_path / "out"
+    assert main(["report", str(REAL / "yolo-anpr-train-model"), "--out", str(out), "--format", "md", "--lang", "en",
+                 "--now", "2026-12-05T12:00:00", "-q"]) == 0
+    text = (out / "yolo-anpr-train-model" / "report.en.md").read_text()
+    assert "val/box\\_loss = 0, " in text and ", exactly, in all" in text and "0.0000" not in text
+    data = json.loads((out / "yolo-anpr-train-model" / "summary.json").read_text())
+    epochs = [v for f in data["findings"] for k, v in f["params"].items() if k.endswith("epoch") and v is not None]
+    assert epochs and all(isinstance(v, int) for v in epochs)

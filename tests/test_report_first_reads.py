@@ -116,7 +116,9 @@ def _finding(code: str, params: dict[str, Any], lang: str = "en") -> str:
 
 COUNTERFACTUAL = {"monitor": "val_loss", "mode": "min", "patience": 5, "min_delta": 0.0, "stop_epoch": 12.0,
                   "best_epoch": 7.0, "epochs_after_best": 8.0, "premature": False, "framework": "keras",
-                  "basis": "default"}
+                  "basis": "default", "evaluations_after_best": 8, "later_best_epoch": None, "mismatch": False,
+                  "too_early": False, "default_patience": 0, "noise_scales": 1.0, "metric": None,
+                  "metric_at_stop": None, "metric_best": None, "metric_best_epoch": None}
 
 
 @pytest.mark.parametrize("hours, shown", [(8 * 1.6 / 3600, "(12.8 seconds)"), (0.2, "(12.0 minutes)"),

@@ -1,6 +1,6 @@
 """Measure the diagnosis against a labelled set of real runs: precision and recall per finding code.
 
-    python tools/measure_diagnosis.py [FOLDER]   (default: tests/fixtures/real-runs)
+    python tools/measure_diagnosis.py [FOLDER] [-v]   (default: tests/fixtures/real-runs; -v lists every run)
 
 FOLDER holds one directory per run and a labels.csv (run_id, label, also, ...) made by looking at the
 plots before any rule ran. A code counts as predicted when the analysis emits it (any severity); a run
@@ -73,7 +73,8 @@ def table(truth: dict[str, set[str]], said: dict[str, set[str]]) -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    folder = Path(argv[0]) if argv else ROOT / "tests" / "fixtures" / "real-runs"
+    folders = [a for a in argv if not a.startswith("-")]
+    folder = Path(folders[0]) if folders else ROOT / "tests" / "fixtures" / "real-runs"
     truth, said, unread = predictions(folder)
     print("\n".join(table(truth, said)))
     print(f"\n{len(truth)} runs measured, {len(unread)} unreadable")

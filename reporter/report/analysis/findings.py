@@ -70,6 +70,12 @@ def _last_write(run: Run) -> dict[str, Any]:
     return {"last_write": run.last_write.isoformat() if run.last_write else None, "recorded": run.last_write_recorded}
 
 
+def _max_steps(run: Run) -> int | None:
+    """The Trainer's max_steps when it, not a number of epochs, bounded the run (no plan in epochs was read)."""
+    steps = scalar(run.hyperparameters.get("max_steps"))
+    return steps if run.plan is None and run.family.startswith("hf") and isinstance(steps, int) and steps > 0 else None
+
+
 def _status(f: Facts) -> Iterator[Finding]:
     s = f.status
     planned = f.run.plan.epochs if f.run.plan and not s.past_plan else None
@@ -84,7 +90,7 @@ def _status(f: Facts) -> Iterator[Finding]:
                       patience=own.patience if own else None)
     elif s.status is Status.FINISHED:
         yield finding("run.finished", Severity.OK, last_epoch=s.last_epoch, planned_epochs=planned,
-                      epoch_base=f.run.epoch_base, epochs_done=_epochs_done(f))
+                      epoch_base=f.run.epoch_base, epochs_done=_epochs_done(f), max_steps=_max_steps(f.run))
     elif s.status is Status.STALLED:
         yield finding("run.stalled", Severity.ERROR, hours_since_last=s.hours_since_last,
                       typical_hours=s.typical_epoch_hours, **_last_write(f.run))

@@ -20,7 +20,7 @@ import pandas as pd
 
 from reporter.config import MAX_PLANNED_EPOCHS, run_config_from_dict
 from reporter.errors import ConfigError, HistoryError, UsageError
-from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, frozen_mapping
+from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, config_keys, frozen_mapping
 from reporter.report.ingest.files import TextFile, read_text
 from reporter.report.ingest.labels import read_labels
 from reporter.report.ingest.parsed import ParsedHistory
@@ -255,8 +255,8 @@ def _plan(config: RunConfig, parsed: Plan | None, hyperparameters: dict[str, Any
         return Plan(epochs=config.planned_epochs, basis="run_toml")
     if parsed is not None and parsed.epochs <= MAX_PLANNED_EPOCHS:
         return parsed
-    for key in PLAN_KEYS:
-        value = hyperparameters.get(key)
+    for key in config_keys(hyperparameters, PLAN_KEYS):
+        value = hyperparameters[key]
         if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_PLANNED_EPOCHS \
                 and float(value).is_integer():
             return Plan(epochs=int(value), basis="config", params={"key": key})

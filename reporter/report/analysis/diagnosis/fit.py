@@ -137,7 +137,12 @@ def overfitting(c: Curves, limits: Thresholds) -> Overfit | None:
 
 def generalization_gap(c: Curves, limits: Thresholds) -> Gap | None:
     """No new validation best for `gap_patience` evaluations while the training loss kept falling
-    significantly, by at least `gap_train_drop` of its value at the validation best."""
+    significantly, by at least `gap_train_drop` of its value at the validation best.
+
+    Not when the validation loss still improves by the still-improving test (its lowest value can be one lucky
+    evaluation on a curve that is still coming down), nor when the training loss ends at or above the validation
+    loss: a gap is training pulling away from validation, and a training loss above it (augmentation, dropout,
+    label smoothing make training the harder task) is still catching up, as for underfitting."""
     if len(c.val) < MIN_POINTS:
         return None
     best = int(np.argmin(c.val))
@@ -147,6 +152,10 @@ def generalization_gap(c: Curves, limits: Thresholds) -> Gap | None:
     train_change = _relative(_end(c.train), float(c.train[best]))
     if train_change > -limits.gap_train_drop or not _falling(c.x[best:], c.train[best:], limits):
         return None
+    if _val_improving(c, limits) is not None:  # one low evaluation is not where a curve still falling stopped
+        return None
+    if _end(c.train) >= _end(c.val):  # training has not pulled away from validation: it is still catching up
+        return None
     return Gap(float(c.x[best]), _relative(_end(c.val), float(c.val[best])), train_change, after)
 
 
@@ -154,14 +163,24 @@ def still_improving(c: Curves, limits: Thresholds) -> Improving | None:
     """Both losses fall significantly (Mann–Kendall on each) over the last third of the run, at least `window`
     evaluations, and the validation loss by at least `improving_min_drop` over it: a clear, not a token, gain."""
     w = max(limits.window, len(c.val) // RECENT_SHARE)
-    if len(c.val) < max(w, MIN_POINTS):
+    val_change = _val_improving(c, limits)
+    if val_change is None or not _falling(c.x[-w:], c.train[-w:], limits):
         return None
-    x, train, val = c.x[-w:], c.train[-w:], c.val[-w:]
-    val_change = _relative(float(val[-1]), float(val[0]))
-    if val_change > -limits.improving_min_drop or not (_falling(x, val, limits) and _falling(x, train, limits)):
-        return None
+    train = c.train[-w:]
     return Improving(val_change, _relative(float(train[-1]), float(train[0])), w,
                      underfit=bool(_end(c.train) >= _end(c.val)))
+
+
+def _val_improving(c: Curves, limits: Thresholds) -> float | None:
+    """The validation loss's relative change over the last third of the run (at least `window` evaluations) when
+    it falls there significantly (Mann–Kendall) and by at least `improving_min_drop`, else None: the one test of
+    "still improving", which the gap (validation stopped improving) must fail too."""
+    w = max(limits.window, len(c.val) // RECENT_SHARE)
+    if len(c.val) < max(w, MIN_POINTS):
+        return None
+    x, val = c.x[-w:], c.val[-w:]
+    val_change = _relative(float(val[-1]), float(val[0]))
+    return val_change if val_change <= -limits.improving_min_drop and _falling(x, val, limits) else None
 
 
 def at_best(c: Curves, limits: Thresholds) -> AtBest | None:
