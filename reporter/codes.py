@@ -79,13 +79,14 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           planned_epochs=P(K.EPOCH, optional=True), epoch_base=P(K.COUNT), epochs_done=P(K.EPOCH, optional=True),
           max_steps=P(K.COUNT, optional=True)),
     _code("run.stalled", S.ERROR, unit_aware=True, hours_since_last=P(K.HOURS, optional=True),
-          typical_hours=P(K.HOURS, optional=True)),
+          typical_hours=P(K.HOURS, optional=True), last_write=P(K.TIME, optional=True), recorded=P(K.FLAG)),
     _code("run.pretraining", S.INFO, epoch=P(K.EPOCH), planned_epochs=P(K.EPOCH, optional=True),
           metric=P(K.TEXT, optional=True)),
     _code("run.running", S.INFO, unit_aware=True, last_epoch=P(K.EPOCH, optional=True),
           planned_epochs=P(K.EPOCH, optional=True)),
     _code("run.stopped_logging", S.WARN, S.INFO, unit_aware=True, hours_since_last=P(K.HOURS, optional=True),
-          last_epoch=P(K.EPOCH, optional=True), planned_epochs=P(K.EPOCH, optional=True)),
+          last_epoch=P(K.EPOCH, optional=True), planned_epochs=P(K.EPOCH, optional=True),
+          last_write=P(K.TIME, optional=True), recorded=P(K.FLAG)),
     _code("run.planned_from_thres_delta", S.INFO, planned_epochs=P(K.EPOCH), thres=P(K.NUMBER), delta=P(K.NUMBER),
           configured=P(K.VALUE, optional=True)),
     _code("run.resumed", S.INFO, restarts=P(K.COUNT)),
@@ -95,8 +96,9 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("metric.missing", S.WARN),
     _code("seeds.summary", S.INFO, n=P(K.COUNT), key=P(K.TEXT), mean=P(K.NUMBER), std=P(K.NUMBER),
           low=P(K.NUMBER), high=P(K.NUMBER)),
-    _code("metric.chosen", S.INFO, metric=P(K.TEXT),
-          basis=P(K.TEXT, choices=("framework", "validation", "test", "loss", "other")), n_points=P(K.COUNT)),
+    _code("metric.chosen", S.INFO, unit_aware=True, metric=P(K.TEXT),
+          basis=P(K.TEXT, choices=("framework", "fitness", "validation", "test", "loss", "other")), n_points=P(K.COUNT),
+          fitness_epoch=P(K.EPOCH, optional=True), best_epoch=P(K.EPOCH, optional=True), heads=P(K.COUNT)),
     _code("metric.sparse", S.WARN, unit_aware=True, n_points=P(K.COUNT), last_metric_epoch=P(K.EPOCH),
           last_epoch=P(K.EPOCH), best_so_far=P(K.FLAG)),
     _code("metric.insufficient_data", S.WARN, n_points=P(K.COUNT), needed=P(K.COUNT)),
@@ -109,7 +111,7 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("metric.oscillating", S.WARN, window=P(K.COUNT), noise=P(K.NUMBER, optional=True)),
     _code("metric.stable", S.INFO, window=P(K.COUNT), slope=P(K.NUMBER, optional=True), slope_per=P(K.TEXT)),
     _code("metric.diverged", S.ERROR, unit_aware=True, key=P(K.TEXT), epoch=P(K.EPOCH),
-          cause=P(K.TEXT, choices=("nan", "inf", "jump"))),
+          cause=P(K.TEXT, choices=("nan", "inf", "jump")), to_end=P(K.FLAG)),
     _code("metric.nan", S.WARN, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT)),
     _code("loss.nan_rows", S.INFO, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT),
           summed=P(K.FLAG)),
@@ -155,7 +157,7 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     # seeds
     _code("seeds.high_variance", S.WARN, std=P(K.NUMBER), gap=P(K.NUMBER), n=P(K.COUNT)),
     # diagnosis: fit and stopping
-    _code("eval.constant", S.ERROR, unit_aware=True, key=P(K.TEXT), keys=P(K.LIST), value=P(K.NUMBER), count=P(K.COUNT),
+    _code("eval.constant", S.ERROR, unit_aware=True, key=P(K.TEXT), keys=P(K.LIST), values=P(K.LIST), value=P(K.NUMBER), count=P(K.COUNT),
           digits=P(K.COUNT)),
     _code("fit.overfitting", S.WARN, unit_aware=True, best_epoch=P(K.EPOCH), rise=P(K.FRACTION),
           train_change=P(K.FRACTION), key=P(K.TEXT), train_key=P(K.TEXT), p_value=P(K.NUMBER)),
@@ -170,6 +172,9 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           metric_change=P(K.FRACTION, optional=True), settled=P(K.FLAG)),
     _code("fit.at_best", S.OK, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT), best_epoch=P(K.EPOCH),
           rise=P(K.FRACTION)),
+    _code("fit.not_judged", S.INFO, reason=P(K.TEXT, choices=("no_validation_loss", "too_few_points", "unstable",
+                                                                  "no_conclusion")),
+          key=P(K.TEXT, optional=True), count=P(K.COUNT, optional=True), needed=P(K.COUNT)),
     _code("stop.counterfactual", S.INFO, S.WARN, unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
           patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH, optional=True), best_epoch=P(K.EPOCH),
           epochs_after_best=P(K.EPOCH), hours_after_best=P(K.HOURS, optional=True),
@@ -235,6 +240,8 @@ RECOMMENDATIONS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           framework=P(K.TEXT, choices=FRAMEWORKS)),
     _code("rec.more_epochs", unit_aware=True, last_epoch=P(K.EPOCH), val_change=P(K.FRACTION), window=P(K.COUNT)),
     _code("rec.check_validation_split", key=P(K.TEXT), value=P(K.NUMBER)),
+    _code("rec.fix_dataset_name", declared=P(K.TEXT), found=P(K.TEXT)),
+    _code("rec.check_evaluation", unit_aware=True, key=P(K.TEXT), epoch=P(K.EPOCH), cause=P(K.TEXT, choices=("nan", "inf"))),
     # diagnosis: instability, learning rate, time
     _code("rec.stabilise_training", key=P(K.TEXT, optional=True), current=P(K.VALUE, optional=True),
           suggested=P(K.VALUE, optional=True)),
@@ -259,14 +266,22 @@ def check(registry: Mapping[str, Code], code: str, severity: Severity | None, pa
         raise ValueError(f"{code}: undeclared params {sorted(unknown)}, missing params {sorted(missing)}")
 
 
+def _whole_epochs(declared: Code, params: dict[str, object]) -> dict[str, object]:
+    """Epoch params as ints when they are whole (summary.json says "best_epoch": 2, not 2.0); values of a
+    fractional epoch (0.23 of one) stay floats."""
+    return {k: int(v) if declared.params[k].kind is Kind.EPOCH and isinstance(v, float) and v.is_integer() else v
+            for k, v in params.items()}
+
+
 def finding(code: str, severity: Severity, **params: object) -> Finding:
     """A finding of a declared code, checked against its declaration: every rule builds its findings here."""
     check(FINDINGS, code, severity, params)
-    return Finding(code, severity, frozen_mapping(params))
+    return Finding(code, severity, frozen_mapping(_whole_epochs(FINDINGS[code], params)))
 
 
 def recommendation(code: str, evidence: tuple[str, ...] = (), change: SettingChange | None = None,
                    **params: object) -> Recommendation:
     """A recommendation of a declared code, with the finding codes behind it and the setting it changes."""
     check(RECOMMENDATIONS, code, None, params)
+    params = _whole_epochs(RECOMMENDATIONS[code], params)
     return Recommendation(code, frozen_mapping(params), evidence, change)

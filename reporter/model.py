@@ -174,6 +174,7 @@ class Run:
     predictions: tuple[Predictions, ...] = ()  # per-epoch cluster assignments, sorted by epoch
     location: Path | None = None  # the run folder or file, resolved: out/<id> records whose report it holds
     metric_hint: str | None = None  # the framework's own primary metric, when its files say which
+    last_write_recorded: bool = False  # last_write is the history's own last wall time, not the file's mtime
     skipped_lines: tuple[int, ...] = ()  # garbled lines of the history left out (more cells than the header)
 
 

@@ -246,7 +246,8 @@ def test_one_best_epoch_per_report() -> None:
 
 def test_verdict_rule() -> None:
     warn, error, ok = (Finding("x", s) for s in (Severity.WARN, Severity.ERROR, Severity.OK))
-    assert [verdict(()), verdict((ok,)), verdict((ok, warn)), verdict((warn, error))] == \
+    fit_ok = Finding("fit.at_best", Severity.OK)
+    assert [verdict((fit_ok,)), verdict((ok, fit_ok)), verdict((fit_ok, warn)), verdict((warn, error))] == \
         ["healthy", "healthy", "needs_attention", "action_needed"]
 
 

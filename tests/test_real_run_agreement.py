@@ -46,9 +46,10 @@ FLOORS = {  # row of measure.MEASURED: (precision, recall) measured on the set; 
     "loss.diverging": (1.00, 0.07),  # 1/13: finance-v3's 'divergence' was the last mini-batch of an epoch (QA-2 #7)
     "metric.unstable": (0.75, 0.46),
     "any instability code": (0.58, 0.53),
-    "verdict healthy": (0.73, 0.55),  # the verdict the report prints (summary.json), not "no diagnosis code"; 0.77/0.50
+    "verdict healthy": (0.66, 0.40),  # the verdict the report prints (summary.json), not "no diagnosis code"; 0.77/0.50
     # before more epochs needed a gaining metric: other-videomae-video (still_improving; val_accuracy flat since 68) is
-    # healthy now, its falling losses said as information
+    # healthy now, its falling losses said as information; recall 0.55 -> 0.40 when healthy came to need a judged fit
+    # (fit.not_judged: deit-mae-finetune, lightning-dlops-v14/v6, labelled healthy, cannot be judged from their logs)
 }
 
 
@@ -178,8 +179,11 @@ def test_an_ultralytics_overfit_in_loss_names_both_checkpoints(analyses: dict[st
 
 def test_a_training_loss_logged_four_times_is_no_curve_to_judge(analyses: dict[str, Analysis]) -> None:
     """hf-whisper-braj logs its training loss 4 times beside 20 evaluations: interpolated, those 4 points made a
-    straight line the rank test found 'falling significantly', and the run was called still improving."""
-    assert not {c for c in _codes(analyses["hf-whisper-braj"]) if c.startswith("fit.")}
+    straight line the rank test found 'falling significantly', and the run was called still improving. The report
+    says the fit was not judged, and why."""
+    assert {c for c in _codes(analyses["hf-whisper-braj"]) if c.startswith("fit.")} == {"fit.not_judged"}
+    judged = next(f for f in analyses["hf-whisper-braj"].findings if f.code == "fit.not_judged")
+    assert judged.params["reason"] == "too_few_points"
 
 
 def test_a_finished_run_on_a_plateau_is_not_a_watch_item(analyses: dict[str, Analysis]) -> None:
@@ -224,3 +228,10 @@ def test_a_lightning_loss_logged_every_few_steps_is_read_as_its_epoch_mean(analy
     where Lightning's own on_epoch logging reports the mean."""
     loss = analyses["lightning-mnist20k-v10"].paired_losses
     assert loss is not None and loss.train is not None and loss.train.value < 0.05
+
+
+def test_no_validation_loss_is_both_at_its_best_and_unstable(analyses: dict[str, Analysis]) -> None:
+    """QA-2 #14: 'ends at its best within its own noise' and 'swings instead of converging' contradict each other."""
+    for run_id, analysis in analyses.items():
+        keys = {f.code: f.params.get("key") for f in analysis.findings}
+        assert not ("fit.at_best" in keys and keys.get("metric.unstable") == keys["fit.at_best"]), run_id

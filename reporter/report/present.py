@@ -86,6 +86,7 @@ class ReportContext:
     metric: MetricSummary | None
     key_metrics: tuple[KeyMetric, ...]
     positives: tuple[Finding, ...]
+    errors: tuple[Finding, ...]  # the run's results cannot be trusted until they are fixed: their own heading
     watch: tuple[Finding, ...]
     info: tuple[Finding, ...]
     dataset_profile: DatasetProfile | None
@@ -226,7 +227,8 @@ def present(a: Analysis, since: Changes | None = None, calibration: Calibration 
         run_id=a.run.id, run_name=a.run.name, dataset=a.run.dataset, family=a.run.family,
         generated_at=a.generated_at, status=a.status.value, metric=a.metric, key_metrics=_key_metrics(a),
         positives=tuple(f for f in a.findings if f.severity is Severity.OK),
-        watch=tuple(f for f in a.findings if f.severity in (Severity.WARN, Severity.ERROR)),
+        errors=tuple(f for f in a.findings if f.severity is Severity.ERROR),
+        watch=tuple(f for f in a.findings if f.severity is Severity.WARN),
         info=tuple(f for f in a.findings if f.severity is Severity.INFO),
         dataset_profile=a.dataset, reference_column=column, reference_lines=lines,
         citation=a.reference[0].citation if a.reference else None,

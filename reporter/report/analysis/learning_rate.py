@@ -123,7 +123,11 @@ def _drops(f: Facts, key: str, rate: Series, metric: Series) -> Iterator[Finding
 def _at_floor(f: Facts, key: str, rate: Series, metric: Series) -> Iterator[Finding]:
     """The metric has had no new best for `patience` evaluations, all of them with the rate at its floor (its
     minimum, at most `lr_floor` of its peak): the schedule has nothing left to give. A watch item while the run
-    goes on; for a run that has ended, a fact about its schedule."""
+    goes on; for a run that has ended, a fact about its schedule.
+
+    The floor starts at the first value of the final stretch at or below `lr_floor` of the peak (a warmup's low
+    start lies before the peak and is not part of it). A rate still falling at its last value, as a schedule
+    decaying to 0 at its planned end does, is the plan, not a floor."""
     assert f.metric is not None and f.metric.best is not None
     if not rate.values:
         return
@@ -131,7 +135,9 @@ def _at_floor(f: Facts, key: str, rate: Series, metric: Series) -> Iterator[Find
     floor = f.limits.lr_floor * peak
     if peak <= 0 or last > floor or not math.isclose(last, min(rate.values)):
         return
-    since = next(x for x, v in zip(rate.x, rate.values) if v <= floor)
+    if len(rate.values) > 1 and rate.values[-2] > last and not math.isclose(rate.values[-2], last):
+        return  # still decaying as scheduled
+    since = rate.x[max(i for i, v in enumerate(rate.values) if v > floor) + 1]
     after_best = [x for x in metric.x if x > f.metric.best.x]
     if len(after_best) < f.limits.patience or since > after_best[0]:  # the plateau began before the floor
         return

@@ -2,7 +2,8 @@
 
 `rules(facts)` yields the findings `fit.overfitting`, `fit.generalization_gap`, `fit.still_improving` /
 `fit.underfitting` (else `fit.at_best`, when the validation loss ends at its best), `eval.constant` and
-`stop.counterfactual` from the run's train/validation pairs; `verdict(findings)` states the run's overall verdict from the severities.
+`stop.counterfactual` from the run's train/validation pairs, and `fit.not_judged` with its reason when no fit rule
+could be read; `verdict(findings)` states the run's overall verdict from the severities and the fit.
 """
 
 from __future__ import annotations
@@ -16,16 +17,20 @@ import numpy as np
 from reporter.codes import finding
 from reporter.config import Thresholds
 from reporter.model import Finding, Mode, PairedLosses, Point, Run, Severity, Status, TrainValPair, config_keys
+from reporter.report.analysis import instability
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
 from reporter.report.analysis.metrics import CONSTANT_SPREAD, direction, tokens
-from reporter.report.series import non_finite_tail, series
+from reporter.report.series import finite_part, non_finite_tail, series
 
 if TYPE_CHECKING:
     from reporter.report.analysis.findings import Facts
 
 VERDICTS = ("healthy", "needs_attention", "action_needed")
-"""The verdict: action_needed when any finding is an error, needs_attention when any is a warning, else healthy."""
+"""The verdict: action_needed when any finding is an error, needs_attention when any is a warning or when the fit
+was not judged healthy (JUDGED_HEALTHY), else healthy."""
+JUDGED_HEALTHY = ("fit.at_best", "fit.still_improving")
+"""The fit findings a healthy verdict needs: without one, nothing says the run learns what it should."""
 EVAL_PREFIXES = ("val_", "val/", "eval_", "valid_", "validation_", "test_", "metrics/")
 """How evaluation keys begin; Ultralytics writes its validation metrics under metrics/."""
 NOT_EVALUATION = {"runtime", "second", "time", "lr", "top5", "acc5"}
@@ -35,9 +40,13 @@ dataset of at most five classes."""
 
 
 def verdict(findings: tuple[Finding, ...]) -> str:
-    """action_needed when any finding is an error, needs_attention when any is a warning, else healthy."""
+    """action_needed when any finding is an error, needs_attention when any is a warning or when no finding says
+    the fit is sound (a run without a validation loss is not called healthy), else healthy."""
     severities = {f.severity for f in findings}
-    return VERDICTS[2] if Severity.ERROR in severities else VERDICTS[1] if Severity.WARN in severities else VERDICTS[0]
+    if Severity.ERROR in severities:
+        return VERDICTS[2]
+    judged = any(f.code in JUDGED_HEALTHY for f in findings)
+    return VERDICTS[1] if Severity.WARN in severities or not judged else VERDICTS[0]
 
 
 def run_pairs(run: Run) -> tuple[TrainValPair, ...]:
@@ -79,22 +88,48 @@ def curves(run: Run, pair: TrainValPair) -> fit.Curves | None:
     vx, val = _summed(run, pair.val)
     tx, train = _summed(run, pair.train)
     inside = (vx >= tx.min()) & (vx <= tx.max()) if len(tx) else np.zeros(len(vx), dtype=bool)
-    logged = ((tx >= vx.min()) & (tx <= vx.max())).sum() if len(vx) else 0
-    if inside.sum() < fit.MIN_POINTS or logged < fit.MIN_POINTS:
+    if overlap(vx, tx) < fit.MIN_POINTS:
         return None
     return fit.Curves(vx[inside], np.interp(vx[inside], tx, train), val[inside])
+
+
+def overlap(vx: np.ndarray, tx: np.ndarray) -> int:
+    """How many values the less often logged of the two curves has where both were logged."""
+    inside = int(((vx >= tx.min()) & (vx <= tx.max())).sum()) if len(tx) else 0
+    logged = int(((tx >= vx.min()) & (tx <= vx.max())).sum()) if len(vx) else 0
+    return min(inside, logged)
 
 
 def rules(f: Facts) -> Iterator[Finding]:
     """The diagnosis findings, in the order the report presents them: evaluation, fit, stopping."""
     found = run_pairs(f.run)
-    broken = _constant_evaluation(f.run, found)
+    broken = _constant_evaluation(f.run)
     yield from broken
     pair = loss_pair(found)
     c = curves(f.run, pair) if pair is not None and not diverged(f.run, pair.train + pair.val) else None
-    if pair is not None and c is not None and not broken:
-        yield from _fit(f, pair, c)
+    if not broken:
+        yield from _judged_fit(f, pair, c)
     yield from _counterfactual(f, pair, c if not broken else None)
+
+
+def _judged_fit(f: Facts, pair: TrainValPair | None, c: fit.Curves | None) -> Iterator[Finding]:
+    """The fit findings of the pair read on its curves c, or fit.not_judged with the reason no fit rule could be
+    read (nothing when a loss of the pair diverged: metric.diverged says it)."""
+    if pair is None:
+        yield finding("fit.not_judged", Severity.INFO, reason="no_validation_loss", key=None, count=None,
+                      needed=fit.MIN_POINTS)
+        return
+    if diverged(f.run, pair.train + pair.val):
+        return
+    if c is None:
+        count = overlap(_summed(f.run, pair.val)[0], _summed(f.run, pair.train)[0])
+        yield finding("fit.not_judged", Severity.INFO, reason="too_few_points", key=pair.label[1], count=count,
+                      needed=fit.MIN_POINTS)
+        return
+    judged = list(_fit(f, pair, c))
+    reason = "unstable" if _swings(f.run, pair, f.limits) else "no_conclusion"
+    yield from judged or [finding("fit.not_judged", Severity.INFO, reason=reason, key=pair.label[1],
+                                  count=len(c.x), needed=fit.MIN_POINTS)]
 
 
 def diverged(run: Run, keys: tuple[str, ...]) -> bool:
@@ -115,16 +150,27 @@ def _evaluation_keys(run: Run, found: tuple[TrainValPair, ...]) -> list[str]:
     return [k for k in keys if (k in paired or evaluation_key(run, k)) and not NOT_EVALUATION & set(tokens(k))]
 
 
-def _constant_evaluation(run: Run, found: tuple[TrainValPair, ...]) -> list[Finding]:
+def broken_evaluation(run: Run) -> dict[str, float]:
+    """The evaluation series that never change, with their value; when there is one, also those never finite (a
+    validation loss at inf all along beside two at 0 is the same broken evaluation, not a divergence at epoch 0)."""
+    broken: dict[str, float] = {}
+    for key in _evaluation_keys(run, run_pairs(run)):
+        values = np.asarray(series(run.history, key).values, dtype=float)
+        if fit.constant(values):
+            broken[key] = float(values[np.isfinite(values)][0])
+        elif len(values) >= fit.END_POINTS and not np.isfinite(values).any():
+            broken[key] = float(values[0])
+    return broken if any(math.isfinite(v) for v in broken.values()) else {}
+
+
+def _constant_evaluation(run: Run) -> list[Finding]:
     """eval.constant, or nothing; no fit is read from a broken evaluation."""
-    constant = [(k, s) for k in _evaluation_keys(run, found)
-                if fit.constant(np.asarray((s := series(run.history, k)).values, dtype=float))]
-    if not constant:
+    broken = broken_evaluation(run)
+    if not broken:
         return []
-    key, data = constant[0]
-    value = next(v for v in data.values if math.isfinite(v))
-    return [finding("eval.constant", Severity.ERROR, key=key, keys=[k for k, _ in constant], value=value,
-                    count=len(data), digits=round(-math.log10(CONSTANT_SPREAD)))]
+    key, value = next((k, v) for k, v in broken.items() if math.isfinite(v))
+    return [finding("eval.constant", Severity.ERROR, key=key, keys=list(broken), values=list(broken.values()),
+                    value=value, count=len(series(run.history, key)), digits=round(-math.log10(CONSTANT_SPREAD)))]
 
 
 def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
@@ -153,9 +199,16 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
                       window=better.window, metric=metric, metric_change=change, settled=flat)
         return
     settled = fit.at_best(c, f.limits)
-    if settled is not None:
+    if settled is not None and not _swings(f.run, pair, f.limits):
         yield finding("fit.at_best", Severity.OK, key=val_key, train_key=train_key,
                        best_epoch=_best_epoch(f.run, pair, settled.best_epoch), rise=settled.rise)
+
+
+def _swings(run: Run, pair: TrainValPair, limits: Thresholds) -> bool:
+    """Whether the validation loss swings (metric.unstable's rule): then its end within its own noise says
+    nothing, and the run is not called at its best."""
+    return len(pair.val) == 1 and instability.unstable(finite_part(series(run.history, pair.val[0])).values,
+                                                        limits) is not None
 
 
 def _best_epoch(run: Run, pair: TrainValPair, paired_best: float) -> float:
@@ -314,6 +367,17 @@ def _hours_between(run: Run, start: float, end: float) -> float | None:
     if start in elapsed and end in elapsed and math.isfinite(elapsed[end] - elapsed[start]):
         return float(elapsed[end] - elapsed[start]) / 3600
     return None
+
+
+def fitness_best(run: Run) -> float | None:
+    """The epoch of Ultralytics' best.pt, where its fitness first peaks (the counterfactual's best checkpoint): the
+    primary metric alone (mAP50-95, top-1) may peak elsewhere, and the report says which epoch is which."""
+    monitored = _monitor(run, "ultralytics", None)
+    if monitored is None or not np.isfinite(monitored[3]).any():
+        return None
+    _, mode, x, values = monitored
+    best = replay("ultralytics", values, x, mode, len(values) + 1, 0.0).best  # as _counterfactual finds it
+    return float(x[best]) if best is not None else None
 
 
 def own_stop(run: Run, defaults: Thresholds) -> OwnStop | None:
