@@ -33,7 +33,7 @@ from reporter.report.analysis import metrics
 from reporter.report.analysis.advice import checklist, recommendations
 from reporter.report.analysis.clustering import analyse_clustering
 from reporter.report.analysis.dataset import dataset_mismatch, profile
-from reporter.report.analysis.diagnosis import own_stop, run_pairs, verdict
+from reporter.report.analysis.diagnosis import own_stop, paired_losses, run_pairs, verdict
 from reporter.report.analysis.findings import Facts, findings, reference_target
 from reporter.report.analysis.projection import (
     Calibration,
@@ -165,6 +165,7 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
     clustering = analyse_clustering(run.predictions) if run.predictions else None
     facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds, clustering, unit, now, target)
     found = findings(facts)
+    pairs = run_pairs(run)
     return Analysis(
         run=run_info(run), curves=curves(run, data if key else None, loss_data), status=status.status,
         last_epoch=status.last_epoch, metric=metric, loss=loss,
@@ -172,7 +173,8 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
         projection=projection, dataset=dataset,
         reference=refs, findings=found, checklist=checklist(run, metric, found, loss),
         recommendations=recommendations(run, metric, found), thresholds=frozen_mapping(asdict(limits)),
-        generated_at=now, seeds=seeds, clustering=clustering, verdict=verdict(found), pairs=run_pairs(run),
+        generated_at=now, seeds=seeds, clustering=clustering, verdict=verdict(found), pairs=pairs,
+        paired_losses=paired_losses(run, pairs),
     )
 
 

@@ -37,7 +37,8 @@ from reporter.report.analysis.curves import Fit, fit_members, net_trend
 from reporter.report.analysis.diagnosis import framework
 from reporter.report.series import finite_part
 
-METHOD = "ensemble of learning-curve families (Domhan et al. 2015), weighted median, conformal interval"
+METHOD = "curve_ensemble"
+"""The projection method's code in summary.json; the templates name it in each language (messages.projection_method)."""
 MIN_POINTS = 6
 """Fewer per-epoch values than this give an honest 'insufficient data' in reports."""
 MIN_FIT_POINTS = 5

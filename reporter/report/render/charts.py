@@ -15,6 +15,7 @@ import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
@@ -147,10 +148,23 @@ def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
                 xs, ys = decimated(finite.x.tolist(), drawable(finite.values.tolist()))
                 axes.plot(xs, ys, marker=_marker(len(finite), "."), color=COLOURS["loss"] if index == 0 else None,
                           label=data.key)
+        _mark_validation_minimum(axes, a, labels["val_best"])
         axes.set_xlabel(labels[a.x_unit])
         axes.set_ylabel(labels["loss"])
         axes.legend(loc="best", fontsize=8, frameon=False)
         return Chart("loss", figure)
+
+
+def _mark_validation_minimum(axes: Axes, a: Analysis, label: str) -> None:
+    """The paired validation loss's minimum, as the metric chart marks its best: a dot on the curve when the chart
+    draws that key, else (a sum of components, not drawn) a dashed line at its epoch."""
+    p = a.paired_losses
+    if p is None or p.val_best is None or drawable([p.val_best.value]) != [p.val_best.value]:
+        return
+    if p.val_key in {c.key for c in a.curves.losses}:
+        axes.scatter([p.val_best.x], [p.val_best.value], s=60, color=COLOURS["best"], zorder=3, label=label)
+    else:
+        axes.axvline(p.val_best.x, color=COLOURS["best"], ls="--", lw=1, label=label)
 
 
 def class_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
