@@ -86,7 +86,7 @@ class Chart:
             self.texts(labels)
         for axes, position in zip(self.figure.axes, self.geometry):
             axes.set_position(position)
-            axes.set_in_layout(True)  # set_position takes an axes out of the layout  # set_position takes an axes out of the layout
+            axes.set_in_layout(True)  # set_position takes an axes out of the layout
         self.figure.set_layout_engine("constrained")
 
     def svg(self) -> bytes:
@@ -206,7 +206,20 @@ def loss_chart(a: Analysis) -> Chart | None:
                 xs, ys = decimated(finite.x.tolist(), drawable(finite.values.tolist()))
                 axes.plot(xs, ys, marker=_marker(len(finite), "."), color=COLOURS["loss"] if index == 0 else None,
                           label=data.key)
-        return Chart("loss", figure, _texts(axes, xlabel=a.x_unit, ylabel="loss"))
+        named = _mark_validation_minimum(axes, a)
+        return Chart("loss", figure, _texts(axes, named, xlabel=a.x_unit, ylabel="loss"))
+
+
+def _mark_validation_minimum(axes: Axes, a: Analysis) -> list[tuple[Artist, str, str]]:
+    """The paired validation loss's minimum, as the metric chart marks its best: a dot on the curve when the chart
+    draws that key, else (a sum of components, not drawn) a dashed line at its epoch."""
+    p = a.paired_losses
+    if p is None or p.val_best is None or drawable([p.val_best.value]) != [p.val_best.value]:
+        return []
+    if p.val_key in {c.key for c in a.curves.losses}:
+        return [(axes.scatter([p.val_best.x], [p.val_best.value], s=60, color=COLOURS["best"], zorder=3),
+                 "val_best", "")]
+    return [(axes.axvline(p.val_best.x, color=COLOURS["best"], ls="--", lw=1), "val_best", "")]
 
 
 def class_chart(a: Analysis) -> Chart | None:
