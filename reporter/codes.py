@@ -64,6 +64,8 @@ def _code(name: str, *severities: Severity, unit_aware: bool = False, **params: 
 P = Param
 K = Kind
 S = Severity
+FRAMEWORKS = ("keras", "lightning", "hf", "ultralytics", "yolov5", "mmengine")
+"""Whose early-stopping rule a run's counterfactual replays (analysis.diagnosis.framework)."""
 
 FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     # run status
@@ -72,17 +74,19 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           reason=P(K.TEXT, choices=("nan", "traceback"))),
     _code("run.stopped_early", S.WARN, S.INFO, epoch=P(K.EPOCH, optional=True),
           planned_epochs=P(K.EPOCH, optional=True), patience=P(K.COUNT, optional=True),
-          framework=P(K.TEXT, optional=True, choices=("keras", "lightning", "hf", "ultralytics"))),
+          framework=P(K.TEXT, optional=True, choices=FRAMEWORKS)),
     _code("run.finished", S.OK, unit_aware=True, last_epoch=P(K.EPOCH, optional=True),
-          planned_epochs=P(K.EPOCH, optional=True), epoch_base=P(K.COUNT), epochs_done=P(K.EPOCH, optional=True)),
+          planned_epochs=P(K.EPOCH, optional=True), epoch_base=P(K.COUNT), epochs_done=P(K.EPOCH, optional=True),
+          max_steps=P(K.COUNT, optional=True)),
     _code("run.stalled", S.ERROR, unit_aware=True, hours_since_last=P(K.HOURS, optional=True),
-          typical_hours=P(K.HOURS, optional=True)),
+          typical_hours=P(K.HOURS, optional=True), last_write=P(K.TIME, optional=True), recorded=P(K.FLAG)),
     _code("run.pretraining", S.INFO, epoch=P(K.EPOCH), planned_epochs=P(K.EPOCH, optional=True),
           metric=P(K.TEXT, optional=True)),
     _code("run.running", S.INFO, unit_aware=True, last_epoch=P(K.EPOCH, optional=True),
           planned_epochs=P(K.EPOCH, optional=True)),
     _code("run.stopped_logging", S.WARN, S.INFO, unit_aware=True, hours_since_last=P(K.HOURS, optional=True),
-          last_epoch=P(K.EPOCH, optional=True), planned_epochs=P(K.EPOCH, optional=True)),
+          last_epoch=P(K.EPOCH, optional=True), planned_epochs=P(K.EPOCH, optional=True),
+          last_write=P(K.TIME, optional=True), recorded=P(K.FLAG)),
     _code("run.planned_from_thres_delta", S.INFO, planned_epochs=P(K.EPOCH), thres=P(K.NUMBER), delta=P(K.NUMBER),
           configured=P(K.VALUE, optional=True)),
     _code("run.resumed", S.INFO, restarts=P(K.COUNT)),
@@ -92,8 +96,9 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("metric.missing", S.WARN),
     _code("seeds.summary", S.INFO, n=P(K.COUNT), key=P(K.TEXT), mean=P(K.NUMBER), std=P(K.NUMBER),
           low=P(K.NUMBER), high=P(K.NUMBER)),
-    _code("metric.chosen", S.INFO, metric=P(K.TEXT),
-          basis=P(K.TEXT, choices=("framework", "validation", "test", "loss", "other")), n_points=P(K.COUNT)),
+    _code("metric.chosen", S.INFO, unit_aware=True, metric=P(K.TEXT),
+          basis=P(K.TEXT, choices=("framework", "fitness", "validation", "test", "loss", "other")), n_points=P(K.COUNT),
+          fitness_epoch=P(K.EPOCH, optional=True), best_epoch=P(K.EPOCH, optional=True), heads=P(K.COUNT)),
     _code("metric.sparse", S.WARN, unit_aware=True, n_points=P(K.COUNT), last_metric_epoch=P(K.EPOCH),
           last_epoch=P(K.EPOCH), best_so_far=P(K.FLAG)),
     _code("metric.insufficient_data", S.WARN, n_points=P(K.COUNT), needed=P(K.COUNT)),
@@ -106,7 +111,7 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("metric.oscillating", S.WARN, window=P(K.COUNT), noise=P(K.NUMBER, optional=True)),
     _code("metric.stable", S.INFO, window=P(K.COUNT), slope=P(K.NUMBER, optional=True), slope_per=P(K.TEXT)),
     _code("metric.diverged", S.ERROR, unit_aware=True, key=P(K.TEXT), epoch=P(K.EPOCH),
-          cause=P(K.TEXT, choices=("nan", "inf", "jump"))),
+          cause=P(K.TEXT, choices=("nan", "inf", "jump")), to_end=P(K.FLAG)),
     _code("metric.nan", S.WARN, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT)),
     _code("loss.nan_rows", S.INFO, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT),
           summed=P(K.FLAG)),
@@ -152,24 +157,34 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     # seeds
     _code("seeds.high_variance", S.WARN, std=P(K.NUMBER), gap=P(K.NUMBER), n=P(K.COUNT)),
     # diagnosis: fit and stopping
-    _code("eval.constant", S.ERROR, unit_aware=True, key=P(K.TEXT), keys=P(K.LIST), value=P(K.NUMBER), count=P(K.COUNT),
+    _code("eval.constant", S.ERROR, unit_aware=True, key=P(K.TEXT), keys=P(K.LIST), values=P(K.LIST), value=P(K.NUMBER), count=P(K.COUNT),
           digits=P(K.COUNT)),
     _code("fit.overfitting", S.WARN, unit_aware=True, best_epoch=P(K.EPOCH), rise=P(K.FRACTION),
           train_change=P(K.FRACTION), key=P(K.TEXT), train_key=P(K.TEXT), p_value=P(K.NUMBER)),
     _code("fit.generalization_gap", S.WARN, unit_aware=True, since_epoch=P(K.EPOCH), val_change=P(K.FRACTION),
-          train_change=P(K.FRACTION), key=P(K.TEXT), train_key=P(K.TEXT), evaluations=P(K.COUNT)),
-    _code("fit.still_improving", S.OK, S.WARN, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT),
-          val_change=P(K.FRACTION), train_change=P(K.FRACTION), window=P(K.COUNT)),
+          train_change=P(K.FRACTION), key=P(K.TEXT), train_key=P(K.TEXT), evaluations=P(K.COUNT),
+          noise=P(K.FRACTION)),
+    _code("fit.still_improving", S.OK, S.INFO, S.WARN, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT),
+          val_change=P(K.FRACTION), train_change=P(K.FRACTION), window=P(K.COUNT), metric=P(K.TEXT, optional=True),
+          metric_change=P(K.FRACTION, optional=True), settled=P(K.FLAG)),
     _code("fit.underfitting", S.WARN, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT),
-          val_change=P(K.FRACTION), train_change=P(K.FRACTION), window=P(K.COUNT)),
+          val_change=P(K.FRACTION), train_change=P(K.FRACTION), window=P(K.COUNT), metric=P(K.TEXT, optional=True),
+          metric_change=P(K.FRACTION, optional=True), settled=P(K.FLAG)),
     _code("fit.at_best", S.OK, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT), best_epoch=P(K.EPOCH),
           rise=P(K.FRACTION)),
+    _code("fit.not_judged", S.INFO, reason=P(K.TEXT, choices=("no_validation_loss", "too_few_points", "unstable",
+                                                                  "no_conclusion")),
+          key=P(K.TEXT, optional=True), count=P(K.COUNT, optional=True), needed=P(K.COUNT)),
     _code("stop.counterfactual", S.INFO, S.WARN, unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
           patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH, optional=True), best_epoch=P(K.EPOCH),
           epochs_after_best=P(K.EPOCH), hours_after_best=P(K.HOURS, optional=True),
           premature=P(K.FLAG),
-          framework=P(K.TEXT, choices=("keras", "lightning", "hf", "ultralytics")),
-          basis=P(K.TEXT, choices=("config", "default"))),    # diagnosis: instability, learning rate, time
+          framework=P(K.TEXT, choices=FRAMEWORKS),
+          basis=P(K.TEXT, choices=("config", "default")), evaluations_after_best=P(K.COUNT),
+          later_best_epoch=P(K.EPOCH, optional=True), mismatch=P(K.FLAG), too_early=P(K.FLAG),
+          default_patience=P(K.COUNT), noise_scales=P(K.NUMBER), metric=P(K.TEXT, optional=True),
+          metric_at_stop=P(K.NUMBER, optional=True), metric_best=P(K.NUMBER, optional=True),
+          metric_best_epoch=P(K.EPOCH, optional=True)),    # diagnosis: instability, learning rate, time
     _code("loss.spikes", S.WARN, S.INFO, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT),
           noise=P(K.FRACTION, optional=True), noise_limit=P(K.FRACTION), window=P(K.COUNT), rtol=P(K.NUMBER)),
     _code("loss.diverging", S.WARN, unit_aware=True, key=P(K.TEXT), min_epoch=P(K.EPOCH), minimum=P(K.NUMBER),
@@ -220,9 +235,13 @@ RECOMMENDATIONS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     _code("rec.regularise", key=P(K.TEXT), ultralytics=P(K.FLAG), classify=P(K.FLAG), rising=P(K.FLAG)),
     _code("rec.early_stopping", unit_aware=True, monitor=P(K.TEXT), mode=P(K.TEXT, choices=("min", "max")),
           patience=P(K.COUNT), min_delta=P(K.NUMBER), stop_epoch=P(K.EPOCH),
-          framework=P(K.TEXT, choices=("keras", "lightning", "hf", "ultralytics"))),
+          framework=P(K.TEXT, choices=FRAMEWORKS)),
+    _code("rec.raise_patience", unit_aware=True, stop_epoch=P(K.EPOCH), patience=P(K.COUNT), default=P(K.COUNT),
+          framework=P(K.TEXT, choices=FRAMEWORKS)),
     _code("rec.more_epochs", unit_aware=True, last_epoch=P(K.EPOCH), val_change=P(K.FRACTION), window=P(K.COUNT)),
     _code("rec.check_validation_split", key=P(K.TEXT), value=P(K.NUMBER)),
+    _code("rec.fix_dataset_name", declared=P(K.TEXT), found=P(K.TEXT)),
+    _code("rec.check_evaluation", unit_aware=True, key=P(K.TEXT), epoch=P(K.EPOCH), cause=P(K.TEXT, choices=("nan", "inf"))),
     # diagnosis: instability, learning rate, time
     _code("rec.stabilise_training", key=P(K.TEXT, optional=True), current=P(K.VALUE, optional=True),
           suggested=P(K.VALUE, optional=True)),
@@ -247,14 +266,22 @@ def check(registry: Mapping[str, Code], code: str, severity: Severity | None, pa
         raise ValueError(f"{code}: undeclared params {sorted(unknown)}, missing params {sorted(missing)}")
 
 
+def _whole_epochs(declared: Code, params: dict[str, object]) -> dict[str, object]:
+    """Epoch params as ints when they are whole (summary.json says "best_epoch": 2, not 2.0); values of a
+    fractional epoch (0.23 of one) stay floats."""
+    return {k: int(v) if declared.params[k].kind is Kind.EPOCH and isinstance(v, float) and v.is_integer() else v
+            for k, v in params.items()}
+
+
 def finding(code: str, severity: Severity, **params: object) -> Finding:
     """A finding of a declared code, checked against its declaration: every rule builds its findings here."""
     check(FINDINGS, code, severity, params)
-    return Finding(code, severity, frozen_mapping(params))
+    return Finding(code, severity, frozen_mapping(_whole_epochs(FINDINGS[code], params)))
 
 
 def recommendation(code: str, evidence: tuple[str, ...] = (), change: SettingChange | None = None,
                    **params: object) -> Recommendation:
     """A recommendation of a declared code, with the finding codes behind it and the setting it changes."""
     check(RECOMMENDATIONS, code, None, params)
+    params = _whole_epochs(RECOMMENDATIONS[code], params)
     return Recommendation(code, frozen_mapping(params), evidence, change)

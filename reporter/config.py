@@ -67,6 +67,9 @@ class Thresholds:
     """Early-stopping counterfactual: the patience used when the run's config states none (Keras-style)."""
     stop_min_delta: float = 0.0
     """Early-stopping counterfactual: the min_delta used when the run's config states none."""
+    stop_noise: float = 1.0
+    """Early-stopping counterfactual: a best after the stop (of the monitored value, or of the primary metric) counts
+    as lost only when it beats the best up to the stop by more than this many noise scales of its curve."""
     spike_window: int = 10
     """Lightning SpikeDetection's window: a training loss is compared with the mean of its last this many values."""
     spike_rtol: float = 2.0
@@ -79,12 +82,20 @@ class Thresholds:
     """The training loss diverges when it rose significantly over the last `window` values and gave back more than
     this share of everything it had gained (from its first value down to its minimum)..."""
     diverging_ratio: float = 2.0
-    """...or ended at least this many times above its (positive) minimum."""
+    """...or ended at least this many times above its (positive) minimum..."""
+    diverging_floor: float = 0.1
+    """...and in either case rose from its minimum by at least this share of its own range (largest minus smallest
+    value): lightning-finance-v3's loss, 5.8e-5 at its first epoch, moves from 8e-7 to 4.9e-6 (7% of its range), which
+    is numerical noise at convergence, not divergence; other-volatility's real divergence rises 19% of its range."""
     unstable_change: float = 0.05
     """The validation loss is unstable when, over the second half of the run, its moves against its own net
     direction (the rises of a falling curve) add up to at least this share of its median level per evaluation: a
     monotone curve, however steep, has none; measured on tests/fixtures/real-runs (0.05 keeps the labelled
     unstable runs and precision of the former relative-change rule)."""
+    unstable_range: float = 0.005
+    """...and to at least this share of the curve's whole range (largest minus smallest value) per evaluation: noise
+    on a loss that converged near 0 is large against its level but small against how far it fell (yolo-cls-v11-train3:
+    0.0044; the labelled unstable runs: 0.0075 and more)."""
     lr_drop: float = 0.5
     """The learning rate dropped when one logged value is at most this share of the one before."""
     lr_window: int = 5
@@ -214,12 +225,15 @@ _THRESHOLD_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "improving_min_drop": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
     "stop_patience": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
     "stop_min_delta": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
+    "stop_noise": (lambda v: _is_number(v) and v >= 0, "a number >= 0"),
     "spike_window": (_is_positive_int, "a positive integer"),
     "spike_rtol": (lambda v: _is_number(v) and v > 0, "a positive number"),
     "spike_noise": (lambda v: _is_number(v) and v > 0, "a positive number"),
     "diverging_share": (lambda v: _is_number(v) and 0 < v <= 1, "a number in (0, 1]"),
     "diverging_ratio": (lambda v: _is_number(v) and v > 1, "a number > 1"),
+    "diverging_floor": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
     "unstable_change": (lambda v: _is_number(v) and v > 0, "a positive number"),
+    "unstable_range": (lambda v: _is_number(v) and 0 <= v < 1, "a number in [0, 1)"),
     "lr_drop": (lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1"),
     "lr_window": (_is_positive_int, "a positive integer"),
     "lr_floor": (lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1"),

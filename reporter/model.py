@@ -11,10 +11,12 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd  # only the annotation of Run.history: importing the model must not load pandas
 
 HISTORY_COLUMNS = ("source", "key", "x_kind", "x", "value", "wall_time")
 
@@ -104,7 +106,7 @@ class LoggedStats:
 class Plan:
     """The planned length of a run and where that number came from."""
 
-    epochs: int
+    epochs: float  # HF num_train_epochs may be fractional (3.4); the other sources give whole epochs
     basis: str  # umc_thres_delta | config | run_toml
     params: Mapping[str, Any] = field(default_factory=frozen_mapping)
 
@@ -174,6 +176,7 @@ class Run:
     predictions: tuple[Predictions, ...] = ()  # per-epoch cluster assignments, sorted by epoch
     location: Path | None = None  # the run folder or file, resolved: out/<id> records whose report it holds
     metric_hint: str | None = None  # the framework's own primary metric, when its files say which
+    last_write_recorded: bool = False  # last_write is the history's own last wall time, not the file's mtime
     skipped_lines: tuple[int, ...] = ()  # garbled lines of the history left out (more cells than the header)
 
 
@@ -339,6 +342,18 @@ class TrainValPair:
 
 
 @dataclass(frozen=True)
+class PairedLosses:
+    """The training and validation losses the fit rules read (one key each, or Ultralytics' components summed), as
+    logged per epoch: what the key-metrics table shows first and where the loss chart marks the validation minimum."""
+
+    train_key: str  # the key, or the keys joined with ' + '
+    val_key: str
+    train: Point | None  # the last finite training value
+    val: Point | None  # the last finite validation value
+    val_best: Point | None  # the lowest validation value: the best epoch the appendix defines
+
+
+@dataclass(frozen=True)
 class SeedSummary:
     """Final results over seeds of one configuration, as papers report them (unit of the source)."""
 
@@ -425,6 +440,7 @@ class Analysis:
     x_unit: str = "epoch"  # what x counts: "epoch", or "step" for histories indexed by optimiser steps only
     verdict: str = "healthy"  # healthy | needs_attention | action_needed (analysis.diagnosis.verdict)
     pairs: tuple[TrainValPair, ...] = ()  # the train/validation pairs the diagnosis read
+    paired_losses: PairedLosses | None = None  # the loss pair the fit rules read, when the run has one
 
 
 def scalar(value: Any) -> Any:
@@ -432,3 +448,19 @@ def scalar(value: Any) -> Any:
     if isinstance(value, (list, tuple)) and len(value) == 1:
         return value[0]
     return value
+
+
+SECTION = "."
+"""Joins a nested config's sections into one key: Lightning's `optimizer: {weight_decay: ..}` reads as
+`optimizer.weight_decay`, the key the user edits."""
+
+
+def config_keys(hyperparameters: Mapping[str, Any], names: tuple[str, ...]) -> Iterator[str]:
+    """The run's config keys that hold a setting known by any of the names, in the order to trust them: each name
+    as a top-level key, then the same name inside any section (`trainer.max_epochs`), in the file's order.
+
+    Nested configs are read flattened (ingest.sidecar), so a setting can sit under any section; callers take the
+    first key whose value they can use and report that key, so that the advice names what to edit.
+    """
+    yield from (name for name in names if name in hyperparameters)
+    yield from (key for name in names for key in hyperparameters if key.endswith(SECTION + name))

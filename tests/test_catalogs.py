@@ -7,7 +7,7 @@ import re
 import pytest
 from babel.messages.pofile import read_po
 
-from reporter.model import CheckItem, CheckStatus
+from reporter.model import CheckItem, CheckStatus, frozen_mapping
 from reporter.report.render.environment import BUILTIN_TEMPLATES, environment
 
 PLACEHOLDER = re.compile(r"%\(\w+\)s|%%")
@@ -49,7 +49,7 @@ def test_pot_matches_the_templates(tmp_path) -> None:
 
 
 CHECK_CODES = ["check.no_crash", "check.loss_finite", "check.loss_informative", "check.metric_logged_often",
-               "check.metric_improving", "check.reached_plan", "check.dataset_clean",
+               "check.metric_improving", "check.reached_plan", "check.stopped_by_own_rule", "check.dataset_clean",
                "check.same_split_as_reference", "check.test_result"]
 
 
@@ -60,7 +60,7 @@ def test_every_check_item_has_words(lang: str, output: str) -> None:
     env = environment(lang, output)
     messages = env.get_template("partials/messages.j2").make_module()
     for code in CHECK_CODES:
-        assert code not in str(messages.check(CheckItem(code, CheckStatus.PASS))), code
+        assert code not in str(messages.check(CheckItem(code, CheckStatus.PASS, frozen_mapping({"epoch": 9.0})))), code
 
 
 def test_analysis_only_emits_check_items_the_templates_know() -> None:

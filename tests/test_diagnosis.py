@@ -246,7 +246,8 @@ def test_one_best_epoch_per_report() -> None:
 
 def test_verdict_rule() -> None:
     warn, error, ok = (Finding("x", s) for s in (Severity.WARN, Severity.ERROR, Severity.OK))
-    assert [verdict(()), verdict((ok,)), verdict((ok, warn)), verdict((warn, error))] == \
+    fit_ok = Finding("fit.at_best", Severity.OK)
+    assert [verdict((fit_ok,)), verdict((ok, fit_ok)), verdict((fit_ok, warn)), verdict((warn, error))] == \
         ["healthy", "healthy", "needs_attention", "action_needed"]
 
 
@@ -312,3 +313,17 @@ def test_a_saturated_top5_accuracy_is_not_broken_evaluation() -> None:
     stuck = make_run([1.0] * 12, falling, metric_key="metrics/accuracy_top1",
                      extra={"train/loss": falling, "val/loss": falling})
     assert codes(stuck)["eval.constant"].params["key"] == "metrics/accuracy_top1"
+
+
+def test_more_epochs_stay_advised_when_the_metric_has_too_few_values_to_judge() -> None:
+    """The metric gate of rec.more_epochs (QA-2 #9) needs a metric trend to read: a metric logged only a few times
+    over the stretch cannot show that it settled, so the falling losses still advise more epochs."""
+    loss, val = [2.0 * 0.9 ** i for i in range(15)], [2.2 * 0.92 ** i for i in range(15)]
+    acc = [0.5 + 0.01 * i if i % 5 == 0 else float("nan") for i in range(15)]
+    run = make_run(acc, loss, extra={"val_loss": val}, planned=15, hyperparameters={"epochs": 15}, split="val")
+    found = {f.code: f for f in analyse(run, NOW).findings}
+    assert found["fit.still_improving"].severity is Severity.WARN and not found["fit.still_improving"].params["settled"]
+    settled = make_run([0.9 + 1e-4 * (i % 2) for i in range(15)], loss, extra={"val_loss": val}, planned=15,
+                       hyperparameters={"epochs": 15}, split="val")
+    flat = {f.code: f for f in analyse(settled, NOW).findings}["fit.still_improving"]
+    assert flat.severity is Severity.INFO and flat.params["settled"]

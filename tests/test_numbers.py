@@ -10,13 +10,13 @@ from reporter.report.render.environment import Numbers
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_tiny_value_keeps_its_digits(lang: str) -> None:
-    assert Numbers(lang).number(1.234e-5, 4) == "1.2340E-5"
+    assert Numbers(lang).number(1.234e-5, 4) == "1.23×10⁻⁵"
     assert Numbers(lang).number(0.0123, 4) == "0.0123"
     assert Numbers(lang).number(0.0, 4) == "0.0000"
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_huge_value_with_decimals_is_scientific_but_counts_are_not(lang: str) -> None:
-    assert Numbers(lang).number(1.25329e12, 4) == "1.2533E12"
+    assert Numbers(lang).number(1.25329e12, 4) == ("1.3T" if lang == "en" else "1.3万亿")
     assert Numbers(lang).number(1_000_000, 0) == "1,000,000"
     assert Numbers(lang).number(1234.5, 2) == "1,234.50"

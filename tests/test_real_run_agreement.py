@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 from datetime import datetime, timezone
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -24,6 +25,7 @@ from reporter.report.analysis.diagnosis import curves, fit, run_pairs
 from reporter.report.analysis.diagnosis.pairing import loss_pair
 from reporter.report.analysis.metrics import trend
 from reporter.report.ingest import load_run
+from reporter.report.render.environment import environment
 
 RUNS = ROOT / "tests" / "fixtures" / "real-runs"
 NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)
@@ -33,11 +35,21 @@ _spec.loader.exec_module(measure)
 
 CANNOT_RAISE_OVERFITTING: dict[str, str] = {}
 """Runs labelled overfitting that cannot raise fit.overfitting, with the reason."""
-FLOORS = {  # label: (precision, recall) measured on the set; a change to the rules may raise them, never lower them
-    "overfitting": (1.00, 0.75),
-    "generalization_gap": (0.70, 0.43),  # 61 runs read; 0.78 / 0.47 on the 51 read before the reader gaps closed
-    "still_improving": (0.85, 0.50),
-    "broken_eval": (1.00, 1.00),
+FLOORS = {  # row of measure.MEASURED: (precision, recall) measured on the set; a change to the rules may raise them,
+    # never lower them (tools/measure_diagnosis.py prints the table)
+    "fit.overfitting": (1.00, 0.76),
+    "fit.generalization_gap": (0.87, 0.43),  # 61 runs; no gap on a validation loss still improving or above training
+    "fit.still_improving": (1.00, 0.38),  # 7/18: lightning-finance-v3 (also still_improving) raises fit.underfitting
+    "fit.still_improving or fit.underfitting": (1.00, 0.61),  # yolo-dl3-train2 also labelled still_improving on review
+    "eval.constant": (1.00, 1.00),
+    "loss.spikes": (0.40, 0.15),
+    "loss.diverging": (1.00, 0.07),  # 1/13: finance-v3's 'divergence' was the last mini-batch of an epoch (QA-2 #7)
+    "metric.unstable": (0.75, 0.46),
+    "any instability code": (0.58, 0.53),
+    "verdict healthy": (0.66, 0.40),  # the verdict the report prints (summary.json), not "no diagnosis code"; 0.77/0.50
+    # before more epochs needed a gaining metric: other-videomae-video (still_improving; val_accuracy flat since 68) is
+    # healthy now, its falling losses said as information; recall 0.55 -> 0.40 when healthy came to need a judged fit
+    # (fit.not_judged: deit-mae-finetune, lightning-dlops-v14/v6, labelled healthy, cannot be judged from their logs)
 }
 
 
@@ -97,11 +109,19 @@ def test_no_run_labelled_overfitting_is_called_at_its_best(analyses: dict[str, A
 
 
 def test_precision_and_recall_stay_at_their_measured_floors(analyses: dict[str, Analysis]) -> None:
-    truth = {run_id: {LABELS[run_id]["label"], *filter(None, LABELS[run_id]["also"].split(";"))} for run_id in analyses}
-    said = {run_id: measure.said_labels(_codes(a)) for run_id, a in analyses.items()}
-    for label, (precision, recall) in FLOORS.items():
-        tp, fp, fn = measure.counts(truth, said, label)
-        assert tp / (tp + fp) >= precision and tp / (tp + fn) >= recall, (label, tp, fp, fn)
+    truth = {run_id: measure.truth_of(LABELS[run_id]) for run_id in analyses}
+    said = {run_id: measure.predicted(a) for run_id, a in analyses.items()}
+    assert set(FLOORS) == set(measure.MEASURED)
+    for row, (precision, recall) in FLOORS.items():
+        tp, fp, fn = measure.counts(truth, said, row)
+        assert tp + fp and tp / (tp + fp) >= precision and tp / (tp + fn) >= recall, (row, tp, fp, fn)
+
+
+def test_the_healthy_row_measures_the_printed_verdict(analyses: dict[str, Analysis]) -> None:
+    """QA #16: 'healthy' was measured as 'no diagnosis code', never the verdict the report prints: keras-tvn-video has
+    no diagnosis warning but its verdict is needs_attention (a stop.counterfactual warning)."""
+    a = analyses["keras-tvn-video"]
+    assert a.verdict != "healthy" and "verdict" not in measure.predicted(a)
 
 
 # --- regressions found while checking the agreement ---------------------------------------------------
@@ -159,8 +179,11 @@ def test_an_ultralytics_overfit_in_loss_names_both_checkpoints(analyses: dict[st
 
 def test_a_training_loss_logged_four_times_is_no_curve_to_judge(analyses: dict[str, Analysis]) -> None:
     """hf-whisper-braj logs its training loss 4 times beside 20 evaluations: interpolated, those 4 points made a
-    straight line the rank test found 'falling significantly', and the run was called still improving."""
-    assert not {c for c in _codes(analyses["hf-whisper-braj"]) if c.startswith("fit.")}
+    straight line the rank test found 'falling significantly', and the run was called still improving. The report
+    says the fit was not judged, and why."""
+    assert {c for c in _codes(analyses["hf-whisper-braj"]) if c.startswith("fit.")} == {"fit.not_judged"}
+    judged = next(f for f in analyses["hf-whisper-braj"].findings if f.code == "fit.not_judged")
+    assert judged.params["reason"] == "too_few_points"
 
 
 def test_a_finished_run_on_a_plateau_is_not_a_watch_item(analyses: dict[str, Analysis]) -> None:
@@ -170,3 +193,45 @@ def test_a_finished_run_on_a_plateau_is_not_a_watch_item(analyses: dict[str, Ana
     plateau = next(f for f in a.findings if f.code == "metric.plateau")
     assert plateau.severity is Severity.INFO and plateau.params["ended"]
     assert "rec.lower_lr" not in {r.code for r in a.recommendations}
+
+
+def test_a_gap_that_ends_higher_within_its_noise_is_not_worded_as_flat(analyses: dict[str, Analysis]) -> None:
+    """other-wheeze (QA-2 #15): val_loss ends 35% above one low evaluation on a curve with ±20% spikes; overfitting
+    rightly does not fire (the rise is not significant, p 0.31, and within its noise), but the gap's advice said
+    'instead of staying flat' and its text did not say why a 35% rise is no overfitting."""
+    a = analyses["other-wheeze"]
+    gap = next(f for f in a.findings if f.code == "fit.generalization_gap")
+    assert 0 < gap.params["val_change"] <= gap.params["noise"]
+    messages = environment("en", "md").get_template("partials/messages.j2").make_module()
+    text = str(messages.finding(gap, SimpleNamespace(x_unit="epoch", metric=None)))
+    assert "35.3% above its best" in text and "noise spans" in text
+    regularise = next(r for r in a.recommendations if r.code == "rec.regularise")
+    assert "flat" not in str(messages.rec_body(regularise))
+
+
+def test_more_epochs_need_the_metric_still_gaining_and_no_close_mosaic_step(analyses: dict[str, Analysis]) -> None:
+    """yolo-dl3-train2 (QA-2 #9; mAP50-95 0.985 to 0.989 over its last 100 epochs) was told 'More training is likely
+    to help' and 'epochs from 300 to 450' from a 31% training-loss drop, half of it the close_mosaic step at 291."""
+    a = analyses["yolo-dl3-train2"]
+    improving = next(f for f in a.findings if f.code == "fit.still_improving")
+    assert improving.severity is Severity.INFO and improving.params["settled"]
+    assert improving.params["metric"] == "metrics/mAP50-95(B)" and improving.params["metric_change"] is None
+    assert abs(improving.params["train_change"]) < 0.2  # read over epochs 191-290, before mosaic closes
+    assert "rec.more_epochs" not in {r.code for r in a.recommendations}
+    gaining = next(f for f in analyses["yolo-mouse-keyboard"].findings if f.code == "fit.still_improving")
+    assert gaining.severity is Severity.WARN and gaining.params["metric_change"] > 0
+
+
+def test_a_lightning_loss_logged_every_few_steps_is_read_as_its_epoch_mean(analyses: dict[str, Analysis]) -> None:
+    """lightning-mnist20k-v10 logs train_loss every 50 steps under its epoch number: the fit rules, the spike rule
+    and the key-metrics table read the last mini-batch of each epoch (0.166 at epoch 19; the epoch's mean 0.028),
+    where Lightning's own on_epoch logging reports the mean."""
+    loss = analyses["lightning-mnist20k-v10"].paired_losses
+    assert loss is not None and loss.train is not None and loss.train.value < 0.05
+
+
+def test_no_validation_loss_is_both_at_its_best_and_unstable(analyses: dict[str, Analysis]) -> None:
+    """QA-2 #14: 'ends at its best within its own noise' and 'swings instead of converging' contradict each other."""
+    for run_id, analysis in analyses.items():
+        keys = {f.code: f.params.get("key") for f in analysis.findings}
+        assert not ("fit.at_best" in keys and keys.get("metric.unstable") == keys["fit.at_best"]), run_id

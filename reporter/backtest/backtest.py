@@ -19,7 +19,7 @@ from reporter.report.analysis.curves import FAMILIES, fit_family
 from reporter.report.analysis.projection import (
     Calibration,
     CurveEnsemble,
-    calibration_from_errors,
+    kind_calibration,
 )
 
 PREFIXES = (0.2, 0.4, 0.6)
@@ -92,12 +92,9 @@ def calibration_errors(curves: Iterable[Curve], cuts: Sequence[float] = CALIBRAT
 
 def leave_one_source_out(curves: Sequence[Curve]) -> dict[str, Calibration]:
     """A calibration per source repository, built from every other repository's curves."""
-    errors_by_source: dict[str, list[tuple[float, float, float, int]]] = defaultdict(list)
-    for curve in curves:
-        errors_by_source[curve.source].extend(calibration_errors([curve]))
-    return {source: calibration_from_errors([e for other, errs in errors_by_source.items() if other != source
-                                             for e in errs])
-            for source in errors_by_source}
+    errors = [(curve.source, curve.kind, calibration_errors([curve])) for curve in curves]
+    return {source: kind_calibration([(kind, rows) for other, kind, rows in errors if other != source])
+            for source in {curve.source for curve in curves}}
 
 
 Forecast = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]  # values and interval at every later x
@@ -113,6 +110,7 @@ def _forecasts(curve: Curve, cut: int, calibration: Calibration | None, interval
                ) -> dict[str, Callable[[], Forecast]]:
     x, y = np.asarray(curve.x[:cut]), np.asarray(curve.y[:cut])
     later = np.asarray(curve.x[cut:])
+    calibration = calibration.for_kind(curve.kind) if calibration else None
 
     def ours() -> Forecast:
         model = CurveEnsemble(interval=interval, calibration=calibration, bounds=curve.bounds).fit(
@@ -160,14 +158,15 @@ def backtest(curves: Sequence[Curve], prefixes: Sequence[float] = PREFIXES,
 
 def gain_over_last_value(errors: dict[str, np.ndarray], baseline: dict[str, np.ndarray], draws: int = 2000,
                          seed: int = 0) -> tuple[float, float, float]:
-    """1 - median error / last value's median error, with a 90% interval from resampling whole sources.
+    """1 - median error / last value's median error, with a 90% interval from resampling whole sources; NaN when
+    the last value's median error is 0 (curves settled before the cut), where no gain is defined.
 
     Curves of one repository are alike, so sources, not curves, are the independent units; the
     interval shows how much of a difference between methods a corpus this size can resolve.
     """
     sources = sorted(errors)
     ours, theirs = np.concatenate([errors[s] for s in sources]), np.concatenate([baseline[s] for s in sources])
-    point = 1 - float(np.median(ours)) / float(np.median(theirs))
+    point = 1 - float(np.median(ours)) / float(np.median(theirs)) if np.median(theirs) > 0 else math.nan
     rng = np.random.default_rng(seed)
     gains = []
     for _ in range(draws):

@@ -47,6 +47,7 @@ def load_curves(paths: list[str]) -> list[Curve]:
     """
     from reporter.config import Thresholds
     from reporter.report.analysis import primary_metric_key, summarize_metric
+    from reporter.report.analysis.projection import run_kind
     from reporter.report.ingest import load_run
     from reporter.report.series import finite_part, series
 
@@ -71,5 +72,5 @@ def load_curves(paths: list[str]) -> list[Curve]:
             continue
         summary = summarize_metric(run, key, Thresholds())
         curves.append(Curve(run.id, run.id, data.x, data.values, summary.mode.value == "max",
-                            natural_range(key, summary.scale)))
+                            natural_range(key, summary.scale), run_kind(run)))
     return curves

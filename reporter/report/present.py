@@ -27,7 +27,7 @@ from reporter.model import (
     frozen_mapping,
     scalar,
 )
-from reporter.report.analysis.diagnosis import TRAIN_ONLY_KEYS, fit
+from reporter.report.analysis.diagnosis import CLOSE_MOSAIC, TRAIN_ONLY_KEYS, fit
 from reporter.report.analysis.diagnosis.stopping import CLASSIFY_KEYS, CLASSIFY_WEIGHT, FITNESS_WEIGHTS
 from reporter.report.analysis.findings import FORK_MIN_EVALUATIONS
 from reporter.report.analysis.instability import MIN_SWING_POINTS, SPIKE_WARMUP
@@ -46,7 +46,10 @@ from reporter.report.analysis.projection import (
     FLAT_WINDOW,
     HELD_OUT_COVERAGE,
     HELD_OUT_INTERVAL,
+    HELD_OUT_KIND_COVERAGE,
+    HELD_OUT_KIND_REST_COVERAGE,
     HELD_OUT_REST_COVERAGE,
+    MIN_KIND_CURVES,
     MIN_POINTS,
     SHRINK,
     Calibration,
@@ -63,7 +66,8 @@ class KeyMetric:
     code: str  # what the row is; the template names it
     kind: str  # how to format value: metric | number | epoch | text | code | stability
     value: Any
-    note: str | None = None  # a code for the explanation column
+    note: str | None = None  # a code for the explanation column, or the key a loss row reads
+    at: float | None = None  # the epoch (or step) the value belongs to, shown in the explanation column
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class ReportContext:
     metric: MetricSummary | None
     key_metrics: tuple[KeyMetric, ...]
     positives: tuple[Finding, ...]
+    errors: tuple[Finding, ...]  # the run's results cannot be trusted until they are fixed: their own heading
     watch: tuple[Finding, ...]
     info: tuple[Finding, ...]
     dataset_profile: DatasetProfile | None
@@ -120,16 +125,13 @@ def _seed_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
 
 
 def _key_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
+    """What a senior researcher reads first: the primary metric now and at its best, the validation loss now and at
+    its minimum, and the training loss the fit rules read; then trend, status and plan."""
     if a.seeds is not None and a.metric is not None:
         return _seed_metrics(a)
-    rows = []
-    if a.loss is not None and a.loss.current is not None:
-        rows.append(KeyMetric("key.current_loss", "number", a.loss.current.value, a.loss.key))
+    rows = [*_metric_rows(a), *_loss_rows(a)]
     m = a.metric
     if m is not None:
-        if m.best is not None:
-            rows.append(KeyMetric("key.best_metric", "metric", m.best.value))
-            rows.append(KeyMetric("key.best_epoch", "epoch", m.best.x))
         rows.append(KeyMetric("key.trend", "code", m.trend.kind.value))
         rows.append(KeyMetric("key.stability", "stability", m.stability.score))
     rows.append(KeyMetric("key.status", "code", a.status.value))
@@ -140,6 +142,33 @@ def _key_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
     if eta is not None:  # "finishes around Thu 14:00 (±1 h)": the middle of the range and its half-width
         rows.append(KeyMetric("key.finish", "finish", (eta.params["finish_at"], eta.params["spread"])))
     return tuple(rows)
+
+
+def _metric_rows(a: Analysis) -> list[KeyMetric]:
+    m = a.metric
+    if m is None:
+        return []
+    rows = [KeyMetric("key.current_metric", "metric", m.current.value, at=m.current.x)] if m.current else []
+    if m.best is not None:
+        rows.append(KeyMetric("key.best_metric", "metric", m.best.value))
+        rows.append(KeyMetric("key.best_epoch", "epoch", m.best.x))
+    return rows
+
+
+def _loss_rows(a: Analysis) -> list[KeyMetric]:
+    """The paired validation loss (unless it is the primary metric) and the training loss the fit rules read;
+    without a pair, the training loss the analysis judged."""
+    p = a.paired_losses
+    if p is None:
+        current = a.loss.current if a.loss is not None else None
+        return [KeyMetric("key.current_loss", "number", current.value, a.loss.key, current.x)] if a.loss and current else []
+    rows = []
+    if p.val is not None and p.val_best is not None and (a.metric is None or a.metric.name != p.val_key):
+        rows.append(KeyMetric("key.current_val_loss", "number", p.val.value, p.val_key, p.val.x))
+        rows.append(KeyMetric("key.best_val_loss", "number", p.val_best.value, p.val_key, p.val_best.x))
+    if p.train is not None:
+        rows.append(KeyMetric("key.train_loss", "number", p.train.value, p.train_key, p.train.x))
+    return rows
 
 
 def _reference_lines(a: Analysis) -> tuple[str | None, tuple[ReferenceLine, ...]]:
@@ -181,12 +210,16 @@ def stated_rules(calibration: Calibration | None) -> Mapping[str, Any]:
         "held_out_low": HELD_OUT_COVERAGE[0], "held_out_high": HELD_OUT_COVERAGE[1],
         "held_out_rest_low": HELD_OUT_REST_COVERAGE[0], "held_out_rest_high": HELD_OUT_REST_COVERAGE[1],
         "calibration_repositories": calibration.repositories if calibration else None,
+        "calibration_kinds": len(calibration.by_kind) if calibration else None, "kind_min_curves": MIN_KIND_CURVES,
+        "held_out_kind_low": HELD_OUT_KIND_COVERAGE[0], "held_out_kind_high": HELD_OUT_KIND_COVERAGE[1],
+        "held_out_kind_rest_low": HELD_OUT_KIND_REST_COVERAGE[0],
+        "held_out_kind_rest_high": HELD_OUT_KIND_REST_COVERAGE[1],
         "projection_shrink": SHRINK, "projection_cap": CAP,
         "held_out_interval": HELD_OUT_INTERVAL, "stability_scale": STABILITY_SCALE, "loss_edge": LOSS_EDGE,
         "flat_gain": FLAT_GAIN, "flat_window": FLAT_WINDOW, "fork_min_evaluations": FORK_MIN_EVALUATIONS,
         "steps_per_slope": STEPS_PER_SLOPE, "fit_smoothing": fit.SMOOTHING, "fit_end_points": fit.END_POINTS,
         "fit_min_after": fit.MIN_AFTER_MINIMUM, "fit_min_points": fit.MIN_POINTS, "noise_factor": fit.NOISE_FACTOR, "fit_recent_share": fit.RECENT_SHARE,
-        "train_only_keys": TRAIN_ONLY_KEYS,
+        "train_only_keys": TRAIN_ONLY_KEYS, "close_mosaic": CLOSE_MOSAIC,
         "fitness_map50": FITNESS_WEIGHTS["metrics/mAP50({head})"],
         "fitness_map50_95": FITNESS_WEIGHTS["metrics/mAP50-95({head})"], "fitness_top": CLASSIFY_WEIGHT,
         "spike_warmup": SPIKE_WARMUP, "unstable_min_points": MIN_SWING_POINTS,
@@ -201,7 +234,8 @@ def present(a: Analysis, since: Changes | None = None, calibration: Calibration 
         run_id=a.run.id, run_name=a.run.name, dataset=a.run.dataset, family=a.run.family,
         generated_at=a.generated_at, status=a.status.value, metric=a.metric, key_metrics=_key_metrics(a),
         positives=tuple(f for f in a.findings if f.severity is Severity.OK),
-        watch=tuple(f for f in a.findings if f.severity in (Severity.WARN, Severity.ERROR)),
+        errors=tuple(f for f in a.findings if f.severity is Severity.ERROR),
+        watch=tuple(f for f in a.findings if f.severity is Severity.WARN),
         info=tuple(f for f in a.findings if f.severity is Severity.INFO),
         dataset_profile=a.dataset, reference_column=column, reference_lines=lines,
         citation=a.reference[0].citation if a.reference else None,

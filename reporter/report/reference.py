@@ -47,4 +47,6 @@ def projection_calibration() -> Calibration | None:
         return Calibration(edges, levels, tuple(tuple(row) for row in part["table"]), tuple(part["n"]))
 
     return replace(table(data), curves=data.get("curves"), repositories=data.get("repositories"),
-                   by_length=tuple((part["fewest_points"], table(part)) for part in data.get("by_length", ())))
+                   by_length=tuple((part["fewest_points"], table(part)) for part in data.get("by_length", ())),
+                   by_kind=tuple((part["kind"], replace(table(part), curves=part["curves"]))
+                                 for part in data.get("by_kind", ())))

@@ -22,6 +22,11 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def _whole(x: float | None) -> float | None:
+    """An epoch as an int when it is whole: "best": {"epoch": 2}, as the findings' epoch params are written."""
+    return int(x) if isinstance(x, float) and x.is_integer() else x
+
+
 def _clustering(a: Analysis) -> dict[str, Any] | None:
     c = a.clustering
     if c is None:
@@ -51,7 +56,7 @@ def summary(a: Analysis) -> Summary:
     so the value in memory is the one a later reader gets back from summary.json."""
     m = a.metric
     p = a.projection
-    current: dict[str, Any] = {"epoch": a.last_epoch}
+    current: dict[str, Any] = {"epoch": _whole(a.last_epoch)}
     if a.loss is not None and a.loss.current is not None:
         current[a.loss.key] = a.loss.current.value
     if m is not None and m.current is not None:
@@ -60,19 +65,19 @@ def summary(a: Analysis) -> Summary:
         "schema": SCHEMA,
         "run": {"id": a.run.id, "name": a.run.name, "dataset": a.run.dataset,
                 "sources": [{"path": s.path, "format": s.format} for s in a.run.sources],
-                "status": a.status.value, "last_epoch": a.last_epoch, "x_unit": a.x_unit,
+                "status": a.status.value, "last_epoch": _whole(a.last_epoch), "x_unit": a.x_unit,
                 "planned_epochs": a.run.plan.epochs if a.run.plan else None,
                 "hyperparameters": {k: v for k, v in a.run.hyperparameters.items()
                                     if isinstance(v, (str, int, float, bool)) or v is None}},
         "primary_metric": {"name": m.name, "mode": m.mode.value, "split": m.split, "scale": m.scale.value,
                            "best_so_far": m.best_so_far} if m else None,
         "current": current,
-        "best": {"value": m.best.value, "epoch": m.best.x} if m and m.best else None,
+        "best": {"value": m.best.value, "epoch": _whole(m.best.x)} if m and m.best else None,
         "trend": m.trend.kind.value if m else Trend.INSUFFICIENT.value,
         "stability": m.stability.score if m else None,
         "improvements": m.improvements if m else 0,
         "degradations": m.degradations if m else 0,
-        "epochs_since_best": m.epochs_since_best if m else None,
+        "epochs_since_best": _whole(m.epochs_since_best) if m else None,
         "projection": {"interval": p.interval,
                        "points": [{"epoch": x.epoch, "low": x.low, "median": x.median, "high": x.high} for x in p.points],
                        "asymptote": None if p.asymptote is None else

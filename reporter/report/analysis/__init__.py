@@ -33,7 +33,7 @@ from reporter.report.analysis import metrics
 from reporter.report.analysis.advice import checklist, recommendations
 from reporter.report.analysis.clustering import analyse_clustering
 from reporter.report.analysis.dataset import dataset_mismatch, profile
-from reporter.report.analysis.diagnosis import own_stop, run_pairs, verdict
+from reporter.report.analysis.diagnosis import own_stop, paired_losses, run_pairs, verdict
 from reporter.report.analysis.findings import Facts, findings, reference_target
 from reporter.report.analysis.projection import (
     Calibration,
@@ -41,6 +41,7 @@ from reporter.report.analysis.projection import (
     no_projection,
     project,
     projection_limit,
+    run_kind,
 )
 from reporter.report.analysis.status import pretraining_epoch, run_status
 from reporter.report.series import finite_part, history_keys, main_phase, series
@@ -159,11 +160,12 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
                          data, metrics.natural_range(key or "", metric.scale if metric else metrics.Scale.RAW), requested,
                          limit, limits.interval, bool(metric and metric.best_so_far),
                          higher_is_better=metric is None or metric.mode is Mode.MAX, calibration=calibration,
-                         target=target.value if target else None)
+                         target=target.value if target else None, kind=run_kind(run))
     dataset = profile(run.labels) if run.labels is not None else None
     clustering = analyse_clustering(run.predictions) if run.predictions else None
     facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds, clustering, unit, now, target)
     found = findings(facts)
+    pairs = run_pairs(run)
     return Analysis(
         run=run_info(run), curves=curves(run, data if key else None, loss_data), status=status.status,
         last_epoch=status.last_epoch, metric=metric, loss=loss,
@@ -171,7 +173,8 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
         projection=projection, dataset=dataset,
         reference=refs, findings=found, checklist=checklist(run, metric, found, loss),
         recommendations=recommendations(run, metric, found), thresholds=frozen_mapping(asdict(limits)),
-        generated_at=now, seeds=seeds, clustering=clustering, verdict=verdict(found), pairs=run_pairs(run),
+        generated_at=now, seeds=seeds, clustering=clustering, verdict=verdict(found), pairs=pairs,
+        paired_losses=paired_losses(run, pairs),
     )
 
 

@@ -21,7 +21,7 @@ from reporter.model import (
     scalar,
 )
 from reporter.report.analysis import instability, learning_rate, timing
-from reporter.report.analysis.diagnosis import remedies
+from reporter.report.analysis.diagnosis import evaluation_key, remedies
 from reporter.report.analysis.findings import STOP_BELOW
 
 
@@ -48,6 +48,18 @@ def _item(code: str, status: CheckStatus, **params: object) -> CheckItem:
     return CheckItem(code, status, frozen_mapping(params))
 
 
+def _planned_length(run: Run, found: dict[str, Finding]) -> CheckItem:
+    """Whether the run reached its planned length. A run its framework's early-stopping rule ended (the rule replayed
+    with its configured patience stops at the last epoch) did what its config asked: it passes as 'stopped by its own
+    early stopping'. An early-stop event alone still fails: the UMC fork's rule fires at its first chance."""
+    P, F, W, NA = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.PENDING, CheckStatus.NOT_APPLICABLE
+    stopped = found.get("run.stopped_early")
+    if stopped is not None and stopped.params.get("framework") is not None:
+        return _item("check.stopped_by_own_rule", P, epoch=stopped.params["epoch"])
+    return _item("check.reached_plan", NA if run.plan is None else P if {"run.finished", "run.past_plan"} & found.keys()
+                 else F if {"run.stopped_early", "run.crashed", "run.stalled"} & found.keys() else W)
+
+
 def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, ...],
               loss: LossSummary | None = None) -> tuple[CheckItem, ...]:
     """Pass / fail / pending / n/a items: pending means the data cannot tell yet, n/a that there is nothing
@@ -64,9 +76,7 @@ def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, .
         _item("check.metric_improving",
               NA if metric is None else P if "metric.improving" in found else
               F if {"metric.plateau", "metric.declining"} & found.keys() else W),
-        _item("check.reached_plan",
-              NA if run.plan is None else P if {"run.finished", "run.past_plan"} & found.keys() else
-              F if {"run.stopped_early", "run.crashed", "run.stalled"} & found.keys() else W),
+        _planned_length(run, found),
         _item("check.dataset_clean",
               NA if run.labels is None else F if {"dataset.header_as_class", "dataset.tiny_class"} & found.keys() else P),
         _item("check.same_split_as_reference",
@@ -107,22 +117,44 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
         recs.append(recommendation("rec.use_best_checkpoint", epoch=metric.best.x if metric and metric.best else None))
     if "dataset.header_as_class" in found:
         recs.append(recommendation("rec.fix_label_file", **found["dataset.header_as_class"].params))
+    if "dataset.mismatch" in found:
+        recs.append(recommendation("rec.fix_dataset_name", **found["dataset.mismatch"].params))
     if "run.crashed" in found:
         recs.append(recommendation("rec.inspect_crash", **found["run.crashed"].params))
     if "run.stalled" in found:
-        recs.append(recommendation("rec.check_stalled", **found["run.stalled"].params))
+        stalled = found["run.stalled"].params
+        recs.append(recommendation("rec.check_stalled", hours_since_last=stalled["hours_since_last"],
+                                   typical_hours=stalled["typical_hours"]))
     recs += [r for module in (instability, learning_rate, timing) for r in module.advice(run, found)]
+    recs += _divergence(run, found, recs)
     if not recs:
         recs.append(recommendation("rec.keep_going"))
     return tuple(r if r.evidence or r.code not in EVIDENCE else replace(r, evidence=tuple(c for c in EVIDENCE[r.code] if c in found))
                  for r in recs)
 
 
+def _divergence(run: Run, found: dict[str, Finding], recs: list[Recommendation]) -> list[Recommendation]:
+    """What to do about metric.diverged, an error: an evaluation that alone turns NaN or infinite is checked where
+    it does; a training loss or metric that diverged asks for calmer training (unless spikes already asked)."""
+    diverged = found.get("metric.diverged")
+    if diverged is None:
+        return []
+    p = diverged.params
+    if p["cause"] != "jump" and evaluation_key(run, p["key"]):
+        return [recommendation("rec.check_evaluation", ("metric.diverged",), key=p["key"], epoch=p["epoch"],
+                               cause=p["cause"])]
+    stabilising = next((r for r in recs if r.code == "rec.stabilise_training"), None)
+    if stabilising is not None:
+        recs[recs.index(stabilising)] = replace(stabilising, evidence=("metric.diverged",) + stabilising.evidence)
+        return []
+    return [instability.stabilise(run, ("metric.diverged",))]
+
+
 EVIDENCE = {
     "rec.disable_fork_early_stop": ("umc.early_stop_rule",), "rec.evaluate_on_test": ("reference.split_mismatch",),
     "rec.watch_metric_not_loss": ("loss.near_ceiling",), "rec.lower_lr": ("metric.plateau",),
     "rec.stop_training": ("projection.improvement_chance",), "rec.use_best_checkpoint": ("metric.declining",),
-    "rec.fix_label_file": ("dataset.header_as_class",), "rec.inspect_crash": ("run.crashed",),
+    "rec.fix_label_file": ("dataset.header_as_class",), "rec.fix_dataset_name": ("dataset.mismatch",), "rec.inspect_crash": ("run.crashed",),
     "rec.check_stalled": ("run.stalled",), "rec.log_metric_every_epoch": ("metric.sparse", "metric.insufficient_data"),
     "rec.keep_going": ("fit.at_best",),
 }

@@ -105,6 +105,13 @@ def recent_trend(u: np.ndarray, z: np.ndarray) -> Fit:
     return Fit("recent_trend", lambda t: last + slope * tau * (1 - np.exp(-(np.asarray(t, dtype=float) - u_last) / tau)))
 
 
+def net_trend(u: np.ndarray, z: np.ndarray, share: float) -> Fit:
+    """The last value plus `share` of the net change since the first, reached over half the observed length."""
+    last, u_last, tau = float(z[-1]), float(u[-1]), max(1.0, len(u) / 2)
+    gain = share * (last - float(z[0]))
+    return Fit("net_trend", lambda t: last + gain * (1 - np.exp(-(np.asarray(t, dtype=float) - u_last) / tau)))
+
+
 def fit_members(u: np.ndarray, z: np.ndarray) -> list[Fit]:
     """Every family fitted to (u, z); needs at least 4 points."""
     fits = [fit_family(family, u, z) for family in FAMILIES]

@@ -34,9 +34,10 @@ from reporter.model import (
 )
 from reporter.report.analysis import instability, learning_rate, timing
 from reporter.report.analysis.dataset import dataset_mismatch
-from reporter.report.analysis.diagnosis import evaluation_key, run_pairs
+from reporter.report.analysis.diagnosis import broken_evaluation, evaluation_key, fitness_best, run_pairs
 from reporter.report.analysis.diagnosis import rules as _diagnosis
 from reporter.report.analysis.diagnosis.pairing import loss_pair
+from reporter.report.analysis.diagnosis.stopping import fitness_keys
 from reporter.report.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, tokens
 from reporter.report.analysis.status import StatusResult
 from reporter.report.series import non_finite_gaps, non_finite_tail, series
@@ -63,6 +64,18 @@ class Facts:
     target: ReferenceTarget | None = None  # the published value to beat, chosen once by analysis.analyse
 
 
+def _last_write(run: Run) -> dict[str, Any]:
+    """The moment the silence counts from, and whether the history recorded it (else it is the file's mtime, which
+    a copy or a checkout resets): the sentence says which."""
+    return {"last_write": run.last_write.isoformat() if run.last_write else None, "recorded": run.last_write_recorded}
+
+
+def _max_steps(run: Run) -> int | None:
+    """The Trainer's max_steps when it, not a number of epochs, bounded the run (no plan in epochs was read)."""
+    steps = scalar(run.hyperparameters.get("max_steps"))
+    return steps if run.plan is None and run.family.startswith("hf") and isinstance(steps, int) and steps > 0 else None
+
+
 def _status(f: Facts) -> Iterator[Finding]:
     s = f.status
     planned = f.run.plan.epochs if f.run.plan and not s.past_plan else None
@@ -77,10 +90,10 @@ def _status(f: Facts) -> Iterator[Finding]:
                       patience=own.patience if own else None)
     elif s.status is Status.FINISHED:
         yield finding("run.finished", Severity.OK, last_epoch=s.last_epoch, planned_epochs=planned,
-                      epoch_base=f.run.epoch_base, epochs_done=_epochs_done(f))
+                      epoch_base=f.run.epoch_base, epochs_done=_epochs_done(f), max_steps=_max_steps(f.run))
     elif s.status is Status.STALLED:
         yield finding("run.stalled", Severity.ERROR, hours_since_last=s.hours_since_last,
-                      typical_hours=s.typical_epoch_hours)
+                      typical_hours=s.typical_epoch_hours, **_last_write(f.run))
     elif s.pretraining_epoch is not None:
         pretrain = scalar(f.run.hyperparameters.get("num_pretrain_epochs"))
         yield finding("run.pretraining", Severity.INFO, epoch=s.pretraining_epoch,
@@ -90,7 +103,8 @@ def _status(f: Facts) -> Iterator[Finding]:
     elif s.reason == "stopped_logging":  # no end marker and a long silence: finished, or killed without a trace
         planned = planned if f.x_unit == "epoch" else None  # a plan counts epochs, this history steps
         yield finding("run.stopped_logging", Severity.WARN if planned else Severity.INFO,
-                      hours_since_last=s.hours_since_last, last_epoch=s.last_epoch, planned_epochs=planned)
+                      hours_since_last=s.hours_since_last, last_epoch=s.last_epoch, planned_epochs=planned,
+                      **_last_write(f.run))
     if f.run.plan is not None and f.run.plan.basis == "umc_thres_delta":
         configured = scalar(f.run.hyperparameters.get("num_train_epochs"))
         yield finding("run.planned_from_thres_delta", Severity.INFO, planned_epochs=f.run.plan.epochs,
@@ -120,6 +134,17 @@ def _fork_early_stop(f: Facts) -> Iterator[Finding]:
         yield finding("umc.early_stop_rule", Severity.WARN, epoch=stop.x)
 
 
+def _metric_chosen(run: Run, m: MetricSummary) -> Finding:
+    """Why this metric is primary; for a term of Ultralytics' fitness, also the epoch of best.pt (the fitness
+    peak) beside the metric's own best, since the two differ and a user must know which checkpoint is which."""
+    terms = fitness_keys(frozenset(str(k) for k in run.history["key"].unique()))
+    fitness_epoch = fitness_best(run) if m.name in terms else None
+    return finding("metric.chosen", Severity.INFO, metric=m.name, basis="fitness" if fitness_epoch is not None
+                   else m.basis, n_points=m.n_points, fitness_epoch=fitness_epoch,
+                   best_epoch=m.best.x if m.best is not None else None,
+                   heads=len({k[-3:] for k in terms if k.endswith(")")}))
+
+
 def _metric(f: Facts) -> Iterator[Finding]:
     m = f.metric
     if m is None and f.status.pretraining_epoch is None:  # in pre-training, run.pretraining says why
@@ -132,7 +157,7 @@ def _metric(f: Facts) -> Iterator[Finding]:
                       low=stats["min"], high=stats["max"])
         return
     if m.basis is not None and m.basis != "configured":
-        yield finding("metric.chosen", Severity.INFO, metric=m.name, basis=m.basis, n_points=m.n_points)
+        yield _metric_chosen(f.run, m)
     if non_finite_tail(series(f.run.history, m.name)) is not None:  # its last values are missing: no trend to
         return  # claim from the rest (metric.diverged or metric.nan says it)
     last = f.status.last_epoch
@@ -173,11 +198,12 @@ def _diverged(f: Facts) -> Iterator[Finding]:
     """NaN/inf, or a jump for the worse far beyond the usual step that the curve never recovers from."""
     keys = [(f.metric.name, f.metric.mode)] if f.metric else []
     keys += [(f.loss.key, Mode.MIN)] if f.loss else []
+    broken = broken_evaluation(f.run)  # eval.constant names these: a broken evaluation, not a divergence
     for key in _fit_losses(f.run):  # a validation loss the fit reads, NaN from some epoch on, is as broken
         data = series(f.run.history, key)
-        if key not in dict(keys) and (tail := non_finite_tail(data)) is not None:
+        if key not in dict(keys) and key not in broken and (tail := non_finite_tail(data)) is not None:
             yield _non_finite(key, tail, data)
-    for key, mode in keys:
+    for key, mode in (k for k in keys if k[0] not in broken):
         data = series(f.run.history, key)
         values = np.asarray(data.values, dtype=float)
         if is_loss(key) and (tail := non_finite_tail(data)) is not None:
@@ -185,18 +211,20 @@ def _diverged(f: Facts) -> Iterator[Finding]:
             continue
         if not is_loss(key) and np.isinf(values).any():  # a metric's NaN: _nan_metric; a loss's gaps: _nan_loss_rows
             first = int(np.argmax(np.isinf(values)))
-            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[first], cause="inf")
+            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=data.x[first], cause="inf",
+                          to_end=not np.isfinite(values[first:]).any())
             continue
         xs, values = np.asarray(data.x)[np.isfinite(values)], values[np.isfinite(values)]
         with np.errstate(over="ignore", invalid="ignore"):  # values near the float limit overflow to inf here
             at = _jump(values, mode)
         if at is not None:
-            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=float(xs[at]), cause="jump")
+            yield finding("metric.diverged", Severity.ERROR, key=key, epoch=float(xs[at]), cause="jump", to_end=True)
 
 
 def _non_finite(key: str, tail: float, data: Series) -> Finding:
     value = dict(zip(data.x, data.values))[tail]
-    return finding("metric.diverged", Severity.ERROR, key=key, epoch=tail, cause="inf" if math.isinf(value) else "nan")
+    return finding("metric.diverged", Severity.ERROR, key=key, epoch=tail, cause="inf" if math.isinf(value) else "nan",
+                   to_end=True)
 
 
 def _fit_losses(run: Run) -> list[str]:

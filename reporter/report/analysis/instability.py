@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 import numpy as np
 
 from reporter.codes import finding, recommendation
-from reporter.model import Finding, Mode, Recommendation, Run, Severity
+from reporter.config import Thresholds
+from reporter.model import Finding, Mode, Recommendation, Run, Severity, config_keys
 from reporter.report.analysis.metrics import is_loss
 from reporter.report.analysis.rank_tests import mann_kendall_p
 from reporter.report.series import finite_part, history_keys, series
@@ -89,17 +90,20 @@ def _is_spike(value: float, last: float, recent: list[float], rtol: float | None
     return (atol is None or abs(value - mean) >= abs(atol)) and (rtol is None or abs(value - mean) >= abs(rtol * mean))
 
 
-def diverging(values: Sequence[float], window: int, significance: float, share: float, ratio: float) -> bool:
+def diverging(values: Sequence[float], window: int, significance: float, share: float, ratio: float,
+              floor: float = 0.0) -> bool:
     """The loss rose significantly (Mann-Kendall, p < significance) over its last `window` finite values, and
     either gave back more than `share` of all it had gained from its first value down to its minimum, or ended
-    at least `ratio` times its (positive) minimum."""
+    at least `ratio` times its (positive) minimum; in both cases by at least `floor` of its own range, so that
+    noise on a loss already ~0 (a ratio of two tiny numbers) is not called divergence."""
     data = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
     if len(data) < max(window, 4):
         return False
     recent, low = data[-window:], data.min()
     rising = recent[-1] > recent[0] and mann_kendall_p(np.arange(len(recent)), recent) < significance
     gave_back = data[0] > low and data[-1] - low > share * (data[0] - low)
-    return bool(rising and (gave_back or (low > 0 and data[-1] >= ratio * low)))
+    large = data[-1] - low >= floor * (data.max() - low)
+    return bool(rising and large and (gave_back or (low > 0 and data[-1] >= ratio * low)))
 
 
 def relative_changes(values: Sequence[float]) -> np.ndarray:
@@ -122,7 +126,8 @@ def rules(f: Facts) -> Iterator[Finding]:
             yield finding("loss.spikes", Severity.INFO if noisy else Severity.WARN, key=f.loss.key,
                           epochs=[data.x[i] for i in found][:10], count=len(found), noise=noise,
                           noise_limit=limits.spike_noise, window=limits.spike_window, rtol=limits.spike_rtol)
-        if diverging(data.values, limits.window, limits.significance, limits.diverging_share, limits.diverging_ratio):
+        if diverging(data.values, limits.window, limits.significance, limits.diverging_share, limits.diverging_ratio,
+                     limits.diverging_floor):
             clean = finite_part(data)
             low = int(np.argmin(clean.values))
             yield finding("loss.diverging", Severity.WARN, key=f.loss.key, min_epoch=clean.x[low],
@@ -142,19 +147,29 @@ def swing(values: Sequence[float]) -> float:
 
 
 def _unstable(f: Facts) -> Iterator[Finding]:
-    """Over the second half of the run, the validation loss moves against its own trend by at least
-    `unstable_change` of its level per evaluation: a settling curve goes one way, a swinging one keeps turning."""
+    """metric.unstable on the validation loss (see unstable)."""
     key = validation_loss(f)
     if key is None:
         return
     data = finite_part(series(f.run.history, key))
-    if len(data) < MIN_SWING_POINTS or min(data.values) <= 0:
-        return
-    half = len(data) // 2
-    change = swing(data.values[half - 1:])
-    if change >= f.limits.unstable_change:
-        yield finding("metric.unstable", Severity.WARN, key=key, change=change, since=data.x[half],
+    change = unstable(data.values, f.limits)
+    if change is not None:
+        yield finding("metric.unstable", Severity.WARN, key=key, change=change, since=data.x[len(data) // 2],
                    threshold=f.limits.unstable_change)
+
+
+def unstable(values: Sequence[float], limits: Thresholds) -> float | None:
+    """The swing of a validation loss's second half when it is unstable, else None: it moves against its own
+    trend by at least `unstable_change` of its level and `unstable_range` of its whole range per evaluation. A
+    settling curve goes one way, a swinging one keeps turning, and noise on a loss that converged near 0 is large
+    against its level but small against how far it fell. The fit diagnosis asks too: a swinging loss is not
+    called at its best."""
+    if len(values) < MIN_SWING_POINTS or min(values) <= 0:
+        return None
+    half = len(values) // 2
+    change = swing(values[half - 1:])
+    spread = (max(values) - min(values)) / float(np.median(values[half - 1:]))
+    return change if change >= limits.unstable_change and change >= limits.unstable_range * spread else None
 
 
 def validation_loss(f: Facts) -> str | None:
@@ -174,10 +189,16 @@ def advice(run: Run, found: dict[str, Finding]) -> Iterator[Recommendation]:
                      if code in found and found[code].severity is Severity.WARN)
     if not evidence:
         return
-    key = next((k for k in LR_KEYS if _number(run.hyperparameters.get(k)) is not None), None)
+    yield stabilise(run, evidence)
+
+
+def stabilise(run: Run, evidence: tuple[str, ...]) -> Recommendation:
+    """rec.stabilise_training from these findings: the config's learning rate halved, when it holds one."""
+    key = next((k for k in config_keys(run.hyperparameters, LR_KEYS) if _number(run.hyperparameters[k]) is not None),
+               None)
     current = _number(run.hyperparameters.get(key)) if key else None
-    yield recommendation("rec.stabilise_training", evidence, key=key, current=current,
-                    suggested=current * CALMER_LR if current is not None else None)
+    return recommendation("rec.stabilise_training", evidence, key=key, current=current,
+                          suggested=current * CALMER_LR if current is not None else None)
 
 
 def _number(value: object) -> float | None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 from reporter.codes import finding, recommendation
-from reporter.model import Finding, Mode, Recommendation, Run, Series, Severity, Status
+from reporter.model import Finding, Mode, Recommendation, Run, Series, Severity, Status, config_keys
 from reporter.report.analysis.metrics import better
 from reporter.report.series import finite_part, history_keys, series
 
@@ -101,8 +101,8 @@ def rules(f: Facts) -> Iterator[Finding]:
 
 
 def _configured_warmup(f: Facts) -> Iterator[Finding]:
-    for name in WARMUP_KEYS:
-        value = f.run.hyperparameters.get(name)
+    for name in config_keys(f.run.hyperparameters, WARMUP_KEYS):
+        value = f.run.hyperparameters[name]
         if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
             yield finding("lr.warmup", Severity.INFO, key=name, start=None, peak=None, until=float(value))
             return
@@ -123,7 +123,11 @@ def _drops(f: Facts, key: str, rate: Series, metric: Series) -> Iterator[Finding
 def _at_floor(f: Facts, key: str, rate: Series, metric: Series) -> Iterator[Finding]:
     """The metric has had no new best for `patience` evaluations, all of them with the rate at its floor (its
     minimum, at most `lr_floor` of its peak): the schedule has nothing left to give. A watch item while the run
-    goes on; for a run that has ended, a fact about its schedule."""
+    goes on; for a run that has ended, a fact about its schedule.
+
+    The floor starts at the first value of the final stretch at or below `lr_floor` of the peak (a warmup's low
+    start lies before the peak and is not part of it). A rate still falling at its last value, as a schedule
+    decaying to 0 at its planned end does, is the plan, not a floor."""
     assert f.metric is not None and f.metric.best is not None
     if not rate.values:
         return
@@ -131,7 +135,9 @@ def _at_floor(f: Facts, key: str, rate: Series, metric: Series) -> Iterator[Find
     floor = f.limits.lr_floor * peak
     if peak <= 0 or last > floor or not math.isclose(last, min(rate.values)):
         return
-    since = next(x for x, v in zip(rate.x, rate.values) if v <= floor)
+    if len(rate.values) > 1 and rate.values[-2] > last and not math.isclose(rate.values[-2], last):
+        return  # still decaying as scheduled
+    since = rate.x[max(i for i, v in enumerate(rate.values) if v > floor) + 1]
     after_best = [x for x in metric.x if x > f.metric.best.x]
     if len(after_best) < f.limits.patience or since > after_best[0]:  # the plateau began before the floor
         return
@@ -145,7 +151,7 @@ def advice(run: Run, found: dict[str, Finding]) -> Iterator[Recommendation]:
     floor = found.get("lr.at_floor")
     if floor is None or floor.severity is not Severity.WARN:  # a run that has ended spends no more epochs
         return
-    key = next((k for k in SCHEDULE_KEYS if k in run.hyperparameters), None)
+    key = next(config_keys(run.hyperparameters, SCHEDULE_KEYS), None)
     yield recommendation("rec.review_lr_schedule", ("lr.at_floor",), key=key,
                     current=run.hyperparameters.get(key) if key else None, value=floor.params["value"],
                     since=floor.params["since"])

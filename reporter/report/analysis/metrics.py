@@ -64,8 +64,12 @@ def direction(name: str) -> Mode | None:
     return None
 
 
+YOLOV10_LOSS = re.compile(r"^(train|val)/(box|cls|dfl)_(om|oo)$")
+"""YOLOv10 writes its loss components without the word: one-to-many (om) and one-to-one (oo) heads."""
+
+
 def is_loss(name: str) -> bool:
-    return "loss" in tokens(name) or "损失" in name
+    return "loss" in tokens(name) or "损失" in name or YOLOV10_LOSS.match(name) is not None
 
 
 def is_ratio(name: str) -> bool:

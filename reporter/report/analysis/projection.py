@@ -10,10 +10,12 @@ attributes end in `_`):
    weights are 1 / (error + floor)^2, so no single wild fit can dominate.
 3. All families are refitted on the whole history; their weighted median, capped at `cap` times the
    observed range from the last value, is trusted by the share `shrink`: the forecast moves that far
-   from the last value towards it. Below MIN_FIT_POINTS points the forecast is the last value.
+   from the last value towards it. Below MIN_FIT_POINTS points the only member is the last value plus
+   SHORT_TREND of the net change since the first point, reached gradually (`curves.net_trend`).
 4. The interval adds quantiles of signed forecast errors measured on a corpus of real curves
    (`Calibration`, split-conformal style), binned by how far ahead the forecast reaches relative to the
-   observed length and by how many points the history holds (LENGTH_EDGES); every cut of every curve
+   observed length and by how many points the history holds (LENGTH_EDGES), or by the run's log format
+   when the corpus holds enough curves of it (`run_kind`, MIN_KIND_CURVES); every cut of every curve
    weighs the same, however many points follow it. Errors are measured in units of the curve's recent movement (the range of its
    last third, at least RECENT_FLOOR of the whole observed range), so a curve that has settled gets
    a narrow band and one still climbing a wide one. `reporter backtest` measures coverage on curves
@@ -30,16 +32,18 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from reporter.model import Projection, ProjectionPoint, Series, Status
-from reporter.report.analysis.curves import Fit, constant, fit_members
+from reporter.model import Projection, ProjectionPoint, Run, Series, Status
+from reporter.report.analysis.curves import Fit, fit_members, net_trend
+from reporter.report.analysis.diagnosis import framework
 from reporter.report.series import finite_part
 
-METHOD = "ensemble of learning-curve families (Domhan et al. 2015), weighted median, conformal interval"
+METHOD = "curve_ensemble"
+"""The projection method's code in summary.json; the templates name it in each language (messages.projection_method)."""
 MIN_POINTS = 6
 """Fewer per-epoch values than this give an honest 'insufficient data' in reports."""
 MIN_FIT_POINTS = 5
-"""Below this the forecast is the last value (used by the backtest, never shown as a curve): on curves-large's
-3- and 4-point prefixes every fitted shape, even the mean of the last 3, lost 57-59% to it."""
+"""Below this no family is fitted (used by the backtest, never shown as a curve): on curves-large's 3- and
+4-point prefixes every fitted shape, even the mean of the last 3, lost 57-59% to the last value."""
 HELD_OUT_SHARES = (1 / 3, 1 / 5)
 """The members are scored on extrapolating over these last shares of the history. One origin (the last third)
 gained 31% and 29% over the last value at curves-large's 40% and 60% prefixes, two gained 34% and 34%."""
@@ -50,6 +54,10 @@ SHRINK = 0.6
 (`reporter backtest`) 0.6 to 0.8 did best at every prefix length from 5 points up and at every noise level
 (share of back-and-forth movement) measured; 1.0 lost up to a third of the gain, so no length or noise rule
 beat one constant."""
+SHORT_TREND = 0.5
+"""Below MIN_FIT_POINTS the forecast carries on this share of the net change so far (times SHRINK: 30%). On
+curves-large's 3- and 4-point prefixes the final value lay a median 0.51 observed ranges beyond the last value
+(a quarter of them under 0.13). SHORT_TREND 0.3 and 0.5 beat the last value there by 16-28%, 0.7 by 15-16%."""
 LEVELS = tuple(round(0.01 * i, 2) for i in range(1, 100))
 HORIZON_EDGES = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, math.inf)
 LENGTH_EDGES = (0, 5, 9, 21)
@@ -58,12 +66,18 @@ all lengths covered 88% of curves-large's later points after 21+ points and 59% 
 repository out); one per length bin covered 75-81% in each."""
 MIN_BIN_ERRORS = 20
 """A horizon bin with fewer errors than this borrows its row (from the pooled table, or its nearest neighbour)."""
-HELD_OUT_COVERAGE = (0.78, 0.79)
+MIN_KIND_CURVES = 30
+"""A log format (`run_kind`) with at least this many calibration curves gets its own table; fewer use the pooled one."""
+HELD_OUT_COVERAGE = (0.79, 0.81)
 """Lowest and highest share of final values inside the HELD_OUT_INTERVAL band over the 20/40/60% prefixes of
 curves-large, each repository's curves scored with a calibration built without them
 (`reporter backtest ../shared/curves-large/curves.jsonl`; bench/README.md)."""
-HELD_OUT_REST_COVERAGE = (0.76, 0.82)
+HELD_OUT_REST_COVERAGE = (0.74, 0.80)
 """The same for every point after the prefix (the mean over curves of the share inside their bands)."""
+HELD_OUT_KIND_COVERAGE = (0.74, 0.85)
+"""HELD_OUT_COVERAGE's range over each kind with its own table (MIN_KIND_CURVES or more curves) and prefix."""
+HELD_OUT_KIND_REST_COVERAGE = (0.72, 0.84)
+"""HELD_OUT_REST_COVERAGE's range over the same kinds and prefixes."""
 HELD_OUT_INTERVAL = 0.8
 FLAT_GAIN = 0.01
 """A curve has flattened when it gains less than this share of its observed range over FLAT_WINDOW evaluation
@@ -91,6 +105,11 @@ class Calibration:
     curves: int | None = None  # how many learning curves the errors were measured on (the appendix says it)
     repositories: int | None = None  # and from how many repositories
     by_length: tuple[tuple[int, "Calibration"], ...] = ()  # (fewest points, table) for histories of that length
+    by_kind: tuple[tuple[str, "Calibration"], ...] = ()  # (log format, table) for the formats with enough curves
+
+    def for_kind(self, kind: str) -> "Calibration":
+        """The table measured on curves of this log format (`run_kind`), or the pooled one when too few were."""
+        return next((table for name, table in self.by_kind if name == kind), self)
 
     def for_length(self, points: int) -> "Calibration":
         """The table measured on histories about as long as this one (the pooled one when none was)."""
@@ -131,6 +150,29 @@ class Calibration:
         return anchors, widened
 
 
+ULTRALYTICS_KINDS = (("metrics/accuracy_top1", "ultralytics-classify"), ("metrics/mAP50-95(M)", "ultralytics-segment"),
+                     ("metrics/mAP50-95(B)", "ultralytics-detect"), ("metrics/mAP_0.5:0.95", "ultralytics-detect"))
+"""curves-large's Ultralytics kinds by the column of their metric, in the order its build.py tries them."""
+
+
+def run_kind(run: Run) -> str:
+    """The run's log format in curves-large's `kind` names, which picks its interval table (`Calibration.for_kind`):
+    the one place a run is mapped to a kind, from the reader (`Run.family`), the framework that wrote the file
+    and its columns; "" (the pooled table) for a format curves-large does not hold."""
+    keys = frozenset(str(k) for k in run.history["key"].unique())
+    ultralytics = next((kind for key, kind in ULTRALYTICS_KINDS if key in keys), None)
+    if ultralytics is not None:
+        return ultralytics
+    if run.family.startswith("hf"):
+        return "hf-trainer"
+    if run.family not in ("csv", "dataframe-csv"):  # the second: pandas' to_csv, its index an unnamed column
+        return ""
+    if framework(run) == "lightning":
+        return "lightning-csv"
+    keras = any(k.startswith("val_") and k[4:] in keys for k in keys)  # CSVLogger: loss beside val_loss
+    return "keras-csv" if keras else "other-csv"
+
+
 def fallback_calibration() -> Calibration:
     """A wide, symmetric calibration for when no corpus calibration is available."""
     from scipy.stats import norm
@@ -141,14 +183,33 @@ def fallback_calibration() -> Calibration:
 
 
 def calibration_from_errors(errors: Sequence[tuple[float, float, float, int]], curves: int | None = None,
-                            repositories: int | None = None) -> Calibration:
+                            repositories: int | None = None, lengths: bool = True) -> Calibration:
     """A calibration from (horizon, signed normalised error, weight, history length) rows: a pooled table and
-    one per LENGTH_EDGES bin, whose sparse horizon bins borrow the pooled row."""
+    (with `lengths`) one per LENGTH_EDGES bin, whose sparse horizon bins borrow the pooled row."""
     data = np.asarray(errors, dtype=float).reshape(-1, 4)
     pooled = _table(data, None)
-    lengths = np.searchsorted(LENGTH_EDGES, data[:, 3], side="right") - 1
+    if not lengths:
+        return replace(pooled, curves=curves, repositories=repositories)
+    bins = np.searchsorted(LENGTH_EDGES, data[:, 3], side="right") - 1
     return replace(pooled, curves=curves, repositories=repositories,
-                   by_length=tuple((edge, _table(data[lengths == i], pooled)) for i, edge in enumerate(LENGTH_EDGES)))
+                   by_length=tuple((edge, _table(data[bins == i], pooled)) for i, edge in enumerate(LENGTH_EDGES)))
+
+
+def kind_calibration(curves: Sequence[tuple[str, Sequence[tuple[float, float, float, int]]]],
+                     repositories: int | None = None) -> Calibration:
+    """A pooled calibration (`calibration_from_errors`) over every curve's (kind, error rows), plus one per kind
+    with at least MIN_KIND_CURVES curves: Ultralytics detection misses by other multiples of its recent movement
+    than a Lightning loss, and one pooled table covered 61-91% of final values across kinds (bench/README.md).
+    A kind's table is not split by history length: a kind holds too few curves for that (tables per kind and
+    length covered 65-70% of segmentation's final values at the 40% and 60% prefixes)."""
+    counts: dict[str, int] = {}
+    for kind, _ in curves:
+        counts[kind] = counts.get(kind, 0) + 1
+    pooled = calibration_from_errors([row for _, rows in curves for row in rows], len(curves), repositories)
+    own = tuple((kind, calibration_from_errors([row for k, rows in curves if k == kind for row in rows], count,
+                                               lengths=False))
+                for kind, count in sorted(counts.items()) if kind and count >= MIN_KIND_CURVES)
+    return replace(pooled, by_kind=own)
 
 
 def _table(data: np.ndarray, pooled: Calibration | None) -> Calibration:
@@ -199,7 +260,9 @@ class CurveEnsemble:
 
     def __init__(self, interval: float = 0.8, cap: float = CAP, floor: float = 0.02,
                  calibration: Calibration | None = None,
-                 bounds: tuple[float, float] = (-math.inf, math.inf), shrink: float = SHRINK) -> None:
+                 bounds: tuple[float, float] = (-math.inf, math.inf), shrink: float = SHRINK,
+                 short_trend: float = SHORT_TREND) -> None:
+        self.short_trend = short_trend
         self.interval = interval
         self.cap = cap
         self.shrink = shrink
@@ -237,7 +300,7 @@ class CurveEnsemble:
 
     def _members(self, u: np.ndarray, z: np.ndarray) -> tuple[list[Fit], np.ndarray]:
         if len(u) < MIN_FIT_POINTS:
-            return [Fit("flat", constant(float(z[-1])))], np.ones(1)
+            return [net_trend(u, z, self.short_trend)], np.ones(1)
         errors = np.mean([self._extrapolation_errors(u, z, share) for share in HELD_OUT_SHARES], axis=0)
         weights = 1.0 / (errors + self.floor) ** 2
         return fit_members(u, z), weights / weights.sum()
@@ -321,8 +384,10 @@ def no_projection(reason: str, interval: float, capped: tuple[float, ...], limit
 
 def project(data: Series, bounds: tuple[float, float], requested: tuple[float, ...], limit: float | None,
             interval: float, best_so_far: bool, higher_is_better: bool = True,
-            calibration: Calibration | None = None, target: float | None = None) -> Projection:
-    """Low/median/high at the requested epochs within the limit, or the reason there are none."""
+            calibration: Calibration | None = None, target: float | None = None, kind: str = "") -> Projection:
+    """Low/median/high at the requested epochs within the limit, or the reason there are none; `kind`
+    (`run_kind`) picks the interval table of the run's log format."""
+    calibration = calibration.for_kind(kind) if calibration else None
     clean = finite_part(data)
     last = clean.x[-1] if clean.x else None
     capped = tuple(t for t in requested if limit is not None and t > limit)

@@ -20,7 +20,7 @@ import pandas as pd
 
 from reporter.config import MAX_PLANNED_EPOCHS, run_config_from_dict
 from reporter.errors import ConfigError, HistoryError, UsageError
-from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, frozen_mapping
+from reporter.model import HISTORY_COLUMNS, Plan, Run, RunConfig, Source, config_keys, frozen_mapping
 from reporter.report.ingest.files import TextFile, read_text
 from reporter.report.ingest.labels import read_labels
 from reporter.report.ingest.parsed import ParsedHistory
@@ -260,6 +260,7 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
     splits = {key: split for key in frame["key"].unique() if (split := split_of(key))} | parsed.splits
     predictions, prediction_sources = read_predictions(directory) if path.is_dir() else ((), [])
     sources += prediction_sources
+    last = recorded_last_write(frame)
     return Run(
         id=run_id_for(path, root or runs_root),
         name=config.name or parsed.name or _name_from(hyperparameters) or _own_name(path),
@@ -274,7 +275,8 @@ def load_run(target: str, runs_root: Path = Path("runs"), overrides: RunConfig =
         logged_stats=tuple(parsed.logged_stats),
         labels=labels,
         config=config,
-        last_write=datetime.fromtimestamp(candidate.path.stat().st_mtime, tz=timezone.utc),
+        last_write=last or datetime.fromtimestamp(candidate.path.stat().st_mtime, tz=timezone.utc),
+        last_write_recorded=last is not None,
         family=parsed.format,
         epoch_base=_epoch_base(frame),
         restarts=restarts,
@@ -300,8 +302,8 @@ def _plan(config: RunConfig, parsed: Plan | None, hyperparameters: dict[str, Any
         return Plan(epochs=config.planned_epochs, basis="run_toml")
     if parsed is not None and parsed.epochs <= MAX_PLANNED_EPOCHS:
         return parsed
-    for key in PLAN_KEYS:
-        value = hyperparameters.get(key)
+    for key in config_keys(hyperparameters, PLAN_KEYS):
+        value = hyperparameters[key]
         if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= MAX_PLANNED_EPOCHS \
                 and float(value).is_integer():
             return Plan(epochs=int(value), basis="config", params={"key": key})
@@ -335,3 +337,18 @@ def load_settings(path: Path | None) -> Settings:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML ({exc}); fix the file") from None
     return settings_from_dict(data, origin=str(path))
+
+
+RECORDED_SINCE = 1e9
+"""Wall times past this (2001-09-09, in Unix seconds) are moments; smaller ones count seconds from the start of
+training (Ultralytics' `time`) and date nothing."""
+
+
+def recorded_last_write(frame: pd.DataFrame) -> datetime | None:
+    """When the history says its last entry was written (the latest wall time it records as a moment), else None:
+    a file's mtime is when it was copied or checked out as much as when the run wrote it, so status and hours
+    since the last entry read the recorded time first."""
+    walls = pd.to_numeric(frame["wall_time"], errors="coerce") if "wall_time" in frame else pd.Series(dtype=float)
+    walls = walls[np.isfinite(walls) & (walls > RECORDED_SINCE)]
+    return datetime.fromtimestamp(float(walls.max()), tz=timezone.utc) if len(walls) else None
+

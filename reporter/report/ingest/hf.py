@@ -43,8 +43,10 @@ def parse_trainer_state(file: TextFile) -> ParsedHistory:
     x_name = "epoch" if "epoch" in table.columns else "step"
     parsed = ParsedHistory(format="hf-trainer-state")
     for key in ("num_train_epochs", "max_steps", "train_batch_size", "eval_steps", "logging_steps"):
-        if isinstance(state.get(key), (int, float)) and not (key == "num_train_epochs" and state[key] == UNSET_EPOCHS):
+        if isinstance(state.get(key), (int, float)) and not (key == "num_train_epochs" and (
+                state[key] == UNSET_EPOCHS or _bounded_by_max_steps(state))):
             parsed.hyperparameters[key] = state[key]
+    parsed.hyperparameters.update(_early_stopping_args(state))
     runtime = next((e["train_runtime"] for e in reversed(entries) if isinstance(e, dict)
                     and isinstance(e.get("train_runtime"), (int, float))), None)
     if runtime is not None:  # seconds of the whole training, written when it ends: the hours spent
@@ -52,8 +54,8 @@ def parse_trainer_state(file: TextFile) -> ParsedHistory:
     if _reached_its_end(state):
         parsed.events.append(Event("finished", None))
     epochs = state.get("num_train_epochs")
-    if isinstance(epochs, (int, float)) and 0 < epochs < UNSET_EPOCHS:
-        parsed.plan = Plan(epochs=int(epochs), basis="config", params={"key": "num_train_epochs"})
+    if isinstance(epochs, (int, float)) and 0 < epochs < UNSET_EPOCHS and "num_train_epochs" in parsed.hyperparameters:
+        parsed.plan = Plan(epochs=epochs, basis="config", params={"key": "num_train_epochs"})
     parsed.metric_hint = _best_model_metric(state, entries)
     if parsed.metric_hint is not None:  # what EarlyStoppingCallback watched, though the state does not say it
         parsed.hyperparameters["metric_for_best_model"] = parsed.metric_hint
@@ -76,6 +78,32 @@ def _reached_its_end(state: dict) -> bool:
     epoch, epochs = number("epoch"), number("num_train_epochs")
     return (step is not None and max_steps is not None and 0 < max_steps <= step) or \
         (epoch is not None and epochs is not None and 0 < epochs <= epoch)
+
+
+EARLY_STOPPING_ARGS = ("early_stopping_patience", "early_stopping_threshold")
+
+
+def _early_stopping_args(state: dict) -> dict[str, float]:
+    """EarlyStoppingCallback's settings as transformers >= 4.38 saves them in `stateful_callbacks`: the run's own
+    patience and threshold, which the early-stopping counterfactual replays instead of the defaults."""
+    callbacks = state.get("stateful_callbacks")
+    callback = callbacks.get("EarlyStoppingCallback") if isinstance(callbacks, dict) else None
+    args = callback.get("args") if isinstance(callback, dict) else None
+    if not isinstance(args, dict):
+        return {}
+    return {key: args[key] for key in EARLY_STOPPING_ARGS
+            if isinstance(args.get(key), (int, float)) and not isinstance(args.get(key), bool)}
+
+
+def _bounded_by_max_steps(state: dict) -> bool:
+    """Whether max_steps, not num_train_epochs, ends the run: the Trainer then writes num_train_epochs rounded up
+    from max_steps, and the epoch it reaches at max_steps (extrapolated from the last step) falls short of it."""
+    given = [state.get(k) for k in ("max_steps", "global_step", "epoch", "num_train_epochs")]
+    numbers = [float(v) for v in given if isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0]
+    if len(numbers) < len(given):
+        return False
+    max_steps, step, epoch, epochs = numbers
+    return epoch * max_steps / step < epochs
 
 
 def _best_model_metric(state: dict, entries: list) -> str | None:

@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterator
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal, format_scientific
+from babel.numbers import format_compact_decimal, format_decimal
 from babel.support import Translations
 from jinja2 import (
     BytecodeCache,
@@ -40,12 +40,22 @@ from reporter.errors import RenderError, ReporterError
 BUILTIN_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
 SCIENTIFIC_FROM = 1e15
-"""Larger magnitudes are shown as 1.50E25: digit grouping says nothing there, and from 1e24 on Babel's
+"""Larger magnitudes are shown as 1.50×10²⁵: digit grouping says nothing there, and from 1e24 on Babel's
 decimal context cannot even round them (a diverging loss of 1e24 crashed every report)."""
 SCIENTIFIC_DECIMALS_FROM = 1e7
-"""A value shown with decimals is scientific from this magnitude on: 1.25E12, not 1,253,290,000,000.0000."""
+"""A value shown with decimals is compact from this magnitude on: 85.8M (8581.1万), not 85,811,000.0000."""
+PLAIN_DOWN_TO = 1e-4
+"""A value too small for its decimals is written out down to this magnitude (0.000322), below it as 3.22×10⁻⁵."""
+SIGNIFICANT = 3
+"""Significant digits of a value too small for its decimals, or too large for digit grouping."""
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 SENTENCE_SEPARATORS = {"zh": Markup(""), "en": Markup(" ")}
 """What joins two sentences: Chinese puts no space after a full-width stop (。), English a space."""
+COLONS = {"zh": Markup("："), "en": Markup(": ")}
+"""What follows a label ("Run: x"): Chinese uses the full-width colon with no space."""
+LIST_SEPARATORS = {"zh": "；", "en": "; "}
+"""What separates the items of a list whose items hold commas (the train/validation pairs); plain text, so the
+joined keys are escaped like any other text."""
 HP_DIGITS = 4
 """Significant digits of a hyperparameter float: a learning rate mid-schedule has float noise past them."""
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|<>#])")
@@ -102,15 +112,31 @@ class Numbers:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return str(value)
         tiny = value != 0 and abs(value) < 0.5 * 10 ** -digits  # would print as 0.0000
-        if abs(value) >= SCIENTIFIC_FROM or (digits > 0 and (tiny or abs(value) >= SCIENTIFIC_DECIMALS_FROM)):
-            return format_scientific(value, format="0." + "0" * max(digits, 2) + "E0", locale=self.locale)
+        if abs(value) >= SCIENTIFIC_FROM or (tiny and abs(value) < PLAIN_DOWN_TO):
+            return self._power_of_ten(value)
+        if tiny:  # 0.000322, not 0.0003 or 3.22E-4
+            places = SIGNIFICANT - 1 - math.floor(math.log10(abs(value)))
+            return format_decimal(value, format="0." + "#" * places, locale=self.locale)
+        if digits > 0 and abs(value) >= SCIENTIFIC_DECIMALS_FROM:  # 85.8M / 8581.1万 parameters
+            return format_compact_decimal(value, format_type="short", locale=self.locale, fraction_digits=1)
         pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
         return format_decimal(value, format=pattern, locale=self.locale)
 
+    def _power_of_ten(self, value: float) -> str:
+        """7.95×10⁻⁷: SIGNIFICANT digits and a written power, never the E notation of a calculator."""
+        exponent = math.floor(math.log10(abs(value)))
+        mantissa = value / 10 ** exponent
+        if round(abs(mantissa), SIGNIFICANT - 1) >= 10:  # 9.999 rounds up to the next power
+            exponent, mantissa = exponent + 1, mantissa / 10
+        shown = format_decimal(mantissa, format="0." + "0" * (SIGNIFICANT - 1), locale=self.locale)
+        return f"{shown}×10{str(exponent).translate(SUPERSCRIPTS)}"
+
     def percent(self, value: Any, digits: int = 1) -> str:
-        """A fraction as a percentage: 0.243 -> 24.3%."""
+        """A fraction as a percentage: 0.243 -> 24.3%; 0.9999 -> >99.9%, since it is not all of it."""
         if value is None:
             return "—"
+        if isinstance(value, (int, float)) and 0 < value < 1 and round(value * 100, digits) >= 100:
+            return ">" + self.number(100 - 10 ** -digits, digits) + "%"
         return self.number(value * 100, digits) + "%"
 
     def epoch(self, value: Any) -> str:
@@ -132,6 +158,11 @@ class Numbers:
 
         moment = datetime.fromisoformat(value).astimezone(timezone.utc)
         return format_datetime(moment, "EEE HH:mm", tzinfo=timezone.utc, locale=self.locale) + " UTC"
+
+    def moment(self, value: str) -> str:
+        """An ISO 8601 time in the past (a file's mtime, a last entry) as date and time in UTC, the zone named:
+        "2026-12-04 18:32 UTC" in every language, so a reader can compare it with the file system."""
+        return datetime.fromisoformat(value).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M") + " UTC"
 
     def scientific(self, value: Any) -> str:
         """Hyperparameter values as written, to HP_DIGITS significant digits: 0.0002 stays 0.0002, 2e-05 stays
@@ -200,8 +231,10 @@ def environment(lang: str, output: str, templates: Path | None = None) -> Enviro
     env.install_gettext_callables(gettext, ngettext, newstyle=False)  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
     numbers = Numbers(lang)
     env.filters.update(num=numbers.number, pct=numbers.percent, epoch=numbers.epoch, signed=numbers.signed,
-                       hp=numbers.scientific, css_string=css_string, clock=numbers.clock)
-    env.globals.update(lang=lang, output=output, sep=SENTENCE_SEPARATORS[lang], css_counter=css_counter,
+                       hp=numbers.scientific, css_string=css_string, clock=numbers.clock,
+                       moment=numbers.moment)
+    env.globals.update(lang=lang, output=output, sep=SENTENCE_SEPARATORS[lang], colon=COLONS[lang],
+                       list_sep=LIST_SEPARATORS[lang], css_counter=css_counter,
                        finding_codes=FINDINGS, recommendation_codes=RECOMMENDATIONS)
     return env
 

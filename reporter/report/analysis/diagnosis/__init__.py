@@ -2,7 +2,8 @@
 
 `rules(facts)` yields the findings `fit.overfitting`, `fit.generalization_gap`, `fit.still_improving` /
 `fit.underfitting` (else `fit.at_best`, when the validation loss ends at its best), `eval.constant` and
-`stop.counterfactual` from the run's train/validation pairs; `verdict(findings)` states the run's overall verdict from the severities.
+`stop.counterfactual` from the run's train/validation pairs, and `fit.not_judged` with its reason when no fit rule
+could be read; `verdict(findings)` states the run's overall verdict from the severities and the fit.
 """
 
 from __future__ import annotations
@@ -15,17 +16,21 @@ import numpy as np
 
 from reporter.codes import finding
 from reporter.config import Thresholds
-from reporter.model import Finding, Mode, Run, Severity, Status, TrainValPair
+from reporter.model import Finding, Mode, PairedLosses, Point, Run, Severity, Status, TrainValPair, config_keys
+from reporter.report.analysis import instability
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
 from reporter.report.analysis.metrics import CONSTANT_SPREAD, direction, tokens
-from reporter.report.series import history_keys, non_finite_tail, series
+from reporter.report.series import finite_part, history_keys, non_finite_tail, series
 
 if TYPE_CHECKING:
     from reporter.report.analysis.findings import Facts
 
 VERDICTS = ("healthy", "needs_attention", "action_needed")
-"""The verdict: action_needed when any finding is an error, needs_attention when any is a warning, else healthy."""
+"""The verdict: action_needed when any finding is an error, needs_attention when any is a warning or when the fit
+was not judged healthy (JUDGED_HEALTHY), else healthy."""
+JUDGED_HEALTHY = ("fit.at_best", "fit.still_improving")
+"""The fit findings a healthy verdict needs: without one, nothing says the run learns what it should."""
 EVAL_PREFIXES = ("val_", "val/", "eval_", "valid_", "validation_", "test_", "metrics/")
 """How evaluation keys begin; Ultralytics writes its validation metrics under metrics/."""
 NOT_EVALUATION = {"runtime", "second", "time", "lr", "top5", "acc5"}
@@ -35,9 +40,13 @@ dataset of at most five classes."""
 
 
 def verdict(findings: tuple[Finding, ...]) -> str:
-    """action_needed when any finding is an error, needs_attention when any is a warning, else healthy."""
+    """action_needed when any finding is an error, needs_attention when any is a warning or when no finding says
+    the fit is sound (a run without a validation loss is not called healthy), else healthy."""
     severities = {f.severity for f in findings}
-    return VERDICTS[2] if Severity.ERROR in severities else VERDICTS[1] if Severity.WARN in severities else VERDICTS[0]
+    if Severity.ERROR in severities:
+        return VERDICTS[2]
+    judged = any(f.code in JUDGED_HEALTHY for f in findings)
+    return VERDICTS[1] if Severity.WARN in severities or not judged else VERDICTS[0]
 
 
 def run_pairs(run: Run) -> tuple[TrainValPair, ...]:
@@ -57,6 +66,19 @@ def _summed(run: Run, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     return x[keep], total[keep]
 
 
+def paired_losses(run: Run, found: tuple[TrainValPair, ...]) -> PairedLosses | None:
+    """The loss pair the fit rules read, summed as they sum it, with its last values and the validation minimum."""
+    pair = loss_pair(found)
+    if pair is None:
+        return None
+    tx, train = _summed(run, pair.train)
+    vx, val = _summed(run, pair.val)
+    lowest = int(np.argmin(val)) if len(val) else None
+    return PairedLosses(*pair.label, train=Point(float(tx[-1]), float(train[-1])) if len(tx) else None,
+                        val=Point(float(vx[-1]), float(val[-1])) if len(vx) else None,
+                        val_best=Point(float(vx[lowest]), float(val[lowest])) if lowest is not None else None)
+
+
 def curves(run: Run, pair: TrainValPair) -> fit.Curves | None:
     """The pair on the validation's x values; the training loss interpolated where it was logged elsewhere.
 
@@ -66,22 +88,48 @@ def curves(run: Run, pair: TrainValPair) -> fit.Curves | None:
     vx, val = _summed(run, pair.val)
     tx, train = _summed(run, pair.train)
     inside = (vx >= tx.min()) & (vx <= tx.max()) if len(tx) else np.zeros(len(vx), dtype=bool)
-    logged = ((tx >= vx.min()) & (tx <= vx.max())).sum() if len(vx) else 0
-    if inside.sum() < fit.MIN_POINTS or logged < fit.MIN_POINTS:
+    if overlap(vx, tx) < fit.MIN_POINTS:
         return None
     return fit.Curves(vx[inside], np.interp(vx[inside], tx, train), val[inside])
+
+
+def overlap(vx: np.ndarray, tx: np.ndarray) -> int:
+    """How many values the less often logged of the two curves has where both were logged."""
+    inside = int(((vx >= tx.min()) & (vx <= tx.max())).sum()) if len(tx) else 0
+    logged = int(((tx >= vx.min()) & (tx <= vx.max())).sum()) if len(vx) else 0
+    return min(inside, logged)
 
 
 def rules(f: Facts) -> Iterator[Finding]:
     """The diagnosis findings, in the order the report presents them: evaluation, fit, stopping."""
     found = run_pairs(f.run)
-    broken = _constant_evaluation(f.run, found)
+    broken = _constant_evaluation(f.run)
     yield from broken
     pair = loss_pair(found)
     c = curves(f.run, pair) if pair is not None and not diverged(f.run, pair.train + pair.val) else None
-    if pair is not None and c is not None and not broken:
-        yield from _fit(f, pair, c)
-    yield from _counterfactual(f.run, pair, f.limits)
+    if not broken:
+        yield from _judged_fit(f, pair, c)
+    yield from _counterfactual(f, pair, c if not broken else None)
+
+
+def _judged_fit(f: Facts, pair: TrainValPair | None, c: fit.Curves | None) -> Iterator[Finding]:
+    """The fit findings of the pair read on its curves c, or fit.not_judged with the reason no fit rule could be
+    read (nothing when a loss of the pair diverged: metric.diverged says it)."""
+    if pair is None:
+        yield finding("fit.not_judged", Severity.INFO, reason="no_validation_loss", key=None, count=None,
+                      needed=fit.MIN_POINTS)
+        return
+    if diverged(f.run, pair.train + pair.val):
+        return
+    if c is None:
+        count = overlap(_summed(f.run, pair.val)[0], _summed(f.run, pair.train)[0])
+        yield finding("fit.not_judged", Severity.INFO, reason="too_few_points", key=pair.label[1], count=count,
+                      needed=fit.MIN_POINTS)
+        return
+    judged = list(_fit(f, pair, c))
+    reason = "unstable" if _swings(f.run, pair, f.limits) else "no_conclusion"
+    yield from judged or [finding("fit.not_judged", Severity.INFO, reason=reason, key=pair.label[1],
+                                  count=len(c.x), needed=fit.MIN_POINTS)]
 
 
 def diverged(run: Run, keys: tuple[str, ...]) -> bool:
@@ -102,16 +150,27 @@ def _evaluation_keys(run: Run, found: tuple[TrainValPair, ...]) -> list[str]:
     return [k for k in keys if (k in paired or evaluation_key(run, k)) and not NOT_EVALUATION & set(tokens(k))]
 
 
-def _constant_evaluation(run: Run, found: tuple[TrainValPair, ...]) -> list[Finding]:
+def broken_evaluation(run: Run) -> dict[str, float]:
+    """The evaluation series that never change, with their value; when there is one, also those never finite (a
+    validation loss at inf all along beside two at 0 is the same broken evaluation, not a divergence at epoch 0)."""
+    broken: dict[str, float] = {}
+    for key in _evaluation_keys(run, run_pairs(run)):
+        values = np.asarray(series(run.history, key).values, dtype=float)
+        if fit.constant(values):
+            broken[key] = float(values[np.isfinite(values)][0])
+        elif len(values) >= fit.END_POINTS and not np.isfinite(values).any():
+            broken[key] = float(values[0])
+    return broken if any(math.isfinite(v) for v in broken.values()) else {}
+
+
+def _constant_evaluation(run: Run) -> list[Finding]:
     """eval.constant, or nothing; no fit is read from a broken evaluation."""
-    constant = [(k, s) for k in _evaluation_keys(run, found)
-                if fit.constant(np.asarray((s := series(run.history, k)).values, dtype=float))]
-    if not constant:
+    broken = broken_evaluation(run)
+    if not broken:
         return []
-    key, data = constant[0]
-    value = next(v for v in data.values if math.isfinite(v))
-    return [finding("eval.constant", Severity.ERROR, key=key, keys=[k for k, _ in constant], value=value,
-                    count=len(data), digits=round(-math.log10(CONSTANT_SPREAD)))]
+    key, value = next((k, v) for k, v in broken.items() if math.isfinite(v))
+    return [finding("eval.constant", Severity.ERROR, key=key, keys=list(broken), values=list(broken.values()),
+                    value=value, count=len(series(run.history, key)), digits=round(-math.log10(CONSTANT_SPREAD)))]
 
 
 def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
@@ -124,19 +183,32 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
     gap = fit.generalization_gap(c, f.limits)
     if gap is not None:
         yield finding("fit.generalization_gap", Severity.WARN, since_epoch=gap.since_epoch, val_change=gap.val_change,
-                       train_change=gap.train_change, key=val_key, train_key=train_key, evaluations=gap.evaluations)
+                       train_change=gap.train_change, key=val_key, train_key=train_key, evaluations=gap.evaluations,
+                       noise=gap.noise)
         return
-    better = fit.still_improving(c, f.limits)
+    closed = mosaic_closed(f.run)
+    better = fit.still_improving(c, f.limits, closed)
     if better is not None:
         ended = f.status.status not in (Status.RUNNING, Status.STALLED)
         code = "fit.underfitting" if better.underfit and ended and not augmented(f.run) else "fit.still_improving"
-        yield finding(code, Severity.WARN if ended else Severity.OK, key=val_key, train_key=train_key,
-                       val_change=better.val_change, train_change=better.train_change, window=better.window)
+        metric, change = _metric_change(f, pair, better.start, closed)
+        flat = ended and metric is not None and change is None  # the losses fall, the metric judged by does not
+        yield finding("fit.still_improving" if flat else code,
+                      Severity.INFO if flat else Severity.WARN if ended else Severity.OK, key=val_key,
+                      train_key=train_key, val_change=better.val_change, train_change=better.train_change,
+                      window=better.window, metric=metric, metric_change=change, settled=flat)
         return
     settled = fit.at_best(c, f.limits)
-    if settled is not None:
+    if settled is not None and not _swings(f.run, pair, f.limits):
         yield finding("fit.at_best", Severity.OK, key=val_key, train_key=train_key,
                        best_epoch=_best_epoch(f.run, pair, settled.best_epoch), rise=settled.rise)
+
+
+def _swings(run: Run, pair: TrainValPair, limits: Thresholds) -> bool:
+    """Whether the validation loss swings (metric.unstable's rule): then its end within its own noise says
+    nothing, and the run is not called at its best."""
+    return len(pair.val) == 1 and instability.unstable(finite_part(series(run.history, pair.val[0])).values,
+                                                        limits) is not None
 
 
 def _best_epoch(run: Run, pair: TrainValPair, paired_best: float) -> float:
@@ -150,6 +222,36 @@ def _best_epoch(run: Run, pair: TrainValPair, paired_best: float) -> float:
     return float(min(finite)[1]) if finite else paired_best
 
 
+def _metric_change(f: Facts, pair: TrainValPair, start: float, until: float | None) -> tuple[str | None, float | None]:
+    """The primary metric, when it is a validation metric other than the paired loss logged at least MIN_POINTS times
+    from `start` (and before `until`), and its change there when it still gains clearly (fit.gaining), else None."""
+    m = f.metric
+    if m is None or m.split != "val" or m.name in pair.val:
+        return None, None
+    data = series(f.run.history, m.name)
+    x, values = np.array(data.x, dtype=float), np.array(data.values, dtype=float)
+    keep = (x >= start) & (x < until if until is not None else True) & np.isfinite(values)
+    if keep.sum() < fit.MIN_POINTS:  # too few values to tell: more epochs are advised on the losses alone
+        return None, None
+    return m.name, fit.gaining(x[keep], values[keep], m.mode is Mode.MAX, f.limits)
+
+
+CLOSE_MOSAIC = 10
+"""Ultralytics' default close_mosaic: the last this many epochs train without mosaic."""
+
+
+def mosaic_closed(run: Run) -> float | None:
+    """The first x at which an Ultralytics run trains without mosaic (its last close_mosaic epochs of the planned
+    epochs; results.csv counts epochs from 1), or None when it never used mosaic or never closes it."""
+    epochs = _setting(run, ("epochs",))
+    close = _setting(run, ("close_mosaic",))
+    close = CLOSE_MOSAIC if close is None else close
+    if framework(run) != "ultralytics" or not (_setting(run, ("mosaic",)) or 0.0) > 0 or epochs is None \
+            or not 0 < close < epochs:
+        return None
+    return epochs - close + run.epoch_base
+
+
 TRAIN_ONLY_KEYS = ("mosaic", "dropout")
 """Config keys that make the training loss higher than the validation loss by construction when above 0: it is
 measured on mosaic-augmented images (Ultralytics, YOLOv5) or with dropout on."""
@@ -161,9 +263,6 @@ def augmented(run: Run) -> bool:
     return any((_setting(run, (key,)) or 0.0) > 0 for key in TRAIN_ONLY_KEYS)
 
 
-FRAMEWORKS = ("keras", "lightning", "hf", "ultralytics")
-
-
 @dataclass(frozen=True)
 class OwnStop:
     """The epoch at which the run's own early-stopping rule stops it, with that rule's patience."""
@@ -173,27 +272,44 @@ class OwnStop:
     framework: str
 PATIENCE_KEYS = ("patience", "early_stopping_patience", "es_patience")
 MIN_DELTA_KEYS = ("min_delta", "early_stopping_min_delta", "early_stopping_threshold")
+HOOK_MONITOR, HOOK_RULE = "EarlyStoppingHook.monitor", "EarlyStoppingHook.rule"
+"""mmengine's hook settings as ingest reads them from the run's config.py."""
+RULES = {"greater": Mode.MAX, "less": Mode.MIN}
+SCHEDULER = "sched"
+"""Sections holding it (lr_scheduler, scheduler) configure the learning rate, not early stopping."""
+
+
+LIGHTNING_CSV = "metrics.csv"
+"""The file Lightning's CSVLogger writes: a CSV history of that name is Lightning's, hparams.yaml or not."""
 
 
 def framework(run: Run) -> str:
-    """Whose early-stopping rule applies: from the source format, its sidecar config and its key names."""
+    """Whose early-stopping rule applies: first the reader that read the run (its format and file name), then the
+    sidecar config, then the key names Lightning writes (x_epoch beside x_step, lr- from LearningRateMonitor)."""
     keys = frozenset(str(k) for k in history_keys(run.history))
     sidecars = {s.path.rsplit("/", 1)[-1] for s in run.sources}
     if run.family.startswith("hf"):
         return "hf"
+    if run.family == "mmengine":
+        return "mmengine"
+    if "opt.yaml" in sidecars or stopping.yolov5_fitness_keys(keys):
+        return "yolov5"
     if "args.yaml" in sidecars or stopping.fitness_keys(keys):
         return "ultralytics"
-    if "hparams.yaml" in sidecars or any(k.endswith(("_epoch", "_step")) or k.startswith("lr-") for k in keys):
+    if (run.family == "csv" and LIGHTNING_CSV in sidecars) or "hparams.yaml" in sidecars or \
+            any(k.endswith("_epoch") and f"{k[:-len('_epoch')]}_step" in keys or k.startswith("lr-") for k in keys):
         return "lightning"
     return "keras"
 
 
 def _setting(run: Run, names: tuple[str, ...]) -> float | None:
-    """A number from the run's config under any of the names (a one-element list unwrapped)."""
-    for name in names:
-        value = run.hyperparameters.get(name)
+    """A number from the run's config under any of the names, in any section but a learning-rate scheduler's
+    (ReduceLROnPlateau has a patience too), a one-element list unwrapped."""
+    for key in config_keys(run.hyperparameters, names):
+        value = run.hyperparameters[key]
         value = value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) \
+                and SCHEDULER not in key.lower():
             return float(value)
     return None
 
@@ -201,8 +317,8 @@ def _setting(run: Run, names: tuple[str, ...]) -> float | None:
 def _monitor(run: Run, which: str, pair: TrainValPair | None) -> tuple[str, Mode, np.ndarray, np.ndarray] | None:
     """The monitored key as the history names it, its mode, and its x and values (NaN kept: rules treat it)."""
     keys = frozenset(str(k) for k in history_keys(run.history))
-    if which == "ultralytics":
-        weights = stopping.fitness_keys(keys)
+    if which in ("ultralytics", "yolov5"):
+        weights = stopping.fitness_keys(keys) if which == "ultralytics" else stopping.yolov5_fitness_keys(keys)
         if not weights:
             return None
         parts = {k: dict(zip(*(lambda s: (s.x, s.values))(series(run.history, k)))) for k in weights}
@@ -214,6 +330,9 @@ def _monitor(run: Run, which: str, pair: TrainValPair | None) -> tuple[str, Mode
         key = name if name.startswith("eval_") else f"eval_{name}"
         greater = run.hyperparameters.get("greater_is_better")
         mode = (Mode.MAX if greater else Mode.MIN) if isinstance(greater, bool) else direction(key) or Mode.MIN
+    elif which == "mmengine" and isinstance(monitor := run.hyperparameters.get(HOOK_MONITOR), str):
+        key, rule = monitor, run.hyperparameters.get(HOOK_RULE)
+        mode = RULES.get(str(rule)) or stopping.mmengine_rule(key) or direction(key) or Mode.MIN
     else:
         key = "val_loss" if "val_loss" in keys else pair.val[0] if pair is not None and len(pair.val) == 1 else ""
         mode = Mode.MIN
@@ -227,6 +346,10 @@ def replay(which: str, values: np.ndarray, x: np.ndarray, mode: Mode, patience: 
     """The framework's rule on the logged values."""
     if which == "ultralytics":
         return stopping.ultralytics(x.tolist(), values.tolist(), patience)
+    if which == "yolov5":
+        return stopping.yolov5(x.tolist(), values.tolist(), patience)
+    if which == "mmengine":
+        return stopping.mmengine(values.tolist(), mode is Mode.MAX, patience, min_delta)
     if which == "hf":
         return stopping.huggingface(values.tolist(), mode is Mode.MAX, patience, min_delta)
     if which == "lightning":
@@ -246,6 +369,17 @@ def _hours_between(run: Run, start: float, end: float) -> float | None:
     return None
 
 
+def fitness_best(run: Run) -> float | None:
+    """The epoch of Ultralytics' best.pt, where its fitness first peaks (the counterfactual's best checkpoint): the
+    primary metric alone (mAP50-95, top-1) may peak elsewhere, and the report says which epoch is which."""
+    monitored = _monitor(run, "ultralytics", None)
+    if monitored is None or not np.isfinite(monitored[3]).any():
+        return None
+    _, mode, x, values = monitored
+    best = replay("ultralytics", values, x, mode, len(values) + 1, 0.0).best  # as _counterfactual finds it
+    return float(x[best]) if best is not None else None
+
+
 def own_stop(run: Run, defaults: Thresholds) -> OwnStop | None:
     """Where the run's own early stopping, with the patience its config states, stops it on the logged values
     (None without a configured patience or when the rule never fires): status.run_status compares it with the
@@ -259,12 +393,28 @@ def own_stop(run: Run, defaults: Thresholds) -> OwnStop | None:
     if monitored is None or len(monitored[2]) < fit.MIN_POINTS or fit.constant(monitored[3]):
         return None
     _, mode, x, values = monitored
-    delta = _setting(run, MIN_DELTA_KEYS)
-    stop = replay(which, values, x, mode, int(patience), delta if delta is not None else defaults.stop_min_delta).stop
+    stop = replay(which, values, x, mode, int(patience), _min_delta(run, which, defaults)).stop
     return OwnStop(float(x[stop]), int(patience), which) if stop is not None else None
 
 
-def _counterfactual(run: Run, pair: TrainValPair | None, defaults: Thresholds) -> Iterator[Finding]:
+def _min_delta(run: Run, which: str, defaults: Thresholds) -> float:
+    """The configured min_delta; else mmengine's own default when the run's config has its hook, else ours."""
+    configured = _setting(run, MIN_DELTA_KEYS)
+    if configured is not None:
+        return configured
+    return stopping.MMENGINE_MIN_DELTA if which == "mmengine" and HOOK_MONITOR in run.hyperparameters \
+        else defaults.stop_min_delta
+
+
+ENFORCED = frozenset({"ultralytics", "yolov5", "hf", "mmengine"})
+"""Frameworks whose trainer acts on the patience its config records (Ultralytics' and YOLOv5's `patience`, the
+arguments of HF's EarlyStoppingCallback in trainer_state.json, mmengine's EarlyStoppingHook). A Keras or Lightning
+config's `patience` is a hyperparameter that may never have reached an EarlyStopping callback: a run that went on
+past the replay's stop simply had none, and the advice is to add it."""
+
+
+def _counterfactual(f: Facts, pair: TrainValPair | None, c: fit.Curves | None) -> Iterator[Finding]:
+    run, defaults = f.run, f.limits
     which = framework(run)
     monitored = _monitor(run, which, pair)
     if monitored is None or len(monitored[2]) < fit.MIN_POINTS:
@@ -274,19 +424,68 @@ def _counterfactual(run: Run, pair: TrainValPair | None, defaults: Thresholds) -
         return  # replayed on a broken evaluation, or on one whose last values are missing, means nothing
     configured = _setting(run, PATIENCE_KEYS)
     patience = int(configured) if configured is not None and configured >= 0 else None
-    configured_delta = _setting(run, MIN_DELTA_KEYS)
     used = patience if patience is not None else defaults.stop_patience
-    min_delta = configured_delta if configured_delta is not None else defaults.stop_min_delta
+    min_delta = _min_delta(run, which, defaults)
     result = replay(which, values, x, mode, used, min_delta)
     best = replay(which, values, x, mode, len(values) + 1, min_delta).best  # the best over the whole run
     if best is None:
         return
-    stop = result.stop
+    stop, later = result.stop, None
+    if stop is not None and best > stop and result.best is not None \
+            and not _beats(values, values[best], values[result.best], mode, defaults.stop_noise):
+        best, later = result.best, best  # a later best inside the curve's noise: the stop lost nothing
     premature = stop is not None and best > stop  # the run found its best after the rule would have stopped
-    wasted = stop is not None and not premature and stop < len(x) - 1
+    cost = _metric_cost(f, key, x[stop]) if stop is not None and not premature else None
+    own = -1 if patience is None or stop is None or which not in ENFORCED else stop  # the run's own rule's stop
+    mismatch = 0 <= own < len(x) - 1  # the run's own rule did not stop it where the replay does
+    too_early = own == len(x) - 1 and _stopped_at_best(f, c, values, mode, used)
+    wasted = stop is not None and not premature and stop < len(x) - 1 and cost is None and not mismatch
     yield finding(
-        "stop.counterfactual", Severity.WARN if wasted else Severity.INFO, monitor=key, mode=mode.value,
-        patience=used, min_delta=min_delta, stop_epoch=float(x[stop]) if stop is not None else None,
-        best_epoch=float(x[best]), epochs_after_best=float(x[-1] - x[best]),
+        "stop.counterfactual", Severity.WARN if wasted or too_early else Severity.INFO, monitor=key,
+        mode=mode.value, patience=used, min_delta=min_delta, stop_epoch=float(x[stop]) if stop is not None else None,
+        best_epoch=float(x[best]), epochs_after_best=float(x[-1] - x[best]), evaluations_after_best=len(x) - 1 - best,
         hours_after_best=_hours_between(run, float(x[best]), float(x[-1])), premature=premature, framework=which,
-        basis="config" if patience is not None else "default")
+        basis="config" if patience is not None else "default",
+        later_best_epoch=float(x[later]) if later is not None else None, mismatch=mismatch, too_early=too_early,
+        default_patience=stopping.DEFAULT_PATIENCE[which], noise_scales=defaults.stop_noise,
+        **(cost or {"metric": None, "metric_at_stop": None, "metric_best": None, "metric_best_epoch": None}))
+
+
+def _beats(values: np.ndarray, new: float, old: float, mode: Mode, scales: float) -> bool:
+    """Whether `new` is better than `old` by more than `scales` noise scales of the curve (fit.noise)."""
+    gain = (new - old) if mode is Mode.MAX else (old - new)
+    return bool(gain > scales * fit.noise(values[np.isfinite(values)]))
+
+
+def _metric_cost(f: Facts, monitor: str, stop_x: float) -> dict[str, float | str | None] | None:
+    """What stopping at stop_x would have cost on the primary metric, when it is not the monitored key and its
+    best after the stop beats its best up to the stop by more than the curve's noise; else None."""
+    m = f.metric
+    if m is None or m.name == monitor or m.split != "val":
+        return None
+    data = series(f.run.history, m.name)
+    x, v = np.array(data.x, dtype=float), np.array(data.values, dtype=float)
+    ok = np.isfinite(v)
+    before, after = ok & (x <= stop_x), ok & (x > stop_x)
+    if not before.any() or not after.any():
+        return None
+    pick = np.argmax if m.mode is Mode.MAX else np.argmin
+    kept, then = int(np.flatnonzero(before)[pick(v[before])]), int(np.flatnonzero(after)[pick(v[after])])
+    if not _beats(v, v[then], v[kept], m.mode, f.limits.stop_noise):
+        return None
+    at_stop = int(np.flatnonzero(before)[-1])
+    return {"metric": m.name, "metric_at_stop": float(v[at_stop]), "metric_best": float(v[then]),
+            "metric_best_epoch": float(x[then])}
+
+
+def _stopped_at_best(f: Facts, c: fit.Curves | None, values: np.ndarray, mode: Mode, patience: int) -> bool:
+    """Whether the run's own rule ended it before its plan while it was still at its best: the smoothed validation
+    loss reached its minimum within the last `patience` evaluations, and the monitored value ends within its noise
+    of its best. A plateau (the loss lowest earlier) or a monitored value in decline is the rule doing its job."""
+    plan = f.run.plan
+    if plan is None or c is None or c.x[-1] + 1 - f.run.epoch_base >= plan.epochs:
+        return False
+    recent = len(c.val) - 1 - int(np.argmin(fit.smoothed(c.val))) <= patience
+    finite = values[np.isfinite(values)]
+    best = float(finite.max() if mode is Mode.MAX else finite.min())
+    return recent and not _beats(values, best, float(values[-1]), mode, f.limits.stop_noise)

@@ -2,7 +2,9 @@
 
 Overfitting and the generalisation gap are statements about two curves at once, so the diagnosis needs
 to know that `val_loss` is measured on the same objective as `loss`, `val/box_loss` as `train/box_loss`,
-`Loss/val` as `Loss/train`. Ultralytics splits its loss in components (box, cls, dfl, seg): their sums are
+`Loss/val` as `Loss/train`, `validation/epoch_loss` as `train/epoch_loss` (Keras' TensorBoard callback),
+`epoch/val_loss` as `epoch/loss` (W&B's Keras logger), `eval/loss` as `train/loss` (Hugging Face through
+TensorBoard or W&B). Ultralytics splits its loss in components (box, cls, dfl, seg): their sums are
 paired too, because the total is what the optimiser sees. The report's appendix lists the pairs used.
 """
 
@@ -21,6 +23,10 @@ _VAL_PATTERNS = (  # (how a validation key is written, how its training twin may
     (re.compile(r"^valid_(?P<stem>.+)$"), ("train_{stem}", "{stem}")),
     (re.compile(r"^(?P<stem>.+)/val$"), ("{stem}/train",)),
     (re.compile(r"^(?P<stem>.+)_val$"), ("{stem}_train", "{stem}")),
+    (re.compile(r"^validation/(?P<stem>.+)$"), ("train/{stem}",)),
+    (re.compile(r"^validation_(?P<stem>.+)$"), ("train_{stem}", "{stem}")),
+    (re.compile(r"^eval/(?P<stem>.+)$"), ("train/{stem}",)),
+    (re.compile(r"^(?P<prefix>[^/]+)/val_(?P<stem>.+)$"), ("{prefix}/{stem}", "{prefix}/train_{stem}")),
 )
 COMPONENT_PREFIX = ("train/", "val/")
 """Ultralytics writes each loss component as train/<name>_loss and val/<name>_loss."""
@@ -32,7 +38,7 @@ def twin(val_key: str, keys: frozenset[str]) -> str | None:
         match = pattern.match(val_key)
         if match is None:
             continue
-        found = next((c.format(stem=match["stem"]) for c in candidates if c.format(stem=match["stem"]) in keys), None)
+        found = next((name for c in candidates if (name := c.format(**match.groupdict())) in keys), None)
         if found is not None and found != val_key:
             return found
     return None

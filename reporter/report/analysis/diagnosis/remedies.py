@@ -12,41 +12,57 @@ import math
 from typing import Any, Iterator, Mapping
 
 from reporter.codes import recommendation
-from reporter.model import Finding, MetricSummary, Mode, Recommendation, Run, SettingChange
+from reporter.model import Finding, MetricSummary, Mode, Recommendation, Run, SettingChange, config_keys
+from reporter.report.analysis.diagnosis import SCHEDULER
 
 EPOCH_KEYS = ("epochs", "max_epochs", "num_train_epochs")
-PATIENCE_KEY = {"keras": "patience", "lightning": "patience", "hf": "early_stopping_patience", "ultralytics": "patience"}
+PATIENCE_KEY = {"keras": "patience", "lightning": "patience", "hf": "early_stopping_patience", "ultralytics": "patience",
+                "yolov5": "patience", "mmengine": "patience"}
+"""The setting each framework's early stopping reads; it is looked for in any section of the config but a
+learning-rate scheduler's, and the key found (`trainer.callbacks.0.init_args.patience`) is the one to edit."""
+ULTRALYTICS = ("ultralytics", "yolov5")
+"""Frameworks whose config has Ultralytics' augmentation settings (mosaic, hsv_*, fliplr)."""
 DEFAULT_WEIGHT_DECAY = 1e-4
 """Suggested when the config has no weight decay at all: a common AdamW/SGD starting value."""
 MORE_EPOCHS = 1.5
 DROPOUT_STEP, DROPOUT_MAX = 0.1, 0.5
 
 
-def _number(run: Run, key: str) -> float | None:
-    value = run.hyperparameters.get(key)
-    value = value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
-    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+def _number(run: Run, names: tuple[str, ...], skip: str | None = None) -> tuple[str, float] | None:
+    """The config key that holds a setting (by any of the names) as a number, top level first, then in any
+    section (not one whose name holds `skip`), and its value."""
+    for key in config_keys(run.hyperparameters, names):
+        value = run.hyperparameters[key]
+        value = value[0] if isinstance(value, (list, tuple)) and len(value) == 1 else value
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not (skip and skip in key.lower()):
+            return key, value
+    return None
+
+
+def _change(found: tuple[str, float] | None, name: str, suggested: Any) -> SettingChange:
+    """The change of a setting at the key the config holds it under, else the setting to add by its name."""
+    return SettingChange(found[0], found[1], suggested, True) if found else SettingChange(name, None, suggested, False)
 
 
 def _regularisation(run: Run, dropout_applies: bool) -> SettingChange:
     """Dropout the config has switched off (0.0) turned on, else twice the weight decay, else dropout up by 0.1,
     else a weight decay to add. Ultralytics reads dropout only when it trains a classifier."""
-    dropout = _number(run, "dropout") if dropout_applies else None
-    if dropout == 0:
-        return SettingChange("dropout", dropout, DROPOUT_STEP, True)
-    decay = _number(run, "weight_decay")
+    dropout = _number(run, ("dropout",)) if dropout_applies else None
+    if dropout is not None and dropout[1] == 0:
+        return _change(dropout, "dropout", DROPOUT_STEP)
+    decay = _number(run, ("weight_decay",))
     if decay is not None:
-        return SettingChange("weight_decay", decay, decay * 2 if decay > 0 else DEFAULT_WEIGHT_DECAY, True)
-    if dropout is not None and dropout < DROPOUT_MAX:
-        return SettingChange("dropout", dropout, round(min(dropout + DROPOUT_STEP, DROPOUT_MAX), 4), True)
-    return SettingChange("weight_decay", None, DEFAULT_WEIGHT_DECAY, False)
+        return _change(decay, "weight_decay", decay[1] * 2 if decay[1] > 0 else DEFAULT_WEIGHT_DECAY)
+    if dropout is not None and dropout[1] < DROPOUT_MAX:
+        return _change(dropout, "dropout", round(min(dropout[1] + DROPOUT_STEP, DROPOUT_MAX), 4))
+    return _change(None, "weight_decay", DEFAULT_WEIGHT_DECAY)
 
 
 def _more_epochs(run: Run, last_epoch: float) -> SettingChange:
-    key = next((k for k in EPOCH_KEYS if _number(run, k) is not None), None)
-    current = _number(run, key) if key else (run.plan.epochs if run.plan else None)
+    found = _number(run, EPOCH_KEYS)
+    current = found[1] if found else (run.plan.epochs if run.plan else None)
     base = current if current is not None else last_epoch + 1 - run.epoch_base
-    return SettingChange(key or EPOCH_KEYS[0], current if key else None, int(math.ceil(base * MORE_EPOCHS)), key is not None)
+    return _change(found, EPOCH_KEYS[0], int(math.ceil(base * MORE_EPOCHS)))
 
 
 def recommendations(run: Run, findings: tuple[Finding, ...], metric: MetricSummary | None = None) -> tuple[Recommendation, ...]:
@@ -75,12 +91,14 @@ def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSumma
         yield recommendation("rec.restore_best_checkpoint", ("fit.overfitting",), epoch=p["best_epoch"], key=p["key"],
                    metric=name, metric_epoch=later)
     if fitted:
-        ultralytics = stop is not None and stop.params["framework"] == "ultralytics"
+        ultralytics = stop is not None and stop.params["framework"] in ULTRALYTICS
         classify = run.hyperparameters.get("task") == "classify"
         yield recommendation("rec.regularise", fitted, _regularisation(run, classify or not ultralytics),
                    key=found[fitted[0]].params["key"], ultralytics=ultralytics, classify=classify,
                    rising="fit.overfitting" in found)
-    if stop is not None and stop.severity.value == "warn":  # stopping there would have lost nothing
+    if stop is not None and stop.params["too_early"]:  # the run's own patience ended it at its best
+        yield _raise_patience(run, stop)
+    elif stop is not None and stop.severity.value == "warn":  # stopping there would have lost nothing
         yield _early_stopping(run, stop, fitted)
     improving = next((found[c] for c in ("fit.underfitting", "fit.still_improving") if c in found
                       and found[c].severity.value == "warn"), None)
@@ -90,10 +108,22 @@ def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSumma
                    val_change=improving.params["val_change"], window=improving.params["window"])
 
 
+def _raise_patience(run: Run, stop: Finding) -> Recommendation:
+    """The framework's default patience, or twice the run's when that is already above it."""
+    p: Mapping[str, Any] = stop.params
+    key = PATIENCE_KEY[p["framework"]]
+    suggested = max(p["default_patience"], 2 * p["patience"])
+    return recommendation("rec.raise_patience", ("stop.counterfactual",),
+                          _change(_number(run, (key,), skip=SCHEDULER), key, suggested),
+                          stop_epoch=p["stop_epoch"], patience=p["patience"],
+                          default=p["default_patience"], framework=p["framework"])
+
+
 def _early_stopping(run: Run, stop: Finding, fitted: tuple[str, ...]) -> Recommendation:
     p: Mapping[str, Any] = stop.params
     key = PATIENCE_KEY[p["framework"]]
-    current = _number(run, key)
-    change = SettingChange(key, current, p["patience"], current is not None)
+    found = _number(run, (key,), skip=SCHEDULER)
+    same = found is not None and found[1] == p["patience"]  # the config has it, but no callback acted on it
+    change = None if same else _change(found, key, p["patience"])
     return recommendation("rec.early_stopping", ("stop.counterfactual",) + fitted, change, monitor=p["monitor"],
                 mode=p["mode"], patience=p["patience"], min_delta=p["min_delta"], stop_epoch=p["stop_epoch"], framework=p["framework"])

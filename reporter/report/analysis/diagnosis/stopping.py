@@ -18,6 +18,15 @@ evaluation, so the report agrees with what the user's own callback would have do
   `fitness > best_fitness or best_fitness == 0`; stop when `epoch - best_epoch >= patience` (in epochs,
   patience 0 meaning never). Fitness is 0.1 × mAP50 + 0.9 × mAP50-95 per task head (detection boxes,
   masks, poses), or the mean of top-1 and top-5 accuracy for classification.
+- YOLOv5 `utils.torch_utils.EarlyStopping.__call__(epoch, fitness)` as it stood from its introduction
+  (2021-08, #4576) until 2026-07 (#13833, which made the test strict): best_fitness starts at 0; a new best
+  when `fitness >= best_fitness` (a tie counts); stop when `epoch - best_epoch >= patience` (patience 0 meaning
+  never), with the 0-based epoch results.csv records. Fitness is 0.1 × mAP@0.5 + 0.9 × mAP@0.5:0.95.
+- mmengine `EarlyStoppingHook._check_stop_condition`, once per validation: a non-finite value stops at once
+  (check_finite); with min_delta signed by the rule (negated for 'less'), `compare(best + min_delta, current)`
+  counts one more validation without improvement and stops when the count reaches patience; any other value,
+  an equal one included, becomes the best and resets the count. Without a `rule` it is inferred from the
+  monitor's name (`mmengine_rule`). Its `stopping_threshold` is not replayed.
 """
 
 from __future__ import annotations
@@ -27,6 +36,11 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from reporter.model import Mode
+
+DEFAULT_PATIENCE = {"keras": 0, "lightning": 3, "hf": 1, "ultralytics": 100, "yolov5": 100, "mmengine": 5}
+"""Each framework's default patience: Keras EarlyStopping(patience=0), Lightning EarlyStopping(patience=3),
+transformers EarlyStoppingCallback(early_stopping_patience=1), Ultralytics' `patience: 100` in default.yaml, YOLOv5's
+`--patience 100` in train.py, mmengine EarlyStoppingHook(patience=5)."""
 
 
 @dataclass(frozen=True)
@@ -106,11 +120,71 @@ def ultralytics(epochs: Sequence[float], fitness: Sequence[float], patience: int
     return Stop(None, best_at)
 
 
+def yolov5(epochs: Sequence[float], fitness: Sequence[float], patience: int) -> Stop:
+    """YOLOv5's utils.torch_utils.EarlyStopping (2021-08 to 2026-07), called with results.csv's 0-based epochs."""
+    limit = patience or math.inf
+    best, best_epoch, best_at = 0.0, 0.0, None
+    for index, (epoch, value) in enumerate(zip(epochs, fitness)):
+        if value >= best:
+            best, best_epoch, best_at = value, epoch, index
+        if epoch - best_epoch >= limit:
+            return Stop(index, best_at)
+    return Stop(None, best_at)
+
+
+MMENGINE_MIN_DELTA = 0.1
+"""EarlyStoppingHook's default min_delta (its docstring says 0.01; the signature's 0.1 is what runs)."""
+
+
+def mmengine(values: Sequence[float], greater: bool, patience: int, min_delta: float = MMENGINE_MIN_DELTA,
+             check_finite: bool = True) -> Stop:
+    """mmengine.hooks.EarlyStoppingHook, one value per validation."""
+    delta = min_delta if greater else -min_delta
+    compare: Callable[[float, float], bool] = (lambda a, b: a > b) if greater else (lambda a, b: a < b)
+    best, best_at, wait = (-math.inf if greater else math.inf), None, 0
+    for check, current in enumerate(values):
+        if check_finite and not math.isfinite(current):
+            return Stop(check, best_at)
+        if compare(best + delta, current):
+            wait += 1
+            if wait >= patience:
+                return Stop(check, best_at)
+        else:
+            best, best_at, wait = current, check, 0
+    return Stop(None, best_at)
+
+
+MMENGINE_GREATER = ("acc", "top", "ar@", "auc", "precision", "map", "mdice", "miou", "macc", "aacc")
+MMENGINE_LESS = ("loss",)
+"""EarlyStoppingHook's default key fragments, lower-cased as it compares them."""
+
+
+def mmengine_rule(monitor: str) -> Mode | None:
+    """The rule EarlyStoppingHook infers from the monitor's name: an exact fragment first, then a fragment inside
+    it, greater before less; None where the hook would refuse to start without an explicit rule."""
+    name = monitor.lower()
+    for match in (lambda key: name == key, lambda key: key in name):
+        if any(match(key) for key in MMENGINE_GREATER):
+            return Mode.MAX
+        if any(match(key) for key in MMENGINE_LESS):
+            return Mode.MIN
+    return None
+
+
 FITNESS_WEIGHTS = {"metrics/mAP50({head})": 0.1, "metrics/mAP50-95({head})": 0.9}
 HEADS = ("B", "M", "P")  # boxes, masks, poses: a segmentation run's fitness adds the box and mask fitness
 CLASSIFY_KEYS = ("metrics/accuracy_top1", "metrics/accuracy_top5")
 CLASSIFY_WEIGHT = 0.5
 """A classification run's fitness is (top1 + top5) / 2."""
+
+
+YOLOV5_FITNESS = {"metrics/mAP_0.5": 0.1, "metrics/mAP_0.5:0.95": 0.9}
+"""YOLOv5's utils.metrics.fitness: the weights of [P, R, mAP@0.5, mAP@0.5:0.95] are [0, 0, 0.1, 0.9]."""
+
+
+def yolov5_fitness_keys(keys: frozenset[str]) -> dict[str, float]:
+    """YOLOv5's fitness columns with their weights; empty when they are not logged."""
+    return dict(YOLOV5_FITNESS) if all(k in keys for k in YOLOV5_FITNESS) else {}
 
 
 def fitness_keys(keys: frozenset[str]) -> dict[str, float]:
