@@ -34,7 +34,7 @@ def test_help_loads_no_heavy_library(command: list[str]) -> None:
     assert "reporter" in loaded and loaded & HEAVY == set()
 
 
-def test_a_markdown_and_html_report_loads_neither_weasyprint_nor_scikit_learn(tmp_path: Path) -> None:
+def test_a_markdown_and_html_report_loads_neither_weasyprint_nor_scikit_learn_nor_yaml(tmp_path: Path) -> None:
     loaded = imported("-m", "reporter.cli", "report", str(ROOT / "examples/iemocap-da"), "--out", str(tmp_path),
                       "--format", "md,html", "--lang", "en", "-q")
-    assert {"pandas", "matplotlib"} <= loaded and loaded & {"weasyprint", "sklearn"} == set()
+    assert {"pandas", "matplotlib"} <= loaded and loaded & {"weasyprint", "sklearn", "yaml"} == set()

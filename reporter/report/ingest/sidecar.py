@@ -39,14 +39,14 @@ def read_sidecars(directory: Path) -> tuple[dict[str, Any], Plan | None, list[So
     Raises:
         ConfigError: a sidecar YAML that does not parse.
     """
-    import yaml
-
     hyperparameters: dict[str, Any] = {}
     plan, sources = None, []
     for name in YAML_FILES:
         path = directory / name
         if not path.is_file():
             continue
+        import yaml  # only when a run has a sidecar: PyYAML is 10 ms of every other report's start
+
         file = read_text(path, ConfigError)
         try:
             data = yaml.load(file.text, Loader=_sidecar_loader())  # a SafeLoader: it constructs no Python object
