@@ -38,3 +38,22 @@ def test_a_markdown_and_html_report_loads_neither_weasyprint_nor_scikit_learn_no
     loaded = imported("-m", "reporter.cli", "report", str(ROOT / "examples/iemocap-da"), "--out", str(tmp_path),
                       "--format", "md,html", "--lang", "en", "-q")
     assert {"pandas", "matplotlib"} <= loaded and loaded & {"weasyprint", "sklearn", "yaml"} == set()
+
+
+def test_a_report_forking_a_process_per_language_imports_weasyprint_before_the_fork(tmp_path: Path) -> None:
+    """Each forked language would otherwise import WeasyPrint again: half a second of CPU per child."""
+    code = """
+import multiprocessing, sys
+from reporter.cli import main
+class Stop(Exception):
+    pass
+class Context:
+    def Pipe(self, duplex):
+        raise Stop(" ".join(sorted({m.split(".")[0] for m in sys.modules})))
+multiprocessing.get_context = lambda method: Context()
+main(sys.argv[1:])
+"""
+    done = subprocess.run([sys.executable, "-c", code, "report", str(ROOT / "examples/iemocap-da"), "--out",
+                           str(tmp_path), "--format", "pdf"], capture_output=True, text=True, cwd=ROOT)
+    assert "internal error (Stop:" in done.stderr and "weasyprint" in done.stderr.split("Stop:")[1].split(), \
+        done.stderr[-2000:]

@@ -74,6 +74,10 @@ def render_report(analysis: Analysis, context: ReportContext, languages: tuple[s
         for lang in languages:
             files.update(_render_language(analysis, context, made, lang, formats, templates))
         return files
+    if "pdf" in formats:
+        from reporter.report.render.pdf import load_weasyprint
+
+        load_weasyprint()
     fork = multiprocessing.get_context("fork")
     gc.freeze()  # a collection in a child would write to every inherited object and copy the parent's heap
     receivers, children = [], []

@@ -10,7 +10,7 @@ import logging
 import os
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Iterator
+from typing import Any, Iterator
 
 from reporter.errors import RenderError
 from reporter.heap import collected_after
@@ -44,6 +44,21 @@ def _source_date(when: datetime) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
+def load_weasyprint() -> tuple[Any, Any]:
+    """WeasyPrint's HTML and URLFetcher classes, imported on first use (half a second): a report forking a process
+    per language imports it once before the fork, so that no child imports it again.
+
+    Raises:
+        RenderError: WeasyPrint or its system libraries are missing.
+    """
+    try:
+        from weasyprint import HTML
+        from weasyprint.urls import URLFetcher
+    except (ImportError, OSError) as exc:
+        raise RenderError(f"cannot load WeasyPrint ({exc}); run 'make setup' to install pango and the fonts") from None
+    return HTML, URLFetcher
+
+
 def html_to_pdf(html: str, when: datetime) -> tuple[bytes, list[str]]:
     """PDF bytes of a self-contained HTML report, and WeasyPrint's warnings about missing glyphs.
 
@@ -58,11 +73,7 @@ def html_to_pdf(html: str, when: datetime) -> tuple[bytes, list[str]]:
     Raises:
         RenderError: WeasyPrint or its system libraries are missing.
     """
-    try:
-        from weasyprint import HTML
-        from weasyprint.urls import URLFetcher
-    except (ImportError, OSError) as exc:
-        raise RenderError(f"cannot load WeasyPrint ({exc}); run 'make setup' to install pango and the fonts") from None
+    HTML, URLFetcher = load_weasyprint()
     watch = _GlyphWatch()
     logger = logging.getLogger("weasyprint")
     level, propagate = logger.level, logger.propagate
