@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reporter.cli import main
+from reporter.model import Mode
 from reporter.report.analysis import analyse
 from reporter.report.analysis.instability import spikes, swing
 from reporter.report.analysis.learning_rate import lr_key
@@ -90,6 +91,40 @@ def lightning_transcription(losses: list[float], window: int = 10, warmup: int =
        st.integers(min_value=1, max_value=12))
 def test_spikes_equal_a_transcription_of_the_callback(losses: list[float], window: int) -> None:
     assert spikes(losses, window) == lightning_transcription(losses, window)
+
+
+def replayed_rule(losses: list[float], window: int, rtol: float | None, atol: float | None, mode: Mode,
+                  warmup: int) -> list[int]:
+    """The rule as spikes() documents it, every value judged in turn from the full state: the reference for
+    spikes(), which judges only the values that could be spikes."""
+    accepted: list[float] = []
+    bad = []
+    for index, loss in enumerate(losses):
+        last = accepted[-1] if accepted else 0.0
+        counted = [v for v in accepted[-window:] if not math.isnan(v)]
+        mean = sum(counted) / len(counted) if counted else math.nan
+        worse = loss > last if mode is Mode.MIN else loss < last
+        if index >= warmup and (not math.isfinite(loss) or (
+                worse and (atol is None or abs(loss - mean) >= abs(atol))
+                and (rtol is None or abs(loss - mean) >= abs(rtol * mean)))):
+            bad.append(index)
+        else:
+            accepted.append(loss)
+    return bad
+
+
+levels = st.sampled_from([0.5, 1.0, 1.0, 1.0, 2.0, 3.0, 3.5, 10.0, -1.0, math.nan, math.inf])
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(st.one_of(levels, finite), max_size=400), st.integers(min_value=1, max_value=15),
+       st.sampled_from([None, 0.5, 2.0]), st.sampled_from([None, 0.1, 2.0]), st.sampled_from(list(Mode)),
+       st.integers(min_value=0, max_value=30))
+def test_spikes_equal_the_rule_replayed_value_by_value(losses: list[float], window: int, rtol: float | None,
+                                                       atol: float | None, mode: Mode, warmup: int) -> None:
+    """Long mixed series with repeated levels, so that spikes follow each other and sit on the boundaries."""
+    expected = replayed_rule(losses, window, rtol, atol, mode, warmup)
+    assert spikes(losses, window, rtol, atol, mode, warmup) == expected
 
 
 @settings(max_examples=60, deadline=None)
