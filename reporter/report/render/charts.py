@@ -105,11 +105,15 @@ class Chart:
         return buffer.getvalue()
 
 
-def decimated(xs: Sequence[float], ys: Sequence[float], buckets: int = DRAWN_BUCKETS) -> tuple[list, list]:
-    """The points to draw: all of them when few, else every bucket's minimum and maximum in x order."""
+def decimated(xs: np.ndarray | Sequence[float], ys: np.ndarray | Sequence[float],
+              buckets: int = DRAWN_BUCKETS) -> tuple[list, list]:
+    """The points to draw, their values made drawable(): all of them when few, else every bucket's minimum and
+    maximum (of the drawable values) in x order. Arrays in, so a million points never become Python floats."""
     if len(xs) <= 2 * buckets:
-        return list(xs), list(ys)
+        return np.asarray(xs, dtype=float).tolist(), drawable(np.asarray(ys, dtype=float).tolist())
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    with np.errstate(invalid="ignore"):
+        y = np.where(np.isfinite(y) & (np.abs(y) < DRAWABLE), y, math.nan)  # drawable(), vectorised
     keep: set[int] = set()
     for chunk in np.array_split(np.arange(len(x)), buckets):
         values = y[chunk]
@@ -165,7 +169,7 @@ def metric_chart(a: Analysis) -> Chart | None:
         axes = figure.add_subplot()
         # Too few points or best-so-far values: markers only, so no curve is implied between them.
         joined = len(data) >= 4 and not m.best_so_far
-        xs, ys = decimated(data.x.tolist(), drawable(data.values.tolist()))
+        xs, ys = decimated(data.x, data.values)
         (line,) = axes.plot(xs, ys, marker=_marker(len(data), "o") if joined else "o", ls="-" if joined else "none",
                             color=COLOURS["metric"])
         named: list[tuple[Artist, str, str]] = [(line, "measured", "")]
@@ -203,7 +207,7 @@ def loss_chart(a: Analysis) -> Chart | None:
         for index, data in enumerate(a.curves.losses):
             finite = data.finite()
             if len(finite):
-                xs, ys = decimated(finite.x.tolist(), drawable(finite.values.tolist()))
+                xs, ys = decimated(finite.x, finite.values)
                 axes.plot(xs, ys, marker=_marker(len(finite), "."), color=COLOURS["loss"] if index == 0 else None,
                           label=data.key)
         named = _mark_validation_minimum(axes, a)
