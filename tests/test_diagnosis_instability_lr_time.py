@@ -96,7 +96,7 @@ def test_spikes_equal_a_transcription_of_the_callback(losses: list[float], windo
 def replayed_rule(losses: list[float], window: int, rtol: float | None, atol: float | None, mode: Mode,
                   warmup: int) -> list[int]:
     """The rule as spikes() documents it, every value judged in turn from the full state: the reference for
-    spikes(), which judges only the values that could be spikes."""
+    spikes(), which judges only the values that could be spikes. With no mean yet nothing is a spike."""
     accepted: list[float] = []
     bad = []
     for index, loss in enumerate(losses):
@@ -105,7 +105,7 @@ def replayed_rule(losses: list[float], window: int, rtol: float | None, atol: fl
         mean = sum(counted) / len(counted) if counted else math.nan
         worse = loss > last if mode is Mode.MIN else loss < last
         if index >= warmup and (not math.isfinite(loss) or (
-                worse and (atol is None or abs(loss - mean) >= abs(atol))
+                worse and counted and (atol is None or abs(loss - mean) >= abs(atol))
                 and (rtol is None or abs(loss - mean) >= abs(rtol * mean)))):
             bad.append(index)
         else:
