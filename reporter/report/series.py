@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import weakref
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,8 +27,40 @@ def main_phase(history: pd.DataFrame) -> pd.DataFrame:
     return history[np.repeat(~earlier, ends - starts)]
 
 
+@dataclass
+class _Cuts:
+    """What key_runs() and series() cut from one history table, kept while the table lives: the analysis asks
+    for the same key of a million-row history a dozen times, and every ask used to scan all its rows."""
+
+    table: weakref.ref[pd.DataFrame]
+    runs: tuple[np.ndarray, np.ndarray] | None = None
+    series: dict[str, Series] = field(default_factory=dict)
+
+
+_CUTS: dict[int, _Cuts] = {}
+"""By id() of a live table (a DataFrame cannot be a dict key); its entry leaves when the table is freed."""
+
+
+def _cuts(history: pd.DataFrame) -> _Cuts:
+    cuts = _CUTS.get(id(history))
+    if cuts is None or cuts.table() is not history:
+        number = id(history)
+        cuts = _CUTS[number] = _Cuts(weakref.ref(history, lambda _: _CUTS.pop(number, None)))
+    return cuts
+
+
 def key_runs(history: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """First and past-the-last row of each run of rows with the same key (the history sorts by key)."""
+    """First and past-the-last row of each run of rows with the same key (the history sorts by key); found
+    once per table (read-only arrays)."""
+    cuts = _cuts(history)
+    if cuts.runs is None:
+        cuts.runs = _key_runs(history)
+        for bounds in cuts.runs:
+            bounds.setflags(write=False)
+    return cuts.runs
+
+
+def _key_runs(history: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     keys = history["key"].to_numpy()
     if not len(keys):
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
@@ -40,10 +74,23 @@ def history_keys(history: pd.DataFrame) -> list[str]:
 
 
 def series(history: pd.DataFrame, key: str) -> Series:
-    """One key of the long history table, sorted by x."""
-    rows = history[history["key"].to_numpy() == key].sort_values("x")  # numpy's == on the objects: 5x pandas' str ==
-    return Series(key=key, x=tuple(rows["x"].to_numpy(dtype=float).tolist()),
-                  values=tuple(rows["value"].to_numpy(dtype=float).tolist()))
+    """One key of the long history table, sorted by x; cut once per table and key (see _Cuts)."""
+    cuts = _cuts(history)
+    if key not in cuts.series:
+        cuts.series[key] = _series(history, key)
+    return cuts.series[key]
+
+
+def _series(history: pd.DataFrame, key: str) -> Series:
+    """The key's rows from its key runs, in table order; sorted by x as pandas sorts them unless already sorted."""
+    starts, ends = key_runs(history)
+    hits = np.flatnonzero(history["key"].to_numpy()[starts] == key)  # numpy's == on the objects: 5x pandas' str ==
+    rows = np.concatenate([np.arange(starts[i], ends[i]) for i in hits]) if len(hits) else np.zeros(0, dtype=np.intp)
+    x, values = history["x"].to_numpy(dtype=float)[rows], history["value"].to_numpy(dtype=float)[rows]
+    if not (np.diff(x) > 0).all():  # ties or disorder: pandas' own (unstable) sort, as before
+        ordered = history.iloc[rows].sort_values("x")
+        x, values = ordered["x"].to_numpy(dtype=float), ordered["value"].to_numpy(dtype=float)
+    return Series(key=key, x=tuple(x.tolist()), values=tuple(values.tolist()))
 
 
 def finite_part(data: Series) -> Series:
