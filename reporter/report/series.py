@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import weakref
 from dataclasses import dataclass, field
 
@@ -118,5 +117,6 @@ def non_finite_tail(data: Series) -> float | None:
 def non_finite_gaps(data: Series) -> tuple[float, ...]:
     """The x values of NaN or infinite rows that finite values follow (see non_finite_tail)."""
     tail = non_finite_tail(data)
-    return tuple(x for x, value in zip(data.x, data.values)
-                 if not math.isfinite(value) and (tail is None or x < tail))
+    x = np.asarray(data.x, dtype=float)
+    gaps = ~np.isfinite(np.asarray(data.values, dtype=float)) & (x < tail if tail is not None else True)
+    return tuple(x[gaps].tolist())

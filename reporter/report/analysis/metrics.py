@@ -165,16 +165,25 @@ def best_point(data: Series, mode: Mode) -> Point | None:
 def improvements_and_degradations(data: Series, mode: Mode, min_delta: float) -> tuple[int, int]:
     """New bests by more than min_delta (the first evaluation not counted) and drops of more than
     min_delta from the previous evaluation."""
-    values = finite_part(data).values
-    if not values:
+    values = np.asarray(finite_part(data).values, dtype=float)
+    if not len(values):
         return 0, 0
-    best, improved, degraded = values[0], 0, 0
-    for previous, value in zip(values, values[1:]):
+    drop = values[:-1] - values[1:] if mode is Mode.MAX else values[1:] - values[:-1]  # better(previous, value)
+    return _improvements(values, mode, min_delta), int((drop > min_delta).sum())
+
+
+def _improvements(values: np.ndarray, mode: Mode, min_delta: float) -> int:
+    """New bests after the first value. With min_delta 0 (the default) a new best is a strict running record, so
+    vectorised (a - b > 0 exactly when a > b for finite floats); otherwise replayed in order, as the bar moves."""
+    if min_delta == 0:
+        record = np.maximum.accumulate(values) if mode is Mode.MAX else np.minimum.accumulate(values)
+        ahead = values[1:] > record[:-1] if mode is Mode.MAX else values[1:] < record[:-1]
+        return int(ahead.sum())
+    best, improved = float(values[0]), 0
+    for value in values[1:].tolist():
         if better(value, best, mode, min_delta):
             best, improved = value, improved + 1
-        if better(previous, value, mode, min_delta):
-            degraded += 1
-    return improved, degraded
+    return improved
 
 
 def constant(values: np.ndarray) -> bool:

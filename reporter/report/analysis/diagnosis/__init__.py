@@ -56,14 +56,22 @@ def run_pairs(run: Run) -> tuple[TrainValPair, ...]:
 def _summed(run: Run, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """x and the sum of the keys' values at the x values all of them share (finite ones only)."""
     parts = [series(run.history, key) for key in keys]
-    common = sorted(set.intersection(*(set(p.x) for p in parts)))
-    total = np.zeros(len(common))
-    for part in parts:
-        lookup = dict(zip(part.x, part.values))
-        total += np.array([lookup[x] for x in common])
-    x = np.array(common, dtype=float)
+    arrays = [(np.asarray(p.x, dtype=float), np.asarray(p.values, dtype=float)) for p in parts]
+    x = np.unique(arrays[0][0])
+    for other, _ in arrays[1:]:
+        x = np.intersect1d(x, other)
+    total = np.zeros(len(x))
+    for xs, values in arrays:
+        total += values[_last_at(xs, x)]
     keep = np.isfinite(total)
     return x[keep], total[keep]
+
+
+def _last_at(xs: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The index of the last occurrence in xs of each wanted value (all present): the value a dict built from the
+    series in order keeps for an x logged twice."""
+    order = np.argsort(xs, kind="stable")
+    return order[np.searchsorted(xs[order], wanted, side="right") - 1]
 
 
 def paired_losses(run: Run, found: tuple[TrainValPair, ...]) -> PairedLosses | None:
