@@ -94,11 +94,11 @@ def _series(history: pd.DataFrame, key: str) -> Series:
 
 def finite_part(data: Series) -> Series:
     """The points with a finite value (vectorised: a run logged every step has a million of them)."""
-    values = np.asarray(data.values, dtype=float)
+    x, values = data.arrays
     if values.size == 0 or np.isfinite(values).all():
         return data
     keep = np.isfinite(values)
-    return Series(data.key, tuple(np.asarray(data.x, dtype=float)[keep].tolist()), tuple(values[keep].tolist()))
+    return Series(data.key, tuple(x[keep].tolist()), tuple(values[keep].tolist()))
 
 
 def non_finite_tail(data: Series) -> float | None:
@@ -106,9 +106,8 @@ def non_finite_tail(data: Series) -> float | None:
 
     Such a tail is a divergence or a crash; NaN rows with finite values after them are gaps the run recovered
     from (one component of a summed loss overflowing at a few epochs), which the rules leave out instead."""
-    values = np.asarray(data.values, dtype=float)
-    finite = np.isfinite(values)
-    if values.size == 0 or finite[-1]:
+    finite = np.isfinite(data.arrays[1])
+    if finite.size == 0 or finite[-1]:
         return None
     start = int(np.nonzero(finite)[0][-1]) + 1 if finite.any() else 0
     return float(data.x[start])
@@ -117,6 +116,6 @@ def non_finite_tail(data: Series) -> float | None:
 def non_finite_gaps(data: Series) -> tuple[float, ...]:
     """The x values of NaN or infinite rows that finite values follow (see non_finite_tail)."""
     tail = non_finite_tail(data)
-    x = np.asarray(data.x, dtype=float)
-    gaps = ~np.isfinite(np.asarray(data.values, dtype=float)) & (x < tail if tail is not None else True)
+    x, values = data.arrays
+    gaps = ~np.isfinite(values) & (x < tail if tail is not None else True)
     return tuple(x[gaps].tolist())

@@ -186,7 +186,7 @@ def run_info(run: Run) -> RunInfo:
 
 
 def curve(data: Series) -> Curve:
-    return Curve(data.key, np.asarray(data.x, dtype=float), np.asarray(data.values, dtype=float))
+    return Curve(data.key, *data.arrays)
 
 
 def curves(run: Run, metric: Series | None, loss: Series | None) -> Curves:

@@ -205,7 +205,7 @@ def _diverged(f: Facts) -> Iterator[Finding]:
             yield _non_finite(key, tail, data)
     for key, mode in (k for k in keys if k[0] not in broken):
         data = series(f.run.history, key)
-        values = np.asarray(data.values, dtype=float)
+        values = data.arrays[1]
         if is_loss(key) and (tail := non_finite_tail(data)) is not None:
             yield _non_finite(key, tail, data)
             continue

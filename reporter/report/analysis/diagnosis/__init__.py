@@ -56,7 +56,7 @@ def run_pairs(run: Run) -> tuple[TrainValPair, ...]:
 def _summed(run: Run, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """x and the sum of the keys' values at the x values all of them share (finite ones only)."""
     parts = [series(run.history, key) for key in keys]
-    arrays = [(np.asarray(p.x, dtype=float), np.asarray(p.values, dtype=float)) for p in parts]
+    arrays = [p.arrays for p in parts]
     x = np.unique(arrays[0][0])
     for other, _ in arrays[1:]:
         x = np.intersect1d(x, other)
@@ -163,7 +163,7 @@ def broken_evaluation(run: Run) -> dict[str, float]:
     validation loss at inf all along beside two at 0 is the same broken evaluation, not a divergence at epoch 0)."""
     broken: dict[str, float] = {}
     for key in _evaluation_keys(run, run_pairs(run)):
-        values = np.asarray(series(run.history, key).values, dtype=float)
+        values = series(run.history, key).arrays[1]
         if fit.constant(values):
             broken[key] = float(values[np.isfinite(values)][0])
         elif len(values) >= fit.END_POINTS and not np.isfinite(values).any():
