@@ -94,7 +94,7 @@ def summarize_metric(run: Run, key: str, limits: Thresholds, data: Series | None
     current = Point(clean.x[-1], clean.values[-1]) if clean.x else None
     best_so_far = key in run.best_so_far_keys
     return MetricSummary(
-        name=key, mode=mode, scale=metrics.scale_of(key, data.values), split=run.config.split or run.splits.get(key),
+        name=key, mode=mode, scale=metrics.scale_of(key, data.arrays[1]), split=run.config.split or run.splits.get(key),
         best_so_far=best_so_far, n_points=len(clean), current=current, best=best, improvements=improved,
         degradations=degraded,
         epochs_since_best=(current.x - best.x) if current and best else None,

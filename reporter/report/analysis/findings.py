@@ -40,7 +40,7 @@ from reporter.report.analysis.diagnosis.pairing import loss_pair
 from reporter.report.analysis.diagnosis.stopping import fitness_keys
 from reporter.report.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, tokens
 from reporter.report.analysis.status import StatusResult
-from reporter.report.series import non_finite_gaps, non_finite_tail, series
+from reporter.report.series import finite_part, non_finite_gaps, non_finite_tail, series
 
 CEILING_FAMILIES = ("umc", "umc-fork")
 
@@ -190,8 +190,8 @@ def _metric(f: Facts) -> Iterator[Finding]:
 def _evaluations_since_best(f: Facts) -> int:
     m = f.metric
     assert m is not None and m.best is not None
-    data = series(f.run.history, m.name)
-    return sum(1 for x, value in zip(data.x, data.values) if x > m.best.x and math.isfinite(value))  # missing: unknown
+    x, values = series(f.run.history, m.name).arrays
+    return int(((x > m.best.x) & np.isfinite(values)).sum())  # missing: unknown
 
 
 def _diverged(f: Facts) -> Iterator[Finding]:
@@ -267,8 +267,8 @@ def _nan_metric(f: Facts) -> Iterator[Finding]:
     m = f.metric
     if m is None or is_loss(m.name):
         return
-    data = series(f.run.history, m.name)
-    epochs = [x for x, value in zip(data.x, data.values) if math.isnan(value)]
+    x, values = series(f.run.history, m.name).arrays
+    epochs = x[np.isnan(values)].tolist()
     if epochs:
         yield finding("metric.nan", Severity.WARN, key=m.name, epochs=epochs[:10], count=len(epochs))
 
@@ -302,7 +302,7 @@ def _loss(f: Facts) -> Iterator[Finding]:
         return
     metric_change = None
     if f.metric is not None:
-        data = [v for v in series(f.run.history, f.metric.name).values if math.isfinite(v)]
+        data = finite_part(series(f.run.history, f.metric.name)).values
         if len(data) >= 2 and data[0] != 0:
             metric_change = abs(data[-1] - data[0]) / abs(data[0])
     if f.loss.relative_change < f.limits.flat_loss:

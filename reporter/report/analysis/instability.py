@@ -117,7 +117,8 @@ def diverging(values: Sequence[float], window: int, significance: float, share: 
     either gave back more than `share` of all it had gained from its first value down to its minimum, or ended
     at least `ratio` times its (positive) minimum; in both cases by at least `floor` of its own range, so that
     noise on a loss already ~0 (a ratio of two tiny numbers) is not called divergence."""
-    data = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
+    data = np.asarray(values, dtype=float)
+    data = data[np.isfinite(data)]
     if len(data) < max(window, 4):
         return False
     recent, low = data[-window:], data.min()
@@ -147,7 +148,7 @@ def rules(f: Facts) -> Iterator[Finding]:
             yield finding("loss.spikes", Severity.INFO if noisy else Severity.WARN, key=f.loss.key,
                           epochs=[data.x[i] for i in found][:10], count=len(found), noise=noise,
                           noise_limit=limits.spike_noise, window=limits.spike_window, rtol=limits.spike_rtol)
-        if diverging(data.values, limits.window, limits.significance, limits.diverging_share, limits.diverging_ratio,
+        if diverging(data.arrays[1], limits.window, limits.significance, limits.diverging_share, limits.diverging_ratio,
                      limits.diverging_floor):
             clean = finite_part(data)
             low = int(np.argmin(clean.values))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -77,12 +78,13 @@ def is_ratio(name: str) -> bool:
     return any(word in _RATIO_TOKENS for word in tokens(name)) or any(word in name for word in _CJK_RATIO_WORDS)
 
 
-def scale_of(name: str, values: tuple[float, ...]) -> Scale:
+def scale_of(name: str, values: Sequence[float] | np.ndarray) -> Scale:
     """Whether a ratio metric is written as a fraction (0.243) or a percent (24.3)."""
-    finite = [v for v in values if math.isfinite(v)]
-    if not finite or not is_ratio(name):
+    data = np.asarray(values, dtype=float)
+    finite = data[np.isfinite(data)]
+    if not finite.size or not is_ratio(name):
         return Scale.RAW
-    return Scale.FRACTION if max(abs(v) for v in finite) <= 1.0 else Scale.PERCENT
+    return Scale.FRACTION if float(np.max(np.abs(finite))) <= 1.0 else Scale.PERCENT
 
 
 _SPLIT_TIERS = {"val": 0, "train+dev": 0, "test": 1}
