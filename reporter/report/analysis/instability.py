@@ -111,7 +111,7 @@ def _is_spike(value: float, last: float, recent: list[float], rtol: float | None
     return (atol is None or abs(value - mean) >= abs(atol)) and (rtol is None or abs(value - mean) >= abs(rtol * mean))
 
 
-def diverging(values: Sequence[float], window: int, significance: float, share: float, ratio: float,
+def diverging(values: Sequence[float] | np.ndarray, window: int, significance: float, share: float, ratio: float,
               floor: float = 0.0) -> bool:
     """The loss rose significantly (Mann-Kendall, p < significance) over its last `window` finite values, and
     either gave back more than `share` of all it had gained from its first value down to its minimum, or ended
