@@ -72,6 +72,15 @@ def history_keys(history: pd.DataFrame) -> list[str]:
     return list(pd.unique(history["key"].to_numpy()[key_runs(history)[0]]))
 
 
+def key_counts(history: pd.DataFrame) -> dict[str, int]:
+    """How many rows each key has, from its key runs (value_counts() would hash every row's key)."""
+    starts, ends = key_runs(history)
+    counts: dict[str, int] = {}
+    for key, size in zip(history["key"].to_numpy()[starts].tolist(), (ends - starts).tolist()):
+        counts[key] = counts.get(key, 0) + size
+    return counts
+
+
 def series(history: pd.DataFrame, key: str) -> Series:
     """One key of the long history table, sorted by x; cut once per table and key (see _Cuts)."""
     cuts = _cuts(history)

@@ -26,7 +26,7 @@ from reporter.model import (
     TrendResult,
 )
 from reporter.report.analysis.rank_tests import mann_kendall_p, theil_sen
-from reporter.report.series import finite_part, history_keys
+from reporter.report.series import finite_part, history_keys, key_counts
 
 _MIN_TOKENS = {"loss", "error", "err", "perplexity", "ppl", "wer", "cer", "mae", "mse", "rmse", "nll"}
 _MAX_TOKENS = {"acc", "accuracy", "f1", "nmi", "ari", "ami", "fmi", "map", "map50", "auc", "dice", "iou", "miou",
@@ -103,7 +103,7 @@ def primary_choice(run: Run) -> tuple[str | None, str]:
         return (run.config.metric if run.config.metric in keys else None), "configured"
     if run.metric_hint in keys:
         return run.metric_hint, "framework"
-    points = run.history["key"].value_counts()
+    points = key_counts(run.history)
     ranked = [k for k in keys if direction(k) is Mode.MAX]
     ranked.sort(key=lambda k: (_SPLIT_TIERS.get(run.splits.get(k) or "", 2), "nmi" not in tokens(k), -points[k],
                                keys.index(k)))
