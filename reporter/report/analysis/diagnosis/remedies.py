@@ -13,9 +13,14 @@ from typing import Any, Iterator, Mapping
 
 from reporter.codes import recommendation
 from reporter.model import Finding, MetricSummary, Mode, Recommendation, Run, SettingChange, config_keys
-from reporter.report.analysis.diagnosis import SCHEDULER
+from reporter.report.analysis.diagnosis import SCHEDULER, framework
 
 EPOCH_KEYS = ("epochs", "max_epochs", "num_train_epochs")
+EPOCH_KEY = {"keras": "epochs", "lightning": "max_epochs", "hf": "num_train_epochs", "ultralytics": "epochs",
+             "yolov5": "epochs", "mmengine": "max_epochs"}
+"""The setting each framework reads its number of epochs from, named when the config holds none of EPOCH_KEYS:
+Lightning's Trainer(max_epochs), HF's TrainingArguments(num_train_epochs), Keras' fit(epochs), Ultralytics'
+epochs, mmengine's train_cfg max_epochs."""
 PATIENCE_KEY = {"keras": "patience", "lightning": "patience", "hf": "early_stopping_patience", "ultralytics": "patience",
                 "yolov5": "patience", "mmengine": "patience"}
 """The setting each framework's early stopping reads; it is looked for in any section of the config but a
@@ -62,7 +67,7 @@ def _more_epochs(run: Run, last_epoch: float) -> SettingChange:
     found = _number(run, EPOCH_KEYS)
     current = found[1] if found else (run.plan.epochs if run.plan else None)
     base = current if current is not None else last_epoch + 1 - run.epoch_base
-    return _change(found, EPOCH_KEYS[0], int(math.ceil(base * MORE_EPOCHS)))
+    return _change(found, EPOCH_KEY[framework(run)], int(math.ceil(base * MORE_EPOCHS)))
 
 
 def recommendations(run: Run, findings: tuple[Finding, ...], metric: MetricSummary | None = None) -> tuple[Recommendation, ...]:

@@ -1,0 +1,30 @@
+"""Fit and evaluation claims the third QA pass of issue 15 found wrong (qa3-report part 2, items 1, 2, 7, 9, 10, 11),
+each on the real run QA read it on."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from conftest import NOW, ROOT
+
+from reporter.model import Analysis, Finding
+from reporter.report.analysis import analyse
+from reporter.report.ingest import load_run
+
+RUNS = ROOT / "tests" / "fixtures" / "real-runs"
+
+
+@cache
+def _analysis(name: str) -> Analysis:
+    return analyse(load_run(RUNS / name), NOW)
+
+
+def _found(name: str) -> dict[str, Finding]:
+    return {f.code: f for f in _analysis(name).findings}
+
+
+def test_more_epochs_name_the_epochs_setting_of_the_runs_framework() -> None:
+    """lightning-convlstm-v11's config holds no epoch count: the setting to add is Lightning's max_epochs, not the
+    Keras name epochs (QA-3 #11)."""
+    more = next(r for r in _analysis("lightning-convlstm-v11").recommendations if r.code == "rec.more_epochs")
+    assert more.change is not None and (more.change.key, more.change.present) == ("max_epochs", False)
