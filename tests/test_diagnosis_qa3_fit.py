@@ -10,6 +10,8 @@ from conftest import NOW, ROOT
 from reporter.model import Analysis, Finding
 from reporter.report.analysis import analyse
 from reporter.report.ingest import load_run
+from reporter.report.present import stated_rules
+from reporter.report.render.environment import environment
 
 RUNS = ROOT / "tests" / "fixtures" / "real-runs"
 
@@ -28,3 +30,21 @@ def test_more_epochs_name_the_epochs_setting_of_the_runs_framework() -> None:
     Keras name epochs (QA-3 #11)."""
     more = next(r for r in _analysis("lightning-convlstm-v11").recommendations if r.code == "rec.more_epochs")
     assert more.change is not None and (more.change.key, more.change.present) == ("max_epochs", False)
+
+
+class _Context:
+    x_unit = "epoch"
+    metric = None
+    rules = stated_rules(None)
+
+
+def _text(f: Finding, lang: str = "en") -> str:
+    messages = environment(lang, "md").get_template("partials/messages.j2").make_module()
+    return str(messages.finding(f, _Context()))
+
+
+def test_underfitting_names_dropout_and_augmentation_and_claims_no_capacity() -> None:
+    """keras-plant-disease: a training loss above the validation loss is usual under dropout or augmentation, and no
+    evidence says the model is too small (QA-3 #10)."""
+    text = _text(_found("keras-plant-disease")["fit.underfitting"])
+    assert "dropout" in text.lower() and "augmentation" in text and "too small" not in text
