@@ -48,3 +48,13 @@ def test_underfitting_names_dropout_and_augmentation_and_claims_no_capacity() ->
     evidence says the model is too small (QA-3 #10)."""
     text = _text(_found("keras-plant-disease")["fit.underfitting"])
     assert "dropout" in text.lower() and "augmentation" in text and "too small" not in text
+
+
+def test_a_metric_still_rising_to_its_best_at_the_last_epoch_gets_more_epochs() -> None:
+    """yolo-cls-mood-overfitted: top-1 accuracy rises significantly and peaks at epoch 30 of 30 while the validation
+    loss has settled; it was called healthy and told to keep the configuration (QA-3 #9)."""
+    a = _analysis("yolo-cls-mood-overfitted")
+    more = next(r for r in a.recommendations if r.code == "rec.more_epochs")
+    assert more.params["metric"] == "metrics/accuracy_top1" and more.evidence == ("metric.improving",)
+    assert more.change is not None and (more.change.key, more.change.current, more.change.suggested) == ("epochs", 30, 45)
+    assert "rec.keep_going" not in {r.code for r in a.recommendations}

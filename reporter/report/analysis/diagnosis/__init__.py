@@ -242,12 +242,13 @@ CLOSE_MOSAIC = 10
 
 def mosaic_closed(run: Run) -> float | None:
     """The first x at which an Ultralytics run trains without mosaic (its last close_mosaic epochs of the planned
-    epochs; results.csv counts epochs from 1), or None when it never used mosaic or never closes it."""
+    epochs; results.csv counts epochs from 1), or None when it never used mosaic or never closes it. A classifier
+    never trains on mosaic images, whatever args.yaml's mosaic and close_mosaic say."""
     epochs = _setting(run, ("epochs",))
     close = _setting(run, ("close_mosaic",))
     close = CLOSE_MOSAIC if close is None else close
     if framework(run) != "ultralytics" or not (_setting(run, ("mosaic",)) or 0.0) > 0 or epochs is None \
-            or not 0 < close < epochs:
+            or not 0 < close < epochs or run.hyperparameters.get("task") == "classify":
         return None
     return epochs - close + run.epoch_base
 

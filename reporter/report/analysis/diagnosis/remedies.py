@@ -13,7 +13,8 @@ from typing import Any, Iterator, Mapping
 
 from reporter.codes import recommendation
 from reporter.model import Finding, MetricSummary, Mode, Recommendation, Run, SettingChange, config_keys
-from reporter.report.analysis.diagnosis import SCHEDULER, framework
+from reporter.report.analysis.diagnosis import SCHEDULER, framework, mosaic_closed
+from reporter.report.series import finite_part, series
 
 EPOCH_KEYS = ("epochs", "max_epochs", "num_train_epochs")
 EPOCH_KEY = {"keras": "epochs", "lightning": "max_epochs", "hf": "num_train_epochs", "ultralytics": "epochs",
@@ -110,7 +111,28 @@ def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSumma
     if improving is not None:
         last = float(run.history["x"].max())
         yield recommendation("rec.more_epochs", (improving.code,), _more_epochs(run, last), last_epoch=last,
-                   val_change=improving.params["val_change"], window=improving.params["window"])
+                   val_change=improving.params["val_change"], window=improving.params["window"], metric=None)
+    elif metric is not None and not fitted and _metric_rising(run, found, metric):
+        last = float(run.history["x"].max())
+        values = finite_part(series(run.history, metric.name)).values[-metric.trend.window:]
+        yield recommendation("rec.more_epochs", ("metric.improving",), _more_epochs(run, last), last_epoch=last,
+                             val_change=(values[-1] - values[0]) / abs(values[0]) if values[0] else 0.0,
+                             window=metric.trend.window, metric=metric.name)
+
+
+ENDED = ("run.finished", "run.past_plan")
+
+
+def _metric_rising(run: Run, found: Mapping[str, Finding], metric: MetricSummary) -> bool:
+    """A run that ran its course while its primary metric still rose significantly (metric.improving) to a new best
+    at its last evaluation: it was cut off while gaining, even when the validation loss has settled
+    (yolo-cls-mood-overfitted: top-1 accuracy's best at epoch 30 of 30). Not when the losses say the metric has
+    settled (fit.still_improving's own gate decided), nor when Ultralytics closed mosaic during the run: the step
+    up after it is a change of the training data, not learning."""
+    settled = any(c in found for c in ("fit.still_improving", "fit.underfitting"))
+    at_end = metric.best is not None and metric.current is not None and metric.best.x == metric.current.x
+    return "metric.improving" in found and bool(set(ENDED) & found.keys()) and at_end and not settled \
+        and mosaic_closed(run) is None
 
 
 def _raise_patience(run: Run, stop: Finding) -> Recommendation:
