@@ -157,8 +157,8 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
     # seeds
     _code("seeds.high_variance", S.WARN, std=P(K.NUMBER), gap=P(K.NUMBER), n=P(K.COUNT)),
     # diagnosis: fit and stopping
-    _code("eval.constant", S.ERROR, unit_aware=True, key=P(K.TEXT), keys=P(K.LIST), values=P(K.LIST), value=P(K.NUMBER), count=P(K.COUNT),
-          digits=P(K.COUNT)),
+    _code("eval.constant", S.ERROR, S.WARN, unit_aware=True, key=P(K.TEXT), keys=P(K.LIST), values=P(K.LIST), value=P(K.NUMBER), count=P(K.COUNT),
+          digits=P(K.COUNT), metric=P(K.TEXT, optional=True)),
     _code("fit.overfitting", S.WARN, unit_aware=True, best_epoch=P(K.EPOCH), rise=P(K.FRACTION),
           train_change=P(K.FRACTION), key=P(K.TEXT), train_key=P(K.TEXT), p_value=P(K.NUMBER)),
     _code("fit.generalization_gap", S.WARN, unit_aware=True, since_epoch=P(K.EPOCH), val_change=P(K.FRACTION),
@@ -240,7 +240,8 @@ RECOMMENDATIONS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           framework=P(K.TEXT, choices=FRAMEWORKS)),
     _code("rec.more_epochs", unit_aware=True, last_epoch=P(K.EPOCH), val_change=P(K.FRACTION), window=P(K.COUNT),
           metric=P(K.TEXT, optional=True)),
-    _code("rec.check_validation_split", key=P(K.TEXT), value=P(K.NUMBER)),
+    _code("rec.check_validation_split", key=P(K.TEXT), value=P(K.NUMBER), keys=P(K.LIST), values=P(K.LIST),
+          metric=P(K.TEXT, optional=True)),
     _code("rec.fix_dataset_name", declared=P(K.TEXT), found=P(K.TEXT)),
     _code("rec.check_evaluation", unit_aware=True, key=P(K.TEXT), epoch=P(K.EPOCH), cause=P(K.TEXT, choices=("nan", "inf"))),
     # diagnosis: instability, learning rate, time

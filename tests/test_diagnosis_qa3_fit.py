@@ -7,7 +7,7 @@ from functools import cache
 
 from conftest import NOW, ROOT
 
-from reporter.model import Analysis, Finding
+from reporter.model import Analysis, CheckStatus, Finding, Severity
 from reporter.report.analysis import analyse
 from reporter.report.ingest import load_run
 from reporter.report.present import stated_rules
@@ -58,3 +58,19 @@ def test_a_metric_still_rising_to_its_best_at_the_last_epoch_gets_more_epochs() 
     assert more.params["metric"] == "metrics/accuracy_top1" and more.evidence == ("metric.improving",)
     assert more.change is not None and (more.change.key, more.change.current, more.change.suggested) == ("epochs", 30, 45)
     assert "rec.keep_going" not in {r.code for r in a.recommendations}
+
+
+def test_validation_losses_not_recorded_beside_a_moving_metric_are_not_called_an_evaluation_that_never_runs() -> None:
+    """yolo-anpr-train-model: val losses 0 / inf / 0 all along while mAP50-95 rises from 0.018 to 0.49. It was 'broken
+    evaluation (... an evaluation that does not run)', its rec named val/box_loss only, and 'Loss and metric stay
+    finite' passed beside val/cls_loss = inf (QA-3 #1)."""
+    a = _analysis("yolo-anpr-train-model")
+    broken = _found("yolo-anpr-train-model")["eval.constant"]
+    assert broken.severity is Severity.WARN and broken.params["metric"] == "metrics/mAP50-95(B)"
+    text = _text(broken)
+    assert "does not run" not in text and "not being recorded" in text and "usable" in text
+    rec = next(r for r in a.recommendations if r.code == "rec.check_validation_split")
+    body = str(environment("en", "md").get_template("partials/messages.j2").make_module().rec_body(rec)).replace("\\_", "_")
+    assert all(key in body for key in ("val/box_loss", "val/cls_loss", "val/dfl_loss", "metrics/mAP50-95(B)"))
+    finite = next(i for i in a.checklist if i.code == "check.loss_finite")
+    assert finite.status is CheckStatus.FAIL

@@ -6,6 +6,8 @@ finding supports the change; otherwise they ask for the evidence that is missing
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import replace
 
 from reporter.codes import recommendation
@@ -44,6 +46,13 @@ def _non_finite(findings: tuple[Finding, ...]) -> bool:
     return any(f.code == "metric.diverged" and f.params["cause"] != "jump" for f in findings)
 
 
+def _never_finite(found: dict[str, Finding]) -> bool:
+    """A validation series of a broken evaluation that is infinite or NaN all along (val/cls_loss = inf): 'loss and
+    metric stay finite' does not hold beside it."""
+    broken = found.get("eval.constant")
+    return broken is not None and not all(math.isfinite(v) for v in broken.params["values"])
+
+
 def _item(code: str, status: CheckStatus, **params: object) -> CheckItem:
     return CheckItem(code, status, frozen_mapping(params))
 
@@ -68,7 +77,7 @@ def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, .
     P, F, W, NA = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.PENDING, CheckStatus.NOT_APPLICABLE
     items = [
         _item("check.no_crash", F if "run.crashed" in found or _non_finite(findings) else P),
-        _item("check.loss_finite", F if "metric.diverged" in found else P if loss or metric else NA),
+        _item("check.loss_finite", F if "metric.diverged" in found or _never_finite(found) else P if loss or metric else NA),
         _item("check.loss_informative", F if {"loss.flat", "loss.near_ceiling"} & found.keys() else
               P if loss and loss.relative_change is not None else NA),
         _item("check.metric_logged_often",

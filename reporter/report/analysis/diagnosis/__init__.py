@@ -16,7 +16,7 @@ import numpy as np
 
 from reporter.codes import finding
 from reporter.config import Thresholds
-from reporter.model import Finding, Mode, PairedLosses, Point, Run, Severity, Status, TrainValPair, config_keys
+from reporter.model import Finding, MetricSummary, Mode, PairedLosses, Point, Run, Severity, Status, TrainValPair, config_keys
 from reporter.report.analysis import instability
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
@@ -103,7 +103,7 @@ def overlap(vx: np.ndarray, tx: np.ndarray) -> int:
 def rules(f: Facts) -> Iterator[Finding]:
     """The diagnosis findings, in the order the report presents them: evaluation, fit, stopping."""
     found = run_pairs(f.run)
-    broken = _constant_evaluation(f.run)
+    broken = _constant_evaluation(f.run, f.metric)
     yield from broken
     pair = loss_pair(found)
     c = curves(f.run, pair) if pair is not None and not diverged(f.run, pair.train + pair.val) else None
@@ -163,14 +163,26 @@ def broken_evaluation(run: Run) -> dict[str, float]:
     return broken if any(math.isfinite(v) for v in broken.values()) else {}
 
 
-def _constant_evaluation(run: Run) -> list[Finding]:
-    """eval.constant, or nothing; no fit is read from a broken evaluation."""
+def _constant_evaluation(run: Run, metric: MetricSummary | None) -> list[Finding]:
+    """eval.constant, or nothing; no fit is read from a broken evaluation. A watch item rather than an error when the
+    primary validation metric moves (yolo-anpr-train-model: mAP50-95 0.018 to 0.49 beside losses at 0 and inf): the
+    evaluation runs and its metric is usable, only its losses are not recorded, so the fit cannot be judged."""
     broken = broken_evaluation(run)
     if not broken:
         return []
     key, value = next((k, v) for k, v in broken.items() if math.isfinite(v))
-    return [finding("eval.constant", Severity.ERROR, key=key, keys=list(broken), values=list(broken.values()),
-                    value=value, count=len(series(run.history, key)), digits=round(-math.log10(CONSTANT_SPREAD)))]
+    moving = _moving_metric(run, metric, broken)
+    return [finding("eval.constant", Severity.WARN if moving else Severity.ERROR, key=key, keys=list(broken),
+                    values=list(broken.values()), value=value, count=len(series(run.history, key)),
+                    digits=round(-math.log10(CONSTANT_SPREAD)), metric=moving)]
+
+
+def _moving_metric(run: Run, metric: MetricSummary | None, broken: dict[str, float]) -> str | None:
+    """The primary metric's name when it is a validation metric outside the broken series that changes."""
+    if metric is None or metric.split != "val" or metric.name in broken:
+        return None
+    values = np.asarray(series(run.history, metric.name).values, dtype=float)
+    return metric.name if int(np.isfinite(values).sum()) >= fit.END_POINTS and not fit.constant(values) else None
 
 
 def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:

@@ -90,7 +90,8 @@ def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSumma
     stop = found.get("stop.counterfactual")
     if "eval.constant" in found:
         p = found["eval.constant"].params
-        yield recommendation("rec.check_validation_split", ("eval.constant",), key=p["key"], value=p["value"])
+        yield recommendation("rec.check_validation_split", ("eval.constant",), key=p["key"], value=p["value"],
+                             keys=p["keys"], values=p["values"], metric=p["metric"])
     if "fit.overfitting" in found:
         p = found["fit.overfitting"].params
         name, later = _later_metric_best(metric, p["best_epoch"])
