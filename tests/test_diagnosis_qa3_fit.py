@@ -74,3 +74,22 @@ def test_validation_losses_not_recorded_beside_a_moving_metric_are_not_called_an
     assert all(key in body for key in ("val/box_loss", "val/cls_loss", "val/dfl_loss", "metrics/mAP50-95(B)"))
     finite = next(i for i in a.checklist if i.code == "check.loss_finite")
     assert finite.status is CheckStatus.FAIL
+
+
+def test_a_run_its_own_early_stopping_ended_is_not_said_to_end_at_its_best() -> None:
+    """yolo-tti-seg-0809: its patience-8 rule ended it 8 epochs after the validation best, which its own table shows
+    5.7% lower than the end; it read 'ends at its best ... 3.0% above its smoothed minimum' (QA-3 #2)."""
+    settled = _found("yolo-tti-seg-0809")["fit.at_best"]
+    assert settled.params["stopped"] and round(settled.params["from_best"], 3) == 0.057
+    text = _text(settled)
+    assert "ends at its best" not in text and "early stopping" in text and "5.7%" in text
+
+
+def test_a_segmentation_run_reports_its_mask_metric_falling_from_its_best() -> None:
+    """yolo-microalgae-seg is judged by box mAP50-95; the fitness sums box and mask, and mask mAP50-95 peaked at
+    0.496 at epoch 35 and ends near 0.42 without the report saying so (QA-3 #2; QA read 0.475 at 25)."""
+    chosen = _found("yolo-microalgae-seg")["metric.chosen"]
+    assert chosen.params["mask_metric"] == "metrics/mAP50-95(M)" and chosen.params["mask_best_epoch"] == 35
+    assert chosen.params["mask_last"] < 0.9 * chosen.params["mask_best"]
+    assert "metrics/mAP50-95(M) peaked" in _text(chosen)
+    assert _found("yolo-cls-mood-overfitted")["metric.chosen"].params["mask_metric"] is None

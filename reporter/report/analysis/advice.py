@@ -7,7 +7,6 @@ finding supports the change; otherwise they ask for the evidence that is missing
 from __future__ import annotations
 
 import math
-
 from dataclasses import replace
 
 from reporter.codes import recommendation

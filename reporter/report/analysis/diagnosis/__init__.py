@@ -16,7 +16,18 @@ import numpy as np
 
 from reporter.codes import finding
 from reporter.config import Thresholds
-from reporter.model import Finding, MetricSummary, Mode, PairedLosses, Point, Run, Severity, Status, TrainValPair, config_keys
+from reporter.model import (
+    Finding,
+    MetricSummary,
+    Mode,
+    PairedLosses,
+    Point,
+    Run,
+    Severity,
+    Status,
+    TrainValPair,
+    config_keys,
+)
 from reporter.report.analysis import instability
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
@@ -212,8 +223,18 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
         return
     settled = fit.at_best(c, f.limits)
     if settled is not None and not _swings(f.run, pair, f.limits):
+        lowest = float(np.min(c.val))
         yield finding("fit.at_best", Severity.OK, key=val_key, train_key=train_key,
-                       best_epoch=_best_epoch(f.run, pair, settled.best_epoch), rise=settled.rise)
+                       best_epoch=_best_epoch(f.run, pair, settled.best_epoch), rise=settled.rise,
+                       stopped=_own_rule_ends(f),  # it ended for lack of improvement: not 'at its best'
+                       from_best=max(0.0, (float(c.val[-1]) - lowest) / abs(lowest)) if lowest else 0.0)
+
+
+def _own_rule_ends(f: Facts) -> bool:
+    """Whether the run's own early-stopping rule, replayed with its configured patience, stops it at its last
+    evaluation: the run ended because the monitored value made no new best for `patience` evaluations."""
+    own = own_stop(f.run, f.limits)
+    return own is not None and own.epoch == float(f.run.history["x"].max())
 
 
 def _swings(run: Run, pair: TrainValPair, limits: Thresholds) -> bool:
