@@ -165,7 +165,7 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           train_change=P(K.FRACTION), key=P(K.TEXT), train_key=P(K.TEXT), p_value=P(K.NUMBER)),
     _code("fit.generalization_gap", S.WARN, unit_aware=True, since_epoch=P(K.EPOCH), val_change=P(K.FRACTION),
           train_change=P(K.FRACTION), key=P(K.TEXT), train_key=P(K.TEXT), evaluations=P(K.COUNT),
-          noise=P(K.FRACTION)),
+          noise=P(K.FRACTION), best_epoch=P(K.EPOCH)),
     _code("fit.still_improving", S.OK, S.INFO, S.WARN, unit_aware=True, key=P(K.TEXT), train_key=P(K.TEXT),
           val_change=P(K.FRACTION), train_change=P(K.FRACTION), window=P(K.COUNT), metric=P(K.TEXT, optional=True),
           metric_change=P(K.FRACTION, optional=True), settled=P(K.FLAG)),

@@ -207,7 +207,7 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
     if gap is not None:
         yield finding("fit.generalization_gap", Severity.WARN, since_epoch=gap.since_epoch, val_change=gap.val_change,
                        train_change=gap.train_change, key=val_key, train_key=train_key, evaluations=gap.evaluations,
-                       noise=gap.noise)
+                       noise=gap.noise, best_epoch=gap.best_epoch)
         return
     closed = mosaic_closed(f.run)
     better = fit.still_improving(c, f.limits, closed)
