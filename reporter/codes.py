@@ -188,7 +188,8 @@ FINDINGS: Mapping[str, Code] = MappingProxyType({c.name: c for c in (
           metric_at_stop=P(K.NUMBER, optional=True), metric_best=P(K.NUMBER, optional=True),
           metric_best_epoch=P(K.EPOCH, optional=True)),    # diagnosis: instability, learning rate, time
     _code("loss.spikes", S.WARN, S.INFO, unit_aware=True, key=P(K.TEXT), epochs=P(K.LIST), count=P(K.COUNT),
-          noise=P(K.FRACTION, optional=True), noise_limit=P(K.FRACTION), window=P(K.COUNT), rtol=P(K.NUMBER)),
+          noise=P(K.FRACTION, optional=True), noise_limit=P(K.FRACTION), window=P(K.COUNT), rtol=P(K.NUMBER),
+          recovered=P(K.FLAG)),
     _code("loss.diverging", S.WARN, unit_aware=True, key=P(K.TEXT), min_epoch=P(K.EPOCH), minimum=P(K.NUMBER),
           last=P(K.NUMBER), window=P(K.COUNT)),
     _code("metric.unstable", S.WARN, unit_aware=True, key=P(K.TEXT), change=P(K.FRACTION), since=P(K.EPOCH),

@@ -104,3 +104,13 @@ def test_a_flat_validation_loss_far_above_a_falling_training_loss_is_a_generalis
     gap = _found("hf-whisper-flemish")["fit.generalization_gap"]
     assert gap.params["since_epoch"] < 3 < gap.params["best_epoch"] and gap.params["train_change"] < -0.5
     assert "within the" in _text(gap)
+
+
+def test_a_training_loss_spike_the_run_recovered_from_is_information() -> None:
+    """hf-whisper-flemish: one spike (0.023 to 0.158 at step 10700, back to 0.010 by 11000) was a watch item with 'lower
+    the learning rate' (QA-3 #7)."""
+    a = _analysis("hf-whisper-flemish")
+    spikes = _found("hf-whisper-flemish")["loss.spikes"]
+    assert spikes.severity is Severity.INFO and spikes.params["recovered"]
+    assert "single passing disturbance" in _text(spikes)
+    assert "rec.stabilise_training" not in {r.code for r in a.recommendations}
