@@ -142,7 +142,13 @@ def _metric_chosen(run: Run, m: MetricSummary) -> Finding:
     return finding("metric.chosen", Severity.INFO, metric=m.name, basis="fitness" if fitness_epoch is not None
                    else m.basis, n_points=m.n_points, fitness_epoch=fitness_epoch,
                    best_epoch=m.best.x if m.best is not None else None,
-                   heads=len({k[-3:] for k in terms if k.endswith(")")}))
+                   heads=len({k[-3:] for k in terms if k.endswith(")")}),
+                   framework=HINT_SOURCES.get(run.family, "recorder") if m.basis == "framework" else None)
+
+
+HINT_SOURCES = {"hf-trainer-state": "hf", "csv": "ultralytics"}
+"""Who named the primary metric when the history itself does: HF's trainer state (metric_for_best_model), an
+Ultralytics results.csv (its fitness term), else the reporter's own recorder (its plan's metric)."""
 
 
 def _metric(f: Facts) -> Iterator[Finding]:
@@ -463,6 +469,21 @@ RULES = (_diagnosis, _status, _metric, _diverged, _nan_loss_rows, _nan_metric, _
          instability.rules, learning_rate.rules, timing.rules)
 
 
+IMPORTANCE = ("eval.constant", "metric.diverged", "loss.diverging", "metric.unstable", "loss.spikes", "fit.overfitting",
+              "fit.generalization_gap", "fit.underfitting", "fit.still_improving", "metric.declining")
+"""Within a severity, the findings a reader must act on first: a broken evaluation or diverging training makes every
+other reading doubtful, then how the model fits; any other finding follows in rule order, and the early-stopping
+counterfactual (what a rule would have saved) comes last."""
+LAST = ("stop.counterfactual",)
+
+
+def importance(code: str) -> int:
+    """The rank of a finding code within its severity (lower first), shared by findings and recommendations."""
+    if code in IMPORTANCE:
+        return IMPORTANCE.index(code)
+    return len(IMPORTANCE) + 1 if code in LAST else len(IMPORTANCE)
+
+
 def findings(facts: Facts) -> tuple[Finding, ...]:
-    """All findings, in the order the report presents them."""
-    return tuple(item for rule in RULES for item in rule(facts))
+    """All findings, in the order the report presents them: by importance within each severity."""
+    return tuple(sorted((item for rule in RULES for item in rule(facts)), key=lambda f: importance(f.code)))
