@@ -76,3 +76,16 @@ def test_zh_wording_reads_naturally(tmp_path: Path) -> None:
     assert "验证 val" not in oral
     flemish = _text("hf-whisper-flemish", tmp_path, "zh")
     assert "第 13.02 个" not in flemish and "位于 epoch 13.02 处" in flemish
+
+
+def test_still_gaining_is_one_test_and_each_text_states_its_window(tmp_path: Path) -> None:
+    """Item 5: yolo-dl3-train2 was "improving" (+0.0001 per epoch, significant) and "settled" in one report;
+    yolo-microalgae-detect was told to train more beside "no new best in the last 54 epochs"."""
+    dl3 = _text("yolo-dl3-train2", tmp_path)
+    assert "The metric is improving" not in dl3
+    assert "The metric has settled: it moved by 0.0354% over the last 8 evaluations, less than the 2%" in dl3
+    assert "has settled: it no longer gains clearly over those 100 evaluations" in dl3
+    algae = _text("yolo-microalgae-detect", tmp_path)
+    assert "More training is likely to help" not in algae and "Train for more epochs" not in algae
+    mouse = _text("yolo-mouse-keyboard", tmp_path)
+    assert "still gains 6.7% over those 33 evaluations. More training is likely to help." in mouse

@@ -34,7 +34,7 @@ from reporter.model import (
 )
 from reporter.report.analysis import instability, learning_rate, timing
 from reporter.report.analysis.dataset import dataset_mismatch
-from reporter.report.analysis.diagnosis import broken_evaluation, evaluation_key, fitness_best, run_pairs
+from reporter.report.analysis.diagnosis import broken_evaluation, evaluation_key, fit, fitness_best, run_pairs
 from reporter.report.analysis.diagnosis import rules as _diagnosis
 from reporter.report.analysis.diagnosis.pairing import loss_pair
 from reporter.report.analysis.diagnosis.stopping import fitness_keys
@@ -184,13 +184,23 @@ def _metric(f: Facts) -> Iterator[Finding]:
         ended = f.status.status is not Status.RUNNING  # a plateau at the end of a run is where it stopped improving, not a risk to watch
         yield finding("metric.plateau", Severity.INFO if ended else Severity.WARN, window=t.window, slope=slope,
                       slope_per=per, epochs_since_best=m.epochs_since_best, ended=ended)
-    elif t.kind is Trend.IMPROVING:
+    elif t.kind is Trend.IMPROVING and fit.recent_gain(*_values(f, m), m.mode is Mode.MAX, f.limits) is not None:
         yield finding("metric.improving", Severity.OK, window=t.window, slope=slope, slope_per=per,
                       epochs_since_best=m.epochs_since_best)
+    elif t.kind is Trend.IMPROVING:  # significant, yet too small a gain to call it improving: it has settled
+        yield finding("metric.stable", Severity.INFO, window=t.window, slope=slope, slope_per=per,
+                      change=fit.recent_change(*_values(f, m), f.limits), min_gain=f.limits.improving_min_drop)
     elif t.kind is Trend.OSCILLATING:
         yield finding("metric.oscillating", Severity.WARN, window=t.window, noise=m.stability.noise)
     else:
-        yield finding("metric.stable", Severity.INFO, window=t.window, slope=slope, slope_per=per)
+        yield finding("metric.stable", Severity.INFO, window=t.window, slope=slope, slope_per=per, change=None,
+                      min_gain=None)
+
+
+def _values(f: Facts, m: MetricSummary) -> tuple[np.ndarray, np.ndarray]:
+    """The primary metric's x and values, for the gain test the more-epochs advice shares (fit.recent_gain)."""
+    data = series(f.run.history, m.name)
+    return np.asarray(data.x, dtype=float), np.asarray(data.values, dtype=float)
 
 
 def _evaluations_since_best(f: Facts) -> int:
