@@ -76,6 +76,8 @@ def test_zh_wording_reads_naturally(tmp_path: Path) -> None:
     assert "验证 val" not in oral
     flemish = _text("hf-whisper-flemish", tmp_path, "zh")
     assert "第 13.02 个" not in flemish and "位于 epoch 13.02 处" in flemish
+    catalog = (ROOT / "templates" / "locale" / "zh" / "LC_MESSAGES" / "messages.po").read_text()
+    assert not re.findall(r"msgstr .*轮(?!廓)", catalog)  # epoch is "epoch" in every zh sentence
 
 
 def test_still_gaining_is_one_test_and_each_text_states_its_window(tmp_path: Path) -> None:
