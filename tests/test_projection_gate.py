@@ -10,6 +10,9 @@ from pathlib import Path
 from conftest import ROOT
 
 from reporter.cli import main
+from reporter.config import Thresholds
+from reporter.model import Scale, Series
+from reporter.report.analysis import split_size
 
 REAL = ROOT / "tests" / "fixtures" / "real-runs"
 
@@ -42,3 +45,15 @@ def test_a_metric_in_steps_of_a_tiny_split_gets_no_asymptote_at_its_bound(tmp_pa
     assert projection["p_beat_best"] is None and projection["asymptote"] is None
     assert "Far-ahead level" not in text and "Probability of beating" not in text
     assert "No projection: the metric only takes a few values" in text
+
+
+def test_only_a_metric_that_keeps_returning_to_a_few_steps_counts_as_coarse() -> None:
+    """Accuracy logged with two decimals lies on a grid of 1/100 too, but takes a new value at almost every
+    evaluation: it is projected. Steps of 1/16 revisited over and over are not."""
+    limits = Thresholds()
+    logged = Series("val_acc", tuple(range(30)), tuple(round(0.5 + 0.015 * i, 2) for i in range(30)))
+    assert split_size(logged, Scale.FRACTION, limits) is None
+    stepped = Series("val_acc", tuple(range(30)), tuple(min(15, 8 + i // 4) / 16 for i in range(30)))
+    assert split_size(stepped, Scale.FRACTION, limits) == 16
+    assert split_size(Series("val_acc", stepped.x, tuple(100 * v for v in stepped.values)), Scale.PERCENT, limits) == 16
+    assert split_size(stepped, Scale.RAW, limits) is None
