@@ -58,7 +58,8 @@ golden: $(TEST_STAMP)  ## rewrite the golden reports after an intended change; r
 catalogs: $(STAMP)  ## re-extract messages from the templates into the zh/en catalogs
 	$(BIN)/python tools/update_catalogs.py
 
-bench: $(STAMP)  ## benchmarks: projection speed, single-report time (not part of the tests)
+bench: $(STAMP)  ## benchmarks: issue 16's table first, then projection speed, single-report time (not part of the tests)
+	$(BIN)/python bench/table.py
 	$(BIN)/python bench/projection.py
 	$(BIN)/python bench/report.py
 	$(BIN)/python bench/parse.py

@@ -1,11 +1,12 @@
 """Parsing speed and peak memory: a 1,000,000-line UMC log and a 1,000,000-row CSV.
 
 Each parse runs in a fresh process (so peak RSS is its own), against pandas.read_csv of the same CSV
-in the same run. Run: make bench, or .venv/bin/python bench/parse.py.
+in the same run: interleaved, medians of 3. Run: make bench, or .venv/bin/python bench/parse.py.
 """
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -63,14 +64,21 @@ def measure(kind: str, path: Path) -> tuple[float, float, int]:
     return float(seconds), float(megabytes), int(rows)
 
 
-def main() -> None:
+def median_of(runs: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+    """Median seconds and median peak memory of repeated runs (the machine may be shared)."""
+    return statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs), runs[0][2]
+
+
+def main(repeat: int = 3) -> None:
     with tempfile.TemporaryDirectory() as folder:
         umc, table = Path(folder) / "train.log", Path(folder) / "history.csv"
         write_umc(umc, 1_000_000)
         write_csv(table, 1_000_000)
-        pandas = measure("pandas", table)
-        ours_csv = measure("csv", table)
-        ours_umc = measure("umc", umc)
+        runs: dict[str, list[tuple[float, float, int]]] = {"pandas": [], "csv": [], "umc": []}
+        for _ in range(repeat):  # interleaved, so load on a shared machine falls on all three alike
+            for kind, path in (("pandas", table), ("csv", table), ("umc", umc)):
+                runs[kind].append(measure(kind, path))
+        pandas, ours_csv, ours_umc = (median_of(runs[kind]) for kind in ("pandas", "csv", "umc"))
     print(f"pandas.read_csv, 1M rows x 5 cols: {pandas[0]:.2f} s, peak {pandas[1]:.0f} MiB")
     print(f"reporter CSV (long table, 4M values): {ours_csv[0]:.2f} s, peak {ours_csv[1]:.0f} MiB, "
           f"{ours_csv[0] / pandas[0]:.1f}x pandas")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _timing import seconds
 
 ROOT = Path(__file__).resolve().parent.parent
 WEASYPRINT_ONLY = """
@@ -23,12 +23,6 @@ from weasyprint.urls import URLFetcher
 for path in sys.argv[1:]:
     HTML(string=open(path, encoding="utf-8").read(), url_fetcher=URLFetcher(allowed_protocols={"data"})).write_pdf()
 """
-
-
-def seconds(command: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - start
 
 
 def main() -> None:

@@ -22,10 +22,10 @@ from reporter.config import (
 )
 from reporter.errors import ReporterError, UsageError
 from reporter.model import Mode, RunConfig
-from reporter.report.pipeline import ReportRequest, make_report
 
 if TYPE_CHECKING:
     from reporter.lab.delivery.settings import DeliverySettings
+    from reporter.report.pipeline import ReportRequest
 
 log = logging.getLogger("reporter")
 
@@ -135,6 +135,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _request(args: argparse.Namespace) -> ReportRequest:
+    from reporter.report.pipeline import ReportRequest  # the pipeline imports pandas: not for --help
+
     problems = _Problems("command line")
     langs = _choice_list(problems, "--lang", args.lang, LANGUAGES) if args.lang is not None else None
     formats = _choice_list(problems, "--format", args.formats, FORMATS) if args.formats is not None else None
@@ -279,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
             from reporter.backtest.cli import run_backtest
 
             return run_backtest(args)
+        from reporter.report.pipeline import make_report
+
         written = make_report(replace(_request(args), parallel=args.jobs > 1))
     except ReporterError as exc:
         print(f"reporter: {exc}", file=sys.stderr)

@@ -11,10 +11,12 @@ from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd  # only the annotation of Run.history: importing the model must not load pandas
 
 HISTORY_COLUMNS = ("source", "key", "x_kind", "x", "value", "wall_time")
 

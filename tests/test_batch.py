@@ -82,6 +82,18 @@ def test_one_bad_run_does_not_stop_the_others(lab: Path, tmp_path: Path, capsys)
     assert "iemocap-da/report.zh.md" in index and index.index("broken") < index.index("iemocap-da")
 
 
+def test_a_broken_lab_template_fails_each_run_in_its_line_not_the_batch_up_front(lab: Path, tmp_path: Path) -> None:
+    """The batch renders nothing itself but warms up its workers' templates first: a broken one stays each run's
+    failure, named with its file, as when every worker found it alone."""
+    partials = tmp_path / "mine" / "partials"
+    partials.mkdir(parents=True)
+    (partials / "chart_labels.j2").write_text("{% set labels = {\n")
+    result = batch(lab, tmp_path / "out", "--templates", str(tmp_path / "mine"))
+    assert result == {"iemocap-da": "failed", "umc-original": "failed", "fer-running": "failed", "_code": 1}
+    errors = [r["error"] for r in json.loads((tmp_path / "out" / "batch.json").read_text())["runs"]]
+    assert all("chart_labels.j2" in error for error in errors)
+
+
 def test_a_second_batch_on_the_same_out_refuses(lab: Path, tmp_path: Path) -> None:
     with Lock(tmp_path / "out"):
         with pytest.raises(UsageError, match="another batch is running"):

@@ -1,12 +1,21 @@
-"""What the charts draw: long lines decimated without losing their extremes."""
+"""What the charts draw: long lines decimated without losing their extremes, each figure drawn once for every
+language."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from pathlib import Path
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reporter.report.render.charts import decimated
+import reporter
+from reporter.report.render import chart_labels
+from reporter.report.render.charts import charts, decimated, house_style
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 values = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=5000)
 
@@ -27,3 +36,20 @@ def test_a_spike_among_a_million_points_is_still_drawn() -> None:
     ys[765_432] = 5.0
     dx, dy = decimated(np.arange(1_000_000.0), ys)
     assert 765_432.0 in dx and len(dx) <= 1202
+
+
+@pytest.mark.parametrize("run", ["iemocap-da", "digits-kmeans"])  # between them, all four charts
+def test_charts_drawn_once_give_each_language_the_files_of_a_figure_drawn_for_it_alone(run: str) -> None:
+    analysis = reporter.analyse(EXAMPLES / run, now=datetime(2025, 3, 15, tzinfo=timezone.utc))
+    labels = {lang: chart_labels(lang, None, analysis.projection.interval) for lang in ("zh", "en")}
+    shared, alone = charts(analysis), charts(analysis)
+    assert len(shared) >= 3
+    for chart, fresh in zip(shared, alone):
+        chart.label(labels["zh"])
+        zh = chart.svg()
+        chart.png()
+        chart.label(labels["en"])
+        with house_style():  # as a figure drawn for English only: its texts in place before its first layout
+            fresh.texts(labels["en"])
+        assert (chart.svg(), chart.png()) == (fresh.svg(), fresh.png()), chart.name
+        assert zh != fresh.svg()

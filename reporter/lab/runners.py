@@ -19,7 +19,7 @@ from reporter.heap import collected_after
 from reporter.lab.fingerprint import content_hash, fingerprint, unchanged
 from reporter.outstore import STATE, report_source, tidy
 from reporter.processes import die_with_parent
-from reporter.report.pipeline import ReportRequest, make_report
+from reporter.report.pipeline import ReportRequest, make_report, prepare
 
 
 @dataclass(frozen=True)
@@ -68,13 +68,20 @@ RUNS_PER_WORKER = 50
 Python heap flat, but native memory (fonts, pango, the allocator's fragments) still grew by about 0.6 MB
 a run: 595 MiB after 500 PDF runs against 273 MiB after 5 (issue 21, bench/batch.py --memory). A new
 worker is forked from the batch, which holds the imports already; its first report pays about a second
-of warm-up, 2% of 50 runs."""
+of warm-up, 2% of 50 runs, unless the batch paid it once before forking (see run_local)."""
 
 
 def run_local(runs: dict[Path, str], request: ReportRequest, jobs: int, force: bool, settings: dict,
            lock: int) -> Iterator[BatchResult]:
-    """The runs in worker processes, a fresh pool for every RUNS_PER_WORKER runs of each worker."""
+    """The runs in worker processes, a fresh pool for every RUNS_PER_WORKER runs of each worker.
+
+    When more than one worker will start, the batch first pays the fixed costs of a report (imports, fonts,
+    compiled templates) once, and every worker forked after inherits them; a single worker pays them itself,
+    only if it renders a run.
+    """
     items = list(runs.items())
+    if len(items) > 1 and (jobs > 1 or len(items) > RUNS_PER_WORKER):
+        prepare(request)
     share = max(1, jobs) * RUNS_PER_WORKER
     for start in range(0, len(items), share):
         yield from _pool(dict(items[start:start + share]), request, jobs, force, settings, lock)

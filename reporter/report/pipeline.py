@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Mapping
 
 from reporter.changes import changes
+from reporter.errors import ReporterError
 from reporter.model import RunConfig
 from reporter.outstore import previous_snapshot, publish, run_directory
 from reporter.report.analysis import analyse
 from reporter.report.ingest import load_run, load_settings
 from reporter.report.present import present
 from reporter.report.reference import projection_calibration, published_results
-from reporter.report.render import render_report
+from reporter.report.render import render_report, warm_up
 from reporter.report.summary import summary
 
 log = logging.getLogger(__name__)
@@ -57,3 +58,13 @@ def make_report(request: ReportRequest, extra: Mapping[str, bytes] | None = None
     files = render_report(analysis, context, request.languages or settings.languages,
                           request.formats or settings.formats, request.templates, request.parallel)
     return publish(request.out, run.id, {**files, **(extra or {})}, result, request.now, run.location)
+
+
+def prepare(request: ReportRequest) -> None:
+    """Pays the fixed costs of rendering `request`'s documents in this process (imports, fonts, compiled
+    templates): a batch calls it once before forking its workers, so that no worker pays them again."""
+    settings = load_settings(request.config)
+    try:
+        warm_up(request.languages or settings.languages, request.formats or settings.formats, request.templates)
+    except ReporterError:  # a lab's broken template, WeasyPrint missing: each run reports it in its own line
+        pass

@@ -14,13 +14,34 @@ PHASE_PREFIXES = ("pretrain",)
 
 
 def main_phase(history: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the main training phase, with their own epoch axis."""
-    return history[~history["key"].str.startswith(PHASE_PREFIXES)]
+    """The rows of the main training phase, with their own epoch axis (the history itself when it has no other).
+
+    Decided once per run of equal keys, not per row: a million-step history holds a few keys in long runs.
+    """
+    starts, ends = key_runs(history)
+    earlier = np.array([str(history["key"].iat[start]).startswith(PHASE_PREFIXES) for start in starts], dtype=bool)
+    if not earlier.any():
+        return history
+    return history[np.repeat(~earlier, ends - starts)]
+
+
+def key_runs(history: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """First and past-the-last row of each run of rows with the same key (the history sorts by key)."""
+    keys = history["key"].to_numpy()
+    if not len(keys):
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    return starts, np.append(starts[1:], len(keys))
+
+
+def history_keys(history: pd.DataFrame) -> list[str]:
+    """The history's keys in order of first appearance, as Series.unique() gives them, from its key runs."""
+    return list(pd.unique(history["key"].to_numpy()[key_runs(history)[0]]))
 
 
 def series(history: pd.DataFrame, key: str) -> Series:
     """One key of the long history table, sorted by x."""
-    rows = history[history["key"] == key].sort_values("x")
+    rows = history[history["key"].to_numpy() == key].sort_values("x")  # numpy's == on the objects: 5x pandas' str ==
     return Series(key=key, x=tuple(rows["x"].to_numpy(dtype=float).tolist()),
                   values=tuple(rows["value"].to_numpy(dtype=float).tolist()))
 

@@ -15,7 +15,7 @@ from reporter.config import Thresholds
 from reporter.model import Finding, Mode, Recommendation, Run, Severity, config_keys
 from reporter.report.analysis.metrics import is_loss
 from reporter.report.analysis.rank_tests import mann_kendall_p
-from reporter.report.series import finite_part, series
+from reporter.report.series import finite_part, history_keys, series
 
 if TYPE_CHECKING:
     from reporter.report.analysis.findings import Facts
@@ -80,13 +80,13 @@ def _is_spike(value: float, last: float, recent: list[float], rtol: float | None
               mode: Mode) -> bool:
     if not math.isfinite(value):
         return True
+    diff = value - last
+    if (diff <= 0) if mode is Mode.MIN else (diff >= 0):  # checked before the mean: half a long series stops here
+        return False
     counted = [v for v in recent if not math.isnan(v)]  # MeanMetric drops NaN (nan_strategy="warn")
     if not counted:  # torchmetrics' mean of nothing is NaN, and every comparison with NaN is False
         return False
     mean = sum(counted) / len(counted)
-    diff = value - last
-    if (diff <= 0) if mode is Mode.MIN else (diff >= 0):
-        return False
     return (atol is None or abs(value - mean) >= abs(atol)) and (rtol is None or abs(value - mean) >= abs(rtol * mean))
 
 
@@ -177,7 +177,7 @@ def validation_loss(f: Facts) -> str | None:
     m = f.metric
     if m is not None and is_loss(m.name) and m.split != "train":
         return m.name
-    keys = [str(k) for k in f.run.history["key"].unique() if is_loss(str(k)) and f.run.splits.get(str(k)) == "val"]
+    keys = [str(k) for k in history_keys(f.run.history) if is_loss(str(k)) and f.run.splits.get(str(k)) == "val"]
     counts = f.run.history[f.run.history["key"].isin(keys)].groupby("key").size()
     return max(sorted(keys), key=lambda k: counts[k]) if keys else None
 

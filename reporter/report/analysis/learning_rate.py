@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterator
 from reporter.codes import finding, recommendation
 from reporter.model import Finding, Mode, Recommendation, Run, Series, Severity, Status, config_keys
 from reporter.report.analysis.metrics import better
-from reporter.report.series import finite_part, series
+from reporter.report.series import finite_part, history_keys, series
 
 if TYPE_CHECKING:
     from reporter.report.analysis.findings import Facts
@@ -85,7 +85,7 @@ def warmup_end(values: tuple[float, ...]) -> int | None:
 
 def rules(f: Facts) -> Iterator[Finding]:
     """lr.warmup, then per drop lr.drop_helped or lr.drop_no_effect, then lr.at_floor."""
-    key = lr_key([str(k) for k in f.run.history["key"].unique()])
+    key = lr_key([str(k) for k in history_keys(f.run.history)])
     if key is None:
         yield from _configured_warmup(f)
         return

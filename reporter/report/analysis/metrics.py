@@ -25,7 +25,7 @@ from reporter.model import (
     TrendResult,
 )
 from reporter.report.analysis.rank_tests import mann_kendall_p, theil_sen
-from reporter.report.series import finite_part
+from reporter.report.series import finite_part, history_keys
 
 _MIN_TOKENS = {"loss", "error", "err", "perplexity", "ppl", "wer", "cer", "mae", "mse", "rmse", "nll"}
 _MAX_TOKENS = {"acc", "accuracy", "f1", "nmi", "ari", "ami", "fmi", "map", "map50", "auc", "dice", "iou", "miou",
@@ -96,7 +96,7 @@ def primary_choice(run: Run) -> tuple[str | None, str]:
     HF's metric_for_best_model ("framework"); else accuracy-like metrics before losses, a validation split
     before test and others, NMI (clustering papers' headline) first, then the one with the most points.
     """
-    keys = [str(key) for key in run.history["key"].unique()]
+    keys = [str(key) for key in history_keys(run.history)]
     if run.config.metric is not None:
         return (run.config.metric if run.config.metric in keys else None), "configured"
     if run.metric_hint in keys:

@@ -159,16 +159,63 @@ def history_frame(parsed: ParsedHistory, source: str) -> tuple[pd.DataFrame, int
     When x goes back to the very first x, a new session was appended (Keras CSVLogger(append=True)
     across fit() calls): its x continues after the previous session. When x goes back to a later
     point, training resumed from a checkpoint: the last value at each x wins.
+
+    Keys are sorted as integer codes and rows taken once, column by column, so a million-row history
+    costs a few integer arrays beside the table rather than hashing its strings again for each step.
     """
     frame = parsed.long_table()
     frame.insert(0, "source", source)
-    went_back = frame.groupby("key", sort=False)["x"].diff() < 0
-    restarts = int(frame.loc[went_back, "key"].value_counts().max()) if went_back.any() else 0
-    for key in frame.loc[went_back, "key"].unique():
-        rows = frame.index[frame["key"] == key]
-        frame.loc[rows, "x"] = _appended_sessions(frame.loc[rows, "x"].to_numpy())
-    frame = frame.drop_duplicates(subset=["key", "x"], keep="last").sort_values(["key", "x"], kind="stable")
-    return frame[list(HISTORY_COLUMNS)].reset_index(drop=True), restarts
+    codes = _key_codes(frame["key"].to_numpy())
+    x = frame["x"].to_numpy()
+    if _in_order(codes, x):  # a table read column by column: nothing to move
+        return frame[list(HISTORY_COLUMNS)].reset_index(drop=True), 0
+    went_back = _went_back(codes, x)
+    restarts = int(np.bincount(codes[went_back]).max()) if went_back.any() else 0
+    if went_back.any():
+        x = x.copy()
+        for code in np.unique(codes[went_back]):
+            rows = np.flatnonzero(codes == code)
+            x[rows] = _appended_sessions(x[rows])
+        frame["x"] = x
+    rows = _last_of_each_point(codes, x)
+    del codes, x
+    if len(rows) == len(frame) and bool((rows == np.arange(len(rows))).all()):
+        return frame[list(HISTORY_COLUMNS)].reset_index(drop=True), restarts
+    return pd.DataFrame({column: frame.pop(column).take(rows).reset_index(drop=True)
+                         for column in HISTORY_COLUMNS}, copy=False), restarts
+
+
+def _key_codes(keys: np.ndarray) -> np.ndarray:
+    """Each row's key as its rank among the sorted keys; only rows where the key changes are hashed, since a
+    long table mostly holds each key's values together."""
+    if not len(keys):
+        return np.zeros(0, dtype=np.int32)
+    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
+    ranks = pd.factorize(keys[starts], sort=True)[0].astype(np.int32)
+    return np.repeat(ranks, np.diff(np.append(starts, len(keys))))
+
+
+def _in_order(codes: np.ndarray, x: np.ndarray) -> bool:
+    """Whether the rows are already sorted by key, then by strictly rising x (so no restart and no repeat)."""
+    same = codes[1:] == codes[:-1]
+    return bool((codes[1:] >= codes[:-1]).all() and (x[1:] > x[:-1])[same].all())
+
+
+def _went_back(codes: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Rows whose x is below the previous x of the same key, in file order."""
+    by_key = np.argsort(codes, kind="stable")
+    same = codes[by_key[1:]] == codes[by_key[:-1]]
+    back = np.zeros(len(x), dtype=bool)
+    back[by_key[1:]] = same & (x[by_key[1:]] < x[by_key[:-1]])
+    return back
+
+
+def _last_of_each_point(codes: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Row numbers sorted by (key, x), keeping the last row in file order at each (key, x), NaN x last."""
+    order = np.lexsort((x, codes))
+    key, at = codes[order], x[order]
+    same_point = (key[1:] == key[:-1]) & ((at[1:] == at[:-1]) | (np.isnan(at[1:]) & np.isnan(at[:-1])))
+    return order[np.append(~same_point, True)]
 
 
 def _epoch_base(frame: pd.DataFrame) -> int:

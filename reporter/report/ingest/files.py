@@ -10,6 +10,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from reporter.errors import InputError, ReporterError
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
@@ -87,7 +89,7 @@ def read_text(path: Path, error: type[ReporterError] = InputError) -> TextFile:
     """
     data = read_bytes(path, error)
     text = decode(data, path, error)
-    if not text.strip():
+    if not text or text.isspace():  # not text.strip(): that copies a large file once more
         raise error(f"{path}: file has no text; point at a history that has entries")
     return TextFile(path=path, text=text, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
@@ -106,3 +108,36 @@ def checked_lines(file: TextFile, error: type[ReporterError] = InputError) -> li
                 "this is not a history line"
             )
     return lines
+
+
+_BREAKS = np.zeros(256, dtype=bool)
+_BREAKS[list(b"\n\r\x0b\x0c\x1c\x1d\x1e")] = True
+"""ASCII bytes that str.splitlines() breaks a line at; its other breaks (U+0085, U+2028...) are not ASCII."""
+_CHUNK = 1 << 22
+
+
+def longest_line_bound(text: str) -> int:
+    """At least the length of the text's longest line, and exactly it for ASCII text, without a string per line.
+
+    The UTF-8 bytes between two ASCII line breaks are never fewer than the characters between them, and a
+    line break outside ASCII only splits a line further, so the bound never falls short.
+    """
+    longest, start, offset = 0, 0, 0
+    for begin in range(0, len(text), _CHUNK):
+        data = np.frombuffer(text[begin:begin + _CHUNK].encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        breaks = np.flatnonzero(_BREAKS[data]) + offset
+        if len(breaks):
+            longest = max(longest, int(breaks[0]) - start, int(np.diff(breaks).max(initial=1)) - 1)
+            start = int(breaks[-1]) + 1
+        offset += len(data)
+    return max(longest, offset - start)
+
+
+def check_line_lengths(file: TextFile, error: type[ReporterError] = InputError) -> None:
+    """Refuse a line too long to be a log line, as checked_lines does, for readers that never need the lines.
+
+    Raises:
+        InputError (or the subclass given): a line longer than MAX_LINE_CHARS, named by its number.
+    """
+    if longest_line_bound(file.text) > MAX_LINE_CHARS:
+        checked_lines(file, error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from reporter.model import Event, LoggedStats, Plan
@@ -47,3 +48,11 @@ class ParsedHistory:
             return pd.DataFrame(columns=LONG_COLUMNS).astype({"x": float, "value": float})
         table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
         return table.astype({"x": float, "value": float, "key": str})
+
+
+def distinct_keys(keys: np.ndarray) -> list[str]:
+    """The keys in order of first appearance, hashing only the rows where the key changes: a long table
+    holds each key's values together, so a million rows are a few runs."""
+    if not len(keys):
+        return []
+    return list(pd.unique(keys[np.concatenate(([True], keys[1:] != keys[:-1]))]))

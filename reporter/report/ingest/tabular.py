@@ -16,11 +16,12 @@ import math
 import re
 from typing import Any, Iterable
 
+import numpy as np
 import pandas as pd
 
 from reporter.errors import HistoryError
-from reporter.report.ingest.files import TextFile, checked_lines
-from reporter.report.ingest.parsed import ParsedHistory
+from reporter.report.ingest.files import MAX_LINE_CHARS, TextFile, check_line_lengths, checked_lines
+from reporter.report.ingest.parsed import ParsedHistory, distinct_keys
 from reporter.report.ingest.reader import Target, text_reader
 from reporter.report.ingest.sidefiles import is_json_document
 from reporter.report.ingest.umc import looks_like_umc_results, parse_umc_results
@@ -82,16 +83,24 @@ def numeric_column(column: pd.Series) -> pd.Series:
 
     Returns a float series with the index of the cells that hold a value; the rest are left out.
     """
+    values, present = numeric_cells(column)
+    return pd.Series(values[present], index=column.index[present])
+
+
+def numeric_cells(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Every cell as a float (NaN where there is none) and whether it holds a value (a spelled NaN does).
+
+    Positional arrays, so a long table is built with numpy masks rather than index look-ups.
+    """
     if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-        values = column.astype(float)
-        return values[column.notna()]
+        return column.astype(float).to_numpy(), column.notna().to_numpy()
     text = column.astype("string").str.strip()
     lowered = text.str.lower()
     special = lowered.isin(list(NON_FINITE))
     values = pd.to_numeric(text.where(~special), errors="coerce").astype(float)
     values[special] = lowered[special].map(NON_FINITE).astype(float)
     keep = special | values.notna()
-    return values[keep.fillna(False).astype(bool)]
+    return values.to_numpy(dtype=float, na_value=np.nan), keep.fillna(False).astype(bool).to_numpy()
 
 
 def x_column(columns: Iterable[str]) -> str | None:
@@ -101,24 +110,39 @@ def x_column(columns: Iterable[str]) -> str | None:
 
 def long_from_wide(table: pd.DataFrame, x_name: str, x_kind: str, wall: str | None = None,
                    skip: Iterable[str] = ()) -> pd.DataFrame:
-    """(key, x_kind, x, value, wall_time) rows from a wide table, rows without x dropped (sparse loggers)."""
-    x = numeric_column(table[x_name])
-    x = x[x.map(math.isfinite)]
-    wall_times = numeric_column(table[wall]) if wall else None
-    parts = []
-    for key in table.columns:
+    """(key, x_kind, x, value, wall_time) rows from a wide table, rows without x dropped (sparse loggers).
+
+    Built column by column with numpy masks: a million-row table costs a few arrays, not a frame per column.
+    The keys come in sorted order (the history's order), so the history takes the table without moving it.
+    """
+    x, has_x = numeric_cells(table[x_name])
+    has_x = has_x & np.isfinite(x)
+    wall_times = numeric_cells(table[wall])[0] if wall else None
+    keys, masks, values = [], [], []
+    for key in sorted(table.columns, key=lambda column: str(column).strip()):
         if key in (x_name, wall) or key in skip:
             continue
-        values = numeric_column(table[key])
-        values = values[values.index.isin(x.index)]
-        if not len(values):
-            continue
-        parts.append(pd.DataFrame({"key": str(key).strip(), "x_kind": x_kind, "x": x[values.index].to_numpy(),
-                                   "value": values.to_numpy(),
-                                   "wall_time": wall_times.reindex(values.index).to_numpy() if wall_times is not None
-                                   else None}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["key", "x_kind", "x", "value",
-                                                                                   "wall_time"])
+        cells, present = numeric_cells(table[key])
+        rows = present & has_x
+        if rows.any():
+            keys.append(str(key).strip())
+            masks.append(rows)
+            values.append(cells[rows])
+    if not keys:
+        return pd.DataFrame(columns=["key", "x_kind", "x", "value", "wall_time"])
+    counts = [len(v) for v in values]
+    return pd.DataFrame({
+        "key": _repeated(keys, counts),
+        "x_kind": _repeated([x_kind], [sum(counts)]),
+        "x": np.concatenate([x[rows] for rows in masks]),
+        "value": np.concatenate(values),
+        "wall_time": np.concatenate([wall_times[rows] for rows in masks]) if wall_times is not None
+        else pd.Series(np.full(sum(counts), None, dtype=object), dtype=object, copy=False)}, copy=False)
+
+
+def _repeated(texts: list[str], counts: list[int]) -> pd.Series:
+    """Each text repeated as one shared string object (numpy's own fill would make a string per row)."""
+    return pd.Series(np.repeat(np.array(texts, dtype=object), counts), dtype=str, copy=False)
 
 
 def epoch_means(frame: pd.DataFrame) -> pd.DataFrame:
@@ -141,7 +165,7 @@ def finish_parsed(parsed: ParsedHistory, frame: pd.DataFrame, file: TextFile, x_
     if not len(frame):
         raise HistoryError(f"{file.path}: no numeric values next to the '{x_name}' column; is this a history?")
     parsed.frames.append(frame)
-    for key in frame["key"].unique():
+    for key in distinct_keys(frame["key"].to_numpy()):
         if split := split_of(key):
             parsed.splits[key] = split
     return parsed
@@ -165,14 +189,15 @@ def read_table(file: TextFile, skipped: list[int] | None = None) -> pd.DataFrame
     Raises:
         HistoryError: malformed CSV (naming the line), or too many columns.
     """
-    lines = checked_lines(file, HistoryError)
-    delimiter = _delimiter(lines)
-    text = _without_partial_last_row(file, lines, delimiter)
+    check_line_lengths(file, HistoryError)
+    delimiter = _delimiter(_head_lines(file.text))
+    text = _without_partial_last_row(file, delimiter)
     try:
         table = _parsed_table(text, delimiter)
     except (pd.errors.ParserError, ValueError) as exc:
         garbled = _garbled_lines(text, delimiter)
-        if skipped is None or not garbled or len(garbled) > max(1, MAX_SKIPPED_FRACTION * (len(lines) - 1)):
+        rows = len(file.text.splitlines()) - 1
+        if skipped is None or not garbled or len(garbled) > max(1, MAX_SKIPPED_FRACTION * rows):
             raise HistoryError(f"{file.path}: malformed CSV ({str(exc).splitlines()[0]})") from None
         log.warning("%s: skipped line(s) %s: more cells than the header", file.path, ", ".join(map(str, garbled)))
         table = _parsed_table("\n".join(line for n, line in enumerate(text.splitlines(), start=1)
@@ -184,11 +209,38 @@ def read_table(file: TextFile, skipped: list[int] | None = None) -> pd.DataFrame
     return table
 
 
+def _head_lines(text: str) -> list[str]:
+    """The first 20 lines, as text.splitlines() would give them, from a slice that surely holds them."""
+    return text[:20 * (MAX_LINE_CHARS + 2)].splitlines()[:20]
+
+
 def _parsed_table(text: str, delimiter: str) -> pd.DataFrame:
-    # Empty cells become NaN ("not logged" in sparse loggers); spelled-out NaN/inf leave a column as
-    # text, and numeric_column reads those columns cell by cell.
-    return pd.read_csv(io.StringIO(text), sep=delimiter, keep_default_na=False, na_values=[""],
-                       skipinitialspace=True, low_memory=False)
+    """The table pandas' C parser reads from the text's UTF-8 bytes (a StringIO would hold 4 bytes a character).
+
+    Empty cells become NaN ("not logged" in sparse loggers). A table of number characters only is read in
+    chunks straight into floats, the values the inferred read gives them; any other table is read with its
+    types inferred, which leaves a column with a spelled-out NaN/inf as text for numeric_column to read.
+    """
+    options: dict[str, Any] = {"sep": delimiter, "keep_default_na": False, "na_values": [""], "skipinitialspace": True,
+                               "encoding": "utf-8"}
+    data = text.encode("utf-8", "surrogatepass")
+    if _only_numbers(data):
+        try:
+            return pd.read_csv(io.BytesIO(data), dtype=float, **options)
+        except ValueError:
+            pass  # a cell such as "1.2.3": read as below, as every table was before
+    return pd.read_csv(io.BytesIO(data), low_memory=False, **options)
+
+
+_NUMBER_BYTES = np.zeros(256, dtype=bool)
+_NUMBER_BYTES[list(b"0123456789.eE+- \t\r\n,;\"")] = True
+
+
+def _only_numbers(data: bytes) -> bool:
+    """Whether every row below the header holds only number characters: no letter (True, nan, inf), so no
+    column the inferred read would keep as bool or text."""
+    body = np.frombuffer(data, dtype=np.uint8)[data.find(b"\n") + 1:]  # a file of one line: all of it
+    return bool(_NUMBER_BYTES[body].all())
 
 
 def _garbled_lines(text: str, delimiter: str) -> list[int]:
@@ -198,7 +250,7 @@ def _garbled_lines(text: str, delimiter: str) -> list[int]:
     return [number for number, row in enumerate(rows, start=2) if len(row) > width]
 
 
-def _without_partial_last_row(file: TextFile, lines: list[str], delimiter: str) -> str:
+def _without_partial_last_row(file: TextFile, delimiter: str) -> str:
     """The text without a last row the logger is still writing, as JSON Lines are read.
 
     A last row is partial when the file does not end with a newline (every CSV writer ends its rows with
@@ -206,7 +258,10 @@ def _without_partial_last_row(file: TextFile, lines: list[str], delimiter: str) 
     has one there. A complete row that merely lacks the newline is kept; so is a row cut inside its last
     number where the cut leaves a number ("0.6" of "0.6123"): nothing in the file tells those apart.
     """
-    if file.text.endswith(("\n", "\r")) or len(lines) < 2:
+    if file.text.endswith(("\n", "\r")):
+        return file.text
+    lines = file.text.splitlines()
+    if len(lines) < 2:
         return file.text
 
     def cells(line: str) -> list[str]:

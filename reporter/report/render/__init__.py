@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import base64
 import gc
+import io
 import logging
 import multiprocessing
 import os
+from datetime import datetime, timezone
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Mapping
@@ -15,7 +17,7 @@ from reporter.errors import RenderError, ReporterError
 from reporter.model import Analysis
 from reporter.processes import die_with_parent
 from reporter.report.present import ReportContext
-from reporter.report.render.charts import charts
+from reporter.report.render.charts import Chart, charts, house_style, styled_figure
 from reporter.report.render.environment import environment, format_date, lab_template_errors, render_template
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,26 @@ def chart_labels(lang: str, templates: Path | None, interval: float) -> Mapping[
     return {key: str(value) for key, value in getattr(module, "labels").items()}
 
 
+def warm_up(languages: tuple[str, ...], formats: tuple[str, ...], templates: Path | None) -> None:
+    """Pays the fixed costs of rendering in this process: matplotlib and the chart fonts, WeasyPrint and its
+    fonts when PDFs are made, each language's Jinja environments and compiled templates. A batch calls this
+    before it forks its workers, which then inherit all of it instead of paying it at their first report."""
+    with house_style():
+        figure = styled_figure(1, 1)
+        figure.text(0, 0, "0 ...")
+        figure.savefig(io.BytesIO(), format="svg")
+    for lang in languages:
+        chart_labels(lang, templates, 0.8)
+        for output, name in (("md", "report.md.j2"), ("html", "report.html.j2")):
+            env = environment(lang, output, templates)
+            with lab_template_errors(env):
+                env.get_template(name)
+    if "pdf" in formats:
+        from reporter.report.render.pdf import html_to_pdf
+
+        html_to_pdf("<p>0</p>", datetime(2000, 1, 1, tzinfo=timezone.utc))
+
+
 def _data_uri(svg: bytes) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
 
@@ -44,12 +66,13 @@ def render_report(analysis: Analysis, context: ReportContext, languages: tuple[s
 
     With `parallel`, the other languages render in a forked process while this one renders the
     first: a report by hand then takes the time of one language, not two. Batches leave it off,
-    since their workers already use every core.
+    since their workers already use every core. The charts are drawn once, for every language.
     """
+    made = charts(analysis)
     if not parallel or len(languages) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         files: dict[str, bytes] = {}
         for lang in languages:
-            files.update(_render_language(analysis, context, lang, formats, templates))
+            files.update(_render_language(analysis, context, made, lang, formats, templates))
         return files
     fork = multiprocessing.get_context("fork")
     gc.freeze()  # a collection in a child would write to every inherited object and copy the parent's heap
@@ -57,13 +80,14 @@ def render_report(analysis: Analysis, context: ReportContext, languages: tuple[s
     for lang in languages[1:]:  # a forked child shares the analysis as it is, nothing to pickle
         receiver, sender = fork.Pipe(duplex=False)
         child = fork.Process(target=_render_in_child,
-                             args=(os.getpid(), sender, analysis, context, lang, formats, templates), daemon=True)
+                             args=(os.getpid(), sender, analysis, context, made, lang, formats, templates),
+                             daemon=True)
         child.start()
         sender.close()
         receivers.append(receiver)
         children.append(child)
     try:
-        files = _render_language(analysis, context, languages[0], formats, templates)
+        files = _render_language(analysis, context, made, languages[0], formats, templates)
         for lang, receiver in zip(languages[1:], receivers):
             try:
                 outcome = receiver.recv()
@@ -82,11 +106,11 @@ def render_report(analysis: Analysis, context: ReportContext, languages: tuple[s
     return files
 
 
-def _render_in_child(parent: int, sender: Connection, analysis: Analysis, context: ReportContext, lang: str,
-                     formats: tuple[str, ...], templates: Path | None) -> None:
+def _render_in_child(parent: int, sender: Connection, analysis: Analysis, context: ReportContext,
+                     made: tuple[Chart, ...], lang: str, formats: tuple[str, ...], templates: Path | None) -> None:
     die_with_parent(parent)  # a kill -9 of the report must not leave this copy of its memory behind
     try:
-        sender.send(_render_language(analysis, context, lang, formats, templates))
+        sender.send(_render_language(analysis, context, made, lang, formats, templates))
     except ReporterError as exc:
         sender.send(exc)
     except Exception as exc:  # noqa: BLE001 - carried to the parent, which reports it like its own
@@ -95,10 +119,12 @@ def _render_in_child(parent: int, sender: Connection, analysis: Analysis, contex
         sender.close()
 
 
-def _render_language(analysis: Analysis, context: ReportContext, lang: str, formats: tuple[str, ...],
-                     templates: Path | None) -> dict[str, bytes]:
+def _render_language(analysis: Analysis, context: ReportContext, made: tuple[Chart, ...], lang: str,
+                     formats: tuple[str, ...], templates: Path | None) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
-    made = charts(analysis, chart_labels(lang, templates, analysis.projection.interval))
+    labels = chart_labels(lang, templates, analysis.projection.interval)
+    for chart in made:
+        chart.label(labels)
     figures = {chart.name: chart for chart in made}
     date = format_date(context.generated_at, lang)
     if "md" in formats:

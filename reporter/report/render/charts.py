@@ -8,20 +8,18 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter  # noqa: E402
-
-from reporter.model import Analysis, Scale  # noqa: E402
+from reporter.model import Analysis, Scale
 
 if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
     from matplotlib.typing import RcKeyType
 
 STYLE: dict[RcKeyType, Any] = {
@@ -45,14 +43,53 @@ MARKER_LIMIT = 80
 """Beyond this many points, markers hide the line rather than show the evaluations."""
 COLOURS = {"metric": "#1f5fa8", "band": "#9ec3ea", "best": "#d9822b", "reference": "#7a7a7a",
            "loss": "#2a9d8f", "other": "#8e6cbf", "artefact": "#c0392b", "class": "#1f5fa8"}
+LOSS_COLOURS = ("#2a9d8f", "#8e6cbf", "#3b5b92", "#4d4d4d", "#c2185b", "#6b8e23")
+"""One colour per loss (or train/validation pair); none is the orange that marks a best value."""
+
+
+def house_style() -> AbstractContextManager[None]:
+    """matplotlib's settings for every figure. matplotlib (half a second of imports) loads here, when a chart is
+    first drawn, not when the report package is imported: `reporter --help` and unchanged batch runs skip it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    return matplotlib.rc_context(STYLE)
+
+
+Texts = Callable[[Mapping[str, str]], None]
+"""Puts one language's labels on a drawn figure: axis labels, legend entries, titles."""
+
+
+def _no_texts(labels: Mapping[str, str]) -> None:
+    """A figure drawn with its labels already in place (the comparison's): nothing to put on it."""
 
 
 @dataclass(frozen=True)
 class Chart:
-    """A drawn figure; SVG and PNG bytes are made only when a document asks for them."""
+    """A figure drawn once for every language; SVG and PNG bytes are made only when a document asks for them.
+
+    Everything but the words is language-free, so a report draws each chart once and `label` swaps in each
+    language's texts. Each language is then laid out again from the geometry the figure was built with, so
+    its files are byte-identical to those of a figure drawn for that language alone.
+    """
 
     name: str
     figure: Figure
+    texts: Texts = _no_texts
+    geometry: tuple[Any, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "geometry", tuple(axes.get_position(original=True).frozen()
+                                                   for axes in self.figure.axes))
+
+    def label(self, labels: Mapping[str, str]) -> None:
+        """Puts one language's texts on the figure, to be laid out again at the next save."""
+        with house_style():
+            self.texts(labels)
+        for axes, position in zip(self.figure.axes, self.geometry):
+            axes.set_position(position)
+            axes.set_in_layout(True)  # set_position takes an axes out of the layout
+        self.figure.set_layout_engine("constrained")
 
     def svg(self) -> bytes:
         return self._saved("svg", metadata={"Date": None})
@@ -63,7 +100,7 @@ class Chart:
     def _saved(self, form: str, **options: Any) -> bytes:
         """The figure in one format. The first save lays it out; later saves (the other format) reuse
         that layout instead of solving it again, about a third less time."""
-        with matplotlib.rc_context(STYLE):
+        with house_style():
             buffer = io.BytesIO()
             self.figure.savefig(buffer, format=form, **options)
         self.figure.set_layout_engine("none")
@@ -95,83 +132,116 @@ def _marker(count: int, marker: str) -> str | None:
 
 def styled_figure(width: float = 6.4, height: float = 3.0) -> Figure:
     """A blank figure in the house style, so every chart (the comparison's too) looks alike."""
-    with matplotlib.rc_context(STYLE):
+    from matplotlib.figure import Figure
+
+    with house_style():
         return Figure(figsize=(width, height), layout="constrained")
 
 
-def metric_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
+def _texts(axes: Axes, named: Sequence[tuple[Artist, str, str]] = (), xlabel: str | None = None,
+           ylabel: str | None = None, title: str | None = None, legend: bool = True) -> Texts:
+    """The texts of a one-axes chart by label key: each named artist's legend entry (key, then a language-free
+    suffix), the axis labels and the title; the legend is made again from the entries."""
+
+    def put(labels: Mapping[str, str]) -> None:
+        for artist, key, suffix in named:
+            artist.set_label(labels[key] + suffix)
+        if xlabel is not None:
+            axes.set_xlabel(labels[xlabel])
+        if ylabel is not None:
+            axes.set_ylabel(labels[ylabel])
+        if title is not None:
+            axes.set_title(labels[title], fontsize=9)
+        if legend:
+            axes.legend(loc="best", fontsize=8, frameon=False)
+
+    return put
+
+
+def metric_chart(a: Analysis) -> Chart | None:
     m, data = a.metric, a.curves.metric
     if m is None or data is None or a.seeds is not None:  # final results per seed are a table, not a curve
         return None
-    with matplotlib.rc_context(STYLE):
+    with house_style():
         figure = styled_figure()
         axes = figure.add_subplot()
         # Too few points or best-so-far values: markers only, so no curve is implied between them.
         joined = len(data) >= 4 and not m.best_so_far
         xs, ys = decimated(data.x.tolist(), drawable(data.values.tolist()))
-        axes.plot(xs, ys, marker=_marker(len(data), "o") if joined else "o", ls="-" if joined else "none",
-                  color=COLOURS["metric"], label=labels["measured"])
+        (line,) = axes.plot(xs, ys, marker=_marker(len(data), "o") if joined else "o", ls="-" if joined else "none",
+                            color=COLOURS["metric"])
+        named: list[tuple[Artist, str, str]] = [(line, "measured", "")]
         p = a.projection
         if p.points:  # the band starts where the projection does: the last finite value
             start = data.finite()
             last_x, last = float(start.x[-1]), float(start.values[-1])
             xs = [last_x] + [q.epoch for q in p.points]
-            axes.fill_between(xs, drawable([last] + [q.low for q in p.points]),
-                              drawable([last] + [q.high for q in p.points]), color=COLOURS["band"],
-                              alpha=0.5, label=labels["band"])
+            band = axes.fill_between(xs, drawable([last] + [q.low for q in p.points]),
+                                     drawable([last] + [q.high for q in p.points]), color=COLOURS["band"], alpha=0.5)
+            named.append((band, "band", ""))
             axes.plot(xs, drawable([last] + [q.median for q in p.points]), ls="--",
                       color=COLOURS["metric"])
         if m.best is not None and drawable([m.best.value]) == [m.best.value]:
-            axes.scatter([m.best.x], [m.best.value], s=60, color=COLOURS["best"], zorder=3, label=labels["best"])
+            best = axes.scatter([m.best.x], [m.best.value], s=60, color=COLOURS["best"], zorder=3)
+            named.append((best, "best", ""))
         compare = next((f for f in a.findings if f.code == "reference.compare"), None)
         if compare is not None:
             level = compare.params["reference"] / 100 if m.scale is Scale.FRACTION else compare.params["reference"]
-            axes.axhline(level, color=COLOURS["reference"], ls=":",
-                         label=f"{labels['reference']}: {compare.params['method']} ({compare.params['reference_split']})")
+            reference = axes.axhline(level, color=COLOURS["reference"], ls=":")
+            named.append((reference, "reference",
+                          f": {compare.params['method']} ({compare.params['reference_split']})"))
         if a.last_epoch is not None:
             axes.axvline(a.last_epoch, color="#bbbbbb", lw=0.8)
-        axes.set_xlabel(labels[a.x_unit])
         axes.set_ylabel(m.name)
-        axes.legend(loc="best", fontsize=8, frameon=False)
-        return Chart("metric", figure)
+        return Chart("metric", figure, _texts(axes, named, xlabel=a.x_unit))
 
 
-def loss_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
+def loss_chart(a: Analysis) -> Chart | None:
     if not a.curves.losses:
         return None
-    with matplotlib.rc_context(STYLE):
+    with house_style():
         figure = styled_figure()
         axes = figure.add_subplot()
-        for index, data in enumerate(a.curves.losses):
+        styles = _loss_styles(a)
+        for data in a.curves.losses:
             finite = data.finite()
             if len(finite):
                 xs, ys = decimated(finite.x.tolist(), drawable(finite.values.tolist()))
-                axes.plot(xs, ys, marker=_marker(len(finite), "."), color=COLOURS["loss"] if index == 0 else None,
-                          label=data.key)
-        _mark_validation_minimum(axes, a, labels["val_best"])
-        axes.set_xlabel(labels[a.x_unit])
-        axes.set_ylabel(labels["loss"])
-        axes.legend(loc="best", fontsize=8, frameon=False)
-        return Chart("loss", figure)
+                colour, line = styles[data.key]
+                axes.plot(xs, ys, marker=_marker(len(finite), "."), color=colour, ls=line, label=data.key)
+        named = _mark_validation_minimum(axes, a)
+        return Chart("loss", figure, _texts(axes, named, xlabel=a.x_unit, ylabel="loss"))
 
 
-def _mark_validation_minimum(axes: Axes, a: Analysis, label: str) -> None:
+def _loss_styles(a: Analysis) -> dict[str, tuple[str, str]]:
+    """Each drawn loss's colour and line: a validation loss takes its training twin's colour, dashed, so a pair
+    reads as one colour (the first loss had the house teal and every other matplotlib's default blue, the same hue
+    to the eye); unpaired losses take the next colour."""
+    twin = {p.val[0]: p.train[0] for p in a.pairs if len(p.train) == len(p.val) == 1}
+    anchors = list(dict.fromkeys(twin.get(d.key, d.key) for d in a.curves.losses))
+    return {d.key: (LOSS_COLOURS[anchors.index(twin.get(d.key, d.key)) % len(LOSS_COLOURS)],
+                    "--" if d.key in twin else "-") for d in a.curves.losses}
+
+
+def _mark_validation_minimum(axes: Axes, a: Analysis) -> list[tuple[Artist, str, str]]:
     """The paired validation loss's minimum, as the metric chart marks its best: a dot on the curve when the chart
     draws that key, else (a sum of components, not drawn) a dashed line at its epoch."""
     p = a.paired_losses
     if p is None or p.val_best is None or drawable([p.val_best.value]) != [p.val_best.value]:
-        return
+        return []
     if p.val_key in {c.key for c in a.curves.losses}:
-        axes.scatter([p.val_best.x], [p.val_best.value], s=60, color=COLOURS["best"], zorder=3, label=label)
-    else:
-        axes.axvline(p.val_best.x, color=COLOURS["best"], ls="--", lw=1, label=label)
+        return [(axes.scatter([p.val_best.x], [p.val_best.value], s=60, color=COLOURS["best"], zorder=3),
+                 "val_best", "")]
+    return [(axes.axvline(p.val_best.x, color=COLOURS["best"], ls="--", lw=1), "val_best", "")]
 
 
-def class_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
+def class_chart(a: Analysis) -> Chart | None:
+    from matplotlib.ticker import FuncFormatter
+
     d = a.dataset
     if d is None:
         return None
-    with matplotlib.rc_context(STYLE):
+    with house_style():
         figure = styled_figure(6.4, 3.2)
         axes = figure.add_subplot()
         names = [c.label for c in d.classes]
@@ -181,16 +251,14 @@ def class_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
         axes.set_xticks(range(len(names)), names, rotation=45 if len(names) > 8 else 0, ha="right")
         axes.set_yscale("log")
         axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        axes.set_ylabel(labels["count"])
-        axes.set_title(labels["classes"], fontsize=9)
-        return Chart("classes", figure)
+        return Chart("classes", figure, _texts(axes, ylabel="count", title="classes", legend=False))
 
 
-def confusion_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
+def confusion_chart(a: Analysis) -> Chart | None:
     c = a.clustering
     if c is None:
         return None
-    with matplotlib.rc_context(STYLE):
+    with house_style():
         size = min(7.0, 2.5 + 0.3 * len(c.per_class))
         figure = styled_figure(size + 1, size)
         axes = figure.add_subplot()
@@ -199,13 +267,17 @@ def confusion_chart(a: Analysis, labels: Mapping[str, str]) -> Chart | None:
         axes.set_yticks(range(len(c.per_class)), [r.label for r in c.per_class])
         axes.set_xticks(range(len(c.cluster_order)), [str(k) for k in c.cluster_order],
                         rotation=90 if len(c.cluster_order) > 12 else 0)
-        axes.set_xlabel(labels["cluster"])
-        axes.set_ylabel(labels["true_class"])
-        figure.colorbar(image, ax=axes, label=labels["row_share"])
-        return Chart("confusion", figure)
+        colorbar = figure.colorbar(image, ax=axes)
+        texts = _texts(axes, xlabel="cluster", ylabel="true_class", legend=False)
+
+        def put(labels: Mapping[str, str]) -> None:
+            texts(labels)
+            colorbar.set_label(labels["row_share"])
+
+        return Chart("confusion", figure, put)
 
 
-def charts(a: Analysis, labels: Mapping[str, str]) -> tuple[Chart, ...]:
-    """Every chart the analysis supports, in report order."""
-    made = (metric_chart(a, labels), loss_chart(a, labels), class_chart(a, labels), confusion_chart(a, labels))
+def charts(a: Analysis) -> tuple[Chart, ...]:
+    """Every chart the analysis supports, in report order, drawn once for all languages (see Chart.label)."""
+    made = (metric_chart(a), loss_chart(a), class_chart(a), confusion_chart(a))
     return tuple(chart for chart in made if chart is not None)

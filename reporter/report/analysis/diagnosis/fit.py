@@ -81,9 +81,20 @@ class Improving:
 
 
 def smoothed(values: np.ndarray, width: int = SMOOTHING) -> np.ndarray:
-    """Running median, centred, the window shrinking at both ends."""
+    """Running median, centred, the window shrinking at both ends.
+
+    The full windows are one vectorised median over a sliding view (a million points would otherwise be a
+    million np.median calls); only the `half` shrinking windows at each end are taken one by one.
+    """
+    values = np.asarray(values, dtype=float)
     half = width // 2
-    return np.array([np.median(values[max(0, i - half): i + half + 1]) for i in range(len(values))])
+    n = len(values)
+    out = np.empty(n)
+    if n >= 2 * half + 1:
+        out[half:n - half] = np.median(np.lib.stride_tricks.sliding_window_view(values, 2 * half + 1), axis=1)
+    for i in [*range(min(half, n)), *range(max(half, n - half), n)]:
+        out[i] = np.median(values[max(0, i - half): i + half + 1])
+    return out
 
 
 def noise(values: np.ndarray) -> float:
@@ -193,6 +204,27 @@ def gaining(x: np.ndarray, values: np.ndarray, higher_is_better: bool, limits: T
     sign = 1.0 if higher_is_better else -1.0
     moving = _rising(x, sign * values, limits)[0]
     return change if moving and sign * change >= limits.improving_min_drop else None
+
+
+def recent_gain(x: np.ndarray, values: np.ndarray, higher_is_better: bool, limits: Thresholds) -> float | None:
+    """gaining() over the metric's last `window` finite evaluations, the window the trend finding states: the trend
+    finding calls a metric improving by the same test the more-epochs advice applies to its own, stated, stretch.
+    Without it one report said "the metric is improving" beside "it has settled" (yolo-dl3-train2)."""
+    x, values = _recent(x, values, limits)
+    if len(values) < metrics.MIN_TREND_POINTS:
+        return None
+    return gaining(x, values, higher_is_better, limits)
+
+
+def recent_change(x: np.ndarray, values: np.ndarray, limits: Thresholds) -> float | None:
+    """The metric's relative change over the window recent_gain reads, to say how small a gain it rejected."""
+    values = _recent(x, values, limits)[1]
+    return _relative(float(values[-1]), float(values[0])) if len(values) and values[0] else None
+
+
+def _recent(x: np.ndarray, values: np.ndarray, limits: Thresholds) -> tuple[np.ndarray, np.ndarray]:
+    keep = np.isfinite(values)
+    return x[keep][-limits.window:], values[keep][-limits.window:]
 
 
 def _val_improving(c: Curves, limits: Thresholds) -> float | None:

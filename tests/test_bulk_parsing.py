@@ -1,0 +1,69 @@
+"""Issue 16: the vectorised CSV reader gives exactly what reading cell by cell gives, and the analysis stays
+bounded on a million-point history."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_umc import text_file
+
+from reporter.errors import ReporterError
+from reporter.report.ingest import history_frame
+from reporter.report.ingest.tabular import parse_csv
+
+
+def reference_csv(text: str) -> list[tuple[str, float, float]]:
+    """The CSV's (key, x, value) rows as the reader promises them, read with the csv module cell by cell."""
+    header, *rows = [line.split(",") for line in text.splitlines()]
+    out = {}
+    for row in rows:
+        x = float(row[0]) if row[0].strip() else math.nan
+        for key, cell in zip(header[1:], row[1:]):
+            if cell.strip() and math.isfinite(x):
+                out[(key, x)] = float(cell)
+    return sorted((k, x, v) for (k, x), v in out.items())
+
+
+CELLS = st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=32).map(repr), st.just(""),
+                  st.sampled_from(["nan", "inf", "-inf", "1e5", "7"]))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "1", "2", "nan"]), CELLS, CELLS), min_size=1, max_size=40))
+def test_csv_long_table_equals_reading_cell_by_cell(rows: list[tuple[str, str, str]]) -> None:
+    # x rises (restarts are test_tabular's); a step of "" or nan leaves the row without an x
+    text = "epoch,loss,val_acc\n" + "".join(f"{n * 3 + int(step) if step.isdigit() else step},{a},{b}\n"
+                                            for n, (step, a, b) in enumerate(rows))
+    expected = reference_csv(text)
+    try:
+        frame, _ = history_frame(parse_csv(text_file(text, "h.csv")), "h.csv")
+    except ReporterError:
+        assert not expected
+        return
+    got = sorted(zip(frame["key"], frame["x"], frame["value"]))
+    assert [(k, x) for k, x, _ in got] == [(k, x) for k, x, _ in expected]
+    assert np.allclose([v for *_, v in got], [v for *_, v in expected], rtol=0, atol=0, equal_nan=True)
+
+
+def test_rank_tests_on_a_million_points_are_bounded_and_still_see_the_trend() -> None:
+    # before issue 16 both built every pair of points: a 1M-step loss asked numpy for 783 GiB and the report
+    # ended in an internal error
+    from reporter.report.analysis.rank_tests import mann_kendall_p, theil_sen
+
+    x = np.arange(1_000_000, dtype=float)
+    y = 0.001 * x + np.random.default_rng(0).normal(0, 5, len(x))
+    assert mann_kendall_p(x, y) < 1e-6
+    assert theil_sen(y, x)[0] == pytest.approx(0.001, rel=0.05)
+
+
+@given(st.lists(st.floats(-10, 10) | st.just(math.nan), max_size=30), st.integers(1, 9))
+def test_running_median_is_the_median_of_each_shrinking_window(values: list[float], width: int) -> None:
+    from reporter.report.analysis.diagnosis.fit import smoothed
+
+    half = width // 2
+    expected = [np.median(values[max(0, i - half): i + half + 1]) for i in range(len(values))]
+    assert np.array_equal(smoothed(np.array(values), width), np.array(expected, dtype=float), equal_nan=True)
