@@ -156,3 +156,14 @@ def test_the_watch_items_come_before_the_key_metrics(tmp_path: Path, form: str) 
     text = (out / "keras-dm2024-log1" / f"report.en.{form}").read_text()
     first = text.index("overfit")
     assert first < text.index("Key metrics") < text.index("Positive signals")
+
+
+def test_a_validation_loss_is_drawn_in_its_training_twins_colour_dashed() -> None:
+    """QA: train (the house teal) and val (matplotlib's default blue) were nearly the same hue; a pair now reads as
+    one colour, the validation loss dashed, and each pair of Ultralytics components has its own colour."""
+    lines = {line.get_label(): line for line in _loss_axes(_analysis("keras-dm2024-log1"), "en").get_lines()}
+    assert lines["val_loss"].get_color() == lines["loss"].get_color()
+    assert (lines["loss"].get_linestyle(), lines["val_loss"].get_linestyle()) == ("-", "--")
+    yolo = {line.get_label(): line for line in _loss_axes(_analysis("yolo-dl3-train2"), "en").get_lines()}
+    colours = {key: yolo[key].get_color() for key in ("train/box_loss", "train/cls_loss", "train/dfl_loss")}
+    assert len(set(colours.values())) == 3 and yolo["val/cls_loss"].get_color() == colours["train/cls_loss"]

@@ -18,12 +18,13 @@ from reporter.model import (
     MetricSummary,
     Recommendation,
     Run,
+    Severity,
     frozen_mapping,
     scalar,
 )
 from reporter.report.analysis import instability, learning_rate, timing
 from reporter.report.analysis.diagnosis import evaluation_key, remedies
-from reporter.report.analysis.findings import STOP_BELOW
+from reporter.report.analysis.findings import STOP_BELOW, importance
 
 
 def _codes(findings: tuple[Finding, ...]) -> dict[str, Finding]:
@@ -137,8 +138,19 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
     recs += _divergence(run, found, recs)
     if not recs:
         recs.append(recommendation("rec.keep_going"))
-    return tuple(r if r.evidence or r.code not in EVIDENCE else replace(r, evidence=tuple(c for c in EVIDENCE[r.code] if c in found))
-                 for r in recs)
+    cited = [r if r.evidence or r.code not in EVIDENCE else replace(r, evidence=tuple(c for c in EVIDENCE[r.code] if c in found))
+             for r in recs]
+    return tuple(sorted(cited, key=lambda r: _urgency(r, found)))
+
+
+SEVERITY_ORDER = (Severity.ERROR, Severity.WARN, Severity.INFO, Severity.OK)
+
+
+def _urgency(r: Recommendation, found: dict[str, Finding]) -> tuple[int, int]:
+    """A recommendation acts on its most urgent evidence: errors before watch items, then the findings' importance,
+    so the step against divergence comes before the early-stopping rule that would have saved a few epochs."""
+    keys = [(SEVERITY_ORDER.index(found[code].severity), importance(code)) for code in r.evidence if code in found]
+    return min(keys, default=(len(SEVERITY_ORDER), 0))
 
 
 def _divergence(run: Run, found: dict[str, Finding], recs: list[Recommendation]) -> list[Recommendation]:

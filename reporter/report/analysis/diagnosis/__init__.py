@@ -214,12 +214,13 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
     if better is not None:
         ended = f.status.status not in (Status.RUNNING, Status.STALLED)
         code = "fit.underfitting" if better.underfit and ended and not augmented(f.run) else "fit.still_improving"
-        metric, change = _metric_change(f, pair, better.start, closed)
+        metric, change, evaluations = _metric_change(f, pair, better.start, closed)
         flat = ended and metric is not None and change is None  # the losses fall, the metric judged by does not
         yield finding("fit.still_improving" if flat else code,
                       Severity.INFO if flat else Severity.WARN if ended else Severity.OK, key=val_key,
                       train_key=train_key, val_change=better.val_change, train_change=better.train_change,
-                      window=better.window, metric=metric, metric_change=change, settled=flat)
+                      window=better.window, metric=metric, metric_change=change, settled=flat,
+                      metric_window=evaluations)
         return
     settled = fit.at_best(c, f.limits)
     if settled is not None and not _swings(f.run, pair, f.limits):
@@ -255,18 +256,24 @@ def _best_epoch(run: Run, pair: TrainValPair, paired_best: float) -> float:
     return float(min(finite)[1]) if finite else paired_best
 
 
-def _metric_change(f: Facts, pair: TrainValPair, start: float, until: float | None) -> tuple[str | None, float | None]:
+def _metric_change(f: Facts, pair: TrainValPair, start: float,
+                   until: float | None) -> tuple[str | None, float | None, int | None]:
     """The primary metric, when it is a validation metric other than the paired loss logged at least MIN_POINTS times
-    from `start` (and before `until`), and its change there when it still gains clearly (fit.gaining), else None."""
+    from `start` (and before `until`), its change there when it still gains clearly (fit.gaining, the test the
+    trend finding applies to its own window), else None, and how many evaluations that stretch holds (the text
+    states it beside the trend finding's window)."""
     m = f.metric
     if m is None or m.split != "val" or m.name in pair.val:
-        return None, None
+        return None, None, None
     data = series(f.run.history, m.name)
     x, values = np.array(data.x, dtype=float), np.array(data.values, dtype=float)
     keep = (x >= start) & (x < until if until is not None else True) & np.isfinite(values)
     if keep.sum() < fit.MIN_POINTS:  # too few values to tell: more epochs are advised on the losses alone
-        return None, None
-    return m.name, fit.gaining(x[keep], values[keep], m.mode is Mode.MAX, f.limits)
+        return None, None, None
+    since_best = int(np.sum(np.isfinite(values) & (x > m.best.x))) if m.best is not None else 0
+    if since_best >= f.limits.patience:  # metric.plateau's rule: no new best for that long is no gain
+        return m.name, None, int(keep.sum())
+    return m.name, fit.gaining(x[keep], values[keep], m.mode is Mode.MAX, f.limits), int(keep.sum())
 
 
 CLOSE_MOSAIC = 10

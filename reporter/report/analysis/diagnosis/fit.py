@@ -220,6 +220,27 @@ def gaining(x: np.ndarray, values: np.ndarray, higher_is_better: bool, limits: T
     return change if moving and sign * change >= limits.improving_min_drop else None
 
 
+def recent_gain(x: np.ndarray, values: np.ndarray, higher_is_better: bool, limits: Thresholds) -> float | None:
+    """gaining() over the metric's last `window` finite evaluations, the window the trend finding states: the trend
+    finding calls a metric improving by the same test the more-epochs advice applies to its own, stated, stretch.
+    Without it one report said "the metric is improving" beside "it has settled" (yolo-dl3-train2)."""
+    x, values = _recent(x, values, limits)
+    if len(values) < metrics.MIN_TREND_POINTS:
+        return None
+    return gaining(x, values, higher_is_better, limits)
+
+
+def recent_change(x: np.ndarray, values: np.ndarray, limits: Thresholds) -> float | None:
+    """The metric's relative change over the window recent_gain reads, to say how small a gain it rejected."""
+    values = _recent(x, values, limits)[1]
+    return _relative(float(values[-1]), float(values[0])) if len(values) and values[0] else None
+
+
+def _recent(x: np.ndarray, values: np.ndarray, limits: Thresholds) -> tuple[np.ndarray, np.ndarray]:
+    keep = np.isfinite(values)
+    return x[keep][-limits.window:], values[keep][-limits.window:]
+
+
 def _val_improving(c: Curves, limits: Thresholds) -> float | None:
     """The validation loss's relative change over the last third of the run (at least `window` evaluations) when
     it falls there significantly (Mann–Kendall) and by at least `improving_min_drop`, else None: the one test of

@@ -107,6 +107,11 @@ def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSumma
         yield _raise_patience(run, stop)
     elif stop is not None and stop.severity.value == "warn":  # stopping there would have lost nothing
         yield _early_stopping(run, stop, fitted)
+    unjudged = found.get("fit.not_judged")
+    if unjudged is not None and unjudged.params["reason"] in ("no_validation_loss", "too_few_points"):
+        yield recommendation("rec.log_validation_loss", ("fit.not_judged",), **unjudged.params)
+    elif unjudged is not None and unjudged.params["reason"] == "no_conclusion":  # unstable: stabilising is advised
+        yield recommendation("rec.compare_best_and_last", ("fit.not_judged",), key=unjudged.params["key"])
     improving = next((found[c] for c in ("fit.underfitting", "fit.still_improving") if c in found
                       and found[c].severity.value == "warn"), None)
     if improving is not None:
