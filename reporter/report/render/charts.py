@@ -43,6 +43,8 @@ MARKER_LIMIT = 80
 """Beyond this many points, markers hide the line rather than show the evaluations."""
 COLOURS = {"metric": "#1f5fa8", "band": "#9ec3ea", "best": "#d9822b", "reference": "#7a7a7a",
            "loss": "#2a9d8f", "other": "#8e6cbf", "artefact": "#c0392b", "class": "#1f5fa8"}
+LOSS_COLOURS = ("#2a9d8f", "#8e6cbf", "#3b5b92", "#4d4d4d", "#c2185b", "#6b8e23")
+"""One colour per loss (or train/validation pair); none is the orange that marks a best value."""
 
 
 def house_style() -> AbstractContextManager[None]:
@@ -204,14 +206,25 @@ def loss_chart(a: Analysis) -> Chart | None:
     with house_style():
         figure = styled_figure()
         axes = figure.add_subplot()
-        for index, data in enumerate(a.curves.losses):
+        styles = _loss_styles(a)
+        for data in a.curves.losses:
             finite = data.finite()
             if len(finite):
                 xs, ys = decimated(finite.x, finite.values)
-                axes.plot(xs, ys, marker=_marker(len(finite), "."), color=COLOURS["loss"] if index == 0 else None,
-                          label=data.key)
+                colour, line = styles[data.key]
+                axes.plot(xs, ys, marker=_marker(len(finite), "."), color=colour, ls=line, label=data.key)
         named = _mark_validation_minimum(axes, a)
         return Chart("loss", figure, _texts(axes, named, xlabel=a.x_unit, ylabel="loss"))
+
+
+def _loss_styles(a: Analysis) -> dict[str, tuple[str, str]]:
+    """Each drawn loss's colour and line: a validation loss takes its training twin's colour, dashed, so a pair
+    reads as one colour (the first loss had the house teal and every other matplotlib's default blue, the same hue
+    to the eye); unpaired losses take the next colour."""
+    twin = {p.val[0]: p.train[0] for p in a.pairs if len(p.train) == len(p.val) == 1}
+    anchors = list(dict.fromkeys(twin.get(d.key, d.key) for d in a.curves.losses))
+    return {d.key: (LOSS_COLOURS[anchors.index(twin.get(d.key, d.key)) % len(LOSS_COLOURS)],
+                    "--" if d.key in twin else "-") for d in a.curves.losses}
 
 
 def _mark_validation_minimum(axes: Axes, a: Analysis) -> list[tuple[Artist, str, str]]:
