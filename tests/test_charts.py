@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import reporter
 from reporter.report.render import chart_labels
-from reporter.report.render.charts import charts, decimated, house_style
+from reporter.report.render.charts import charts, decimated, drawable, house_style
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -29,6 +29,20 @@ def test_decimated_keeps_order_ends_and_extremes(ys: list[float], buckets: int) 
     assert dx[0] == xs[0] and dx[-1] == xs[-1]
     assert max(dy) == max(ys) and min(dy) == min(ys)
     assert len(dx) <= max(len(xs) if len(xs) <= 2 * buckets else 0, 2 * buckets + 2)
+
+
+unruly = st.lists(st.one_of(st.floats(-1e6, 1e6), st.sampled_from([1e150, -1e120, np.inf, -np.inf, np.nan])),
+                  min_size=1, max_size=400)
+
+
+@settings(max_examples=60, deadline=None)
+@given(unruly, st.integers(2, 150))
+def test_decimated_draws_what_drawable_makes_of_the_values(ys: list[float], buckets: int) -> None:
+    """Values too large to draw, infinite or NaN are NaN as drawn, and never chosen as a bucket's extreme."""
+    xs = [float(i) for i in range(len(ys))]
+    dx, dy = decimated(xs, ys, buckets)
+    ex, ey = decimated(xs, drawable(ys), buckets)
+    assert dx == ex and np.array_equal(dy, ey, equal_nan=True)
 
 
 def test_a_spike_among_a_million_points_is_still_drawn() -> None:

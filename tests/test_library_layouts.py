@@ -174,7 +174,7 @@ def test_keras_csv_logger_resume_is_mentioned_and_a_0_based_finish_is_stated(tmp
     assert "run.resumed" in {f["code"] for f in summary["findings"]}
     report = (tmp_path / "out" / "keras" / "report.en.md").read_text()
     assert "Training was resumed 1 time" in report
-    assert "after 20 of 20 planned epochs (this history counts epochs from 0, so the last is epoch 19)" in report
+    assert "after all 20 planned epochs (this history counts epochs from 0, so the last is epoch 19)" in report
 
 
 def _wandb_log(pieces: list[bytes]) -> bytes:

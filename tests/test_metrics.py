@@ -51,6 +51,26 @@ def test_improvements_and_degradations_use_absolute_min_delta(values, mode, min_
     assert metrics.improvements_and_degradations(as_series(values), mode, min_delta) == expected
 
 
+def counted_in_order(values: list[float], mode: Mode, min_delta: float) -> tuple[int, int]:
+    """New bests and drops, judged one evaluation after another: the reference for the vectorised count."""
+    finite = [v for v in values if math.isfinite(v)]
+    best, improved, degraded = (finite[0], 0, 0) if finite else (0.0, 0, 0)
+    for previous, value in zip(finite, finite[1:]):
+        if metrics.better(value, best, mode, min_delta):
+            best, improved = value, improved + 1
+        degraded += metrics.better(previous, value, mode, min_delta)
+    return improved, degraded
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([0.25, 0.5, 0.5, 1.0, math.nan]), st.floats(-1e3, 1e3)), max_size=60),
+       st.sampled_from(list(Mode)), st.sampled_from([0.0, 0.1, 0.5]))
+def test_improvements_and_degradations_count_as_judged_in_order(values: list[float], mode: Mode,
+                                                                 min_delta: float) -> None:
+    assert metrics.improvements_and_degradations(as_series(values), mode, min_delta) == \
+        counted_in_order(values, mode, min_delta)
+
+
 @pytest.mark.parametrize("values, mode, expected", [
     ([0.10, 0.12, 0.14, 0.16, 0.18, 0.20, 0.22, 0.24], Mode.MAX, Trend.IMPROVING),
     ([0.10, 0.12, 0.14, 0.16, 0.18, 0.20, 0.22, 0.24], Mode.MIN, Trend.DECLINING),

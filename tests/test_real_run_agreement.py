@@ -38,7 +38,9 @@ CANNOT_RAISE_OVERFITTING: dict[str, str] = {}
 FLOORS = {  # row of measure.MEASURED: (precision, recall) measured on the set; a change to the rules may raise them,
     # never lower them (tools/measure_diagnosis.py prints the table)
     "fit.overfitting": (1.00, 0.76),
-    "fit.generalization_gap": (0.87, 0.43),  # 61 runs; no gap on a validation loss still improving or above training
+    "fit.generalization_gap": (0.90, 0.62),  # 61 runs; no gap on a validation loss still improving or above training;
+    # 0.87/0.43 before the count started where a flat loss first came within its noise of its minimum (QA-3 #7):
+    # hf-whisper-flemish, yolo-tti-seg-0809 and other-tdem (labelled gap) raise it now
     "fit.still_improving": (1.00, 0.38),  # 7/18: lightning-finance-v3 (also still_improving) raises fit.underfitting
     "fit.still_improving or fit.underfitting": (1.00, 0.61),  # yolo-dl3-train2 also labelled still_improving on review
     "eval.constant": (1.00, 1.00),

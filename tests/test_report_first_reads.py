@@ -144,3 +144,26 @@ def test_a_short_time_to_finish_is_not_a_range_of_equal_hours() -> None:
     text = _finding("time.eta", {"hours_left": 0.2, "low": 0.19, "high": 0.215, "hours_per_epoch": 0.008,
                                  "epochs_left": 25.0, "finish_at": None, "spread": 0.0125})
     assert "about 12.0 minutes left from the report's time (11.4–12.9)" in text
+
+
+@pytest.mark.parametrize("form", ["md", "html"])
+def test_the_watch_items_come_before_the_key_metrics(tmp_path: Path, form: str) -> None:
+    """The report says first what matters most: keras-dm2024-log1's overfitting stood under the key-metrics table,
+    the changes and the positive signals, on page 2 of the PDF."""
+    out = tmp_path / "out"
+    assert main(["report", str(RUNS / "keras-dm2024-log1"), "--out", str(out), "--format", form, "--lang", "en",
+                 "--now", "2026-12-05T12:00:00", "-q"]) == 0
+    text = (out / "keras-dm2024-log1" / f"report.en.{form}").read_text()
+    first = text.index("overfit")
+    assert first < text.index("Key metrics") < text.index("Positive signals")
+
+
+def test_a_validation_loss_is_drawn_in_its_training_twins_colour_dashed() -> None:
+    """QA: train (the house teal) and val (matplotlib's default blue) were nearly the same hue; a pair now reads as
+    one colour, the validation loss dashed, and each pair of Ultralytics components has its own colour."""
+    lines = {line.get_label(): line for line in _loss_axes(_analysis("keras-dm2024-log1"), "en").get_lines()}
+    assert lines["val_loss"].get_color() == lines["loss"].get_color()
+    assert (lines["loss"].get_linestyle(), lines["val_loss"].get_linestyle()) == ("-", "--")
+    yolo = {line.get_label(): line for line in _loss_axes(_analysis("yolo-dl3-train2"), "en").get_lines()}
+    colours = {key: yolo[key].get_color() for key in ("train/box_loss", "train/cls_loss", "train/dfl_loss")}
+    assert len(set(colours.values())) == 3 and yolo["val/cls_loss"].get_color() == colours["train/cls_loss"]

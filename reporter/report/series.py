@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import math
+import weakref
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,8 +26,40 @@ def main_phase(history: pd.DataFrame) -> pd.DataFrame:
     return history[np.repeat(~earlier, ends - starts)]
 
 
+@dataclass
+class _Cuts:
+    """What key_runs() and series() cut from one history table, kept while the table lives: the analysis asks
+    for the same key of a million-row history a dozen times, and every ask used to scan all its rows."""
+
+    table: weakref.ref[pd.DataFrame]
+    runs: tuple[np.ndarray, np.ndarray] | None = None
+    series: dict[str, Series] = field(default_factory=dict)
+
+
+_CUTS: dict[int, _Cuts] = {}
+"""By id() of a live table (a DataFrame cannot be a dict key); its entry leaves when the table is freed."""
+
+
+def _cuts(history: pd.DataFrame) -> _Cuts:
+    cuts = _CUTS.get(id(history))
+    if cuts is None or cuts.table() is not history:
+        number = id(history)
+        cuts = _CUTS[number] = _Cuts(weakref.ref(history, lambda _: _CUTS.pop(number, None)))
+    return cuts
+
+
 def key_runs(history: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """First and past-the-last row of each run of rows with the same key (the history sorts by key)."""
+    """First and past-the-last row of each run of rows with the same key (the history sorts by key); found
+    once per table (read-only arrays)."""
+    cuts = _cuts(history)
+    if cuts.runs is None:
+        cuts.runs = _key_runs(history)
+        for bounds in cuts.runs:
+            bounds.setflags(write=False)
+    return cuts.runs
+
+
+def _key_runs(history: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     keys = history["key"].to_numpy()
     if not len(keys):
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
@@ -39,20 +72,42 @@ def history_keys(history: pd.DataFrame) -> list[str]:
     return list(pd.unique(history["key"].to_numpy()[key_runs(history)[0]]))
 
 
+def key_counts(history: pd.DataFrame) -> dict[str, int]:
+    """How many rows each key has, from its key runs (value_counts() would hash every row's key)."""
+    starts, ends = key_runs(history)
+    counts: dict[str, int] = {}
+    for key, size in zip(history["key"].to_numpy()[starts].tolist(), (ends - starts).tolist()):
+        counts[key] = counts.get(key, 0) + size
+    return counts
+
+
 def series(history: pd.DataFrame, key: str) -> Series:
-    """One key of the long history table, sorted by x."""
-    rows = history[history["key"].to_numpy() == key].sort_values("x")  # numpy's == on the objects: 5x pandas' str ==
-    return Series(key=key, x=tuple(rows["x"].to_numpy(dtype=float).tolist()),
-                  values=tuple(rows["value"].to_numpy(dtype=float).tolist()))
+    """One key of the long history table, sorted by x; cut once per table and key (see _Cuts)."""
+    cuts = _cuts(history)
+    if key not in cuts.series:
+        cuts.series[key] = _series(history, key)
+    return cuts.series[key]
+
+
+def _series(history: pd.DataFrame, key: str) -> Series:
+    """The key's rows from its key runs, in table order; sorted by x as pandas sorts them unless already sorted."""
+    starts, ends = key_runs(history)
+    hits = np.flatnonzero(history["key"].to_numpy()[starts] == key)  # numpy's == on the objects: 5x pandas' str ==
+    rows = np.concatenate([np.arange(starts[i], ends[i]) for i in hits]) if len(hits) else np.zeros(0, dtype=np.intp)
+    x, values = history["x"].to_numpy(dtype=float)[rows], history["value"].to_numpy(dtype=float)[rows]
+    if not (np.diff(x) > 0).all():  # ties or disorder: pandas' own (unstable) sort, as before
+        ordered = history.iloc[rows].sort_values("x")
+        x, values = ordered["x"].to_numpy(dtype=float), ordered["value"].to_numpy(dtype=float)
+    return Series(key=key, x=tuple(x.tolist()), values=tuple(values.tolist()))
 
 
 def finite_part(data: Series) -> Series:
     """The points with a finite value (vectorised: a run logged every step has a million of them)."""
-    values = np.asarray(data.values, dtype=float)
+    x, values = data.arrays
     if values.size == 0 or np.isfinite(values).all():
         return data
     keep = np.isfinite(values)
-    return Series(data.key, tuple(np.asarray(data.x, dtype=float)[keep].tolist()), tuple(values[keep].tolist()))
+    return Series(data.key, tuple(x[keep].tolist()), tuple(values[keep].tolist()))
 
 
 def non_finite_tail(data: Series) -> float | None:
@@ -60,9 +115,8 @@ def non_finite_tail(data: Series) -> float | None:
 
     Such a tail is a divergence or a crash; NaN rows with finite values after them are gaps the run recovered
     from (one component of a summed loss overflowing at a few epochs), which the rules leave out instead."""
-    values = np.asarray(data.values, dtype=float)
-    finite = np.isfinite(values)
-    if values.size == 0 or finite[-1]:
+    finite = np.isfinite(data.arrays[1])
+    if finite.size == 0 or finite[-1]:
         return None
     start = int(np.nonzero(finite)[0][-1]) + 1 if finite.any() else 0
     return float(data.x[start])
@@ -71,5 +125,6 @@ def non_finite_tail(data: Series) -> float | None:
 def non_finite_gaps(data: Series) -> tuple[float, ...]:
     """The x values of NaN or infinite rows that finite values follow (see non_finite_tail)."""
     tail = non_finite_tail(data)
-    return tuple(x for x, value in zip(data.x, data.values)
-                 if not math.isfinite(value) and (tail is None or x < tail))
+    x, values = data.arrays
+    gaps = ~np.isfinite(values) & (x < tail if tail is not None else True)
+    return tuple(x[gaps].tolist())

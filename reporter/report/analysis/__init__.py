@@ -16,10 +16,12 @@ from reporter.model import (
     Analysis,
     Curve,
     Curves,
+    Finding,
     LossSummary,
     MetricSummary,
     Mode,
     Point,
+    Projection,
     ReferenceRow,
     Run,
     RunInfo,
@@ -94,7 +96,7 @@ def summarize_metric(run: Run, key: str, limits: Thresholds, data: Series | None
     current = Point(clean.x[-1], clean.values[-1]) if clean.x else None
     best_so_far = key in run.best_so_far_keys
     return MetricSummary(
-        name=key, mode=mode, scale=metrics.scale_of(key, data.values), split=run.config.split or run.splits.get(key),
+        name=key, mode=mode, scale=metrics.scale_of(key, data.arrays[1]), split=run.config.split or run.splits.get(key),
         best_so_far=best_so_far, n_points=len(clean), current=current, best=best, improvements=improved,
         degradations=degraded,
         epochs_since_best=(current.x - best.x) if current and best else None,
@@ -165,6 +167,9 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
     clustering = analyse_clustering(run.predictions) if run.predictions else None
     facts = Facts(run, status, metric, loss, projection, dataset, refs, limits, seeds, clustering, unit, now, target)
     found = findings(facts)
+    gated = withheld(projection, found, metric, data, limits)
+    if gated is not projection:  # the projection's own findings (its chance of a new best) go with it
+        projection, found = gated, findings(replace(facts, projection=gated))
     pairs = run_pairs(run)
     return Analysis(
         run=run_info(run), curves=curves(run, data if key else None, loss_data), status=status.status,
@@ -178,6 +183,49 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
     )
 
 
+def withheld(projection: Projection, found: tuple[Finding, ...], metric: MetricSummary | None, data: Series,
+             limits: Thresholds) -> Projection:
+    """The projection, or none with the reason (`withholding_reason`) when a forecast would contradict the
+    diagnosis. The forecast maths stay in projection.py; this only decides whether its result may be shown."""
+    if projection.reason is not None or metric is None:
+        return projection
+    reason = withholding_reason(found, metric, data, limits)
+    return projection if reason is None else no_projection(reason, projection.interval, projection.capped,
+                                                           projection.limit)
+
+
+def withholding_reason(found: tuple[Finding, ...], metric: MetricSummary, data: Series,
+                       limits: Thresholds) -> str | None:
+    """Why no learning curve may be extrapolated from this run, or None.
+
+    The curve families rise and settle: fitted to a run whose training loss diverges ("diverging") or whose
+    projected validation metric swings beyond its noise ("unstable"), they forecast a recovery the run shows no
+    sign of (other-volatility: 50% to beat its best, beside a loss grown ×9). A ratio metric that moves in whole
+    steps of a tiny split ("coarse") has no values between its steps to forecast, and its asymptote lands on
+    the bound (lightning-convlstm-v11: 100%, and 80% to beat a best unbeaten for 33 epochs)."""
+    by_code = {f.code: f for f in found}
+    if "loss.diverging" in by_code:
+        return "diverging"
+    swinging = by_code.get("metric.unstable")
+    if swinging is not None and swinging.params.get("key") == metric.name:
+        return "unstable"
+    return "coarse" if split_size(data, metric.scale, limits) is not None else None
+
+
+def split_size(data: Series, scale: metrics.Scale, limits: Thresholds) -> int | None:
+    """The n of a ratio metric whose every value is a whole number of 1/n (n up to `coarse_split`: it counts
+    the right answers of a split that small) and that keeps returning to the same values (at most
+    `coarse_levels` distinct values per evaluation), else None. Two-decimal logging also lies on a grid (n =
+    100) but takes a new value at nearly every evaluation, so the share of distinct values tells the two apart."""
+    if scale is metrics.Scale.RAW:
+        return None
+    values = np.asarray(finite_part(data).values, dtype=float) / (100.0 if scale is metrics.Scale.PERCENT else 1.0)
+    if not len(values) or len(np.unique(values)) > limits.coarse_levels * len(values):
+        return None
+    return next((n for n in range(1, limits.coarse_split + 1)
+                 if np.allclose(values * n, np.round(values * n), rtol=0.0, atol=1e-6 * n)), None)
+
+
 def run_info(run: Run) -> RunInfo:
     """The run as the later stages see it: who it is and how it was configured, not its history."""
     return RunInfo(id=run.id, name=run.name, dataset=run.dataset, family=run.family, sources=run.sources,
@@ -186,7 +234,7 @@ def run_info(run: Run) -> RunInfo:
 
 
 def curve(data: Series) -> Curve:
-    return Curve(data.key, np.asarray(data.x, dtype=float), np.asarray(data.values, dtype=float))
+    return Curve(data.key, *data.arrays)
 
 
 def curves(run: Run, metric: Series | None, loss: Series | None) -> Curves:

@@ -6,6 +6,7 @@ finding supports the change; otherwise they ask for the evidence that is missing
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from reporter.codes import recommendation
@@ -17,12 +18,13 @@ from reporter.model import (
     MetricSummary,
     Recommendation,
     Run,
+    Severity,
     frozen_mapping,
     scalar,
 )
 from reporter.report.analysis import instability, learning_rate, timing
 from reporter.report.analysis.diagnosis import evaluation_key, remedies
-from reporter.report.analysis.findings import STOP_BELOW
+from reporter.report.analysis.findings import STOP_BELOW, importance
 
 
 def _codes(findings: tuple[Finding, ...]) -> dict[str, Finding]:
@@ -42,6 +44,13 @@ def _logged_too_rarely(run: Run, metric: MetricSummary | None, found: dict[str, 
 def _non_finite(findings: tuple[Finding, ...]) -> bool:
     """A loss or metric that turned NaN or infinite (not a jump): 'no crash, traceback or NaN' does not hold."""
     return any(f.code == "metric.diverged" and f.params["cause"] != "jump" for f in findings)
+
+
+def _never_finite(found: dict[str, Finding]) -> bool:
+    """A validation series of a broken evaluation that is infinite or NaN all along (val/cls_loss = inf): 'loss and
+    metric stay finite' does not hold beside it."""
+    broken = found.get("eval.constant")
+    return broken is not None and not all(math.isfinite(v) for v in broken.params["values"])
 
 
 def _item(code: str, status: CheckStatus, **params: object) -> CheckItem:
@@ -68,7 +77,7 @@ def checklist(run: Run, metric: MetricSummary | None, findings: tuple[Finding, .
     P, F, W, NA = CheckStatus.PASS, CheckStatus.FAIL, CheckStatus.PENDING, CheckStatus.NOT_APPLICABLE
     items = [
         _item("check.no_crash", F if "run.crashed" in found or _non_finite(findings) else P),
-        _item("check.loss_finite", F if "metric.diverged" in found else P if loss or metric else NA),
+        _item("check.loss_finite", F if "metric.diverged" in found or _never_finite(found) else P if loss or metric else NA),
         _item("check.loss_informative", F if {"loss.flat", "loss.near_ceiling"} & found.keys() else
               P if loss and loss.relative_change is not None else NA),
         _item("check.metric_logged_often",
@@ -129,8 +138,19 @@ def recommendations(run: Run, metric: MetricSummary | None, findings: tuple[Find
     recs += _divergence(run, found, recs)
     if not recs:
         recs.append(recommendation("rec.keep_going"))
-    return tuple(r if r.evidence or r.code not in EVIDENCE else replace(r, evidence=tuple(c for c in EVIDENCE[r.code] if c in found))
-                 for r in recs)
+    cited = [r if r.evidence or r.code not in EVIDENCE else replace(r, evidence=tuple(c for c in EVIDENCE[r.code] if c in found))
+             for r in recs]
+    return tuple(sorted(cited, key=lambda r: _urgency(r, found)))
+
+
+SEVERITY_ORDER = (Severity.ERROR, Severity.WARN, Severity.INFO, Severity.OK)
+
+
+def _urgency(r: Recommendation, found: dict[str, Finding]) -> tuple[int, int]:
+    """A recommendation acts on its most urgent evidence: errors before watch items, then the findings' importance,
+    so the step against divergence comes before the early-stopping rule that would have saved a few epochs."""
+    keys = [(SEVERITY_ORDER.index(found[code].severity), importance(code)) for code in r.evidence if code in found]
+    return min(keys, default=(len(SEVERITY_ORDER), 0))
 
 
 def _divergence(run: Run, found: dict[str, Finding], recs: list[Recommendation]) -> list[Recommendation]:

@@ -34,13 +34,13 @@ from reporter.model import (
 )
 from reporter.report.analysis import instability, learning_rate, timing
 from reporter.report.analysis.dataset import dataset_mismatch
-from reporter.report.analysis.diagnosis import broken_evaluation, evaluation_key, fitness_best, run_pairs
+from reporter.report.analysis.diagnosis import broken_evaluation, evaluation_key, fit, fitness_best, run_pairs
 from reporter.report.analysis.diagnosis import rules as _diagnosis
 from reporter.report.analysis.diagnosis.pairing import loss_pair
 from reporter.report.analysis.diagnosis.stopping import fitness_keys
 from reporter.report.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, tokens
 from reporter.report.analysis.status import StatusResult
-from reporter.report.series import non_finite_gaps, non_finite_tail, series
+from reporter.report.series import finite_part, non_finite_gaps, non_finite_tail, series
 
 CEILING_FAMILIES = ("umc", "umc-fork")
 
@@ -134,15 +134,40 @@ def _fork_early_stop(f: Facts) -> Iterator[Finding]:
         yield finding("umc.early_stop_rule", Severity.WARN, epoch=stop.x)
 
 
-def _metric_chosen(run: Run, m: MetricSummary) -> Finding:
+def _metric_chosen(run: Run, m: MetricSummary, limits: Thresholds) -> Finding:
     """Why this metric is primary; for a term of Ultralytics' fitness, also the epoch of best.pt (the fitness
     peak) beside the metric's own best, since the two differ and a user must know which checkpoint is which."""
     terms = fitness_keys(frozenset(str(k) for k in run.history["key"].unique()))
     fitness_epoch = fitness_best(run) if m.name in terms else None
+    heads = len({k[-3:] for k in terms if k.endswith(")")})
+    mask = _mask_fall(run, m, limits) if fitness_epoch is not None and heads > 1 else None
     return finding("metric.chosen", Severity.INFO, metric=m.name, basis="fitness" if fitness_epoch is not None
                    else m.basis, n_points=m.n_points, fitness_epoch=fitness_epoch,
-                   best_epoch=m.best.x if m.best is not None else None,
-                   heads=len({k[-3:] for k in terms if k.endswith(")")}))
+                   best_epoch=m.best.x if m.best is not None else None, heads=heads,
+                   framework=HINT_SOURCES.get(run.family, "recorder") if m.basis == "framework" else None,
+                   **(mask or {"mask_metric": None, "mask_best": None, "mask_best_epoch": None, "mask_last": None}))
+
+
+def _mask_fall(run: Run, m: MetricSummary, limits: Thresholds) -> dict[str, Any] | None:
+    """The mask head's twin of a box metric (mAP50-95(M) beside mAP50-95(B)) when it ends below its best by more than
+    `stop_noise` noise scales: the fitness sums both heads, and a segmentation run judged by its box metric alone
+    hides a mask head in decline (yolo-microalgae-seg: mask mAP50-95 0.475 at epoch 25, 0.42 at the end)."""
+    twin = f"{m.name[:-3]}(M)" if m.name.endswith("(B)") else None
+    data = finite_part(series(run.history, twin)) if twin is not None else None
+    if data is None or len(data) < fit.END_POINTS:
+        return None
+    values = np.asarray(data.values, dtype=float)
+    best = int(np.argmax(values) if m.mode is Mode.MAX else np.argmin(values))
+    fall = abs(float(values[best] - values[-1]))
+    if fall <= limits.stop_noise * fit.noise(values):
+        return None
+    return {"mask_metric": twin, "mask_best": float(values[best]), "mask_best_epoch": float(data.x[best]),
+            "mask_last": float(values[-1])}
+
+
+HINT_SOURCES = {"hf-trainer-state": "hf", "csv": "ultralytics"}
+"""Who named the primary metric when the history itself does: HF's trainer state (metric_for_best_model), an
+Ultralytics results.csv (its fitness term), else the reporter's own recorder (its plan's metric)."""
 
 
 def _metric(f: Facts) -> Iterator[Finding]:
@@ -157,7 +182,7 @@ def _metric(f: Facts) -> Iterator[Finding]:
                       low=stats["min"], high=stats["max"])
         return
     if m.basis is not None and m.basis != "configured":
-        yield _metric_chosen(f.run, m)
+        yield _metric_chosen(f.run, m, f.limits)
     if non_finite_tail(series(f.run.history, m.name)) is not None:  # its last values are missing: no trend to
         return  # claim from the rest (metric.diverged or metric.nan says it)
     last = f.status.last_epoch
@@ -178,20 +203,30 @@ def _metric(f: Facts) -> Iterator[Finding]:
         ended = f.status.status is not Status.RUNNING  # a plateau at the end of a run is where it stopped improving, not a risk to watch
         yield finding("metric.plateau", Severity.INFO if ended else Severity.WARN, window=t.window, slope=slope,
                       slope_per=per, epochs_since_best=m.epochs_since_best, ended=ended)
-    elif t.kind is Trend.IMPROVING:
+    elif t.kind is Trend.IMPROVING and fit.recent_gain(*_values(f, m), m.mode is Mode.MAX, f.limits) is not None:
         yield finding("metric.improving", Severity.OK, window=t.window, slope=slope, slope_per=per,
                       epochs_since_best=m.epochs_since_best)
+    elif t.kind is Trend.IMPROVING:  # significant, yet too small a gain to call it improving: it has settled
+        yield finding("metric.stable", Severity.INFO, window=t.window, slope=slope, slope_per=per,
+                      change=fit.recent_change(*_values(f, m), f.limits), min_gain=f.limits.improving_min_drop)
     elif t.kind is Trend.OSCILLATING:
         yield finding("metric.oscillating", Severity.WARN, window=t.window, noise=m.stability.noise)
     else:
-        yield finding("metric.stable", Severity.INFO, window=t.window, slope=slope, slope_per=per)
+        yield finding("metric.stable", Severity.INFO, window=t.window, slope=slope, slope_per=per, change=None,
+                      min_gain=None)
+
+
+def _values(f: Facts, m: MetricSummary) -> tuple[np.ndarray, np.ndarray]:
+    """The primary metric's x and values, for the gain test the more-epochs advice shares (fit.recent_gain)."""
+    data = series(f.run.history, m.name)
+    return np.asarray(data.x, dtype=float), np.asarray(data.values, dtype=float)
 
 
 def _evaluations_since_best(f: Facts) -> int:
     m = f.metric
     assert m is not None and m.best is not None
-    data = series(f.run.history, m.name)
-    return sum(1 for x, value in zip(data.x, data.values) if x > m.best.x and math.isfinite(value))  # missing: unknown
+    x, values = series(f.run.history, m.name).arrays
+    return int(((x > m.best.x) & np.isfinite(values)).sum())  # missing: unknown
 
 
 def _diverged(f: Facts) -> Iterator[Finding]:
@@ -205,7 +240,7 @@ def _diverged(f: Facts) -> Iterator[Finding]:
             yield _non_finite(key, tail, data)
     for key, mode in (k for k in keys if k[0] not in broken):
         data = series(f.run.history, key)
-        values = np.asarray(data.values, dtype=float)
+        values = data.arrays[1]
         if is_loss(key) and (tail := non_finite_tail(data)) is not None:
             yield _non_finite(key, tail, data)
             continue
@@ -267,8 +302,8 @@ def _nan_metric(f: Facts) -> Iterator[Finding]:
     m = f.metric
     if m is None or is_loss(m.name):
         return
-    data = series(f.run.history, m.name)
-    epochs = [x for x, value in zip(data.x, data.values) if math.isnan(value)]
+    x, values = series(f.run.history, m.name).arrays
+    epochs = x[np.isnan(values)].tolist()
     if epochs:
         yield finding("metric.nan", Severity.WARN, key=m.name, epochs=epochs[:10], count=len(epochs))
 
@@ -302,7 +337,7 @@ def _loss(f: Facts) -> Iterator[Finding]:
         return
     metric_change = None
     if f.metric is not None:
-        data = [v for v in series(f.run.history, f.metric.name).values if math.isfinite(v)]
+        data = finite_part(series(f.run.history, f.metric.name)).values
         if len(data) >= 2 and data[0] != 0:
             metric_change = abs(data[-1] - data[0]) / abs(data[0])
     if f.loss.relative_change < f.limits.flat_loss:
@@ -463,6 +498,21 @@ RULES = (_diagnosis, _status, _metric, _diverged, _nan_loss_rows, _nan_metric, _
          instability.rules, learning_rate.rules, timing.rules)
 
 
+IMPORTANCE = ("eval.constant", "metric.diverged", "loss.diverging", "metric.unstable", "loss.spikes", "fit.overfitting",
+              "fit.generalization_gap", "fit.underfitting", "fit.still_improving", "metric.declining")
+"""Within a severity, the findings a reader must act on first: a broken evaluation or diverging training makes every
+other reading doubtful, then how the model fits; any other finding follows in rule order, and the early-stopping
+counterfactual (what a rule would have saved) comes last."""
+LAST = ("stop.counterfactual",)
+
+
+def importance(code: str) -> int:
+    """The rank of a finding code within its severity (lower first), shared by findings and recommendations."""
+    if code in IMPORTANCE:
+        return IMPORTANCE.index(code)
+    return len(IMPORTANCE) + 1 if code in LAST else len(IMPORTANCE)
+
+
 def findings(facts: Facts) -> tuple[Finding, ...]:
-    """All findings, in the order the report presents them."""
-    return tuple(item for rule in RULES for item in rule(facts))
+    """All findings, in the order the report presents them: by importance within each severity."""
+    return tuple(sorted((item for rule in RULES for item in rule(facts)), key=lambda f: importance(f.code)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from reporter.model import (
     TrendResult,
 )
 from reporter.report.analysis.rank_tests import mann_kendall_p, theil_sen
-from reporter.report.series import finite_part, history_keys
+from reporter.report.series import finite_part, history_keys, key_counts
 
 _MIN_TOKENS = {"loss", "error", "err", "perplexity", "ppl", "wer", "cer", "mae", "mse", "rmse", "nll"}
 _MAX_TOKENS = {"acc", "accuracy", "f1", "nmi", "ari", "ami", "fmi", "map", "map50", "auc", "dice", "iou", "miou",
@@ -77,12 +78,13 @@ def is_ratio(name: str) -> bool:
     return any(word in _RATIO_TOKENS for word in tokens(name)) or any(word in name for word in _CJK_RATIO_WORDS)
 
 
-def scale_of(name: str, values: tuple[float, ...]) -> Scale:
+def scale_of(name: str, values: Sequence[float] | np.ndarray) -> Scale:
     """Whether a ratio metric is written as a fraction (0.243) or a percent (24.3)."""
-    finite = [v for v in values if math.isfinite(v)]
-    if not finite or not is_ratio(name):
+    data = np.asarray(values, dtype=float)
+    finite = data[np.isfinite(data)]
+    if not finite.size or not is_ratio(name):
         return Scale.RAW
-    return Scale.FRACTION if max(abs(v) for v in finite) <= 1.0 else Scale.PERCENT
+    return Scale.FRACTION if float(np.max(np.abs(finite))) <= 1.0 else Scale.PERCENT
 
 
 _SPLIT_TIERS = {"val": 0, "train+dev": 0, "test": 1}
@@ -101,7 +103,7 @@ def primary_choice(run: Run) -> tuple[str | None, str]:
         return (run.config.metric if run.config.metric in keys else None), "configured"
     if run.metric_hint in keys:
         return run.metric_hint, "framework"
-    points = run.history["key"].value_counts()
+    points = key_counts(run.history)
     ranked = [k for k in keys if direction(k) is Mode.MAX]
     ranked.sort(key=lambda k: (_SPLIT_TIERS.get(run.splits.get(k) or "", 2), "nmi" not in tokens(k), -points[k],
                                keys.index(k)))
@@ -165,16 +167,25 @@ def best_point(data: Series, mode: Mode) -> Point | None:
 def improvements_and_degradations(data: Series, mode: Mode, min_delta: float) -> tuple[int, int]:
     """New bests by more than min_delta (the first evaluation not counted) and drops of more than
     min_delta from the previous evaluation."""
-    values = finite_part(data).values
-    if not values:
+    values = np.asarray(finite_part(data).values, dtype=float)
+    if not len(values):
         return 0, 0
-    best, improved, degraded = values[0], 0, 0
-    for previous, value in zip(values, values[1:]):
+    drop = values[:-1] - values[1:] if mode is Mode.MAX else values[1:] - values[:-1]  # better(previous, value)
+    return _improvements(values, mode, min_delta), int((drop > min_delta).sum())
+
+
+def _improvements(values: np.ndarray, mode: Mode, min_delta: float) -> int:
+    """New bests after the first value. With min_delta 0 (the default) a new best is a strict running record, so
+    vectorised (a - b > 0 exactly when a > b for finite floats); otherwise replayed in order, as the bar moves."""
+    if min_delta == 0:
+        record = np.maximum.accumulate(values) if mode is Mode.MAX else np.minimum.accumulate(values)
+        ahead = values[1:] > record[:-1] if mode is Mode.MAX else values[1:] < record[:-1]
+        return int(ahead.sum())
+    best, improved = float(values[0]), 0
+    for value in values[1:].tolist():
         if better(value, best, mode, min_delta):
             best, improved = value, improved + 1
-        if better(previous, value, mode, min_delta):
-            degraded += 1
-    return improved, degraded
+    return improved
 
 
 def constant(values: np.ndarray) -> bool:

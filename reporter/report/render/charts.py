@@ -43,6 +43,8 @@ MARKER_LIMIT = 80
 """Beyond this many points, markers hide the line rather than show the evaluations."""
 COLOURS = {"metric": "#1f5fa8", "band": "#9ec3ea", "best": "#d9822b", "reference": "#7a7a7a",
            "loss": "#2a9d8f", "other": "#8e6cbf", "artefact": "#c0392b", "class": "#1f5fa8"}
+LOSS_COLOURS = ("#2a9d8f", "#8e6cbf", "#3b5b92", "#4d4d4d", "#c2185b", "#6b8e23")
+"""One colour per loss (or train/validation pair); none is the orange that marks a best value."""
 
 
 def house_style() -> AbstractContextManager[None]:
@@ -105,11 +107,15 @@ class Chart:
         return buffer.getvalue()
 
 
-def decimated(xs: Sequence[float], ys: Sequence[float], buckets: int = DRAWN_BUCKETS) -> tuple[list, list]:
-    """The points to draw: all of them when few, else every bucket's minimum and maximum in x order."""
+def decimated(xs: np.ndarray | Sequence[float], ys: np.ndarray | Sequence[float],
+              buckets: int = DRAWN_BUCKETS) -> tuple[list, list]:
+    """The points to draw, their values made drawable(): all of them when few, else every bucket's minimum and
+    maximum (of the drawable values) in x order. Arrays in, so a million points never become Python floats."""
     if len(xs) <= 2 * buckets:
-        return list(xs), list(ys)
+        return np.asarray(xs, dtype=float).tolist(), drawable(np.asarray(ys, dtype=float).tolist())
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    with np.errstate(invalid="ignore"):
+        y = np.where(np.isfinite(y) & (np.abs(y) < DRAWABLE), y, math.nan)  # drawable(), vectorised
     keep: set[int] = set()
     for chunk in np.array_split(np.arange(len(x)), buckets):
         values = y[chunk]
@@ -165,7 +171,7 @@ def metric_chart(a: Analysis) -> Chart | None:
         axes = figure.add_subplot()
         # Too few points or best-so-far values: markers only, so no curve is implied between them.
         joined = len(data) >= 4 and not m.best_so_far
-        xs, ys = decimated(data.x.tolist(), drawable(data.values.tolist()))
+        xs, ys = decimated(data.x, data.values)
         (line,) = axes.plot(xs, ys, marker=_marker(len(data), "o") if joined else "o", ls="-" if joined else "none",
                             color=COLOURS["metric"])
         named: list[tuple[Artist, str, str]] = [(line, "measured", "")]
@@ -200,14 +206,25 @@ def loss_chart(a: Analysis) -> Chart | None:
     with house_style():
         figure = styled_figure()
         axes = figure.add_subplot()
-        for index, data in enumerate(a.curves.losses):
+        styles = _loss_styles(a)
+        for data in a.curves.losses:
             finite = data.finite()
             if len(finite):
-                xs, ys = decimated(finite.x.tolist(), drawable(finite.values.tolist()))
-                axes.plot(xs, ys, marker=_marker(len(finite), "."), color=COLOURS["loss"] if index == 0 else None,
-                          label=data.key)
+                xs, ys = decimated(finite.x, finite.values)
+                colour, line = styles[data.key]
+                axes.plot(xs, ys, marker=_marker(len(finite), "."), color=colour, ls=line, label=data.key)
         named = _mark_validation_minimum(axes, a)
         return Chart("loss", figure, _texts(axes, named, xlabel=a.x_unit, ylabel="loss"))
+
+
+def _loss_styles(a: Analysis) -> dict[str, tuple[str, str]]:
+    """Each drawn loss's colour and line: a validation loss takes its training twin's colour, dashed, so a pair
+    reads as one colour (the first loss had the house teal and every other matplotlib's default blue, the same hue
+    to the eye); unpaired losses take the next colour."""
+    twin = {p.val[0]: p.train[0] for p in a.pairs if len(p.train) == len(p.val) == 1}
+    anchors = list(dict.fromkeys(twin.get(d.key, d.key) for d in a.curves.losses))
+    return {d.key: (LOSS_COLOURS[anchors.index(twin.get(d.key, d.key)) % len(LOSS_COLOURS)],
+                    "--" if d.key in twin else "-") for d in a.curves.losses}
 
 
 def _mark_validation_minimum(axes: Axes, a: Analysis) -> list[tuple[Artist, str, str]]:

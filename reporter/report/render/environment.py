@@ -13,6 +13,7 @@ import math
 import re
 from contextlib import contextmanager
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -124,12 +125,10 @@ class Numbers:
 
     def _power_of_ten(self, value: float) -> str:
         """7.95×10⁻⁷: SIGNIFICANT digits and a written power, never the E notation of a calculator."""
-        exponent = math.floor(math.log10(abs(value)))
-        mantissa = value / 10 ** exponent
-        if round(abs(mantissa), SIGNIFICANT - 1) >= 10:  # 9.999 rounds up to the next power
-            exponent, mantissa = exponent + 1, mantissa / 10
-        shown = format_decimal(mantissa, format="0." + "0" * (SIGNIFICANT - 1), locale=self.locale)
-        return f"{shown}×10{str(exponent).translate(SUPERSCRIPTS)}"
+        digits, power = f"{value:.{SIGNIFICANT - 1}e}".split("e")  # rounds 9.999 up to the next power, and reads
+        # subnormal floats (5e-324), which value / 10 ** exponent divides by a 10 ** -324 that is 0.0
+        shown = format_decimal(Decimal(digits), format="0." + "0" * (SIGNIFICANT - 1), locale=self.locale)
+        return f"{shown}×10{str(int(power)).translate(SUPERSCRIPTS)}"
 
     def percent(self, value: Any, digits: int = 1) -> str:
         """A fraction as a percentage: 0.243 -> 24.3%; 0.9999 -> >99.9%, since it is not all of it."""

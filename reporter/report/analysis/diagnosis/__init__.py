@@ -16,7 +16,18 @@ import numpy as np
 
 from reporter.codes import finding
 from reporter.config import Thresholds
-from reporter.model import Finding, Mode, PairedLosses, Point, Run, Severity, Status, TrainValPair, config_keys
+from reporter.model import (
+    Finding,
+    MetricSummary,
+    Mode,
+    PairedLosses,
+    Point,
+    Run,
+    Severity,
+    Status,
+    TrainValPair,
+    config_keys,
+)
 from reporter.report.analysis import instability
 from reporter.report.analysis.diagnosis import fit, stopping
 from reporter.report.analysis.diagnosis.pairing import loss_pair, pairs
@@ -56,14 +67,22 @@ def run_pairs(run: Run) -> tuple[TrainValPair, ...]:
 def _summed(run: Run, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """x and the sum of the keys' values at the x values all of them share (finite ones only)."""
     parts = [series(run.history, key) for key in keys]
-    common = sorted(set.intersection(*(set(p.x) for p in parts)))
-    total = np.zeros(len(common))
-    for part in parts:
-        lookup = dict(zip(part.x, part.values))
-        total += np.array([lookup[x] for x in common])
-    x = np.array(common, dtype=float)
+    arrays = [p.arrays for p in parts]
+    x = np.unique(arrays[0][0])
+    for other, _ in arrays[1:]:
+        x = np.intersect1d(x, other)
+    total = np.zeros(len(x))
+    for xs, values in arrays:
+        total += values[_last_at(xs, x)]
     keep = np.isfinite(total)
     return x[keep], total[keep]
+
+
+def _last_at(xs: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The index of the last occurrence in xs of each wanted value (all present): the value a dict built from the
+    series in order keeps for an x logged twice."""
+    order = np.argsort(xs, kind="stable")
+    return order[np.searchsorted(xs[order], wanted, side="right") - 1]
 
 
 def paired_losses(run: Run, found: tuple[TrainValPair, ...]) -> PairedLosses | None:
@@ -103,7 +122,7 @@ def overlap(vx: np.ndarray, tx: np.ndarray) -> int:
 def rules(f: Facts) -> Iterator[Finding]:
     """The diagnosis findings, in the order the report presents them: evaluation, fit, stopping."""
     found = run_pairs(f.run)
-    broken = _constant_evaluation(f.run)
+    broken = _constant_evaluation(f.run, f.metric)
     yield from broken
     pair = loss_pair(found)
     c = curves(f.run, pair) if pair is not None and not diverged(f.run, pair.train + pair.val) else None
@@ -155,7 +174,7 @@ def broken_evaluation(run: Run) -> dict[str, float]:
     validation loss at inf all along beside two at 0 is the same broken evaluation, not a divergence at epoch 0)."""
     broken: dict[str, float] = {}
     for key in _evaluation_keys(run, run_pairs(run)):
-        values = np.asarray(series(run.history, key).values, dtype=float)
+        values = series(run.history, key).arrays[1]
         if fit.constant(values):
             broken[key] = float(values[np.isfinite(values)][0])
         elif len(values) >= fit.END_POINTS and not np.isfinite(values).any():
@@ -163,14 +182,26 @@ def broken_evaluation(run: Run) -> dict[str, float]:
     return broken if any(math.isfinite(v) for v in broken.values()) else {}
 
 
-def _constant_evaluation(run: Run) -> list[Finding]:
-    """eval.constant, or nothing; no fit is read from a broken evaluation."""
+def _constant_evaluation(run: Run, metric: MetricSummary | None) -> list[Finding]:
+    """eval.constant, or nothing; no fit is read from a broken evaluation. A watch item rather than an error when the
+    primary validation metric moves (yolo-anpr-train-model: mAP50-95 0.018 to 0.49 beside losses at 0 and inf): the
+    evaluation runs and its metric is usable, only its losses are not recorded, so the fit cannot be judged."""
     broken = broken_evaluation(run)
     if not broken:
         return []
     key, value = next((k, v) for k, v in broken.items() if math.isfinite(v))
-    return [finding("eval.constant", Severity.ERROR, key=key, keys=list(broken), values=list(broken.values()),
-                    value=value, count=len(series(run.history, key)), digits=round(-math.log10(CONSTANT_SPREAD)))]
+    moving = _moving_metric(run, metric, broken)
+    return [finding("eval.constant", Severity.WARN if moving else Severity.ERROR, key=key, keys=list(broken),
+                    values=list(broken.values()), value=value, count=len(series(run.history, key)),
+                    digits=round(-math.log10(CONSTANT_SPREAD)), metric=moving)]
+
+
+def _moving_metric(run: Run, metric: MetricSummary | None, broken: dict[str, float]) -> str | None:
+    """The primary metric's name when it is a validation metric outside the broken series that changes."""
+    if metric is None or metric.split != "val" or metric.name in broken:
+        return None
+    values = np.asarray(series(run.history, metric.name).values, dtype=float)
+    return metric.name if int(np.isfinite(values).sum()) >= fit.END_POINTS and not fit.constant(values) else None
 
 
 def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
@@ -184,24 +215,35 @@ def _fit(f: Facts, pair: TrainValPair, c: fit.Curves) -> Iterator[Finding]:
     if gap is not None:
         yield finding("fit.generalization_gap", Severity.WARN, since_epoch=gap.since_epoch, val_change=gap.val_change,
                        train_change=gap.train_change, key=val_key, train_key=train_key, evaluations=gap.evaluations,
-                       noise=gap.noise)
+                       noise=gap.noise, best_epoch=gap.best_epoch)
         return
     closed = mosaic_closed(f.run)
     better = fit.still_improving(c, f.limits, closed)
     if better is not None:
         ended = f.status.status not in (Status.RUNNING, Status.STALLED)
         code = "fit.underfitting" if better.underfit and ended and not augmented(f.run) else "fit.still_improving"
-        metric, change = _metric_change(f, pair, better.start, closed)
+        metric, change, evaluations = _metric_change(f, pair, better.start, closed)
         flat = ended and metric is not None and change is None  # the losses fall, the metric judged by does not
         yield finding("fit.still_improving" if flat else code,
                       Severity.INFO if flat else Severity.WARN if ended else Severity.OK, key=val_key,
                       train_key=train_key, val_change=better.val_change, train_change=better.train_change,
-                      window=better.window, metric=metric, metric_change=change, settled=flat)
+                      window=better.window, metric=metric, metric_change=change, settled=flat,
+                      metric_window=evaluations)
         return
     settled = fit.at_best(c, f.limits)
     if settled is not None and not _swings(f.run, pair, f.limits):
+        lowest = float(np.min(c.val))
         yield finding("fit.at_best", Severity.OK, key=val_key, train_key=train_key,
-                       best_epoch=_best_epoch(f.run, pair, settled.best_epoch), rise=settled.rise)
+                       best_epoch=_best_epoch(f.run, pair, settled.best_epoch), rise=settled.rise,
+                       stopped=_own_rule_ends(f),  # it ended for lack of improvement: not 'at its best'
+                       from_best=max(0.0, (float(c.val[-1]) - lowest) / abs(lowest)) if lowest else 0.0)
+
+
+def _own_rule_ends(f: Facts) -> bool:
+    """Whether the run's own early-stopping rule, replayed with its configured patience, stops it at its last
+    evaluation: the run ended because the monitored value made no new best for `patience` evaluations."""
+    own = own_stop(f.run, f.limits)
+    return own is not None and own.epoch == float(f.run.history["x"].max())
 
 
 def _swings(run: Run, pair: TrainValPair, limits: Thresholds) -> bool:
@@ -222,18 +264,24 @@ def _best_epoch(run: Run, pair: TrainValPair, paired_best: float) -> float:
     return float(min(finite)[1]) if finite else paired_best
 
 
-def _metric_change(f: Facts, pair: TrainValPair, start: float, until: float | None) -> tuple[str | None, float | None]:
+def _metric_change(f: Facts, pair: TrainValPair, start: float,
+                   until: float | None) -> tuple[str | None, float | None, int | None]:
     """The primary metric, when it is a validation metric other than the paired loss logged at least MIN_POINTS times
-    from `start` (and before `until`), and its change there when it still gains clearly (fit.gaining), else None."""
+    from `start` (and before `until`), its change there when it still gains clearly (fit.gaining, the test the
+    trend finding applies to its own window), else None, and how many evaluations that stretch holds (the text
+    states it beside the trend finding's window)."""
     m = f.metric
     if m is None or m.split != "val" or m.name in pair.val:
-        return None, None
+        return None, None, None
     data = series(f.run.history, m.name)
     x, values = np.array(data.x, dtype=float), np.array(data.values, dtype=float)
     keep = (x >= start) & (x < until if until is not None else True) & np.isfinite(values)
     if keep.sum() < fit.MIN_POINTS:  # too few values to tell: more epochs are advised on the losses alone
-        return None, None
-    return m.name, fit.gaining(x[keep], values[keep], m.mode is Mode.MAX, f.limits)
+        return None, None, None
+    since_best = int(np.sum(np.isfinite(values) & (x > m.best.x))) if m.best is not None else 0
+    if since_best >= f.limits.patience:  # metric.plateau's rule: no new best for that long is no gain
+        return m.name, None, int(keep.sum())
+    return m.name, fit.gaining(x[keep], values[keep], m.mode is Mode.MAX, f.limits), int(keep.sum())
 
 
 CLOSE_MOSAIC = 10
@@ -242,12 +290,13 @@ CLOSE_MOSAIC = 10
 
 def mosaic_closed(run: Run) -> float | None:
     """The first x at which an Ultralytics run trains without mosaic (its last close_mosaic epochs of the planned
-    epochs; results.csv counts epochs from 1), or None when it never used mosaic or never closes it."""
+    epochs; results.csv counts epochs from 1), or None when it never used mosaic or never closes it. A classifier
+    never trains on mosaic images, whatever args.yaml's mosaic and close_mosaic say."""
     epochs = _setting(run, ("epochs",))
     close = _setting(run, ("close_mosaic",))
     close = CLOSE_MOSAIC if close is None else close
     if framework(run) != "ultralytics" or not (_setting(run, ("mosaic",)) or 0.0) > 0 or epochs is None \
-            or not 0 < close < epochs:
+            or not 0 < close < epochs or run.hyperparameters.get("task") == "classify":
         return None
     return epochs - close + run.epoch_base
 

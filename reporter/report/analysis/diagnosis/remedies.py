@@ -13,9 +13,15 @@ from typing import Any, Iterator, Mapping
 
 from reporter.codes import recommendation
 from reporter.model import Finding, MetricSummary, Mode, Recommendation, Run, SettingChange, config_keys
-from reporter.report.analysis.diagnosis import SCHEDULER
+from reporter.report.analysis.diagnosis import SCHEDULER, framework, mosaic_closed
+from reporter.report.series import finite_part, series
 
 EPOCH_KEYS = ("epochs", "max_epochs", "num_train_epochs")
+EPOCH_KEY = {"keras": "epochs", "lightning": "max_epochs", "hf": "num_train_epochs", "ultralytics": "epochs",
+             "yolov5": "epochs", "mmengine": "max_epochs"}
+"""The setting each framework reads its number of epochs from, named when the config holds none of EPOCH_KEYS:
+Lightning's Trainer(max_epochs), HF's TrainingArguments(num_train_epochs), Keras' fit(epochs), Ultralytics'
+epochs, mmengine's train_cfg max_epochs."""
 PATIENCE_KEY = {"keras": "patience", "lightning": "patience", "hf": "early_stopping_patience", "ultralytics": "patience",
                 "yolov5": "patience", "mmengine": "patience"}
 """The setting each framework's early stopping reads; it is looked for in any section of the config but a
@@ -62,7 +68,7 @@ def _more_epochs(run: Run, last_epoch: float) -> SettingChange:
     found = _number(run, EPOCH_KEYS)
     current = found[1] if found else (run.plan.epochs if run.plan else None)
     base = current if current is not None else last_epoch + 1 - run.epoch_base
-    return _change(found, EPOCH_KEYS[0], int(math.ceil(base * MORE_EPOCHS)))
+    return _change(found, EPOCH_KEY[framework(run)], int(math.ceil(base * MORE_EPOCHS)))
 
 
 def recommendations(run: Run, findings: tuple[Finding, ...], metric: MetricSummary | None = None) -> tuple[Recommendation, ...]:
@@ -84,7 +90,8 @@ def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSumma
     stop = found.get("stop.counterfactual")
     if "eval.constant" in found:
         p = found["eval.constant"].params
-        yield recommendation("rec.check_validation_split", ("eval.constant",), key=p["key"], value=p["value"])
+        yield recommendation("rec.check_validation_split", ("eval.constant",), key=p["key"], value=p["value"],
+                             keys=p["keys"], values=p["values"], metric=p["metric"])
     if "fit.overfitting" in found:
         p = found["fit.overfitting"].params
         name, later = _later_metric_best(metric, p["best_epoch"])
@@ -100,12 +107,38 @@ def _recommendations(run: Run, found: Mapping[str, Finding], metric: MetricSumma
         yield _raise_patience(run, stop)
     elif stop is not None and stop.severity.value == "warn":  # stopping there would have lost nothing
         yield _early_stopping(run, stop, fitted)
+    unjudged = found.get("fit.not_judged")
+    if unjudged is not None and unjudged.params["reason"] in ("no_validation_loss", "too_few_points"):
+        yield recommendation("rec.log_validation_loss", ("fit.not_judged",), **unjudged.params)
+    elif unjudged is not None and unjudged.params["reason"] == "no_conclusion":  # unstable: stabilising is advised
+        yield recommendation("rec.compare_best_and_last", ("fit.not_judged",), key=unjudged.params["key"])
     improving = next((found[c] for c in ("fit.underfitting", "fit.still_improving") if c in found
                       and found[c].severity.value == "warn"), None)
     if improving is not None:
         last = float(run.history["x"].max())
         yield recommendation("rec.more_epochs", (improving.code,), _more_epochs(run, last), last_epoch=last,
-                   val_change=improving.params["val_change"], window=improving.params["window"])
+                   val_change=improving.params["val_change"], window=improving.params["window"], metric=None)
+    elif metric is not None and not fitted and _metric_rising(run, found, metric):
+        last = float(run.history["x"].max())
+        values = finite_part(series(run.history, metric.name)).values[-metric.trend.window:]
+        yield recommendation("rec.more_epochs", ("metric.improving",), _more_epochs(run, last), last_epoch=last,
+                             val_change=(values[-1] - values[0]) / abs(values[0]) if values[0] else 0.0,
+                             window=metric.trend.window, metric=metric.name)
+
+
+ENDED = ("run.finished", "run.past_plan")
+
+
+def _metric_rising(run: Run, found: Mapping[str, Finding], metric: MetricSummary) -> bool:
+    """A run that ran its course while its primary metric still rose significantly (metric.improving) to a new best
+    at its last evaluation: it was cut off while gaining, even when the validation loss has settled
+    (yolo-cls-mood-overfitted: top-1 accuracy's best at epoch 30 of 30). Not when the losses say the metric has
+    settled (fit.still_improving's own gate decided), nor when Ultralytics closed mosaic during the run: the step
+    up after it is a change of the training data, not learning."""
+    settled = any(c in found for c in ("fit.still_improving", "fit.underfitting"))
+    at_end = metric.best is not None and metric.current is not None and metric.best.x == metric.current.x
+    return "metric.improving" in found and bool(set(ENDED) & found.keys()) and at_end and not settled \
+        and mosaic_closed(run) is None
 
 
 def _raise_patience(run: Run, stop: Finding) -> Recommendation:
