@@ -21,7 +21,6 @@ from reporter.config import (
     parse_epoch_list,
 )
 from reporter.errors import ReporterError, UsageError
-from reporter.heap import fewer_collections
 from reporter.model import Mode, RunConfig
 
 if TYPE_CHECKING:
@@ -282,7 +281,6 @@ def main(argv: list[str] | None = None) -> int:
             from reporter.backtest.cli import run_backtest
 
             return run_backtest(args)
-        fewer_collections()
         from reporter.report.pipeline import make_report
 
         written = make_report(replace(_request(args), parallel=args.jobs > 1))

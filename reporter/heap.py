@@ -33,18 +33,3 @@ def collected_after() -> Iterator[None]:
         gc.collect()
         if outermost:
             gc.unfreeze()
-
-
-YOUNG_COLLECTION_THRESHOLD = 10_000
-"""Container allocations between young collections for a single report (Python's default is 700).
-
-A report's process imports pandas, matplotlib and WeasyPrint: about a million objects, nearly all kept to
-the end. At the default, the demo report ran 632 young, 56 middle and 5 full collections walking them, for
-almost nothing freed; at 10,000, 76, 6 and 2 (gc.callbacks), about 0.1 s less of its 3 s of CPU.
-The cycles a report does leave (figures, WeasyPrint's documents) are still freed: collected_after
-collects after each PDF, and the process ends after one report."""
-
-
-def fewer_collections() -> None:
-    """Let young objects pile up longer before the collector runs, for a process that makes one report."""
-    gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
