@@ -28,14 +28,18 @@ def projected(out: Path, run: str) -> list[float]:
     return [p["epoch"] for p in json.loads((out / run / "summary.json").read_text())["projection"]["points"]]
 
 
-def test_project_to_accepts_fractional_epochs_of_a_hugging_face_run(tmp_path: Path) -> None:
-    """HF evaluates at epoch 0.2, 0.4, ...; asking for epoch 3.4 was refused as 'expected positive integers'."""
+
+def _hf_report(tmp_path: Path, planned: float, project_to: str) -> int:
+    """The report of an HF trainer_state.json evaluated every 0.2 epochs, planned for `planned` epochs."""
     log = [{"epoch": round(0.2 * (i + 1), 1), "step": 50 * (i + 1), "eval_loss": v} for i, v in enumerate(LOSS)]
     (tmp_path / "hf").mkdir()
-    (tmp_path / "hf" / "trainer_state.json").write_text(json.dumps({"log_history": log, "num_train_epochs": 4}))
-    code = main(["report", str(tmp_path / "hf"), "--out", str(tmp_path / "out"), "--lang", "en", "--format", "md",
-                 "-q", "--project-to", "2.5,3.4", "--now", "2026-12-05T00:30:00"])
-    assert code == 0
+    (tmp_path / "hf" / "trainer_state.json").write_text(json.dumps({"log_history": log, "num_train_epochs": planned}))
+    return main(["report", str(tmp_path / "hf"), "--out", str(tmp_path / "out"), "--lang", "en", "--format", "md",
+                 "-q", "--project-to", project_to, "--now", "2026-12-05T00:30:00"])
+
+def test_project_to_accepts_fractional_epochs_of_a_hugging_face_run(tmp_path: Path) -> None:
+    """HF evaluates at epoch 0.2, 0.4, ...; asking for epoch 3.4 was refused as 'expected positive integers'."""
+    assert _hf_report(tmp_path, 4, "2.5,3.4") == 0
     assert projected(tmp_path / "out", "hf") == [2.5, 3.4]
     assert "| 3.40 |" in (tmp_path / "out" / "hf" / "report.en.md").read_text()
 
@@ -112,12 +116,7 @@ def test_backtest_prints_the_tables_by_kind_and_by_prefix_length(tmp_path: Path,
 def test_a_fractional_planned_length_of_a_hugging_face_run_is_kept(tmp_path: Path) -> None:
     """num_train_epochs 3.4 was stored as a plan of 3 epochs, so --project-to 3.4 of a running run was refused
     as past its planned end."""
-    log = [{"epoch": round(0.2 * (i + 1), 1), "step": 50 * (i + 1), "eval_loss": v} for i, v in enumerate(LOSS)]
-    (tmp_path / "hf").mkdir()
-    (tmp_path / "hf" / "trainer_state.json").write_text(json.dumps({"log_history": log, "num_train_epochs": 3.4}))
-    code = main(["report", str(tmp_path / "hf"), "--out", str(tmp_path / "out"), "--lang", "en", "--format", "md",
-                 "-q", "--project-to", "3.4", "--now", "2026-12-05T00:30:00"])
-    assert code == 0
+    assert _hf_report(tmp_path, 3.4, "3.4") == 0
     assert projected(tmp_path / "out", "hf") == [3.4]
     assert json.loads((tmp_path / "out" / "hf" / "summary.json").read_text())["run"]["planned_epochs"] == 3.4
 
