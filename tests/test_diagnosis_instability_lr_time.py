@@ -103,7 +103,7 @@ def replayed_rule(losses: list[float], window: int, rtol: float | None, atol: fl
         last = accepted[-1] if accepted else 0.0
         counted = [v for v in accepted[-window:] if not math.isnan(v)]
         mean = sum(counted) / len(counted) if counted else math.nan
-        worse = loss > last if mode is Mode.MIN else loss < last
+        worse = not (loss <= last if mode is Mode.MIN else loss >= last)  # Lightning's 'not better': a NaN last too
         if index >= warmup and (not math.isfinite(loss) or (
                 worse and counted and (atol is None or abs(loss - mean) >= abs(atol))
                 and (rtol is None or abs(loss - mean) >= abs(rtol * mean)))):
@@ -355,3 +355,11 @@ def test_hf_train_runtime_gives_the_hours_spent(tmp_path: Path) -> None:
     (tmp_path / "trainer_state.json").write_text(json.dumps({"log_history": entries, "num_train_epochs": 4}))
     spent = found(load_run(str(tmp_path / "trainer_state.json")))["time.spent"].params
     assert (spent["hours"], spent["epochs"], spent["hours_per_epoch"]) == (2.0, 4, 0.5)
+
+
+def test_a_value_after_a_nan_before_warmup_is_judged_as_not_better() -> None:
+    """Hypothesis found [0.5, 0.5, nan, 0.5] (window 2, warmup 3, max mode, no tolerances): last_val is the NaN, so
+    the value is not 'better' and, with no tolerance to pass, Lightning's rule calls it a spike; the test's own
+    reference had read 'not better' as 'worse', which a NaN is not either."""
+    assert spikes([0.5, 0.5, math.nan, 0.5], 2, None, None, Mode.MAX, 3) == [3]
+    assert replayed_rule([0.5, 0.5, math.nan, 0.5], 2, None, None, Mode.MAX, 3) == [3]
