@@ -67,3 +67,21 @@ def test_running_median_is_the_median_of_each_shrinking_window(values: list[floa
     half = width // 2
     expected = [np.median(values[max(0, i - half): i + half + 1]) for i in range(len(values))]
     assert np.array_equal(smoothed(np.array(values), width), np.array(expected, dtype=float), equal_nan=True)
+
+
+@given(st.text(alphabet=st.sampled_from("ab,\n\r\x0b\x0c\x1c\u2028\u00e9\u4e00"), max_size=60))
+def test_the_line_length_bound_is_never_below_the_longest_line(text: str) -> None:
+    from reporter.report.ingest.files import longest_line_bound
+
+    longest = max(map(len, text.splitlines()), default=0)
+    assert longest_line_bound(text) >= longest
+    if text.isascii() and "\r" not in text and not any(c in text for c in "\x0b\x0c\x1c"):
+        assert longest_line_bound(text) == longest
+
+
+@given(st.binary(max_size=40) | st.text(alphabet="0123456789.eE+- \t\r\n,;\"ax", max_size=40).map(str.encode))
+def test_only_numbers_is_every_byte_below_the_header_a_number_byte(data: bytes) -> None:
+    from reporter.report.ingest.tabular import _only_numbers
+
+    body = data[data.find(b"\n") + 1:]
+    assert _only_numbers(data) == all(byte in b"0123456789.eE+- \t\r\n,;\"" for byte in body)

@@ -60,23 +60,29 @@ def key_runs(history: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _key_runs(history: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    keys = history["key"].to_numpy()
+    column = history["key"]
+    keys = column.cat.codes.to_numpy() if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy()
     if not len(keys):
         return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
     return starts, np.append(starts[1:], len(keys))
 
 
+def _run_keys(history: pd.DataFrame) -> np.ndarray:
+    """The key of each key run, as objects: only these rows' keys are made strings, never the whole column."""
+    return history["key"].iloc[key_runs(history)[0]].to_numpy(dtype=object)
+
+
 def history_keys(history: pd.DataFrame) -> list[str]:
     """The history's keys in order of first appearance, as Series.unique() gives them, from its key runs."""
-    return list(pd.unique(history["key"].to_numpy()[key_runs(history)[0]]))
+    return list(pd.unique(_run_keys(history)))
 
 
 def key_counts(history: pd.DataFrame) -> dict[str, int]:
     """How many rows each key has, from its key runs (value_counts() would hash every row's key)."""
     starts, ends = key_runs(history)
     counts: dict[str, int] = {}
-    for key, size in zip(history["key"].to_numpy()[starts].tolist(), (ends - starts).tolist()):
+    for key, size in zip(_run_keys(history).tolist(), (ends - starts).tolist()):
         counts[key] = counts.get(key, 0) + size
     return counts
 
@@ -92,8 +98,9 @@ def series(history: pd.DataFrame, key: str) -> Series:
 def _series(history: pd.DataFrame, key: str) -> Series:
     """The key's rows from its key runs, in table order; sorted by x as pandas sorts them unless already sorted."""
     starts, ends = key_runs(history)
-    hits = np.flatnonzero(history["key"].to_numpy()[starts] == key)  # numpy's == on the objects: 5x pandas' str ==
-    rows = np.concatenate([np.arange(starts[i], ends[i]) for i in hits]) if len(hits) else np.zeros(0, dtype=np.intp)
+    hits = np.flatnonzero(_run_keys(history) == key)
+    rows: slice | np.ndarray = slice(starts[hits[0]], ends[hits[0]]) if len(hits) == 1 else \
+        np.concatenate([np.arange(starts[i], ends[i]) for i in hits]) if len(hits) else np.zeros(0, dtype=np.intp)
     x, values = history["x"].to_numpy(dtype=float)[rows], history["value"].to_numpy(dtype=float)[rows]
     if not (np.diff(x) > 0).all():  # ties or disorder: pandas' own (unstable) sort, as before
         ordered = history.iloc[rows].sort_values("x")

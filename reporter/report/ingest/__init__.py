@@ -36,9 +36,11 @@ from reporter.report.ingest.registry import (
     looks_like_run as looks_like_run,  # the face batch discovery asks
 )
 from reporter.report.ingest.sidecar import PLAN_KEYS, YAML_FILES, read_sidecars
-from reporter.report.ingest.tabular import split_of
+from reporter.report.ingest.tabular import repeated, split_of
 
 if TYPE_CHECKING:
+    from pandas._typing import ArrayLike
+
     from reporter.config import Settings
 
 log = logging.getLogger(__name__)
@@ -164,8 +166,8 @@ def history_frame(parsed: ParsedHistory, source: str) -> tuple[pd.DataFrame, int
     costs a few integer arrays beside the table rather than hashing its strings again for each step.
     """
     frame = parsed.long_table()
-    frame.insert(0, "source", source)
-    codes = _key_codes(frame["key"].to_numpy())
+    frame.insert(0, "source", repeated([source], [len(frame)]).set_axis(frame.index))
+    codes = _key_codes(frame["key"].array)
     x = frame["x"].to_numpy()
     if _in_order(codes, x):  # a table read column by column: nothing to move
         return frame[list(HISTORY_COLUMNS)].reset_index(drop=True), 0
@@ -185,13 +187,13 @@ def history_frame(parsed: ParsedHistory, source: str) -> tuple[pd.DataFrame, int
                          for column in HISTORY_COLUMNS}, copy=False), restarts
 
 
-def _key_codes(keys: np.ndarray) -> np.ndarray:
+def _key_codes(keys: ArrayLike) -> np.ndarray:
     """Each row's key as its rank among the sorted keys; only rows where the key changes are hashed, since a
     long table mostly holds each key's values together."""
     if not len(keys):
         return np.zeros(0, dtype=np.int32)
     starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    ranks = pd.factorize(keys[starts], sort=True)[0].astype(np.int32)
+    ranks = pd.factorize(np.asarray(keys[starts], dtype=object), sort=True)[0].astype(np.int32)
     return np.repeat(ranks, np.diff(np.append(starts, len(keys))))
 
 

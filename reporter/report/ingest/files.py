@@ -110,22 +110,21 @@ def checked_lines(file: TextFile, error: type[ReporterError] = InputError) -> li
     return lines
 
 
-_BREAKS = np.zeros(256, dtype=bool)
-_BREAKS[list(b"\n\r\x0b\x0c\x1c\x1d\x1e")] = True
-"""ASCII bytes that str.splitlines() breaks a line at; its other breaks (U+0085, U+2028...) are not ASCII."""
 _CHUNK = 1 << 22
 
 
 def longest_line_bound(text: str) -> int:
-    """At least the length of the text's longest line, and exactly it for ASCII text, without a string per line.
+    """At least the length of the text's longest line, without a string per line; exactly it for ASCII text
+    whose lines end in a newline alone.
 
-    The UTF-8 bytes between two ASCII line breaks are never fewer than the characters between them, and a
-    line break outside ASCII only splits a line further, so the bound never falls short.
+    Lines are cut at newlines only (a third of the time of looking for every break str.splitlines() knows):
+    its other breaks (\\r alone, \\x0b, U+2028...) only split a line further, and the UTF-8 bytes between two
+    newlines are never fewer than the characters between them, so the bound never falls short.
     """
     longest, start, offset = 0, 0, 0
     for begin in range(0, len(text), _CHUNK):
         data = np.frombuffer(text[begin:begin + _CHUNK].encode("utf-8", "surrogatepass"), dtype=np.uint8)
-        breaks = np.flatnonzero(_BREAKS[data]) + offset
+        breaks = np.flatnonzero(data == ord("\n")) + offset
         if len(breaks):
             longest = max(longest, int(breaks[0]) - start, int(np.diff(breaks).max(initial=1)) - 1)
             start = int(breaks[-1]) + 1

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from reporter.model import Event, LoggedStats, Plan
 
+if TYPE_CHECKING:
+    from pandas._typing import ArrayLike
+
 LONG_COLUMNS = ["key", "x_kind", "x", "value", "wall_time"]
+LONG_TYPES: dict[str, Any] = {"key": "category", "x_kind": "category", "x": float, "value": float}
 
 
 @dataclass
@@ -41,16 +45,19 @@ class ParsedHistory:
         self.rows.append((key, x_kind, float(x), float(value), wall_time))
 
     def long_table(self) -> pd.DataFrame:
-        """Every value in file order, rows and frames together."""
+        """Every value in file order, rows and frames together; `key` and `x_kind` as categoricals, whatever the
+        parser wrote (one integer per row, so selecting a key's rows never compares a million strings)."""
         parts = [pd.DataFrame(self.rows, columns=LONG_COLUMNS)] if self.rows else []
         parts += [frame[LONG_COLUMNS] for frame in self.frames if len(frame)]
         if not parts:
-            return pd.DataFrame(columns=LONG_COLUMNS).astype({"x": float, "value": float})
+            return pd.DataFrame(columns=LONG_COLUMNS).astype(LONG_TYPES)
         table = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0].reset_index(drop=True)
-        return table.astype({"x": float, "value": float, "key": str})
+        if not isinstance(table["key"].dtype, pd.CategoricalDtype):
+            table = table.astype({"key": str})
+        return table.astype(LONG_TYPES)
 
 
-def distinct_keys(keys: np.ndarray) -> list[str]:
+def distinct_keys(keys: ArrayLike) -> list[str]:
     """The keys in order of first appearance, hashing only the rows where the key changes: a long table
     holds each key's values together, so a million rows are a few runs."""
     if not len(keys):
