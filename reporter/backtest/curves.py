@@ -71,6 +71,6 @@ def load_curves(paths: list[str]) -> list[Curve]:
         if not _long_enough(f"{name}: {key}", len(data)):
             continue
         summary = summarize_metric(run, key, Thresholds())
-        curves.append(Curve(run.id, run.id, data.x, data.values, summary.mode.value == "max",
+        curves.append(Curve(run.id, run.id, tuple(data.x), tuple(data.values), summary.mode.value == "max",
                             natural_range(key, summary.scale), run_kind(run)))
     return curves

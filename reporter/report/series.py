@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from reporter.model import Series
+from reporter.model import Floats, Series
 
 PHASE_PREFIXES = ("pretrain",)
 """Keys of an earlier training phase with its own epoch counter (UMC pre-training)."""
@@ -87,6 +87,18 @@ def key_counts(history: pd.DataFrame) -> dict[str, int]:
     return counts
 
 
+def values_by_key(history: pd.DataFrame, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """Each key's values at the marked rows, in table order, the keys sorted, as groupby("key")["value"] gives
+    them (keys without a marked row left out) but cut from the key runs: grouping a million rows took 0.4 s."""
+    starts, ends = key_runs(history)
+    values = history["value"].to_numpy(dtype=float)
+    parts: dict[str, list[np.ndarray]] = {}
+    for key, start, end in zip(_run_keys(history).tolist(), starts.tolist(), ends.tolist()):
+        parts.setdefault(key, []).append(values[start:end][rows[start:end]])
+    joined = {key: np.concatenate(chunks) for key, chunks in parts.items()}
+    return {key: joined[key] for key in sorted(joined) if len(joined[key])}
+
+
 def series(history: pd.DataFrame, key: str) -> Series:
     """One key of the long history table, sorted by x; cut once per table and key (see _Cuts)."""
     cuts = _cuts(history)
@@ -105,7 +117,7 @@ def _series(history: pd.DataFrame, key: str) -> Series:
     if not (np.diff(x) > 0).all():  # ties or disorder: pandas' own (unstable) sort, as before
         ordered = history.iloc[rows].sort_values("x")
         x, values = ordered["x"].to_numpy(dtype=float), ordered["value"].to_numpy(dtype=float)
-    return Series(key=key, x=tuple(x.tolist()), values=tuple(values.tolist()))
+    return Series(key=key, x=Floats(x), values=Floats(values))
 
 
 def finite_part(data: Series) -> Series:
@@ -114,7 +126,7 @@ def finite_part(data: Series) -> Series:
     if values.size == 0 or np.isfinite(values).all():
         return data
     keep = np.isfinite(values)
-    return Series(data.key, tuple(x[keep].tolist()), tuple(values[keep].tolist()))
+    return Series(data.key, Floats(x[keep]), Floats(values[keep]))
 
 
 def non_finite_tail(data: Series) -> float | None:

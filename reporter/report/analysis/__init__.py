@@ -17,6 +17,7 @@ from reporter.model import (
     Curve,
     Curves,
     Finding,
+    Floats,
     LossSummary,
     MetricSummary,
     Mode,
@@ -138,7 +139,7 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
               project_to: tuple[float, ...], calibration: Calibration | None) -> Analysis:
     pretraining = pretraining_epoch(run) is not None  # no evaluation metric exists yet: none is chosen or required
     key, basis = (None, None) if pretraining else metrics.primary_choice(run)
-    data = series(run.history, key) if key else Series("", (), ())
+    data = series(run.history, key) if key else Series("", Floats(), Floats())
     if not pretraining:
         _check_metric(run, key, data)
     seeds = seed_summary(run)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from reporter.codes import finding, recommendation
 from reporter.model import Finding, Mode, Recommendation, Run, Series, Severity, Status, config_keys
@@ -47,7 +47,7 @@ class Drop:
     after: float
 
 
-def drops(values: tuple[float, ...], ratio: float, floor: float) -> list[Drop]:
+def drops(values: Sequence[float], ratio: float, floor: float) -> list[Drop]:
     """Steps where the rate fell to at most `ratio` of the value before, from at least `floor` × its peak (so the
     last steps of a schedule decaying to zero are not counted as drops)."""
     peak = max(values, default=0.0)
@@ -73,7 +73,7 @@ def drop_effect(metric: Series, mode: Mode, at: float, window: int, min_delta: f
     return False if len(after) >= window else None
 
 
-def warmup_end(values: tuple[float, ...]) -> int | None:
+def warmup_end(values: Sequence[float]) -> int | None:
     """The index of the peak a rising start reaches, when the rate starts below WARMUP_RISE of it."""
     end = 0
     while end + 1 < len(values) and values[end + 1] > values[end]:
