@@ -85,3 +85,20 @@ def test_only_numbers_is_every_byte_below_the_header_a_number_byte(data: bytes) 
 
     body = data[data.find(b"\n") + 1:]
     assert _only_numbers(data) == all(byte in b"0123456789.eE+- \t\r\n,;\"" for byte in body)
+
+
+KEYS = st.sampled_from(["loss", "acc", "val_loss", "lr"])
+
+
+@given(st.lists(st.tuples(KEYS, st.booleans(), st.floats(allow_nan=True)), max_size=40))
+def test_values_by_key_is_groupby_on_the_marked_rows(rows: list[tuple[str, bool, float]]) -> None:
+    import pandas as pd
+
+    from reporter.report.series import values_by_key
+
+    history = pd.DataFrame({"key": pd.Categorical([k for k, _, _ in rows]), "value": [v for *_, v in rows]})
+    marked = np.array([m for _, m, _ in rows], dtype=bool)
+    expected = {str(k): g.to_numpy() for k, g in history["value"][marked].groupby(history["key"][marked])}
+    got = values_by_key(history, marked)
+    assert list(got) == list(expected)
+    assert all(np.array_equal(got[k], expected[k], equal_nan=True) for k in expected)

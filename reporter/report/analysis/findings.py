@@ -40,7 +40,7 @@ from reporter.report.analysis.diagnosis.pairing import loss_pair
 from reporter.report.analysis.diagnosis.stopping import fitness_keys
 from reporter.report.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, tokens
 from reporter.report.analysis.status import StatusResult
-from reporter.report.series import finite_part, non_finite_gaps, non_finite_tail, series
+from reporter.report.series import finite_part, non_finite_gaps, non_finite_tail, series, values_by_key
 
 CEILING_FAMILIES = ("umc", "umc-fork")
 
@@ -362,12 +362,13 @@ def _loss_ceiling(f: Facts) -> Iterator[Finding]:
 
 def _constants(f: Facts) -> Iterator[Finding]:
     skip = {f.metric.name if f.metric else None, f.loss.key if f.loss else None}
-    grouped = f.run.history[f.run.history["x_kind"] == "epoch"].groupby("key")["value"]
-    for key, values in grouped:
+    epochs = (f.run.history["x_kind"] == "epoch").to_numpy()
+    for key, values in values_by_key(f.run.history, epochs).items():
         if key in skip or "loss" in tokens(str(key)) or len(values) < 3 or evaluation_key(f.run, str(key)):
             continue
-        if values.nunique(dropna=False) == 1 and math.isfinite(values.iloc[0]):
-            yield finding("fact.constant", Severity.INFO, key=key, value=float(values.iloc[0]), count=len(values),
+        first = float(values[0])
+        if math.isfinite(first) and bool((values == first).all()):  # one value throughout: no hashing of each
+            yield finding("fact.constant", Severity.INFO, key=key, value=first, count=len(values),
                           **_constant_origin(f, str(key)))
 
 

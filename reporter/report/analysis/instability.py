@@ -173,7 +173,7 @@ def rules(f: Facts) -> Iterator[Finding]:
     yield from _unstable(f)
 
 
-def swing(values: Sequence[float]) -> float:
+def swing(values: Sequence[float] | np.ndarray) -> float:
     """How far a positive series moves against its own net direction, per step, as a share of its median level.
 
     A trend, however steep, moves one way and scores 0; only the back-and-forth that the trend does not explain
@@ -202,11 +202,12 @@ def unstable(values: Sequence[float], limits: Thresholds) -> float | None:
     settling curve goes one way, a swinging one keeps turning, and noise on a loss that converged near 0 is large
     against its level but small against how far it fell. The fit diagnosis asks too: a swinging loss is not
     called at its best."""
-    if len(values) < MIN_SWING_POINTS or min(values) <= 0:
+    data = np.asarray(values, dtype=float)
+    if len(data) < MIN_SWING_POINTS or data.min() <= 0:
         return None
-    half = len(values) // 2
-    change = swing(values[half - 1:])
-    spread = (max(values) - min(values)) / float(np.median(values[half - 1:]))
+    half = len(data) // 2
+    change = swing(data[half - 1:])
+    spread = (data.max() - data.min()) / float(np.median(data[half - 1:]))
     return change if change >= limits.unstable_change and change >= limits.unstable_range * spread else None
 
 

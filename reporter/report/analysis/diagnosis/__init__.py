@@ -68,9 +68,9 @@ def _summed(run: Run, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """x and the sum of the keys' values at the x values all of them share (finite ones only)."""
     parts = [series(run.history, key) for key in keys]
     arrays = [p.arrays for p in parts]
-    x = np.unique(arrays[0][0])
+    x = arrays[0][0] if _rising(arrays[0][0]) else np.unique(arrays[0][0])
     for other, _ in arrays[1:]:
-        x = np.intersect1d(x, other)
+        x = np.intersect1d(x, other, assume_unique=_rising(other))
     total = np.zeros(len(x))
     for xs, values in arrays:
         total += values[_last_at(xs, x)]
@@ -81,8 +81,14 @@ def _summed(run: Run, keys: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
 def _last_at(xs: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """The index of the last occurrence in xs of each wanted value (all present): the value a dict built from the
     series in order keeps for an x logged twice."""
+    if _rising(xs):  # each x once, in order (the series of a history table): nothing to sort
+        return np.searchsorted(xs, wanted)
     order = np.argsort(xs, kind="stable")
     return order[np.searchsorted(xs[order], wanted, side="right") - 1]
+
+
+def _rising(xs: np.ndarray) -> bool:
+    return bool((xs[1:] > xs[:-1]).all())
 
 
 def paired_losses(run: Run, found: tuple[TrainValPair, ...]) -> PairedLosses | None:
