@@ -102,3 +102,14 @@ def test_values_by_key_is_groupby_on_the_marked_rows(rows: list[tuple[str, bool,
     got = values_by_key(history, marked)
     assert list(got) == list(expected)
     assert all(np.array_equal(got[k], expected[k], equal_nan=True) for k in expected)
+
+
+@given(st.lists(st.floats(-3, 3) | st.sampled_from([math.nan, math.inf, -math.inf, 0.5]), max_size=30),
+       st.sampled_from(["min", "max"]), st.integers(0, 6), st.integers(-1, 4))
+def test_keras_replay_without_min_delta_is_the_callback_loop(values: list[float], mode: str, patience: int,
+                                                             start: int) -> None:
+    from reporter.model import Mode
+    from reporter.report.analysis.diagnosis.stopping import keras_loop, keras_running_best
+
+    expected = keras_loop(values, Mode(mode), patience, start_from_epoch=start)
+    assert keras_running_best(np.array(values, dtype=float), Mode(mode), patience, start) == expected

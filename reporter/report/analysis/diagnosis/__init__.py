@@ -409,7 +409,7 @@ def replay(which: str, values: np.ndarray, x: np.ndarray, mode: Mode, patience: 
         return stopping.huggingface(values.tolist(), mode is Mode.MAX, patience, min_delta)
     if which == "lightning":
         return stopping.lightning(values.tolist(), mode, patience, min_delta)
-    return stopping.keras(values.tolist(), mode, patience, min_delta)
+    return stopping.keras(values, mode, patience, min_delta)
 
 
 def _hours_between(run: Run, start: float, end: float) -> float | None:
