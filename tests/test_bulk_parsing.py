@@ -113,3 +113,12 @@ def test_keras_replay_without_min_delta_is_the_callback_loop(values: list[float]
 
     expected = keras_loop(values, Mode(mode), patience, start_from_epoch=start)
     assert keras_running_best(np.array(values, dtype=float), Mode(mode), patience, start) == expected
+
+
+@given(st.lists(st.floats(-10, 10) | st.just(math.nan), min_size=1, max_size=30), st.integers(1, 9), st.data())
+def test_smoothed_at_is_one_point_of_smoothed(values: list[float], width: int, data: st.DataObject) -> None:
+    from reporter.report.analysis.diagnosis.fit import smoothed, smoothed_at
+
+    index = data.draw(st.integers(0, len(values) - 1))
+    assert np.array_equal(smoothed_at(np.array(values), index, width), smoothed(np.array(values), width)[index],
+                          equal_nan=True)

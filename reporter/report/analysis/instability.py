@@ -50,22 +50,23 @@ def spikes(values: Sequence[float], window: int = 10, rtol: float | None = 2.0, 
     Only the values _to_judge marks, and the `window` values after each spike, are judged one by one (a
     million-step loss has a few percent of them); every value between them is accepted unjudged.
     """
-    marked = np.flatnonzero(_to_judge(np.asarray(values, dtype=float), window, rtol, atol, mode)).tolist()
+    data = np.asarray(values, dtype=float)  # read as Python floats one at a time (item), never all of them
+    marked = np.flatnonzero(_to_judge(data, window, rtol, atol, mode)).tolist()
     recent: list[float] = []  # the last `window` accepted values, oldest first
     last, found, done, tail_end = 0.0, [], 0, -1
-    index = marked[0] if marked else len(values)
-    while index < len(values):
+    index = marked[0] if marked else len(data)
+    while index < len(data):
         if index > done:  # values[done:index] were accepted unjudged
-            recent = (recent + list(values[max(done, index - window):index]))[-window:]
-            last = values[index - 1]
-        value, done = values[index], index + 1
+            recent = (recent + data[max(done, index - window):index].tolist())[-window:]
+            last = data.item(index - 1)
+        value, done = data.item(index), index + 1
         if index >= warmup and _is_spike(value, last, recent, rtol, atol, mode):
             found.append(index)
             tail_end = index + window  # the windows after a spike differ from the plain ones _to_judge saw
         else:
             recent = (recent + [value])[-window:]  # only a value before warmup can be non-finite here
             last = value
-        index = index + 1 if index < tail_end else _after(marked, index, len(values))
+        index = index + 1 if index < tail_end else _after(marked, index, len(data))
     return found
 
 

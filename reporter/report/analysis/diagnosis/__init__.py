@@ -540,7 +540,7 @@ def _stopped_at_best(f: Facts, c: fit.Curves | None, values: np.ndarray, mode: M
     plan = f.run.plan
     if plan is None or c is None or c.x[-1] + 1 - f.run.epoch_base >= plan.epochs:
         return False
-    recent = len(c.val) - 1 - int(np.argmin(fit.smoothed(c.val))) <= patience
+    recent = len(c.val) - 1 - int(np.argmin(c.smoothed_val)) <= patience
     finite = values[np.isfinite(values)]
     best = float(finite.max() if mode is Mode.MAX else finite.min())
     return recent and not _beats(values, best, float(values[-1]), mode, f.limits.stop_noise)

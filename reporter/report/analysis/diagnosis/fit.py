@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -45,6 +46,11 @@ class Curves:
     x: np.ndarray
     train: np.ndarray
     val: np.ndarray
+
+    @cached_property
+    def smoothed_val(self) -> np.ndarray:
+        """smoothed(val), made once: the overfitting and at-best rules and the counterfactual each read it."""
+        return smoothed(self.val)
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,12 @@ def smoothed(values: np.ndarray, width: int = SMOOTHING) -> np.ndarray:
     return out
 
 
+def smoothed_at(values: np.ndarray, index: int, width: int = SMOOTHING) -> float:
+    """smoothed(values, width)[index], without smoothing every other point."""
+    half = width // 2
+    return float(np.median(values[max(0, index - half): index + half + 1]))
+
+
 def noise(values: np.ndarray) -> float:
     """A robust standard deviation of the curve's noise, from its second differences."""
     if len(values) < 3:
@@ -138,7 +150,7 @@ def overfitting(c: Curves, limits: Thresholds) -> Overfit | None:
     """
     if len(c.val) < MIN_POINTS:
         return None
-    smooth = smoothed(c.val)
+    smooth = c.smoothed_val
     at = int(np.argmin(smooth))
     if len(c.val) - at < MIN_AFTER_MINIMUM:
         return None
@@ -146,7 +158,7 @@ def overfitting(c: Curves, limits: Thresholds) -> Overfit | None:
     scale = noise(c.val)
     lowest = float(smooth[at])
     end = _end(c.val)
-    train_change = _relative(_end(c.train), float(smoothed(c.train)[at]))
+    train_change = _relative(_end(c.train), smoothed_at(c.train, at))
     if not rising or end - lowest <= limits.overfit_noise * scale or _relative(end, lowest) < limits.overfit_rise \
             or train_change >= 0:
         return None
@@ -265,7 +277,7 @@ def at_best(c: Curves, limits: Thresholds) -> AtBest | None:
     diagnosis says it when no fit rule fired, so a healthy verdict states why."""
     if len(c.val) < MIN_POINTS:
         return None
-    smooth = smoothed(c.val)
+    smooth = c.smoothed_val
     at = int(np.argmin(smooth))
     end, lowest = _end(c.val), float(smooth[at])
     if end - lowest > limits.overfit_noise * noise(c.val) or _relative(end, lowest) > limits.overfit_rise:
