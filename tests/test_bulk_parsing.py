@@ -122,3 +122,40 @@ def test_smoothed_at_is_one_point_of_smoothed(values: list[float], width: int, d
     index = data.draw(st.integers(0, len(values) - 1))
     assert np.array_equal(smoothed_at(np.array(values), index, width), smoothed(np.array(values), width)[index],
                           equal_nan=True)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(["1", " 2", "3 ", " ", "", "\t4", '" 5"', "nan", "x"]), min_size=2, max_size=2),
+                min_size=1, max_size=8), st.sampled_from([",", ";", "\t"]), st.sampled_from(["\n", "\r\n"]))
+def test_a_table_reads_as_with_skipinitialspace(rows: list[list[str]], delimiter: str, newline: str) -> None:
+    import io
+    from typing import Callable
+
+    import pandas as pd
+
+    from reporter.report.ingest.tabular import _only_numbers, _parsed_table
+
+    text = newline.join(delimiter.join(row) for row in [["a", "b"], *rows]) + newline
+
+    def skipping_spaces() -> pd.DataFrame:  # _parsed_table as it read every table before
+        options = {"sep": delimiter, "keep_default_na": False, "na_values": [""], "skipinitialspace": True}
+        data = text.encode()
+        if _only_numbers(data):
+            try:
+                return pd.read_csv(io.BytesIO(data), dtype=float, **options)
+            except ValueError:
+                pass
+        return pd.read_csv(io.BytesIO(data), low_memory=False, **options)
+
+    def outcome(read: Callable[[], pd.DataFrame]) -> pd.DataFrame | type:
+        try:
+            return read()
+        except (ValueError, pd.errors.ParserError) as exc:
+            return type(exc)
+
+    got, expected = outcome(lambda: _parsed_table(text, delimiter)), outcome(skipping_spaces)
+    if isinstance(expected, pd.DataFrame):
+        assert isinstance(got, pd.DataFrame)
+        pd.testing.assert_frame_equal(got, expected)
+    else:
+        assert got == expected

@@ -233,15 +233,21 @@ def _parsed_table(text: str, delimiter: str) -> pd.DataFrame:
     chunks straight into floats, the values the inferred read gives them; any other table is read with its
     types inferred, which leaves a column with a spelled-out NaN/inf as text for numeric_column to read.
     """
-    options: dict[str, Any] = {"sep": delimiter, "keep_default_na": False, "na_values": [""], "skipinitialspace": True,
-                               "encoding": "utf-8"}
     data = text.encode("utf-8", "surrogatepass")
+    options: dict[str, Any] = {"sep": delimiter, "keep_default_na": False, "na_values": [""], "encoding": "utf-8",
+                               "skipinitialspace": _has_space(data)}
     if _only_numbers(data):
         try:
             return pd.read_csv(io.BytesIO(data), dtype=float, **options)
         except ValueError:
             pass  # a cell such as "1.2.3": read as below, as every table was before
     return pd.read_csv(io.BytesIO(data), low_memory=False, **options)
+
+
+def _has_space(data: bytes) -> bool:
+    """Whether the file holds a space anywhere (one memchr): without one, skipinitialspace changes nothing that
+    pandas reads, and the C parser reads a million rows in three quarters of the time without it."""
+    return b" " in data
 
 
 _NUMBER_BYTES = b"0123456789.eE+- \t\r\n,;\""
