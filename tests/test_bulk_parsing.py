@@ -159,3 +159,14 @@ def test_a_table_reads_as_with_skipinitialspace(rows: list[list[str]], delimiter
         pd.testing.assert_frame_equal(got, expected)
     else:
         assert got == expected
+
+
+@given(st.lists(st.sampled_from([0.0, 1.0, 2.0, 3.0, 4.0]), min_size=1, max_size=12), st.data())
+def test_last_at_is_the_value_a_dict_of_the_series_keeps(xs: list[float], data: st.DataObject) -> None:
+    from reporter.report.analysis.diagnosis import _last_at
+
+    wanted = sorted(set(data.draw(st.lists(st.sampled_from(sorted(set(xs))), min_size=1))))
+    last = {x: i for i, x in enumerate(xs)}
+    assert _last_at(np.array(xs), np.array(wanted)).tolist() == [last[x] for x in wanted]
+    rising = sorted(set(xs))
+    assert _last_at(np.array(rising), np.array(wanted)).tolist() == [rising.index(x) for x in wanted]

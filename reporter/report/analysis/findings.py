@@ -40,7 +40,14 @@ from reporter.report.analysis.diagnosis.pairing import loss_pair
 from reporter.report.analysis.diagnosis.stopping import fitness_keys
 from reporter.report.analysis.metrics import MIN_TREND_POINTS, STEPS_PER_SLOPE, is_loss, tokens
 from reporter.report.analysis.status import StatusResult
-from reporter.report.series import finite_part, non_finite_gaps, non_finite_tail, series, values_by_key
+from reporter.report.series import (
+    finite_part,
+    history_keys,
+    non_finite_gaps,
+    non_finite_tail,
+    series,
+    values_by_key,
+)
 
 CEILING_FAMILIES = ("umc", "umc-fork")
 
@@ -137,7 +144,7 @@ def _fork_early_stop(f: Facts) -> Iterator[Finding]:
 def _metric_chosen(run: Run, m: MetricSummary, limits: Thresholds) -> Finding:
     """Why this metric is primary; for a term of Ultralytics' fitness, also the epoch of best.pt (the fitness
     peak) beside the metric's own best, since the two differ and a user must know which checkpoint is which."""
-    terms = fitness_keys(frozenset(str(k) for k in run.history["key"].unique()))
+    terms = fitness_keys(frozenset(history_keys(run.history)))
     fitness_epoch = fitness_best(run) if m.name in terms else None
     heads = len({k[-3:] for k in terms if k.endswith(")")})
     mask = _mask_fall(run, m, limits) if fitness_epoch is not None and heads > 1 else None

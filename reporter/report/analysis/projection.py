@@ -35,7 +35,7 @@ from numpy.typing import ArrayLike
 from reporter.model import Projection, ProjectionPoint, Run, Series, Status
 from reporter.report.analysis.curves import Fit, fit_members, net_trend
 from reporter.report.analysis.diagnosis import framework
-from reporter.report.series import finite_part
+from reporter.report.series import finite_part, history_keys
 
 METHOD = "curve_ensemble"
 """The projection method's code in summary.json; the templates name it in each language (messages.projection_method)."""
@@ -159,7 +159,7 @@ def run_kind(run: Run) -> str:
     """The run's log format in curves-large's `kind` names, which picks its interval table (`Calibration.for_kind`):
     the one place a run is mapped to a kind, from the reader (`Run.family`), the framework that wrote the file
     and its columns; "" (the pooled table) for a format curves-large does not hold."""
-    keys = frozenset(str(k) for k in run.history["key"].unique())
+    keys = frozenset(history_keys(run.history))
     ultralytics = next((kind for key, kind in ULTRALYTICS_KINDS if key in keys), None)
     if ultralytics is not None:
         return ultralytics
@@ -404,7 +404,7 @@ def project(data: Series, bounds: tuple[float, float], requested: tuple[float, .
     first, final = clean.x[0], clean.x[-1]  # the history's own ends, not bucket means
     end = limit if limit is not None else final + (final - first)
     far = final + 10 * max(final - first, model.dx_)
-    best = float(max(clean.values) if higher_is_better else min(clean.values))  # the real best, not a bucket mean
+    best = float(np.max(clean.values) if higher_is_better else np.min(clean.values))  # the real best, not a bucket mean
     return Projection(
         METHOD, interval, points, _point(model, far), _backtest_error(x, y, higher_is_better, calibration, bounds),
         capped, limit, None if points else ("run_ended" if capped or (limit is not None and limit <= x[-1])
