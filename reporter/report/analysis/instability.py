@@ -143,7 +143,7 @@ def diverging(values: Sequence[float] | np.ndarray, window: int, significance: f
     return bool(rising and large and (gave_back or (low > 0 and data[-1] >= ratio * low)))
 
 
-def relative_changes(values: Sequence[float]) -> np.ndarray:
+def relative_changes(values: Sequence[float] | np.ndarray) -> np.ndarray:
     """|v[i] - v[i-1]| / v[i-1] between consecutive evaluations of a positive series."""
     data = np.asarray(values, dtype=float)
     return np.abs(np.diff(data)) / data[:-1]
@@ -156,8 +156,8 @@ def rules(f: Facts) -> Iterator[Finding]:
         data = series(f.run.history, f.loss.key)
         found = spikes(data.values, limits.spike_window, limits.spike_rtol)
         if found:
-            level = finite_part(data).values
-            moves = relative_changes(level) if len(level) > 1 and min(level) > 0 else np.array([])
+            level = finite_part(data).arrays[1]
+            moves = relative_changes(level) if len(level) > 1 and level.min() > 0 else np.array([])
             noise = float(np.median(moves)) if moves.size else None
             noisy = noise is not None and noise >= limits.spike_noise
             back = recovered(data.values, found, limits.spike_window)
