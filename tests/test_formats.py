@@ -74,6 +74,18 @@ def test_mmengine_validation_step_is_an_epoch() -> None:
     assert run.history[run.history["key"] == "loss"]["x"].max() == 40.0
 
 
+def test_mmdet2_validation_loss_is_val_loss(tmp_path: Path) -> None:
+    # MMDetection 2 logs the validation loss as `loss` in its val records; the key became a categorical in the
+    # long table (issue 16) and renaming it to val_loss raised "Cannot setitem on a Categorical with a new category"
+    log = tmp_path / "20230101_000000.log.json"
+    records = [{"mode": mode, "epoch": epoch, "iter": 5, "loss": 2.0 - 0.1 * epoch, **({"bbox_mAP": 0.1 * epoch}
+               if mode == "val" else {})} for epoch in range(1, 6) for mode in ("train", "val")]
+    log.write_text("".join(json.dumps(record) + "\n" for record in records))
+    run = load_run(str(tmp_path))
+    assert list(run.history[run.history["key"] == "val_loss"]["value"]) == pytest.approx([1.9, 1.8, 1.7, 1.6, 1.5])
+    assert run.splits["val_loss"] == "val" and run.splits["bbox_mAP"] == "val"
+
+
 def test_keras_append_sessions_are_laid_end_to_end() -> None:
     run = load_run(str(EXAMPLES / "keras-append"))
     assert run.restarts == 3

@@ -72,7 +72,7 @@ def _mmdet2(file: TextFile, records: list[dict]) -> ParsedHistory:
             frame = long_from_wide(rows, "epoch", "epoch", skip=NOT_METRICS)
             if mode == "val":
                 parsed.splits.update({key: "val" for key in frame["key"].unique()})
-                frame["key"] = frame["key"].where(~frame["key"].isin(["loss"]), "val_loss")
+                frame["key"] = frame["key"].astype(str).where(frame["key"] != "loss", "val_loss")  # a new category
             frames.append(frame)
     return finish_parsed(parsed, pd.concat(frames, ignore_index=True), file, "epoch")
 
