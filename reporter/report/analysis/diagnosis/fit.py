@@ -52,6 +52,11 @@ class Curves:
         """smoothed(val), made once: the overfitting and at-best rules and the counterfactual each read it."""
         return smoothed(self.val)
 
+    @cached_property
+    def val_noise(self) -> float:
+        """noise(val), made once: the overfitting, generalization-gap and at-best rules each read it."""
+        return noise(self.val)
+
 
 @dataclass(frozen=True)
 class Overfit:
@@ -169,7 +174,7 @@ def overfitting(c: Curves, limits: Thresholds) -> Overfit | None:
     if len(c.val) - at < MIN_AFTER_MINIMUM:
         return None
     rising, p = _rising(c.x[at:], c.val[at:], limits)
-    scale = noise(c.val)
+    scale = c.val_noise
     lowest = float(smooth[at])
     end = _end(c.val)
     train_change = _relative(_end(c.train), smoothed_at(c.train, at))
@@ -207,7 +212,7 @@ def generalization_gap(c: Curves, limits: Thresholds) -> Gap | None:
         flat = since == best or abs(_relative(_end(c.val), float(c.val[since]))) < limits.gap_train_drop
         if after >= limits.gap_patience and train_change <= -limits.gap_train_drop and flat \
                 and _falling(c.x[since:], c.train[since:], limits):
-            band = limits.overfit_noise * noise(c.val) / abs(float(c.val[best])) if c.val[best] != 0 else 0.0
+            band = limits.overfit_noise * c.val_noise / abs(float(c.val[best])) if c.val[best] != 0 else 0.0
             return Gap(float(c.x[since]), _relative(_end(c.val), float(c.val[best])), train_change, after, band,
                        float(c.x[best]))
     return None
@@ -294,7 +299,7 @@ def at_best(c: Curves, limits: Thresholds) -> AtBest | None:
     smooth = c.smoothed_val
     at = int(np.argmin(smooth))
     end, lowest = _end(c.val), float(smooth[at])
-    if end - lowest > limits.overfit_noise * noise(c.val) or _relative(end, lowest) > limits.overfit_rise:
+    if end - lowest > limits.overfit_noise * c.val_noise or _relative(end, lowest) > limits.overfit_rise:
         return None
     return AtBest(float(c.x[np.argmin(c.val)]), max(0.0, _relative(end, lowest)))
 
