@@ -32,6 +32,13 @@ class TextFile:
     text: str
     sha256: str
     size: int
+    ascii: bytes | None = None
+    """The file's bytes when they are its text in ASCII, a byte a character (most histories): a parser of bytes
+    (pandas' C parser) reads them as they are instead of the text encoded again."""
+
+    def utf8(self) -> bytes:
+        """The text's UTF-8 bytes: the file's own when it is ASCII."""
+        return self.ascii if self.ascii is not None else self.text.encode("utf-8", "surrogatepass")
 
 
 def read_bytes(path: Path, error: type[ReporterError] = InputError) -> bytes:
@@ -91,7 +98,8 @@ def read_text(path: Path, error: type[ReporterError] = InputError) -> TextFile:
     text = decode(data, path, error)
     if not text or text.isspace():  # not text.strip(): that copies a large file once more
         raise error(f"{path}: file has no text; point at a history that has entries")
-    return TextFile(path=path, text=text, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    return TextFile(path=path, text=text, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                    ascii=data if text.isascii() and len(text) == len(data) else None)  # no mark, no other code
 
 
 def checked_lines(file: TextFile, error: type[ReporterError] = InputError) -> list[str]:
@@ -113,7 +121,7 @@ def checked_lines(file: TextFile, error: type[ReporterError] = InputError) -> li
 _CHUNK = 1 << 22
 
 
-def longest_line_bound(text: str) -> int:
+def longest_line_bound(text: str | bytes) -> int:
     """At least the length of the text's longest line, without a string per line; exactly it for ASCII text
     whose lines end in a newline alone.
 
@@ -123,7 +131,8 @@ def longest_line_bound(text: str) -> int:
     """
     longest, start, offset = 0, 0, 0
     for begin in range(0, len(text), _CHUNK):
-        data = np.frombuffer(text[begin:begin + _CHUNK].encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        chunk = text[begin:begin + _CHUNK]
+        data = np.frombuffer(chunk.encode("utf-8", "surrogatepass") if isinstance(chunk, str) else chunk, dtype=np.uint8)
         breaks = np.flatnonzero(data == ord("\n")) + offset
         if len(breaks):
             longest = max(longest, int(breaks[0]) - start, int(np.diff(breaks).max(initial=1)) - 1)
@@ -138,5 +147,5 @@ def check_line_lengths(file: TextFile, error: type[ReporterError] = InputError) 
     Raises:
         InputError (or the subclass given): a line longer than MAX_LINE_CHARS, named by its number.
     """
-    if longest_line_bound(file.text) > MAX_LINE_CHARS:
+    if longest_line_bound(file.ascii if file.ascii is not None else file.text) > MAX_LINE_CHARS:
         checked_lines(file, error)

@@ -205,7 +205,7 @@ def read_table(file: TextFile, skipped: list[int] | None = None) -> pd.DataFrame
     delimiter = _delimiter(_head_lines(file.text))
     text = _without_partial_last_row(file, delimiter)
     try:
-        table = _parsed_table(text, delimiter)
+        table = _parsed_table(file.utf8() if text is file.text else text.encode("utf-8", "surrogatepass"), delimiter)
     except (pd.errors.ParserError, ValueError) as exc:
         garbled = _garbled_lines(text, delimiter)
         rows = len(file.text.splitlines()) - 1
@@ -213,7 +213,7 @@ def read_table(file: TextFile, skipped: list[int] | None = None) -> pd.DataFrame
             raise HistoryError(f"{file.path}: malformed CSV ({str(exc).splitlines()[0]})") from None
         log.warning("%s: skipped line(s) %s: more cells than the header", file.path, ", ".join(map(str, garbled)))
         table = _parsed_table("\n".join(line for n, line in enumerate(text.splitlines(), start=1)
-                                         if n not in garbled), delimiter)
+                                         if n not in garbled).encode("utf-8", "surrogatepass"), delimiter)
         skipped.extend(garbled)
     if len(table.columns) > MAX_COLUMNS:
         raise HistoryError(f"{file.path}:1: {len(table.columns):,} columns (limit {MAX_COLUMNS:,}); this is not a history")
@@ -226,14 +226,13 @@ def _head_lines(text: str) -> list[str]:
     return text[:20 * (MAX_LINE_CHARS + 2)].splitlines()[:20]
 
 
-def _parsed_table(text: str, delimiter: str) -> pd.DataFrame:
+def _parsed_table(data: bytes, delimiter: str) -> pd.DataFrame:
     """The table pandas' C parser reads from the text's UTF-8 bytes (a StringIO would hold 4 bytes a character).
 
     Empty cells become NaN ("not logged" in sparse loggers). A table of number characters only is read in
     chunks straight into floats, the values the inferred read gives them; any other table is read with its
     types inferred, which leaves a column with a spelled-out NaN/inf as text for numeric_column to read.
     """
-    data = text.encode("utf-8", "surrogatepass")
     options: dict[str, Any] = {"sep": delimiter, "keep_default_na": False, "na_values": [""], "encoding": "utf-8",
                                "skipinitialspace": _has_space(data)}
     if _only_numbers(data):
