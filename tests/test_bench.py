@@ -16,3 +16,4 @@ def test_the_quick_table_prints_every_row_with_its_verdict() -> None:
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and line.endswith(("PASS |", "MISS |"))]
     assert len(rows) == 5 and "failed" not in done.stdout, done.stdout
     assert all(" s, " in row and "MiB" in row for row in rows)
+    assert "in a warm batch worker" in done.stdout and done.stdout.rstrip().endswith("×"), done.stdout

@@ -5,7 +5,9 @@ language, and durations in the unit their size calls for."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+import os
+import shutil
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,13 +26,28 @@ RUNS = ROOT / "tests" / "fixtures" / "real-runs"
 NOW = datetime(2026, 12, 5, 12, tzinfo=timezone.utc)
 
 
-def _analysis(run_id: str) -> Analysis:
-    return analyse(load_run(RUNS / run_id), NOW)
+SILENT = NOW - timedelta(days=7)
+"""When the copies' files were last written. Their results.csv holds no wall times, so the run's last write is the
+file's mtime: the checkout's time, which came after NOW on a later day (these tests failed from then on)."""
 
 
-def _report(run_id: str, out: Path, lang: str = "en") -> str:
-    assert main(["report", str(RUNS / run_id), "--out", str(out), "--format", "md", "--lang", lang, "--now",
-                 "2026-12-05T12:00:00", "-q"]) == 0
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real runs as a copy whose files were all last written at SILENT, a week before NOW."""
+    copy = tmp_path_factory.mktemp("real-runs") / "runs"
+    shutil.copytree(RUNS, copy)
+    for path in copy.rglob("*"):
+        os.utime(path, (SILENT.timestamp(), SILENT.timestamp()))
+    return copy
+
+
+def _analysis(runs: Path, run_id: str) -> Analysis:
+    return analyse(load_run(runs / run_id), NOW)
+
+
+def _report(runs: Path, run_id: str, out: Path, lang: str = "en") -> str:
+    assert main(["report", str(runs / run_id), "--out", str(out), "--format", "md", "--lang", lang, "--now",
+                 NOW.strftime("%Y-%m-%dT%H:%M:%S"), "-q"]) == 0
     return (out / run_id / f"report.{lang}.md").read_text(encoding="utf-8")
 
 
@@ -41,18 +58,19 @@ def _rows(text: str) -> dict[str, tuple[str, str]]:
     return {c[0]: (c[1], c[2]) for c in cells}
 
 
-def test_the_key_metrics_show_the_metric_now_and_the_validation_loss_now_and_at_its_minimum(tmp_path: Path) -> None:
+def test_the_key_metrics_show_the_metric_now_and_the_validation_loss_now_and_at_its_minimum(runs: Path,
+                                                                                           tmp_path: Path) -> None:
     """lightning-mnist20k-v10: the table had no current metric value and no validation loss, only 'Current loss'."""
-    rows = _rows(_report("lightning-mnist20k-v10", tmp_path))
+    rows = _rows(_report(runs, "lightning-mnist20k-v10", tmp_path))
     assert rows["Current value"] == ("0.9979 (99.8%)", "epoch 20")
     assert rows["Current validation loss"] == ("0.0092", r"key val\_loss, epoch 20")
     assert rows["Lowest validation loss"] == ("0.0092", r"key val\_loss, lowest at epoch 20")
     assert rows["Training loss"][1].startswith(r"key train\_loss, the series the fit rules read")
 
 
-def test_the_yolo_training_loss_is_the_sum_the_fit_rules_read(tmp_path: Path) -> None:
+def test_the_yolo_training_loss_is_the_sum_the_fit_rules_read(runs: Path, tmp_path: Path) -> None:
     """yolo-suhora-train12: 'Current loss 0.9301, key train/box_loss' while the fit rules read box + cls + dfl."""
-    rows = _rows(_report("yolo-suhora-train12", tmp_path))
+    rows = _rows(_report(runs, "yolo-suhora-train12", tmp_path))
     value, note = rows["Training loss"]
     assert note == r"sum of train/box\_loss + train/cls\_loss + train/dfl\_loss, the series the fit rules read; epoch 53"
     run = load_run(RUNS / "yolo-suhora-train12")
@@ -70,9 +88,9 @@ def _loss_axes(a: Analysis, lang: str) -> Any:
 
 
 @pytest.mark.parametrize("lang, label", [("en", "lowest validation loss"), ("zh", "最低验证损失")])
-def test_the_loss_chart_marks_the_validation_minimum(lang: str, label: str) -> None:
+def test_the_loss_chart_marks_the_validation_minimum(runs: Path, lang: str, label: str) -> None:
     """QA 18: the metric chart marks its best, the loss chart marked no validation-loss minimum."""
-    a = _analysis("keras-dm2024-log1")
+    a = _analysis(runs, "keras-dm2024-log1")
     assert a.paired_losses is not None and a.paired_losses.val_best is not None
     axes = _loss_axes(a, lang)
     assert label in [t.get_text() for t in axes.get_legend().get_texts()]
@@ -80,31 +98,31 @@ def test_the_loss_chart_marks_the_validation_minimum(lang: str, label: str) -> N
     assert marker.get_offsets().tolist() == [[a.paired_losses.val_best.x, a.paired_losses.val_best.value]]
 
 
-def test_a_summed_validation_loss_is_marked_at_the_epoch_of_its_minimum() -> None:
+def test_a_summed_validation_loss_is_marked_at_the_epoch_of_its_minimum(runs: Path) -> None:
     """Ultralytics' summed validation loss is not drawn (its components are): a line at the epoch of its minimum."""
-    a = _analysis("yolo-suhora-train12")
+    a = _analysis(runs, "yolo-suhora-train12")
     line = next(x for x in _loss_axes(a, "en").lines if x.get_label() == "lowest validation loss")
     assert list(line.get_xdata()) == [48.0, 48.0]
 
 
 @pytest.mark.parametrize("run_id", ["yolo-suhora-train12", "yolo-microalgae-seg"])
-def test_a_run_its_own_early_stopping_ended_does_not_fail_the_planned_length(run_id: str) -> None:
+def test_a_run_its_own_early_stopping_ended_does_not_fail_the_planned_length(runs: Path, run_id: str) -> None:
     """'The run reached its planned length — fail' on runs their own Ultralytics EarlyStopping stopped."""
-    items = {c.code: c for c in _analysis(run_id).checklist}
+    items = {c.code: c for c in _analysis(runs, run_id).checklist}
     assert "check.reached_plan" not in items
     stopped = items["check.stopped_by_own_rule"]
-    assert stopped.status.value == "pass" and stopped.params["epoch"] == _analysis(run_id).last_epoch
+    assert stopped.status.value == "pass" and stopped.params["epoch"] == _analysis(runs, run_id).last_epoch
 
 
-def test_the_checklist_says_which_epoch_the_own_rule_stopped_at(tmp_path: Path) -> None:
-    text = _report("yolo-suhora-train12", tmp_path)
+def test_the_checklist_says_which_epoch_the_own_rule_stopped_at(runs: Path, tmp_path: Path) -> None:
+    text = _report(runs, "yolo-suhora-train12", tmp_path)
     assert "- [x] The run was stopped by its own early-stopping rule at epoch 53 — pass" in text
     assert "The run reached its planned length — fail" not in text
 
 
-def test_the_projection_method_is_named_in_the_report_language(tmp_path: Path) -> None:
+def test_the_projection_method_is_named_in_the_report_language(runs: Path, tmp_path: Path) -> None:
     """The method was an English Python constant shown as is in the zh appendix."""
-    zh = _report("lightning-mnist20k-v10", tmp_path, "zh")
+    zh = _report(runs, "lightning-mnist20k-v10", tmp_path, "zh")
     assert "ensemble of learning-curve families" not in zh and "学习曲线族集成" in zh
     summary = json.loads((tmp_path / "lightning-mnist20k-v10" / "summary.json").read_text())
     assert summary["projection"]["method"] == "curve_ensemble"
@@ -147,23 +165,23 @@ def test_a_short_time_to_finish_is_not_a_range_of_equal_hours() -> None:
 
 
 @pytest.mark.parametrize("form", ["md", "html"])
-def test_the_watch_items_come_before_the_key_metrics(tmp_path: Path, form: str) -> None:
+def test_the_watch_items_come_before_the_key_metrics(runs: Path, tmp_path: Path, form: str) -> None:
     """The report says first what matters most: keras-dm2024-log1's overfitting stood under the key-metrics table,
     the changes and the positive signals, on page 2 of the PDF."""
     out = tmp_path / "out"
-    assert main(["report", str(RUNS / "keras-dm2024-log1"), "--out", str(out), "--format", form, "--lang", "en",
-                 "--now", "2026-12-05T12:00:00", "-q"]) == 0
+    assert main(["report", str(runs / "keras-dm2024-log1"), "--out", str(out), "--format", form, "--lang", "en",
+                 "--now", NOW.strftime("%Y-%m-%dT%H:%M:%S"), "-q"]) == 0
     text = (out / "keras-dm2024-log1" / f"report.en.{form}").read_text()
     first = text.index("overfit")
     assert first < text.index("Key metrics") < text.index("Positive signals")
 
 
-def test_a_validation_loss_is_drawn_in_its_training_twins_colour_dashed() -> None:
+def test_a_validation_loss_is_drawn_in_its_training_twins_colour_dashed(runs: Path) -> None:
     """QA: train (the house teal) and val (matplotlib's default blue) were nearly the same hue; a pair now reads as
     one colour, the validation loss dashed, and each pair of Ultralytics components has its own colour."""
-    lines = {line.get_label(): line for line in _loss_axes(_analysis("keras-dm2024-log1"), "en").get_lines()}
+    lines = {line.get_label(): line for line in _loss_axes(_analysis(runs, "keras-dm2024-log1"), "en").get_lines()}
     assert lines["val_loss"].get_color() == lines["loss"].get_color()
     assert (lines["loss"].get_linestyle(), lines["val_loss"].get_linestyle()) == ("-", "--")
-    yolo = {line.get_label(): line for line in _loss_axes(_analysis("yolo-dl3-train2"), "en").get_lines()}
+    yolo = {line.get_label(): line for line in _loss_axes(_analysis(runs, "yolo-dl3-train2"), "en").get_lines()}
     colours = {key: yolo[key].get_color() for key in ("train/box_loss", "train/cls_loss", "train/dfl_loss")}
     assert len(set(colours.values())) == 3 and yolo["val/cls_loss"].get_color() == colours["train/cls_loss"]

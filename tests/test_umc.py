@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import DEMO, ROOT
 from hypothesis import given, settings
@@ -102,3 +103,13 @@ def test_any_input_parses_or_raises_history_error(lines: list[str]) -> None:
         parse_umc(text_file("\n".join(lines)))
     except HistoryError:
         pass
+
+
+def test_an_impossible_date_in_the_logging_prefix_gives_no_wall_time_not_a_traceback() -> None:
+    """strptime refused month 13 with a ValueError, which ended the report in a traceback (found by the
+    property test of a faster reader, not merged)."""
+    parsed = parse_umc(text_file("2024-13-01 10:00:00,000 - Epoch 0: Loss = 5.2, Recent losses: []\n"
+                                 "2024-06-01 10:00:00,500 - Epoch 1: Loss = 5.1, Recent losses: []\n"))
+    table = parsed.long_table()
+    assert list(table["value"]) == [5.2, 5.1]
+    assert pd.isna(table["wall_time"][0]) and table["wall_time"][1] == pytest.approx(1717236000.5)

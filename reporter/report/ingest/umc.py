@@ -118,8 +118,13 @@ class _State:
 
 
 @functools.lru_cache(maxsize=4096)
-def _seconds(stamp: str) -> float:
-    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+def _seconds(stamp: str) -> float | None:
+    """Seconds since the epoch, or None for a stamp that is no date (month 13): a garbled prefix costs that
+    line its wall time, not the whole report."""
+    try:
+        return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
 
 
 def _wall_time(line: str) -> float | None:
@@ -127,7 +132,9 @@ def _wall_time(line: str) -> float | None:
     if not line[:1].isdigit():
         return None
     match = _TIMESTAMP.match(line)
-    return _seconds(match.group(1)) + int(match.group(2)) / 1000 if match else None
+    if match is None or (seconds := _seconds(match.group(1))) is None:
+        return None
+    return seconds + int(match.group(2)) / 1000
 
 
 def parse_umc(file: TextFile) -> ParsedHistory:
