@@ -105,27 +105,13 @@ def smoothed(values: np.ndarray, width: int = SMOOTHING) -> np.ndarray:
     n = len(values)
     out = np.empty(n)
     if n >= 2 * half + 1:
-        out[half:n - half] = _median_of_five(values) if width == SMOOTHING == 5 else \
-            np.partition(np.lib.stride_tricks.sliding_window_view(values, 2 * half + 1), half, axis=1)[:, half]
+        out[half:n - half] = np.partition(np.lib.stride_tricks.sliding_window_view(values, 2 * half + 1), half,
+                                          axis=1)[:, half]
         nan_seen = np.concatenate(([0], np.cumsum(np.isnan(values))))
         out[half:n - half][nan_seen[2 * half + 1:] > nan_seen[:n - 2 * half]] = np.nan
     for i in [*range(min(half, n)), *range(max(half, n - half), n)]:
         out[i] = np.median(values[max(0, i - half): i + half + 1])
     return out
-
-
-def _median_of_five(values: np.ndarray) -> np.ndarray:
-    """The middle of each run of five values, by a sorting network of nine compare-exchanges on five shifted
-    copies: a third of the time of partitioning a (n, 5) window view. (A NaN lands anywhere; smoothed marks
-    its windows NaN afterwards.)"""
-    n = len(values)
-    lanes = [values[i:n - 4 + i].copy() for i in range(5)]
-    low = np.empty(n - 4)
-    for i, j in ((0, 1), (3, 4), (2, 4), (2, 3), (0, 3), (0, 2), (1, 4), (1, 3), (1, 2)):
-        np.minimum(lanes[i], lanes[j], out=low)
-        np.maximum(lanes[i], lanes[j], out=lanes[j])
-        lanes[i], low = low, lanes[i]
-    return lanes[2]
 
 
 def smoothed_at(values: np.ndarray, index: int, width: int = SMOOTHING) -> float:
