@@ -75,7 +75,7 @@ def test_the_line_length_bound_is_never_below_the_longest_line(text: str) -> Non
 
     longest = max(map(len, text.splitlines()), default=0)
     assert longest_line_bound(text) >= longest
-    assert longest_line_bound(text.encode("utf-8", "surrogatepass")) >= longest  # a file's own bytes (TextFile.ascii)
+    assert longest_line_bound(text.encode("utf-8", "surrogatepass")) >= longest  # the bytes read_table encodes
     if text.isascii() and "\r" not in text and not any(c in text for c in "\x0b\x0c\x1c"):
         assert longest_line_bound(text) == longest
 
@@ -171,19 +171,3 @@ def test_last_at_is_the_value_a_dict_of_the_series_keeps(xs: list[float], data: 
     assert _last_at(np.array(xs), np.array(wanted)).tolist() == [last[x] for x in wanted]
     rising = sorted(set(xs))
     assert _last_at(np.array(rising), np.array(wanted)).tolist() == [rising.index(x) for x in wanted]
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.binary(max_size=30) | st.text(max_size=30).map(str.encode)
-       | st.sampled_from(["\ufeffepoch,loss\n0,1\n", "epoch,loss\n0,1\n"]).flatmap(
-           lambda text: st.sampled_from([text.encode("utf-8"), text.encode("utf-16"), text.encode("gb18030")])))
-def test_a_files_utf8_bytes_are_its_texts(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
-    from reporter.report.ingest.files import read_text
-
-    path = tmp_path_factory.mktemp("files") / "history.csv"
-    path.write_bytes(data)
-    try:
-        file = read_text(path)
-    except ReporterError:
-        return
-    assert file.utf8() == file.text.encode("utf-8", "surrogatepass")

@@ -32,13 +32,6 @@ class TextFile:
     text: str
     sha256: str
     size: int
-    ascii: bytes | None = None
-    """The file's bytes when they are its text in ASCII, a byte a character (most histories): a parser of bytes
-    (pandas' C parser) reads them as they are instead of the text encoded again."""
-
-    def utf8(self) -> bytes:
-        """The text's UTF-8 bytes: the file's own when it is ASCII."""
-        return self.ascii if self.ascii is not None else self.text.encode("utf-8", "surrogatepass")
 
 
 def read_bytes(path: Path, error: type[ReporterError] = InputError) -> bytes:
@@ -98,8 +91,7 @@ def read_text(path: Path, error: type[ReporterError] = InputError) -> TextFile:
     text = decode(data, path, error)
     if not text or text.isspace():  # not text.strip(): that copies a large file once more
         raise error(f"{path}: file has no text; point at a history that has entries")
-    return TextFile(path=path, text=text, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
-                    ascii=data if text.isascii() and len(text) == len(data) else None)  # no mark, no other code
+    return TextFile(path=path, text=text, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
 
 def checked_lines(file: TextFile, error: type[ReporterError] = InputError) -> list[str]:
@@ -141,11 +133,12 @@ def longest_line_bound(text: str | bytes) -> int:
     return max(longest, offset - start)
 
 
-def check_line_lengths(file: TextFile, error: type[ReporterError] = InputError) -> None:
+def check_line_lengths(file: TextFile, error: type[ReporterError] = InputError, encoded: bytes | None = None) -> None:
     """Refuse a line too long to be a log line, as checked_lines does, for readers that never need the lines.
+    `encoded`: the text's UTF-8 bytes, when the reader made them anyway (read from them, not encoded again).
 
     Raises:
         InputError (or the subclass given): a line longer than MAX_LINE_CHARS, named by its number.
     """
-    if longest_line_bound(file.ascii if file.ascii is not None else file.text) > MAX_LINE_CHARS:
+    if longest_line_bound(file.text if encoded is None else encoded) > MAX_LINE_CHARS:
         checked_lines(file, error)

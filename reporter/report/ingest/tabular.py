@@ -201,11 +201,12 @@ def read_table(file: TextFile, skipped: list[int] | None = None) -> pd.DataFrame
     Raises:
         HistoryError: malformed CSV (naming the line), or too many columns.
     """
-    check_line_lengths(file, HistoryError)
+    encoded = file.text.encode("utf-8", "surrogatepass")  # once: pandas' C parser reads bytes
+    check_line_lengths(file, HistoryError, encoded)
     delimiter = _delimiter(_head_lines(file.text))
     text = _without_partial_last_row(file, delimiter)
     try:
-        table = _parsed_table(file.utf8() if text is file.text else text.encode("utf-8", "surrogatepass"), delimiter)
+        table = _parsed_table(encoded if text is file.text else text.encode("utf-8", "surrogatepass"), delimiter)
     except (pd.errors.ParserError, ValueError) as exc:
         garbled = _garbled_lines(text, delimiter)
         rows = len(file.text.splitlines()) - 1
