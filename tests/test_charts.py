@@ -67,3 +67,24 @@ def test_charts_drawn_once_give_each_language_the_files_of_a_figure_drawn_for_it
             fresh.texts(labels["en"])
         assert (chart.svg(), chart.png()) == (fresh.svg(), fresh.png()), chart.name
         assert zh != fresh.svg()
+
+
+def test_a_labs_matplotlibrc_does_not_change_the_figures() -> None:
+    """matplotlib reads the user's matplotlibrc at import: a lab's `savefig.bbox: tight` or thick lines must not
+    reshape a report's figures, which are the same on every machine (and byte-identical between runs)."""
+    import matplotlib
+
+    analysis = reporter.analyse(EXAMPLES / "iemocap-da", now=datetime(2025, 3, 15, tzinfo=timezone.utc))
+    labels = chart_labels("en", None, analysis.projection.interval)
+
+    def drawn() -> list[tuple[bytes, bytes]]:
+        made = charts(analysis)
+        for chart in made:
+            chart.label(labels)
+        return [(chart.png(), chart.svg()) for chart in made]
+
+    house = drawn()
+    lab = {"savefig.bbox": "tight", "figure.autolayout": True, "lines.linewidth": 4.0, "font.size": 14.0,
+           "axes.grid": True, "svg.fonttype": "path", "savefig.dpi": 300.0, "savefig.facecolor": "black"}
+    with matplotlib.rc_context(lab):
+        assert drawn() == house

@@ -7,13 +7,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Mapping
 
-import matplotlib
-
 from reporter.lab.compare.analysis import Band, Comparison
-from reporter.report.render.charts import STYLE, Chart, styled_figure
+from reporter.report.render.charts import Chart, house_style, styled_figure
 from reporter.report.render.environment import environment, format_date, render_template
-
-matplotlib.use("Agg")
 
 PALETTE = ("#1f5fa8", "#d9822b", "#2a9d8f", "#8e6cbf", "#c0392b", "#7a7a7a", "#b8860b", "#2f4f4f")
 
@@ -30,7 +26,7 @@ def band_chart(name: str, bands: Mapping[str, Band | None], y_label: str, labels
     drawn = {group: b for group, b in bands.items() if b is not None}
     if not drawn:
         return None
-    with matplotlib.rc_context(STYLE):
+    with house_style():
         figure = styled_figure()
         axes = figure.add_subplot()
         for index, (group, b) in enumerate(drawn.items()):
