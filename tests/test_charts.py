@@ -88,3 +88,19 @@ def test_a_labs_matplotlibrc_does_not_change_the_figures() -> None:
            "axes.grid": True, "svg.fonttype": "path", "savefig.dpi": 300.0, "savefig.facecolor": "black"}
     with matplotlib.rc_context(lab):
         assert drawn() == house
+
+
+@settings(max_examples=150, deadline=None)
+@given(unruly, st.integers(2, 150))
+def test_decimated_keeps_each_buckets_first_lowest_and_highest_point(ys: list[float], buckets: int) -> None:
+    """The vectorised buckets against their definition: np.array_split's buckets, each one's first minimum and
+    maximum of the drawable values (np.nanargmin/argmax), both ends, in x order."""
+    xs = [float(i) for i in range(len(ys))]
+    if len(ys) <= 2 * buckets:
+        return
+    y = np.array(drawable(ys))
+    keep = {0, len(ys) - 1}
+    for chunk in np.array_split(np.arange(len(ys)), buckets):
+        if np.isfinite(y[chunk]).any():
+            keep |= {int(chunk[np.nanargmin(y[chunk])]), int(chunk[np.nanargmax(y[chunk])])}
+    assert decimated(xs, ys, buckets)[0] == [float(i) for i in sorted(keep)]

@@ -119,12 +119,16 @@ def decimated(xs: np.ndarray | Sequence[float], ys: np.ndarray | Sequence[float]
     x, y = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
     with np.errstate(invalid="ignore"):
         y = np.where(np.isfinite(y) & (np.abs(y) < DRAWABLE), y, math.nan)  # drawable(), vectorised
-    keep: set[int] = set()
-    for chunk in np.array_split(np.arange(len(x)), buckets):
-        values = y[chunk]
-        if np.isfinite(values).any():
-            keep.update((int(chunk[np.nanargmin(values)]), int(chunk[np.nanargmax(values)])))
-    order = sorted(keep | {0, len(x) - 1})
+    sizes = np.full(buckets, len(y) // buckets)
+    sizes[:len(y) % buckets] += 1  # the buckets of np.array_split
+    starts, bucket = np.cumsum(sizes) - sizes, np.repeat(np.arange(buckets), sizes)
+    keep = [np.array([0, len(y) - 1])]
+    for extreme, missing in ((np.minimum, math.inf), (np.maximum, -math.inf)):
+        filled = np.where(np.isnan(y), missing, y)
+        best = extreme.reduceat(filled, starts)
+        hits = np.flatnonzero((filled == best[bucket]) & np.isfinite(best)[bucket])  # a bucket of NaN has none
+        keep.append(hits[np.unique(bucket[hits], return_index=True)[1]])  # its first, as np.nanargmin picks
+    order = np.unique(np.concatenate(keep))
     return x[order].tolist(), y[order].tolist()
 
 
