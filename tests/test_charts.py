@@ -104,3 +104,15 @@ def test_decimated_keeps_each_buckets_first_lowest_and_highest_point(ys: list[fl
         if np.isfinite(y[chunk]).any():
             keep |= {int(chunk[np.nanargmin(y[chunk])]), int(chunk[np.nanargmax(y[chunk])])}
     assert decimated(xs, ys, buckets)[0] == [float(i) for i in sorted(keep)]
+
+
+def test_a_charts_svg_is_the_same_whether_or_not_its_png_was_made_first() -> None:
+    """An HTML-only report and an HTML+Markdown one embed the same figures (the layout once differed with the
+    renderer of whichever format was saved first)."""
+    analysis = reporter.analyse(EXAMPLES / "iemocap-da", now=datetime(2025, 3, 15, tzinfo=timezone.utc))
+    labels = chart_labels("zh", None, analysis.projection.interval)
+    for alone, after_png in zip(charts(analysis), charts(analysis)):
+        alone.label(labels)
+        after_png.label(labels)
+        after_png.png()
+        assert alone.svg() == after_png.svg(), alone.name
