@@ -26,7 +26,6 @@ from reporter.report.ingest.reader import text_reader
 if TYPE_CHECKING:
     import pandas as pd
 
-_PREFIX = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} - ")
 _NUMBER = r"([-+]?(?:\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+)|nan|NaN|inf|-inf|Infinity|-Infinity)"
 _PARAMS_OPEN = re.compile(r"^=+ Params =+$")
 _PARAMS_CLOSE = re.compile(r"^=+ End Params =+$")
@@ -127,14 +126,11 @@ def _seconds(stamp: str) -> float | None:
         return None
 
 
-def _wall_time(line: str) -> float | None:
+def _wall_time(prefix: re.Match[str] | None) -> float | None:
     """Seconds since the epoch from the logging prefix (cached per second: timestamps repeat)."""
-    if not line[:1].isdigit():
+    if prefix is None or (seconds := _seconds(prefix.group(1))) is None:
         return None
-    match = _TIMESTAMP.match(line)
-    if match is None or (seconds := _seconds(match.group(1))) is None:
-        return None
-    return seconds + int(match.group(2)) / 1000
+    return seconds + int(prefix.group(2)) / 1000
 
 
 def parse_umc(file: TextFile) -> ParsedHistory:
@@ -148,10 +144,11 @@ def parse_umc(file: TextFile) -> ParsedHistory:
     for number, raw_line in enumerate(checked_lines(file, HistoryError), start=1):
         if raw_line.startswith("#"):
             continue
-        line = _PREFIX.sub("", raw_line, count=1).rstrip()
+        prefix = _TIMESTAMP.match(raw_line)  # once, for the line after it and its time
+        line = (raw_line[prefix.end():] if prefix else raw_line).rstrip()
         if line.startswith(_IGNORED):
             continue
-        wall = _wall_time(raw_line)
+        wall = _wall_time(prefix)
         _parse_line(parsed, state, file, number, line, wall)
     if state.fork:
         parsed.format = "umc-fork"
