@@ -116,3 +116,29 @@ def test_a_charts_svg_is_the_same_whether_or_not_its_png_was_made_first() -> Non
         after_png.label(labels)
         after_png.png()
         assert alone.svg() == after_png.svg(), alone.name
+
+
+@pytest.mark.parametrize("counts", [(95, 100, 105, 110), (2, 3, 4, 5)])
+def test_a_balanced_datasets_class_counts_read_as_plain_numbers_from_a_common_base(tmp_path: Path,
+                                                                                   counts: tuple[int, ...]) -> None:
+    """Counts within one decade (a balanced dataset: 95 to 110 per class) gave the log axis only minor ticks, which
+    matplotlib labelled in math text that the house style prints literally ("$\\mathdefault{1.1\\times10^{2}}$"),
+    and an axis from 94 that drew 95 as a stub beside 110. Bars on the log axis start below one sample, and the
+    title explains the red bars only when there are some."""
+    import shutil
+
+    run = tmp_path / "balanced"
+    shutil.copytree(EXAMPLES / "iemocap-da", run)
+    labels = [label for label, count in zip("abcd", counts) for _ in range(count)]
+    rows = [(n, "words here", label) for n, label in enumerate(labels)]
+    (run / "data" / "train_dev.tsv").write_text("index\ttext\tDA\n" + "".join(f"{n}\t{t}\t{d}\n" for n, t, d in rows))
+    analysis = reporter.analyse(run, now=datetime(2025, 3, 15, tzinfo=timezone.utc))
+    chart = next(c for c in charts(analysis) if c.name == "classes")
+    labels = chart_labels("en", None, analysis.projection.interval)
+    chart.label(labels)
+    svg = chart.svg().decode()
+    axes = chart.figure.axes[0]
+    shown = [t.get_text() for t in axes.yaxis.get_majorticklabels() + axes.yaxis.get_minorticklabels()]
+    assert "mathdefault" not in svg and not any("$" in text for text in shown)
+    assert axes.get_ylim()[0] < 1
+    assert axes.get_title() == labels["classes"] != labels["classes_artefacts"]  # no red bar to explain

@@ -260,7 +260,7 @@ def _mark_validation_minimum(axes: Axes, a: Analysis) -> list[tuple[Artist, str,
 
 
 def class_chart(a: Analysis) -> Chart | None:
-    from matplotlib.ticker import FuncFormatter
+    from matplotlib.ticker import FuncFormatter, LogFormatter
 
     d = a.dataset
     if d is None:
@@ -274,8 +274,15 @@ def class_chart(a: Analysis) -> Chart | None:
         axes.bar(range(len(names)), counts, color=colours)
         axes.set_xticks(range(len(names)), names, rotation=45 if len(names) > 8 else 0, ha="right")
         axes.set_yscale("log")
+        # The axis always reaches down to one sample, so every bar grows from the same base: a balanced dataset's
+        # axis began at its smallest count, drawn as a stub beside the largest.
+        axes.update_datalim([(0, 1)])
+        axes.autoscale_view()
         axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        return Chart("classes", figure, _texts(axes, ylabel="count", title="classes", legend=False))
+        # Within a decade matplotlib labels minor ticks, in math text that the house style prints literally.
+        axes.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+        title = "classes_artefacts" if any(c.artefact for c in d.classes) else "classes"  # a red bar to explain
+        return Chart("classes", figure, _texts(axes, ylabel="count", title=title, legend=False))
 
 
 def confusion_chart(a: Analysis) -> Chart | None:
