@@ -91,3 +91,22 @@ def test_values_near_the_float_limit_add_no_numpy_warnings_to_the_cron_mail(case
         warnings.simplefilter("error", RuntimeWarning)
         assert main(["report", str(tmp_path / case), "--out", str(tmp_path / "out"), "--format", "md", "--lang", "en",
                      "--now", NOW, "--jobs", "1", "-q"]) == 0
+
+
+@pytest.mark.parametrize("header", ["epoch,loss,val_loss", "Wall time,Step,Value"])
+def test_a_csv_whose_lines_end_in_a_lone_carriage_return_reads_like_one_ending_in_newlines(
+        tmp_path: Path, header: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Old Mac exports end lines in \\r alone. Recognising the CSV's flavour read its header with csv.reader,
+    which raised on the \\r: "internal error", exit 1. pandas reads such lines, so the report must too."""
+    rows = [header] + [f"{1.7e9 + 60 * n if 'Wall' in header else n},{n if 'Wall' in header else 1 / (n + 1)},"
+                       f"{1 / (n + 2):.4f}" for n in range(12)]
+    reports = {}
+    for name, end in (("newline", "\n"), ("return", "\r")):
+        run = tmp_path / name
+        run.mkdir()
+        (run / "metrics.csv").write_bytes((end.join(rows) + end).encode())
+        assert main(["report", str(run), "--out", str(tmp_path / "out"), "--format", "md", "--lang", "en", "-q",
+                     "--now", "2026-12-01T12:00:00"]) == 0, capsys.readouterr().err
+        text = (tmp_path / "out" / name / "report.en.md").read_text().replace("return", "newline")
+        reports[name] = [line for line in text.splitlines() if "| metrics.csv |" not in line]  # the checksums
+    assert reports["return"] == reports["newline"]

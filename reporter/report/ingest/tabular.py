@@ -47,6 +47,7 @@ FITNESS_KEYS = ("metrics/mAP50-95(B)", "metrics/mAP50-95(M)", "metrics/mAP50-95(
 """Ultralytics keeps its best model by fitness = 0.1 mAP50 + 0.9 mAP50-95: mAP50-95 is its primary metric."""
 _WANDB_COLUMN = re.compile(r"^(?P<run>.+?) - (?P<key>.+?)(?P<bound>__MIN|__MAX)?$")
 _TB_EXPORT = re.compile(r"run-(?P<run>.*)-tag-(?P<tag>.+)\.csv$")
+_LINE_END = re.compile(r"\r\n?|\n")
 
 
 _SPLIT_PARTS = {"val": "val", "valid": "val", "validation": "val", "eval": "val", "test": "test", "train": "train"}
@@ -463,14 +464,15 @@ def parse_json(file: TextFile) -> ParsedHistory:
 
 
 def looks_tabular(text: str) -> bool:
-    first = text[:MAX_LINE_CHARS + 2].lstrip("\ufeff").split("\n", 1)[0].lower()  # a slice: no copy of the file
+    first = _LINE_END.split(text[:MAX_LINE_CHARS + 2].lstrip("\ufeff"), maxsplit=1)[0].lower()  # a slice: no copy
     return bool(re.search(r"(^|[,\t;\"])\s*(epoch|step|global_step|_step|iter|iteration|wall time|seed)\s*($|[,\t;\"])",
                           first))
 
 
 def header_cells(text: str) -> list[str]:
-    """The first line's cells as read_table names the columns, read without parsing the file."""
-    lines = [line.rstrip("\r") for line in text[:20 * (MAX_LINE_CHARS + 2)].split("\n", 20)[:20]]
+    """The first line's cells as read_table names the columns, read without parsing the file. Lines end where
+    pandas' C parser ends them: at \n, \r\n or a lone \r (an old Mac export; csv.reader raises on a \r inside)."""
+    lines = _LINE_END.split(text[:20 * (MAX_LINE_CHARS + 2)], maxsplit=20)[:20]
     cells = next(csv.reader(lines[:1], delimiter=_delimiter(lines), skipinitialspace=True), [])
     return [cell.strip() for cell in cells]
 
