@@ -138,3 +138,21 @@ def test_the_band_widens_smoothly_with_the_horizon() -> None:
     steps = np.diff(highs)
     assert steps.min() >= 0  # never narrower further ahead for a rising curve
     assert steps.max() < 0.02  # no jump between adjacent epochs
+
+
+def test_a_negative_loss_is_forecast_on_from_its_values_not_from_zero() -> None:
+    """A loss that is a negative log-likelihood or an ELBO falls below zero; its forecast jumped from -290 to the
+    loss's natural floor of 0, a band drawn far above every value the run logged."""
+    values = [-10.0 * i - 5 for i in range(30)]
+    result = project(Series("val_loss", tuple(map(float, range(30))), tuple(values)), (0.0, math.inf), (34.0, 49.0),
+                     49.0, 0.8, False, higher_is_better=False)
+    for point in result.points:
+        assert point.median <= values[-1] and point.high < 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.floats(-1e3, -1e-3), min_size=8, max_size=30), st.booleans())
+def test_a_bound_the_history_already_broke_constrains_nothing(values: list[float], higher_is_better: bool) -> None:
+    data = Series("loss", tuple(map(float, range(len(values)))), tuple(values))
+    args = ((float(len(values) + 5),), float(len(values) + 10), 0.8, False, higher_is_better)
+    assert project(data, (0.0, math.inf), *args) == project(data, (-math.inf, math.inf), *args)

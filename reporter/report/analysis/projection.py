@@ -280,7 +280,7 @@ class CurveEnsemble:
         self.span_ = float(np.ptp(y_arr)) or max(abs(float(y_arr[-1])) * 0.01, 1e-9)
         u, z = self._u(x_arr), self._z(y_arr)
         self.u_last_ = float(u[-1])
-        low, high = sorted(float(b) for b in self._z(np.asarray(self.bounds, dtype=float)))
+        low, high = sorted(float(b) for b in self._z(np.asarray(self._observed_bounds(y_arr), dtype=float)))
         self.z_bounds_ = (low, high)
         self.level_ = float(z[-1])
         tail = z[-max(3, len(z) // 3):]
@@ -288,6 +288,12 @@ class CurveEnsemble:
         self.members_, self.weights_ = self._members(u, z)
         self.calibration_ = (self.calibration or fallback_calibration()).for_length(len(u))
         return self
+
+    def _observed_bounds(self, y: np.ndarray) -> tuple[float, float]:
+        """The bounds, less any side the history already crossed: a loss that is a negative log-likelihood falls
+        below the 0 of `natural_range`, and clipping its forecast there drew a jump from -290 to 0."""
+        low, high = self.bounds
+        return (low if y.min() >= low else -math.inf, high if y.max() <= high else math.inf)
 
     def _u(self, x: np.ndarray) -> np.ndarray:
         return 1.0 + (np.asarray(x, dtype=float) - self.x0_) / self.dx_
