@@ -195,3 +195,22 @@ def test_a_killed_language_process_gives_one_line_and_writes_nothing(tmp_path: P
     code, err = run_cli(["report", "examples/iemocap-da", "--out", str(tmp_path / "out"), "--jobs", "2"], capsys)
     assert code == 2 and "'en' report ended without a result" in err and "--jobs 1" in err
     assert not (tmp_path / "out").exists()
+
+
+@needs_poppler
+def test_a_long_metric_key_wraps_inside_the_pdf_page(tmp_path: Path) -> None:
+    """Keys of 80 characters, unbroken by spaces, ran the key-metrics table and the findings past the right margin
+    and off the A4 page, cut off mid-word for a reader of the PDF."""
+    import re
+
+    key = "training_cross_entropy_loss_with_label_smoothing_and_auxiliary_distillation_term"
+    rows = "".join(f"{e},{1 / (e + 1)},{1.1 / (e + 1)},{0.5 + e / 100}\n" for e in range(30))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "metrics.csv").write_text(f"epoch,{key},val_{key},val_accuracy\n" + rows)
+    assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "out"), "--lang", "en", "--format", "pdf",
+                 "--now", "2026-12-01T12:00:00", "-q"]) == 0
+    boxes = subprocess.run(["pdftotext", "-bbox", str(tmp_path / "out" / "run" / "report.en.pdf"), "-"],
+                           capture_output=True, text=True, check=True).stdout
+    page_width = float(re.search(r'<page width="([\d.]+)"', boxes).group(1))
+    right_margin = 16 / 25.4 * 72  # the stylesheet's @page margin, 16 mm
+    assert max(float(x) for x in re.findall(r'xMax="([\d.]+)"', boxes)) <= page_width - right_margin + 0.5
