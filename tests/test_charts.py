@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import reporter
 from reporter.report.render import chart_labels
-from reporter.report.render.charts import charts, decimated, drawable, house_style
+from reporter.report.render.charts import charts, decimated, drawable, fitted, house_style
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -142,3 +142,27 @@ def test_a_balanced_datasets_class_counts_read_as_plain_numbers_from_a_common_ba
     assert "mathdefault" not in svg and not any("$" in text for text in shown)
     assert axes.get_ylim()[0] < 1
     assert axes.get_title() == labels["classes"] != labels["classes_artefacts"]  # no red bar to explain
+
+
+def test_a_long_metric_name_is_shown_whole_inside_the_figure(tmp_path: Path) -> None:
+    """An 82-character metric key as the y label ran past the figure's top and bottom edges: the reader saw its
+    middle only. It is broken over lines at its underscores, all of it inside the figure."""
+    key = "validation_top1_accuracy_on_the_held_out_imagenet_subset_with_ten_crop_augmentation"
+    (tmp_path / "metrics.csv").write_text(f"epoch,train_loss,{key}\n"
+                                          + "".join(f"{e},{1 / (e + 1)},{0.5 + e / 100}\n" for e in range(30)))
+    analysis = reporter.analyse(tmp_path, now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    chart = next(c for c in charts(analysis) if c.name == "metric")
+    chart.label(chart_labels("en", None, analysis.projection.interval))
+    chart.png()
+    label = chart.figure.axes[0].yaxis.label
+    box = label.get_window_extent()
+    assert "".join(label.get_text().split()) == key
+    assert box.y0 >= 0 and box.y1 <= chart.figure.bbox.height and box.x0 >= 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(st.sampled_from("ab_/.- 验证"), max_size=120), st.integers(4, 40))
+def test_fitted_lines_keep_every_character_and_stay_within_the_width(text: str, width: int) -> None:
+    lines = fitted(text, width).split("\n")
+    assert "".join(lines) == text
+    assert all(sum(2 if c == "验" or c == "证" else 1 for c in line) <= width for line in lines)

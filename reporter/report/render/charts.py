@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 import math
+import re
+import unicodedata
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
@@ -39,6 +41,9 @@ DRAWABLE = 1e100
 """Values of larger magnitude are left out of figures, as NaN and inf are: near the float limit (1.7e308)
 matplotlib's axis transforms overflow and raise. The findings still report such values (metric.diverged)."""
 PNG_DPI = 110
+LABEL_WIDTH = 30
+"""The y label's longest line, in Latin characters (a CJK character counts two): 9 pt type this long fits the
+metric figure's height, and an 82-character key drawn on one line ran off the figure at both ends."""
 MARKER_LIMIT = 80
 """Beyond this many points, markers hide the line rather than show the evaluations."""
 COLOURS = {"metric": "#1f5fa8", "band": "#9ec3ea", "best": "#d9822b", "reference": "#7a7a7a",
@@ -154,6 +159,25 @@ def _marker(count: int, marker: str) -> str | None:
     return marker if count <= MARKER_LIMIT else None
 
 
+def _text_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def fitted(text: str, width: int = LABEL_WIDTH) -> str:
+    """The text over lines of at most `width` (see LABEL_WIDTH), broken after an underscore, slash, dot, hyphen
+    or space where it can be, so a long metric key is read whole instead of cut off at the figure's edges."""
+    lines: list[str] = []
+    for piece in re.split(r"(?<=[_/.\s-])", text):
+        while piece:
+            if lines and _text_width(lines[-1] + piece) <= width:
+                lines[-1], piece = lines[-1] + piece, ""
+                continue
+            cut = next((n for n in range(len(piece), 0, -1) if _text_width(piece[:n]) <= width), 1)
+            lines.append(piece[:cut])
+            piece = piece[cut:]
+    return "\n".join(lines)
+
+
 def styled_figure(width: float = 6.4, height: float = 3.0) -> Figure:
     """A blank figure in the house style, so every chart (the comparison's too) looks alike."""
     from matplotlib.figure import Figure
@@ -216,7 +240,7 @@ def metric_chart(a: Analysis) -> Chart | None:
                           f": {compare.params['method']} ({compare.params['reference_split']})"))
         if a.last_epoch is not None:
             axes.axvline(a.last_epoch, color="#bbbbbb", lw=0.8)
-        axes.set_ylabel(m.name)
+        axes.set_ylabel(fitted(m.name))
         return Chart("metric", figure, _texts(axes, named, xlabel=a.x_unit))
 
 
