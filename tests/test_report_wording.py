@@ -93,3 +93,16 @@ def test_updating_the_catalogs_twice_changes_nothing(tmp_path: Path) -> None:
     catalog.creation_date = datetime(2030, 1, 1, tzinfo=timezone.utc)  # what catalog.update sets: the extract's time
     tool._write_if_changed(path, catalog, created)
     assert path.read_bytes() == source.read_bytes()
+
+
+def test_a_whole_constant_reads_without_decimals(tmp_path: Path) -> None:
+    """A logged parameter count read "'n_parameters' is 1,234,567.0000 in all 30 epochs": four decimals that no
+    count has. Whole constants read as whole numbers; a learning rate keeps its digits."""
+    rows = "".join(f"{e},{1 / (e + 1)},{0.5 + e / 100},1234567,0.0005\n" for e in range(30))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "metrics.csv").write_text("epoch,train_loss,val_acc,n_parameters,lr\n" + rows)
+    assert main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "out"), "--format", "md",
+                 "--now", "2026-12-01T12:00:00", "-q"]) == 0
+    en = (tmp_path / "out" / "run" / "report.en.md").read_text()
+    assert "'n\\_parameters' is 1,234,567 in all 30 epochs" in en and "'lr' is 0.0005 in all" in en
+    assert "都是 1,234,567：" in (tmp_path / "out" / "run" / "report.zh.md").read_text()
