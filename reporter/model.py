@@ -476,7 +476,8 @@ class Curves:
 
     metric: Curve | None  # the primary metric as logged
     loss: Curve | None  # the training loss the analysis judged (LossSummary.key)
-    losses: tuple[Curve, ...] = ()  # the main phase's loss curves, in history order, as many as the loss chart draws
+    losses: tuple[Curve, ...] = ()  # the main phase's loss curves the loss chart draws, in history order
+    losses_not_drawn: tuple[str, ...] = ()  # the main phase's other losses, beyond what one chart can show
     wall_seconds: float | None = None  # first to last logged wall-clock time; None with fewer than two
 
 

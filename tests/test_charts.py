@@ -166,3 +166,27 @@ def test_fitted_lines_keep_every_character_and_stay_within_the_width(text: str, 
     lines = fitted(text, width).split("\n")
     assert "".join(lines) == text
     assert all(sum(2 if c == "验" or c == "证" else 1 for c in line) <= width for line in lines)
+
+
+def test_the_loss_chart_draws_the_losses_the_diagnosis_reads_and_names_those_it_leaves_out(tmp_path: Path) -> None:
+    """Twelve loss components beside train_loss/val_loss: the chart once drew the first six keys alphabetically,
+    without the validation loss, and said nothing of the other eight."""
+    from reporter.cli import main
+
+    run = tmp_path / "components"
+    run.mkdir()
+    header = "epoch," + ",".join(f"train/loss_{i}" for i in range(12)) + ",train_loss,val_loss"
+    rows = [f"{n}," + ",".join(f"{(1 + i) * 0.9 ** n:.4f}" for i in range(12)) + f",{0.9 ** n:.4f},{0.5 + (n - 10) ** 2 / 1000:.4f}"
+            for n in range(30)]
+    (run / "metrics.csv").write_text("\n".join([header, *rows]) + "\n")
+    analysis = reporter.analyse(run, now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    drawn = [c.key for c in analysis.curves.losses]
+    assert {"train_loss", "val_loss"} <= set(drawn) and len(drawn) == 6
+    assert sorted(drawn + list(analysis.curves.losses_not_drawn)) == sorted(header.split(",")[1:])
+    assert main(["report", str(run), "--out", str(tmp_path / "out"), "--format", "md,html", "--lang", "zh,en", "-q",
+                 "--now", "2026-12-01T12:00:00"]) == 0
+    for lang in ("zh", "en"):
+        for form in ("md", "html"):
+            text = (tmp_path / "out" / "components" / f"report.{lang}.{form}").read_text().replace("\\_", "_")
+            caption = next(line for line in text.splitlines() if ("未绘制" if lang == "zh" else "Not drawn") in line)
+            assert all(key in caption for key in analysis.curves.losses_not_drawn), (lang, form, caption)

@@ -113,6 +113,7 @@ class ReportContext:
     x_unit: str = "epoch"  # "step" when x counts optimiser steps: labels and sentences say steps
     rules: Mapping[str, Any] = field(default_factory=frozen_mapping)  # fixed numbers the text states (see stated_rules), never typed twice
     pairs: tuple[TrainValPair, ...] = ()  # the train/validation pairs the diagnosis read
+    losses_not_drawn: tuple[str, ...] = ()  # losses the loss chart leaves out, which its caption names
 
 
 def _seed_metrics(a: Analysis) -> tuple[KeyMetric, ...]:
@@ -247,6 +248,7 @@ def present(a: Analysis, since: Changes | None = None, calibration: Calibration 
         clustering_reference=_clustering_reference(a), changes=since, x_unit=a.x_unit,
         rules=frozen_mapping({**stated_rules(calibration), "fitness_classify": _classification_fitness(a)}),
         pairs=a.pairs,
+        losses_not_drawn=a.curves.losses_not_drawn,
     )
 
 

@@ -28,6 +28,7 @@ from reporter.model import (
     RunInfo,
     SeedSummary,
     Series,
+    TrainValPair,
     Trend,
     TrendResult,
     frozen_mapping,
@@ -173,7 +174,7 @@ def _analysis(run: Run, now: datetime, references: tuple[ReferenceRow, ...], lim
         projection, found = gated, findings(replace(facts, projection=gated))
     pairs = run_pairs(run)
     return Analysis(
-        run=run_info(run), curves=curves(run, data if key else None, loss_data), status=status.status,
+        run=run_info(run), curves=curves(run, data if key else None, loss_data, pairs), status=status.status,
         last_epoch=status.last_epoch, metric=metric, loss=loss,
         x_unit=unit,
         projection=projection, dataset=dataset,
@@ -238,11 +239,19 @@ def curve(data: Series) -> Curve:
     return Curve(data.key, *data.arrays)
 
 
-def curves(run: Run, metric: Series | None, loss: Series | None) -> Curves:
-    """The series the charts and comparisons need, so they never cut the history again."""
+def curves(run: Run, metric: Series | None, loss: Series | None, pairs: tuple[TrainValPair, ...]) -> Curves:
+    """The series the charts and comparisons need, so they never cut the history again.
+
+    The loss chart draws at most LOSS_CURVES losses: first those the diagnosis reads (the train/validation pairs,
+    the judged training loss), then the others in history order; the ones left out are named (a run logging
+    twelve loss components once drew the first six alphabetically, without its validation loss, and said nothing).
+    """
     main = main_phase(run.history)
-    loss_keys = [str(k) for k in history_keys(main) if "loss" in str(k).lower()][:LOSS_CURVES]
+    keys = [str(k) for k in history_keys(main) if "loss" in str(k).lower()]
+    read = {key for pair in pairs for key in (*pair.train, *pair.val)} | ({loss.key} if loss else set())
+    kept = set(sorted(keys, key=lambda key: key not in read)[:LOSS_CURVES])  # a stable sort: history order within
     wall = run.history["wall_time"].dropna()
     return Curves(metric=curve(metric) if metric else None, loss=curve(loss) if loss else None,
-                  losses=tuple(curve(series(main, k)) for k in loss_keys),
+                  losses=tuple(curve(series(main, k)) for k in keys if k in kept),
+                  losses_not_drawn=tuple(k for k in keys if k not in kept),
                   wall_seconds=float(wall.max()) - float(wall.min()) if len(wall) > 1 else None)
