@@ -190,3 +190,19 @@ def test_the_loss_chart_draws_the_losses_the_diagnosis_reads_and_names_those_it_
             text = (tmp_path / "out" / "components" / f"report.{lang}.{form}").read_text().replace("\\_", "_")
             caption = next(line for line in text.splitlines() if ("未绘制" if lang == "zh" else "Not drawn") in line)
             assert all(key in caption for key in analysis.curves.losses_not_drawn), (lang, form, caption)
+
+
+def test_a_short_run_is_ticked_at_whole_epochs(tmp_path: Path) -> None:
+    """Three epochs were ticked at 0.25 or 0.5 epochs, as if the run had been evaluated between them."""
+    run = tmp_path / "short"
+    run.mkdir()
+    (run / "metrics.csv").write_text("epoch,loss,val_loss,val_acc\n0,1.0,1.1,0.5\n1,0.8,0.9,0.6\n2,0.7,0.85,0.65\n")
+    analysis = reporter.analyse(run, now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    made = charts(analysis)
+    assert {c.name for c in made} >= {"metric", "loss"}
+    for chart in made:
+        chart.label(chart_labels("en", None, analysis.projection.interval))
+        chart.svg()
+        ticks = [t for t in chart.figure.axes[0].get_xticks() if chart.figure.axes[0].get_xlim()[0] <= t
+                 <= chart.figure.axes[0].get_xlim()[1]]
+        assert ticks and all(float(t).is_integer() for t in ticks), (chart.name, ticks)

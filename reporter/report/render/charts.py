@@ -178,6 +178,16 @@ def fitted(text: str, width: int = LABEL_WIDTH) -> str:
     return "\n".join(lines)
 
 
+def _whole_ticks(axes: Axes, xs: np.ndarray | Sequence[float]) -> None:
+    """Whole-number x ticks when every x is whole (epochs, steps): a run of three epochs was ticked at 0.5, 1.0,
+    1.5, and a single evaluation at -0.04 to 0.04."""
+    from matplotlib.ticker import MaxNLocator
+
+    x = np.asarray(xs, dtype=float)
+    if len(x) and np.array_equal(x, np.round(x)):
+        axes.xaxis.set_major_locator(MaxNLocator("auto", steps=[1, 2, 2.5, 5, 10], integer=True))  # AutoLocator's
+
+
 def styled_figure(width: float = 6.4, height: float = 3.0) -> Figure:
     """A blank figure in the house style, so every chart (the comparison's too) looks alike."""
     from matplotlib.figure import Figure
@@ -241,6 +251,7 @@ def metric_chart(a: Analysis) -> Chart | None:
         if a.last_epoch is not None:
             axes.axvline(a.last_epoch, color="#bbbbbb", lw=0.8)
         axes.set_ylabel(fitted(m.name))
+        _whole_ticks(axes, data.x)
         return Chart("metric", figure, _texts(axes, named, xlabel=a.x_unit))
 
 
@@ -258,6 +269,7 @@ def loss_chart(a: Analysis) -> Chart | None:
                 colour, line = styles[data.key]
                 axes.plot(xs, ys, marker=_marker(len(finite), "."), color=colour, ls=line, label=data.key)
         named = _mark_validation_minimum(axes, a)
+        _whole_ticks(axes, np.concatenate([np.asarray(c.x) for c in a.curves.losses]))
         return Chart("loss", figure, _texts(axes, named, xlabel=a.x_unit, ylabel="loss"))
 
 
