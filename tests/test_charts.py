@@ -206,3 +206,21 @@ def test_a_short_run_is_ticked_at_whole_epochs(tmp_path: Path) -> None:
         ticks = [t for t in chart.figure.axes[0].get_xticks() if chart.figure.axes[0].get_xlim()[0] <= t
                  <= chart.figure.axes[0].get_xlim()[1]]
         assert ticks and all(float(t).is_integer() for t in ticks), (chart.name, ticks)
+
+
+def test_values_that_differ_far_past_their_leading_digits_are_labelled_as_they_are(tmp_path: Path) -> None:
+    """A metric within 1e-11 of 1 was labelled 10.0, 9.8... under an offset '1e-11+9.999999999e-1' that a reader
+    has to decode; every tick now reads as the value it marks."""
+    run = tmp_path / "flat"
+    run.mkdir()
+    (run / "metrics.csv").write_text("epoch,loss,val_loss,val_acc\n" + "".join(
+        f"{n},{1 / (n + 1):.4f},{1 / (n + 1) + 0.1:.4f},{1 - 1e-12 * n!r}\n" for n in range(11)))
+    analysis = reporter.analyse(run, now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    chart = next(c for c in charts(analysis) if c.name == "metric")
+    chart.label(chart_labels("en", None, analysis.projection.interval))
+    chart.svg()
+    axes = chart.figure.axes[0]
+    low, high = axes.get_ylim()
+    ticks = [(t.get_loc(), t.label1.get_text()) for t in axes.yaxis.get_major_ticks() if low <= t.get_loc() <= high]
+    assert axes.yaxis.get_offset_text().get_text() == ""
+    assert ticks and all(abs(float(text) - at) < 1e-14 for at, text in ticks), ticks

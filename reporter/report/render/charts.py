@@ -27,6 +27,7 @@ STYLE: dict[str, Any] = {
     "font.family": "sans-serif",
     "font.sans-serif": ["Noto Sans CJK SC", "Noto Sans CJK JP", "DejaVu Sans"],
     "axes.unicode_minus": False,
+    "axes.formatter.useoffset": False,  # ticks read as the values, not as "1e-11+9.999999999e-1" plus ticks
     "svg.fonttype": "none",
     "svg.hashsalt": "reporter",
     "text.parse_math": False,
